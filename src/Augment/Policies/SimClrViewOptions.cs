@@ -1,0 +1,55 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Contrastive.Augment;
+
+/// <summary>
+/// SimCLR's augmentation (Chen et al. 2020, appendix A): random resized crop, flip, colour jitter with
+/// strength s, random grayscale, Gaussian blur. Defaults are the paper's with s = 1 (jitter 0.8/0.8/0.8/0.2).
+/// Configuration section "Augment".
+/// </summary>
+public sealed class SimClrViewOptions
+{
+    /// <summary>Output side in pixels. Default 64 (the demo data); 224 for ImageNet-sized images.</summary>
+    [Range(8, 1024)]
+    public int Size { get; set; } = 64;
+
+    /// <summary>Area fraction range of the random crop. Default 0.08 to 1.</summary>
+    [Range(0.01, 1.0)]
+    public double ScaleMin { get; set; } = 0.08;
+
+    [Range(0.01, 1.0)]
+    public double ScaleMax { get; set; } = 1.0;
+
+    /// <summary>Aspect ratio range of the random crop. Default 3/4 to 4/3.</summary>
+    [Range(0.1, 10.0)]
+    public double RatioMin { get; set; } = 3.0 / 4.0;
+
+    [Range(0.1, 10.0)]
+    public double RatioMax { get; set; } = 4.0 / 3.0;
+
+    /// <summary>Horizontal flip probability. Default 0.5.</summary>
+    [Range(0.0, 1.0)]
+    public double FlipProbability { get; set; } = 0.5;
+
+    /// <summary>Colour jitter strength s: brightness, contrast, saturation 0.8·s, hue 0.2·s. Default 1.</summary>
+    [Range(0.0, 2.5)]
+    public double JitterStrength { get; set; } = 1.0;
+
+    /// <summary>Probability that colour jitter is applied. Default 0.8.</summary>
+    [Range(0.0, 1.0)]
+    public double JitterProbability { get; set; } = 0.8;
+
+    /// <summary>Probability of converting to grayscale. Default 0.2.</summary>
+    [Range(0.0, 1.0)]
+    public double GrayscaleProbability { get; set; } = 0.2;
+
+    /// <summary>Probability of Gaussian blur (kernel 10% of the size, σ in 0.1–2.0). Default 0.5.</summary>
+    [Range(0.0, 1.0)]
+    public double BlurProbability { get; set; } = 0.5;
+
+    [Range(0.01, 10.0)]
+    public double BlurSigmaMin { get; set; } = 0.1;
+
+    [Range(0.01, 10.0)]
+    public double BlurSigmaMax { get; set; } = 2.0;
+}

@@ -1,0 +1,72 @@
+namespace Contrastive.Augment;
+
+/// <summary>SimCLR's symmetric two-view policy; every view is drawn independently with the same distribution.</summary>
+public sealed class SimClrViewPolicy : IViewPolicy
+{
+    private readonly SimClrViewOptions _o;
+    private readonly int _blurKernel;
+
+    public SimClrViewPolicy(SimClrViewOptions options, int views = 2)
+    {
+        if (options.ScaleMin > options.ScaleMax) throw new ArgumentException($"ScaleMin ({options.ScaleMin}) is above ScaleMax ({options.ScaleMax}).");
+        if (options.RatioMin > options.RatioMax) throw new ArgumentException($"RatioMin ({options.RatioMin}) is above RatioMax ({options.RatioMax}).");
+        if (options.BlurSigmaMin > options.BlurSigmaMax) throw new ArgumentException($"BlurSigmaMin ({options.BlurSigmaMin}) is above BlurSigmaMax ({options.BlurSigmaMax}).");
+        _o = options;
+        ViewCount = views;
+        _blurKernel = GaussianBlur.KernelSizeFor(options.Size);
+    }
+
+    public int ViewCount { get; }
+
+    public int Size => _o.Size;
+
+    public void WriteView(PixelBuffer image, int view, long seed, int epoch, long sampleIndex, Span<byte> chw, ViewWorkspace ws)
+    {
+        var rng = new SampleRandom(seed, epoch, sampleIndex, view);
+        int size = _o.Size;
+        var work = ws.WorkFor(size);
+
+        var crop = CropParameters.RandomResized(image.Width, image.Height, _o.ScaleMin, _o.ScaleMax, _o.RatioMin, _o.RatioMax, ref rng);
+        Resample.CropResize(image.Pixels, image.Width, image.Height, crop.X, crop.Y, crop.Width, crop.Height, work, size, size, ws.Resample);
+
+        if (rng.Chance(_o.FlipProbability)) ColorOps.FlipHorizontal(work, size, size);
+
+        if (rng.Chance(_o.JitterProbability))
+        {
+            double s = _o.JitterStrength;
+            double b = 0.8 * s, c = 0.8 * s, sat = 0.8 * s, h = Math.Min(0.5, 0.2 * s);
+            // torchvision ColorJitter.get_params: a random order, then one factor per adjustment.
+            Span<int> order = [0, 1, 2, 3];
+            for (int i = 3; i > 0; i--)
+            {
+                int j = rng.NextInt(i + 1);
+                (order[i], order[j]) = (order[j], order[i]);
+            }
+            float fb = (float)rng.Uniform(Math.Max(0, 1 - b), 1 + b);
+            float fc = (float)rng.Uniform(Math.Max(0, 1 - c), 1 + c);
+            float fs = (float)rng.Uniform(Math.Max(0, 1 - sat), 1 + sat);
+            float fh = (float)rng.Uniform(-h, h);
+            foreach (int op in order)
+            {
+                switch (op)
+                {
+                    case 0: ColorOps.Brightness(work, fb); break;
+                    case 1: ColorOps.Contrast(work, fc); break;
+                    case 2: ColorOps.Saturation(work, fs); break;
+                    default: ColorOps.Hue(work, fh); break;
+                }
+            }
+        }
+
+        if (rng.Chance(_o.GrayscaleProbability)) ColorOps.Grayscale(work);
+
+        if (rng.Chance(_o.BlurProbability))
+        {
+            var kernel = ws.KernelFor(_blurKernel);
+            GaussianBlur.Kernel(kernel, rng.Uniform(_o.BlurSigmaMin, _o.BlurSigmaMax));
+            GaussianBlur.Apply(work, size, size, kernel, ws.Temp);
+        }
+
+        Layout.ToChwBytes(work, size, size, chw);
+    }
+}

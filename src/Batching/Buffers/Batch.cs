@@ -1,0 +1,41 @@
+namespace Contrastive.Batching;
+
+/// <summary>
+/// One batch buffer, allocated once and reused through <see cref="BatchPool"/>: V views × B samples ×
+/// 3 × S × S uint8 (view-major: all samples' view 0, then view 1, ...), plus labels and sample indices.
+/// </summary>
+public sealed class Batch
+{
+    internal Batch(int views, int capacity, int size)
+    {
+        Views = views;
+        Capacity = capacity;
+        Size = size;
+        Pixels = GC.AllocateUninitializedArray<byte>(checked(views * capacity * 3 * size * size), pinned: true);
+        Labels = new long[capacity];
+        Indices = new long[capacity];
+    }
+
+    public int Views { get; }
+
+    /// <summary>Samples the buffer holds when full.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Side of each view in pixels.</summary>
+    public int Size { get; }
+
+    /// <summary>Samples in this batch (below <see cref="Capacity"/> only for a final partial batch).</summary>
+    public int Count { get; internal set; }
+
+    /// <summary>The pixel buffer, pinned so a device copy can read it directly.</summary>
+    public byte[] Pixels { get; }
+
+    public long[] Labels { get; }
+
+    public long[] Indices { get; }
+
+    public int ViewBytes => 3 * Size * Size;
+
+    /// <summary>The slot of view <paramref name="view"/> of sample <paramref name="slot"/>.</summary>
+    public Span<byte> ViewSlot(int view, int slot) => Pixels.AsSpan((view * Capacity + slot) * ViewBytes, ViewBytes);
+}

@@ -1,0 +1,47 @@
+using System.Collections.Concurrent;
+
+namespace Contrastive.Batching;
+
+/// <summary>A fixed set of batch buffers, allocated up front; memory is bounded by <see cref="TotalBytes"/> whatever the data.</summary>
+public sealed class BatchPool : IDisposable
+{
+    private readonly ConcurrentBag<Batch> _free = new();
+    private readonly SemaphoreSlim _available;
+    private int _outstanding;
+
+    public BatchPool(int buffers, int views, int batchSize, int size)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(buffers, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        for (int i = 0; i < buffers; i++) _free.Add(new Batch(views, batchSize, size));
+        _available = new SemaphoreSlim(buffers, buffers);
+        Buffers = buffers;
+        TotalBytes = (long)buffers * views * batchSize * 3 * size * size;
+    }
+
+    public int Buffers { get; }
+
+    /// <summary>Pixel bytes held by all buffers.</summary>
+    public long TotalBytes { get; }
+
+    /// <summary>Leases currently out (not yet returned).</summary>
+    public int Outstanding => Volatile.Read(ref _outstanding);
+
+    public async ValueTask<BatchLease> RentAsync(CancellationToken ct)
+    {
+        await _available.WaitAsync(ct).ConfigureAwait(false);
+        if (!_free.TryTake(out var batch)) throw new InvalidOperationException("batch pool accounting is broken: a permit without a buffer");
+        batch.Count = 0;
+        Interlocked.Increment(ref _outstanding);
+        return new BatchLease(this, batch);
+    }
+
+    internal void Return(Batch batch)
+    {
+        _free.Add(batch);
+        Interlocked.Decrement(ref _outstanding);
+        _available.Release();
+    }
+
+    public void Dispose() => _available.Dispose();
+}

@@ -1,0 +1,91 @@
+using Parquet.Schema;
+
+namespace Contrastive.Ingest;
+
+/// <summary>
+/// The leaf columns of an image shard that the reader uses, found by name: the Hugging Face `datasets`
+/// layout (`image` = struct {bytes, path}, `label`) and the img2dataset layout (`jpg`/`png`/`webp`, `key`).
+/// </summary>
+internal sealed record ImageColumns(DataField Image, DataField? Label, DataField? Key, string ImageName, string? LabelName)
+{
+    internal static readonly string[] ImageNames = ["image", "img", "jpg", "jpeg", "png", "webp", "image_bytes"];
+    internal static readonly string[] LabelNames = ["label", "labels", "cls", "class", "target"];
+    internal static readonly string[] KeyNames = ["key", "__key__", "path", "filename"];
+
+    public static ImageColumns Find(ParquetSchema schema, string shard, string? imageColumn, string? labelColumn)
+    {
+        DataField? image = null;
+        DataField? key = null;
+        string? imageName = null;
+        foreach (var name in imageColumn is null ? ImageNames : [imageColumn])
+        {
+            var field = Top(schema, name);
+            if (field is StructField s)
+            {
+                image = s.Fields.OfType<DataField>().FirstOrDefault(f => f.Name == "bytes" && f.ClrType == typeof(byte[]));
+                key = s.Fields.OfType<DataField>().FirstOrDefault(f => f.Name == "path" && f.ClrType == typeof(string));
+            }
+            else if (field is DataField d && d.ClrType == typeof(byte[]) && !d.IsArray)
+            {
+                image = d;
+            }
+            if (image is not null) { imageName = name; break; }
+            if (imageColumn is not null)
+            {
+                string what = field is null ? "is not in it" : $"is {Describe(field)}, not binary image bytes or a struct with a 'bytes' field";
+                throw new ShardFormatException(shard, imageColumn,
+                    $"Shard '{shard}': image column '{imageColumn}' {what}. Its columns are: {ListColumns(schema)}.");
+            }
+        }
+        if (image is null || imageName is null)
+        {
+            throw new ShardFormatException(shard, null,
+                $"Shard '{shard}' has no image column: looked for {string.Join(", ", ImageNames)} (binary, or a struct with a 'bytes' field). " +
+                $"Its columns are: {ListColumns(schema)}. Name the column with --image-column (configuration Data:ImageColumn).");
+        }
+
+        DataField? label = null;
+        string? labelName = null;
+        foreach (var name in labelColumn is null ? LabelNames : [labelColumn])
+        {
+            var field = Top(schema, name);
+            if (field is DataField d && !d.IsArray && (d.ClrType == typeof(long) || d.ClrType == typeof(int)))
+            {
+                label = d;
+                labelName = name;
+                break;
+            }
+            if (labelColumn is not null)
+            {
+                string what = field is null ? "is not in it" : $"is {Describe(field)}, not an integer";
+                throw new ShardFormatException(shard, labelColumn, $"Shard '{shard}': label column '{labelColumn}' {what}. Its columns are: {ListColumns(schema)}.");
+            }
+        }
+
+        if (key is null)
+        {
+            foreach (var name in KeyNames)
+            {
+                if (Top(schema, name) is DataField d && d.ClrType == typeof(string) && !d.IsArray) { key = d; break; }
+            }
+        }
+        return new ImageColumns(image, label, key, imageName, labelName);
+    }
+
+    private static Field? Top(ParquetSchema schema, string name)
+    {
+        foreach (var f in schema.Fields)
+            if (f.Name == name) return f;
+        return null;
+    }
+
+    private static string Describe(Field f) => f switch
+    {
+        DataField d => $"{d.ClrType.Name}{(d.IsArray ? "[]" : "")}",
+        StructField => "a struct",
+        _ => f.SchemaType.ToString().ToLowerInvariant(),
+    };
+
+    private static string ListColumns(ParquetSchema schema) =>
+        schema.Fields.Count == 0 ? "(none)" : string.Join(", ", schema.Fields.Select(f => $"{f.Name} ({Describe(f)})"));
+}

@@ -1,0 +1,146 @@
+using Parquet;
+
+namespace Contrastive.Ingest;
+
+/// <summary>What to read in one pass over a dataset.</summary>
+/// <param name="Epoch">The epoch number; with <paramref name="Seed"/> it decides the shuffled order.</param>
+/// <param name="Seed">Run seed.</param>
+/// <param name="Shuffle">Shuffle row-group order and samples within each row group (false: stored order).</param>
+/// <param name="Split">Held-out split applied to the samples.</param>
+/// <param name="HeldOut">Read the held-out samples (true) or the others (false).</param>
+public readonly record struct ReadPlan(int Epoch, long Seed, bool Shuffle, HoldoutSplit Split, bool HeldOut = false);
+
+/// <summary>
+/// A set of Parquet image shards read as one dataset: global sample indices follow shard order (sorted paths)
+/// and row order. Reading streams one row group at a time.
+/// </summary>
+public sealed class ParquetImageDataset
+{
+    private ParquetImageDataset(string uri, IReadOnlyList<ParquetImageShard> shards)
+    {
+        Uri = uri;
+        Shards = shards;
+        SampleCount = shards.Sum(s => s.SampleCount);
+    }
+
+    public string Uri { get; }
+
+    public IReadOnlyList<ParquetImageShard> Shards { get; }
+
+    public long SampleCount { get; }
+
+    /// <summary>True when every shard has a label column.</summary>
+    public bool HasLabels => Shards.All(s => s.HasLabels);
+
+    /// <summary>Resolves <paramref name="uri"/> and reads every shard's footer, failing early with the file and column at fault.</summary>
+    public static async Task<ParquetImageDataset> OpenAsync(string uri, string? imageColumn = null, string? labelColumn = null, CancellationToken ct = default)
+    {
+        var paths = ShardSource.Resolve(uri, ".parquet");
+        var shards = new List<ParquetImageShard>(paths.Count);
+        long first = 0;
+        foreach (var path in paths)
+        {
+            var shard = await ParquetImageShard.OpenAsync(path, first, imageColumn, labelColumn, ct).ConfigureAwait(false);
+            shards.Add(shard);
+            first += shard.SampleCount;
+        }
+        return new ParquetImageDataset(uri, shards);
+    }
+
+    /// <summary>
+    /// Streams the dataset as chunks (one per row group) in the order the plan gives. Samples excluded by the
+    /// plan's split are removed from each chunk; empty chunks are not produced.
+    /// </summary>
+    public async IAsyncEnumerable<SampleChunk> ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var parts = new List<(int Shard, int RowGroup)>();
+        for (int s = 0; s < Shards.Count; s++)
+            for (int g = 0; g < Shards[s].RowGroupRows.Count; g++)
+                parts.Add((s, g));
+        if (plan.Shuffle) Permute(parts, Rng(plan.Seed, plan.Epoch, -1));
+
+        ParquetReader? reader = null;
+        Stream? stream = null;
+        int open = -1;
+        try
+        {
+            foreach (var (s, g) in parts)
+            {
+                ct.ThrowIfCancellationRequested();
+                var shard = Shards[s];
+                if (open != s)
+                {
+                    if (reader is not null) await reader.DisposeAsync().ConfigureAwait(false);
+                    if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
+                    stream = OpenShard(shard.Path);
+                    try
+                    {
+                        reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        throw new ShardFormatException(shard.Path, null, $"Shard '{shard.Path}' is not a readable Parquet file: {e.Message}", e);
+                    }
+                    open = s;
+                }
+                var chunk = await shard.ReadRowGroupAsync(reader!, g, plan.Epoch, ct).ConfigureAwait(false);
+                chunk = Select(chunk, plan);
+                if (chunk.Count > 0) yield return chunk;
+            }
+        }
+        finally
+        {
+            if (reader is not null) await reader.DisposeAsync().ConfigureAwait(false);
+            if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static Stream OpenShard(string path)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ShardFormatException(path, null, $"Shard '{path}' cannot be opened: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Applies the split and, when shuffling, a per-chunk sample permutation.</summary>
+    private static SampleChunk Select(SampleChunk chunk, ReadPlan plan)
+    {
+        int n = chunk.Count;
+        var order = new List<int>(n);
+        for (int i = 0; i < n; i++)
+            if (plan.Split.IsHeldOut(chunk.Indices[i]) == plan.HeldOut) order.Add(i);
+        if (plan.Shuffle) Permute(order, Rng(plan.Seed, plan.Epoch, chunk.Indices.Length > 0 ? chunk.Indices[0] : 0));
+        if (order.Count == n && !plan.Shuffle) return chunk;
+
+        var images = new byte[]?[order.Count];
+        var labels = new long[order.Count];
+        var indices = new long[order.Count];
+        string?[]? keys = chunk.Keys is null ? null : new string?[order.Count];
+        for (int j = 0; j < order.Count; j++)
+        {
+            int i = order[j];
+            images[j] = chunk.Images[i];
+            labels[j] = chunk.Labels[i];
+            indices[j] = chunk.Indices[i];
+            if (keys is not null) keys[j] = chunk.Keys![i];
+        }
+        return new SampleChunk(chunk.Shard, chunk.Part, chunk.Epoch, images, labels, indices, keys);
+    }
+
+    private static Random Rng(long seed, int epoch, long salt) =>
+        new((int)(StableHash.Combine((ulong)seed, (ulong)epoch, (ulong)salt) >> 33));
+
+    private static void Permute<T>(List<T> items, Random rng)
+    {
+        for (int i = items.Count - 1; i > 0; i--)
+        {
+            int j = rng.Next(i + 1);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+}

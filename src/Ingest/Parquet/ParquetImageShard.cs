@@ -1,0 +1,132 @@
+using Parquet;
+using Parquet.Schema;
+
+namespace Contrastive.Ingest;
+
+/// <summary>One Parquet image shard: its row groups' sizes and the columns used. Opened once for metadata.</summary>
+public sealed class ParquetImageShard
+{
+    private readonly ImageColumns _columns;
+
+    private ParquetImageShard(string path, ImageColumns columns, long[] rowGroupRows, long firstIndex)
+    {
+        Path = path;
+        _columns = columns;
+        RowGroupRows = rowGroupRows;
+        FirstIndex = firstIndex;
+        SampleCount = rowGroupRows.Sum();
+    }
+
+    public string Path { get; }
+
+    /// <summary>Rows in each row group.</summary>
+    public IReadOnlyList<long> RowGroupRows { get; }
+
+    /// <summary>Global index of this shard's first sample.</summary>
+    public long FirstIndex { get; }
+
+    public long SampleCount { get; }
+
+    public bool HasLabels => _columns.Label is not null;
+
+    public string ImageColumn => _columns.ImageName;
+
+    public string? LabelColumn => _columns.LabelName;
+
+    /// <summary>Opens <paramref name="path"/>, reads its footer and checks that it has an image column.</summary>
+    public static async Task<ParquetImageShard> OpenAsync(string path, long firstIndex, string? imageColumn, string? labelColumn, CancellationToken ct)
+    {
+        try
+        {
+            await using var stream = File.OpenRead(path);
+            await using var reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct).ConfigureAwait(false);
+            var columns = ImageColumns.Find(reader.Schema, path, imageColumn, labelColumn);
+            var rows = new long[reader.RowGroupCount];
+            for (int i = 0; i < rows.Length; i++) rows[i] = reader.RowGroups[i].RowCount;
+            return new ParquetImageShard(path, columns, rows, firstIndex);
+        }
+        catch (Exception e) when (e is not ShardFormatException and not OperationCanceledException)
+        {
+            throw new ShardFormatException(path, null, $"Shard '{path}' is not a readable Parquet file: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Reads row group <paramref name="rowGroup"/> into a chunk (all its rows, in stored order).</summary>
+    public async Task<SampleChunk> ReadRowGroupAsync(ParquetReader reader, int rowGroup, int epoch, CancellationToken ct)
+    {
+        string column = _columns.ImageName;
+        try
+        {
+            using var rg = reader.OpenRowGroupReader(rowGroup);
+            int n = checked((int)rg.RowCount);
+            var images = new byte[]?[n];
+            await rg.ReadAsync(_columns.Image, images.AsMemory(), null, ct).ConfigureAwait(false);
+
+            var labels = new long[n];
+            if (_columns.Label is { } labelField)
+            {
+                column = _columns.LabelName!;
+                await ReadLabelsAsync(rg, labelField, labels, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                Array.Fill(labels, Sample.NoLabel);
+            }
+
+            string?[]? keys = null;
+            if (_columns.Key is { } keyField)
+            {
+                column = keyField.Name;
+                keys = new string?[n];
+                await rg.ReadAsync(keyField, keys.AsMemory(), null, ct).ConfigureAwait(false);
+            }
+
+            long first = FirstIndex;
+            for (int g = 0; g < rowGroup; g++) first += RowGroupRows[g];
+            var indices = new long[n];
+            for (int i = 0; i < n; i++) indices[i] = first + i;
+            return new SampleChunk(Path, rowGroup, epoch, images, labels, indices, keys);
+        }
+        catch (Exception e) when (e is not ShardFormatException and not OperationCanceledException)
+        {
+            throw new ShardFormatException(Path, column, $"Shard '{Path}', row group {rowGroup}, column '{column}': cannot be read: {e.Message}", e);
+        }
+    }
+
+    private static async Task ReadLabelsAsync(ParquetRowGroupReader rg, DataField field, long[] labels, CancellationToken ct)
+    {
+        int n = labels.Length;
+        if (field.ClrType == typeof(long))
+        {
+            if (field.IsNullable)
+            {
+                var v = new long?[n];
+                await rg.ReadAsync(field, v.AsMemory(), null, ct).ConfigureAwait(false);
+                for (int i = 0; i < n; i++) labels[i] = v[i] ?? Sample.NoLabel;
+            }
+            else
+            {
+                await rg.ReadAsync(field, labels.AsMemory(), null, ct).ConfigureAwait(false);
+            }
+        }
+        else if (field.ClrType == typeof(int))
+        {
+            if (field.IsNullable)
+            {
+                var v = new int?[n];
+                await rg.ReadAsync(field, v.AsMemory(), null, ct).ConfigureAwait(false);
+                for (int i = 0; i < n; i++) labels[i] = v[i] ?? Sample.NoLabel;
+            }
+            else
+            {
+                var v = new int[n];
+                await rg.ReadAsync(field, v.AsMemory(), null, ct).ConfigureAwait(false);
+                for (int i = 0; i < n; i++) labels[i] = v[i];
+            }
+        }
+        else
+        {
+            throw new ShardFormatException("", field.Name, $"label column '{field.Name}' has type {field.ClrType.Name}; expected int64 or int32");
+        }
+    }
+}
