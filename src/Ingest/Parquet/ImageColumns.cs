@@ -22,10 +22,10 @@ internal sealed record ImageColumns(DataField Image, DataField? Label, DataField
             var field = Top(schema, name);
             if (field is StructField s)
             {
-                image = s.Fields.OfType<DataField>().FirstOrDefault(f => f.Name == "bytes" && f.ClrType == typeof(byte[]));
-                key = s.Fields.OfType<DataField>().FirstOrDefault(f => f.Name == "path" && f.ClrType == typeof(string));
+                image = s.Fields.OfType<DataField>().FirstOrDefault(f => f.Name == "bytes" && IsBinary(f));
+                key = s.Fields.OfType<DataField>().FirstOrDefault(f => f.Name == "path" && IsText(f));
             }
-            else if (field is DataField d && d.ClrType == typeof(byte[]) && !d.IsArray)
+            else if (field is DataField d && IsBinary(d) && !d.IsArray)
             {
                 image = d;
             }
@@ -66,11 +66,16 @@ internal sealed record ImageColumns(DataField Image, DataField? Label, DataField
         {
             foreach (var name in KeyNames)
             {
-                if (Top(schema, name) is DataField d && d.ClrType == typeof(string) && !d.IsArray) { key = d; break; }
+                if (Top(schema, name) is DataField d && IsText(d) && !d.IsArray) { key = d; break; }
             }
         }
         return new ImageColumns(image, label, key, imageName, labelName);
     }
+
+    // Parquet.Net 6 reports binary and string leaves as ReadOnlyMemory<byte> / ReadOnlyMemory<char> by default.
+    private static bool IsBinary(DataField f) => f.ClrType == typeof(byte[]) || f.ClrType == typeof(ReadOnlyMemory<byte>);
+
+    private static bool IsText(DataField f) => f.ClrType == typeof(string) || f.ClrType == typeof(ReadOnlyMemory<char>);
 
     private static Field? Top(ParquetSchema schema, string name)
     {
@@ -81,6 +86,8 @@ internal sealed record ImageColumns(DataField Image, DataField? Label, DataField
 
     private static string Describe(Field f) => f switch
     {
+        DataField d when IsBinary(d) => d.IsArray ? "binary[]" : "binary",
+        DataField d when IsText(d) => d.IsArray ? "string[]" : "string",
         DataField d => $"{d.ClrType.Name}{(d.IsArray ? "[]" : "")}",
         StructField => "a struct",
         _ => f.SchemaType.ToString().ToLowerInvariant(),

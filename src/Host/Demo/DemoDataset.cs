@@ -1,0 +1,37 @@
+using Contrastive.Ingest;
+
+namespace Contrastive.Host;
+
+/// <summary>Writes the demo dataset as Hugging Face-schema Parquet shards (1,000 rows a shard, 100 a row group).</summary>
+public static class DemoDataset
+{
+    public const int RowsPerShard = 1000;
+
+    public static async Task<int> WriteAsync(string output, int count, long seed, Action<string>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        Directory.CreateDirectory(output);
+        int shards = (count + RowsPerShard - 1) / RowsPerShard;
+        for (int s = 0; s < shards; s++)
+        {
+            ct.ThrowIfCancellationRequested();
+            int first = s * RowsPerShard, n = Math.Min(RowsPerShard, count - first);
+            var rows = new ImageRow[n];
+            Parallel.For(0, n, new ParallelOptions { CancellationToken = ct }, i =>
+            {
+                var (label, jpeg) = DemoImageGenerator.Make(seed, first + i);
+                rows[i] = new ImageRow(jpeg, $"demo/{label}/{first + i:D7}.jpg", label);
+            });
+            string path = Path.Combine(output, $"shard-{s:D5}.parquet");
+            await ParquetImageShardWriter.WriteAsync(path, rows, 100, ct).ConfigureAwait(false);
+            progress?.Invoke(path);
+        }
+        return shards;
+    }
+
+    /// <summary>True when <paramref name="dir"/> already holds a complete demo dataset (marker written last).</summary>
+    public static bool Exists(string dir) => File.Exists(Path.Combine(dir, ".complete"));
+
+    public static void MarkComplete(string dir, int count, long seed) =>
+        File.WriteAllText(Path.Combine(dir, ".complete"), $"count={count} seed={seed}\n");
+}

@@ -1,0 +1,206 @@
+using System.CommandLine;
+using System.Text.Json;
+using Contrastive.Augment;
+using Contrastive.Batching;
+using Contrastive.Host;
+using Contrastive.Ingest;
+using Contrastive.Training;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+return await Cli.RunAsync(args);
+
+namespace Contrastive.Host
+{
+    /// <summary>The `contrastive` command line. Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.</summary>
+    public static class Cli
+    {
+        public const int Ok = 0, Failure = 1, Usage = 2;
+
+        public static async Task<int> RunAsync(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
+        {
+            var output = stdout ?? Console.Out;
+            var error = stderr ?? Console.Error;
+            var root = new RootCommand("Contrastive.Pipeline: streaming contrastive self-supervised pretraining.");
+            root.Subcommands.Add(TrainCommand(output, error));
+            root.Subcommands.Add(EvalCommand(output, error));
+            root.Subcommands.Add(DemoDataCommand(output, error));
+
+            var parsed = root.Parse(args);
+            if (parsed.Errors.Count > 0)
+            {
+                foreach (var e in parsed.Errors) error.WriteLine($"error: {e.Message}");
+                error.WriteLine("Run 'contrastive --help' (or 'contrastive COMMAND --help') for the options.");
+                return Usage;
+            }
+            var config = new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false };
+            try
+            {
+                return await parsed.InvokeAsync(config).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                return Report(e, error);
+            }
+        }
+
+        /// <summary>Prints an error the way a user needs it and picks the exit code.</summary>
+        internal static int Report(Exception e, TextWriter error)
+        {
+            switch (e)
+            {
+                case UsageException u:
+                    error.WriteLine($"error: {u.Message}");
+                    return Usage;
+                case OptionsValidationException v:
+                    foreach (var f in v.Failures) error.WriteLine($"configuration error ({v.OptionsType.Name}): {f}");
+                    return Usage;
+                case DataSourceException d:
+                    error.WriteLine($"error: {d.Message}");
+                    return Usage;
+                case OperationCanceledException:
+                    error.WriteLine("stopped.");
+                    return Failure;
+                default:
+                    error.WriteLine($"error: {e.Message}");
+                    if (Environment.GetEnvironmentVariable("CONTRASTIVE_DEBUG") == "1") error.WriteLine(e);
+                    return Failure;
+            }
+        }
+
+        private static Command TrainCommand(TextWriter output, TextWriter error)
+        {
+            var data = new Option<string?>("--data") { Description = "Data: a Parquet file, a directory or a glob. Default: the demo dataset under ./data/demo (written on first use)." };
+            var method = new Option<string?>("--method") { Description = "Method: simclr." };
+            var encoder = new Option<string?>("--encoder") { Description = "Encoder: convnet (default) or resnet18." };
+            var outDir = new Option<string?>("--out") { Description = "Folder for checkpoints. Default runs/simclr." };
+            var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after N steps (0 = no limit)." };
+            var maxMinutes = new Option<double?>("--max-minutes") { Description = "Stop after M minutes (0 = no limit). Default 3." };
+            var batchSize = new Option<int?>("--batch-size") { Description = "Samples per batch (two views each). Default 128." };
+            var imageSize = new Option<int?>("--image-size") { Description = "View side in pixels. Default 32." };
+            var workers = new Option<int?>("--workers") { Description = "Decode + augment workers. Default cores - 1." };
+            var device = new Option<string?>("--device") { Description = "auto, cpu or cuda. Default auto." };
+            var checkpointEvery = new Option<long?>("--checkpoint-every") { Description = "Checkpoint every N steps. Default 200." };
+            var resume = new Option<bool>("--resume") { Description = "Continue from the newest intact checkpoint in --out." };
+            var seed = new Option<long?>("--seed") { Description = "Run seed. Default 0." };
+            var threads = new Option<int?>("--threads") { Description = "Torch CPU threads (0 = all cores)." };
+            var json = new Option<bool>("--json") { Description = "Print the result as one JSON object on the last line." };
+            var cmd = new Command("train", "Train an encoder with a contrastive method, then report kNN accuracy against a random-init encoder.")
+            {
+                data, method, encoder, outDir, maxSteps, maxMinutes, batchSize, imageSize, workers, device, checkpointEvery, resume, seed, threads, json,
+            };
+            cmd.SetAction(async (parse, ct) =>
+            {
+                var overrides = new Dictionary<string, string?>();
+                void Set<T>(Option<T> o, string key) { if (parse.GetResult(o) is { Implicit: false }) overrides[key] = Convert.ToString(parse.GetValue(o), System.Globalization.CultureInfo.InvariantCulture); }
+                Set(data, "Data:Uri"); Set(method, "Training:Method"); Set(encoder, "Training:Encoder"); Set(outDir, "Training:Out");
+                Set(maxSteps, "Training:MaxSteps"); Set(maxMinutes, "Training:MaxMinutes"); Set(batchSize, "Batching:BatchSize");
+                Set(imageSize, "Augment:Size"); Set(workers, "Batching:Workers"); Set(device, "Training:Device");
+                Set(checkpointEvery, "Training:CheckpointEvery"); Set(seed, "Training:Seed"); Set(threads, "Training:Threads");
+                if (parse.GetValue(resume)) overrides["Training:Resume"] = "true";
+                if (overrides.TryGetValue("Training:Method", out var m) && m is not null) overrides["Training:Method"] = m.ToLowerInvariant();
+                return await TrainAsync(overrides, parse.GetValue(json), output, error).ConfigureAwait(false);
+            });
+            return cmd;
+        }
+
+        /// <summary>Builds the generic host for a training run and runs it to completion or a stop signal.</summary>
+        public static async Task<int> TrainAsync(IDictionary<string, string?> overrides, bool json, TextWriter output, TextWriter error)
+        {
+            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+            {
+                Args = [],
+                ContentRootPath = AppContext.BaseDirectory,
+            });
+            builder.Configuration.AddJsonFile(Path.Combine(Environment.CurrentDirectory, "appsettings.json"), optional: true);
+            builder.Configuration.AddEnvironmentVariables("CONTRASTIVE_");
+            builder.Configuration.AddInMemoryCollection(overrides);
+            builder.Logging.ClearProviders();
+            builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+            builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(2));
+            builder.Services.AddOptions<DataOptions>().Bind(builder.Configuration.GetSection("Data")).ValidateDataAnnotations().ValidateOnStart();
+            builder.Services.AddOptions<TrainingOptions>().Bind(builder.Configuration.GetSection("Training")).ValidateDataAnnotations().ValidateOnStart();
+            builder.Services.AddOptions<BatchingOptions>().Bind(builder.Configuration.GetSection("Batching")).ValidateDataAnnotations().ValidateOnStart();
+            builder.Services.AddOptions<SimClrViewOptions>().Bind(builder.Configuration.GetSection("Augment")).ValidateDataAnnotations().ValidateOnStart();
+            builder.Services.AddSingleton<RunOutcome>();
+            builder.Services.AddHostedService<TrainingService>();
+
+            IHost host;
+            try
+            {
+                host = builder.Build();
+            }
+            catch (InvalidOperationException e) when (e.InnerException is FormatException or InvalidOperationException)
+            {
+                throw new UsageException($"configuration: {e.InnerException!.Message}", e);
+            }
+            using (host)
+            {
+                var outcome = host.Services.GetRequiredService<RunOutcome>();
+                await host.RunAsync().ConfigureAwait(false);
+                if (outcome.Error is not null) return Report(outcome.Error, error);
+                var r = outcome.Result!;
+                if (json)
+                {
+                    output.WriteLine(JsonSerializer.Serialize(r));
+                }
+                else
+                {
+                    output.WriteLine($"steps {r.Steps}, samples {r.Samples}, {r.Seconds:F1} s, final loss {r.FinalLoss?.ToString("F4") ?? "n/a"}{(r.Interrupted ? " (stopped early)" : "")}");
+                    if (r.KnnTop1 is not null)
+                        output.WriteLine($"kNN top-1 on the held-out split: trained {r.KnnTop1:F4}, random-init {r.KnnTop1RandomInit:F4}");
+                    else
+                        output.WriteLine("kNN: not evaluated (no labels, no held-out split, or the run was stopped)");
+                    if (r.BadSamples > 0) output.WriteLine($"bad samples skipped: {r.BadSamples}");
+                    output.WriteLine($"checkpoint: {r.Checkpoint ?? "(none)"}");
+                }
+                return r.Interrupted ? Failure : Ok;
+            }
+        }
+
+        private static Command EvalCommand(TextWriter output, TextWriter error)
+        {
+            var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file written by train.", Required = true };
+            var train = new Option<string>("--train-data") { Description = "Labelled data whose features form the kNN bank.", Required = true };
+            var test = new Option<string>("--test-data") { Description = "Labelled data to classify.", Required = true };
+            var k = new Option<int>("--knn-k") { Description = "Neighbours.", DefaultValueFactory = _ => 20 };
+            var device = new Option<string>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
+            var workers = new Option<int>("--workers") { Description = "Decode workers (0 = cores - 1).", DefaultValueFactory = _ => 0 };
+            var json = new Option<bool>("--json") { Description = "Print {\"knn_top1\": ...} as the last line." };
+            var cmd = new Command("eval", "Weighted kNN top-1 (cosine, T = 0.1) of a checkpoint's encoder.") { checkpoint, train, test, k, device, workers, json };
+            cmd.SetAction(async (parse, ct) =>
+            {
+                if (parse.GetValue(k) < 1) throw new UsageException("--knn-k must be at least 1.");
+                var batching = new BatchingOptions { Workers = parse.GetValue(workers) };
+                double top1 = await EvalRun.KnnAsync(parse.GetValue(checkpoint)!, parse.GetValue(train)!, parse.GetValue(test)!, parse.GetValue(k), 0.1,
+                    parse.GetValue(device)!, batching, ct).ConfigureAwait(false);
+                output.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(new { knn_top1 = top1 }) : $"kNN top-1: {top1:F4}");
+                return Ok;
+            });
+            return cmd;
+        }
+
+        private static Command DemoDataCommand(TextWriter output, TextWriter error)
+        {
+            var outDir = new Option<string>("--output") { Description = "Folder to write the Parquet shards into.", Required = true };
+            var count = new Option<int>("--count") { Description = "Number of images.", DefaultValueFactory = _ => 8000 };
+            var seed = new Option<long>("--seed") { Description = "Seed; the same seed gives the same files.", DefaultValueFactory = _ => 0 };
+            var cmd = new Command("demo-data", "Write a synthetic labelled image dataset (10 classes, JPEG in Hugging Face-schema Parquet).") { outDir, count, seed };
+            cmd.SetAction(async (parse, ct) =>
+            {
+                int n = parse.GetValue(count);
+                if (n < 1) throw new UsageException("--count must be at least 1.");
+                string dir = parse.GetValue(outDir)!;
+                int shards = await DemoDataset.WriteAsync(dir, n, parse.GetValue(seed), p => error.WriteLine($"wrote {p}"), ct).ConfigureAwait(false);
+                DemoDataset.MarkComplete(dir, n, parse.GetValue(seed));
+                output.WriteLine($"{n} images in {shards} shard(s) under {Path.GetFullPath(dir)}");
+                return Ok;
+            });
+            return cmd;
+        }
+    }
+}

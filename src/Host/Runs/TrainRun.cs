@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using Contrastive.Augment;
+using Contrastive.Batching;
+using Contrastive.Ingest;
+using Contrastive.Training;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+
+namespace Contrastive.Host;
+
+/// <summary>
+/// One training run, start to end: open the data (making the demo set if none was named), resume if asked,
+/// stream two-view batches through the input pipeline into the trainer until a step or time limit or a stop
+/// request, checkpoint, then evaluate the trained and the random-init encoder by kNN on the held-out split.
+/// </summary>
+public sealed class TrainRun(DataOptions data, TrainingOptions training, BatchingOptions batching, SimClrViewOptions views, ILogger log)
+{
+    public async Task<TrainResult> RunAsync(CancellationToken stop)
+    {
+        string uri = await EnsureDataAsync(stop).ConfigureAwait(false);
+        ParquetImageDataset dataset;
+        try
+        {
+            dataset = await ParquetImageDataset.OpenAsync(uri, data.ImageColumn, data.LabelColumn, stop).ConfigureAwait(false);
+        }
+        catch (DataSourceException e)
+        {
+            throw new UsageException($"--data: {e.Message}", e);
+        }
+        log.LogInformation("Data {Uri}: {Shards} shard(s), {Samples} samples, image column '{Image}', labels: {Labels}",
+            uri, dataset.Shards.Count, dataset.SampleCount, dataset.Shards[0].ImageColumn, dataset.HasLabels ? dataset.Shards[0].LabelColumn : "none");
+
+        if (training.Threads > 0) torch.set_num_threads(training.Threads);
+        var device = TorchDevice.Resolve(training.Device);
+        var split = dataset.HasLabels ? new HoldoutSplit(training.HoldoutFraction) : HoldoutSplit.None;
+        var store = new CheckpointStore(training.Out, training.KeepCheckpoints);
+        using var trainer = new SimClrTrainer(training, views.Size, device);
+
+        int epoch = 0;
+        if (training.Resume)
+        {
+            var ckpt = store.LatestIntact(skipped => log.LogWarning("Skipping checkpoint: {Reason}", skipped));
+            if (ckpt is null)
+            {
+                log.LogWarning("--resume: no intact checkpoint in {Out}; starting from step 0", Path.GetFullPath(training.Out));
+            }
+            else
+            {
+                trainer.Restore(ckpt);
+                epoch = ckpt.Info.Epoch;
+                log.LogInformation("resumed from step {Step} ({Path})", trainer.Step, ckpt.Path);
+            }
+        }
+
+        int workers = batching.EffectiveWorkers;
+        var pool = (long)(batching.Prefetch + workers + 2) * 2 * batching.BatchSize * 3 * views.Size * views.Size;
+        log.LogInformation("Training {Method}/{Encoder} on {Device}: batch {Batch} x 2 views at {Size}px, {Workers} worker(s), torch threads {Threads}; batch memory {Mb:F1} MB",
+            training.Method, training.Encoder, device.type, batching.BatchSize, views.Size, workers, torch.get_num_threads(), pool / 1e6);
+
+        var policy = new SimClrViewPolicy(views);
+        var clock = Stopwatch.StartNew();
+        double maxSeconds = training.MaxMinutes * 60;
+        long startStep = trainer.Step;
+        var recent = new Queue<double>();
+        string? checkpoint = null;
+        bool interrupted = false;
+        int currentEpoch = epoch;
+        long badSamples;
+
+        async IAsyncEnumerable<SampleChunk> Epochs([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+        {
+            for (int e = epoch; ; e++)
+            {
+                currentEpoch = e;
+                long n = 0;
+                await foreach (var chunk in dataset.ReadAsync(new ReadPlan(e, training.Seed, Shuffle: true, split), ct).ConfigureAwait(false))
+                {
+                    n += chunk.Count;
+                    yield return chunk;
+                }
+                if (n == 0) throw new InvalidOperationException($"The data at '{uri}' has no training samples (after holding out {training.HoldoutFraction:P0}).");
+            }
+        }
+
+        using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
+        {
+            await using var pipeline = InputPipeline.Start(Epochs(), batching, new PipelineSettings(policy, training.Seed, DropLast: true), pipelineStop.Token);
+            double lastLog = 0;
+            try
+            {
+                await foreach (var lease in pipeline.ReadAllAsync(pipelineStop.Token).ConfigureAwait(false))
+                {
+                    double loss;
+                    using (lease)
+                    {
+                        // With no step or time limit the schedule holds the base rate after warmup's start.
+                        double progress = training.MaxSteps == 0 && maxSeconds == 0
+                            ? training.WarmupFraction
+                            : Progress(trainer.Step, clock.Elapsed.TotalSeconds, maxSeconds);
+                        loss = trainer.TrainStep(lease.Batch, progress);
+                    }
+                    recent.Enqueue(loss);
+                    if (recent.Count > 20) recent.Dequeue();
+
+                    double t = clock.Elapsed.TotalSeconds;
+                    if (t - lastLog >= training.LogEverySeconds)
+                    {
+                        lastLog = t;
+                        var s = pipeline.Stats;
+                        log.LogInformation("step {Step} epoch {Epoch} loss {Loss:F4} lr {Lr:G3} | {Rate:F0} img/s | waited for data {Wait:P0} | bad samples {Bad}",
+                            trainer.Step, currentEpoch, recent.Average(), trainer.LastLearningRate, (trainer.Step - startStep) * batching.BatchSize / t,
+                            s.ConsumerWait.TotalSeconds / t, s.BadSamples);
+                    }
+                    if (training.CheckpointEvery > 0 && trainer.Step % training.CheckpointEvery == 0)
+                        checkpoint = trainer.SaveCheckpoint(store, currentEpoch, t);
+                    if ((training.MaxSteps > 0 || maxSeconds > 0) && Progress(trainer.Step, t, maxSeconds) >= 1) break;
+                    if (stop.IsCancellationRequested) { interrupted = true; break; }
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                interrupted = true;
+            }
+            badSamples = pipeline.Stats.BadSamples;
+            pipelineStop.Cancel();
+        }
+
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (trainer.Step > 0 && (checkpoint is null || !checkpoint.EndsWith($"{trainer.Step:D9}.ckpt", StringComparison.Ordinal)))
+            checkpoint = trainer.SaveCheckpoint(store, currentEpoch, seconds);
+        log.LogInformation("{What} at step {Step} after {Seconds:F0} s; checkpoint {Checkpoint}",
+            interrupted ? "Stopped" : "Finished", trainer.Step, seconds, checkpoint ?? "(none: no step taken)");
+
+        double? knn = null, knnRandom = null;
+        if (!interrupted && dataset.HasLabels && split.Fraction > 0)
+        {
+            log.LogInformation("kNN evaluation (k={K}, T={T}) on the held-out {Fraction:P0}: trained vs random-init encoder", training.KnnK, training.KnnTemperature, split.Fraction);
+            using var random = SimClrTrainer.CreateModel(training, device);
+            Encoder[] encoders = [trainer.Model.Encoder, random.Encoder];
+            var bank = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: false), training.KnnBankSize,
+                views.Size, batching, encoders, device, stop).ConfigureAwait(false);
+            var test = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: true), long.MaxValue,
+                views.Size, batching, encoders, device, stop).ConfigureAwait(false);
+            knn = KnnClassifier.Top1(bank[0].Features, bank[0].Labels, test[0].Features, test[0].Labels, training.KnnK, training.KnnTemperature);
+            knnRandom = KnnClassifier.Top1(bank[1].Features, bank[1].Labels, test[1].Features, test[1].Labels, training.KnnK, training.KnnTemperature);
+            log.LogInformation("kNN top-1: trained {Trained:F4}, random init {Random:F4} ({Bank} bank, {Test} test samples)", knn, knnRandom, bank[0].Labels.shape[0], test[0].Labels.shape[0]);
+            foreach (var (f, l) in bank.Concat(test)) { f.Dispose(); l.Dispose(); }
+        }
+
+        return new TrainResult
+        {
+            Steps = trainer.Step,
+            Samples = trainer.Samples,
+            Seconds = Math.Round(seconds, 2),
+            FinalLoss = recent.Count > 0 ? Math.Round(recent.Average(), 5) : null,
+            KnnTop1 = knn,
+            KnnTop1RandomInit = knnRandom,
+            Checkpoint = checkpoint is null ? null : Path.GetFullPath(checkpoint),
+            BadSamples = badSamples,
+            Interrupted = interrupted,
+        };
+    }
+
+    /// <summary>Training progress: whichever of the step and time limits is nearer to being reached.</summary>
+    private double Progress(long step, double seconds, double maxSeconds)
+    {
+        double p = 0;
+        if (training.MaxSteps > 0) p = Math.Max(p, (double)step / training.MaxSteps);
+        if (maxSeconds > 0) p = Math.Max(p, seconds / maxSeconds);
+        return p;
+    }
+
+    private async Task<string> EnsureDataAsync(CancellationToken ct)
+    {
+        if (!string.IsNullOrWhiteSpace(data.Uri)) return data.Uri;
+        string dir = data.DemoPath;
+        if (!DemoDataset.Exists(dir))
+        {
+            log.LogInformation("No --data given: writing the demo dataset ({Count} images) to {Dir}", data.DemoCount, Path.GetFullPath(dir));
+            await DemoDataset.WriteAsync(dir, data.DemoCount, 0, null, ct).ConfigureAwait(false);
+            DemoDataset.MarkComplete(dir, data.DemoCount, 0);
+        }
+        return dir;
+    }
+}

@@ -1,0 +1,43 @@
+using Contrastive.Augment;
+using Contrastive.Batching;
+using Contrastive.Training;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Contrastive.Host;
+
+/// <summary>Where the hosted run leaves its outcome for the program to print and turn into an exit code.</summary>
+public sealed class RunOutcome
+{
+    public TrainResult? Result { get; set; }
+
+    public Exception? Error { get; set; }
+}
+
+/// <summary>
+/// The training run as a hosted service: starts with the host, stops the host when done. A stop request
+/// (Ctrl-C, SIGTERM) cancels the run's token; the run then writes a checkpoint and returns.
+/// </summary>
+public sealed class TrainingService(
+    IOptions<DataOptions> data, IOptions<TrainingOptions> training, IOptions<BatchingOptions> batching, IOptions<SimClrViewOptions> views,
+    RunOutcome outcome, IHostApplicationLifetime lifetime, ILogger<TrainingService> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        try
+        {
+            var run = new TrainRun(data.Value, training.Value, batching.Value, views.Value, log);
+            outcome.Result = await run.RunAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            outcome.Error = e;
+        }
+        finally
+        {
+            lifetime.StopApplication();
+        }
+    }
+}

@@ -1,0 +1,18 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Contrastive.Training;
+
+/// <summary>A backbone mapping normalised images [N, 3, H, W] to features [N, FeatureDim].</summary>
+public abstract class Encoder(string name) : nn.Module<Tensor, Tensor>(name)
+{
+    public abstract int FeatureDim { get; }
+
+    /// <summary>Builds an encoder by name: "convnet" (small ConvNet) or "resnet18".</summary>
+    public static Encoder Create(string name, bool smallImages) => name.ToLowerInvariant() switch
+    {
+        "convnet" => new SmallConvNet(),
+        "resnet18" => new ResNet18(smallImages),
+        _ => throw new ArgumentException($"Unknown encoder '{name}': use convnet or resnet18."),
+    };
+}

@@ -1,0 +1,29 @@
+using Contrastive.Batching;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Contrastive.Training;
+
+/// <summary>
+/// Turns a uint8 batch into normalised float tensors on the device: the bytes are wrapped without a copy,
+/// moved as uint8, and converted and normalised (ImageNet mean and std) on the device.
+/// </summary>
+public static class ImageInput
+{
+    private static readonly float[] Mean = [0.485f, 0.456f, 0.406f];
+    private static readonly float[] Std = [0.229f, 0.224f, 0.225f];
+
+    /// <summary>All views of the batch's samples, [Views × Count, 3, S, S], view-major.</summary>
+    public static Tensor ToTensor(Batch batch, Device device)
+    {
+        using var scope = NewDisposeScope();
+        int s = batch.Size;
+        var raw = frombuffer(batch.Pixels, ScalarType.Byte, count: batch.Pixels.Length, offset: 0)
+            .view(batch.Views, batch.Capacity, 3, s, s)
+            .narrow(1, 0, batch.Count);
+        var x = raw.to(device).to_type(ScalarType.Float32).div_(255f).reshape(batch.Views * batch.Count, 3, s, s);
+        var mean = tensor(Mean, device: device).view(1, 3, 1, 1);
+        var std = tensor(Std, device: device).view(1, 3, 1, 1);
+        return x.sub_(mean).div_(std).MoveToOuterDisposeScope();
+    }
+}

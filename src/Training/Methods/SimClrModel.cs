@@ -1,0 +1,26 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Contrastive.Training;
+
+/// <summary>SimCLR's network: an encoder (features used downstream) and a projection head (used by the loss only).</summary>
+public sealed class SimClrModel : nn.Module<Tensor, Tensor>
+{
+    public SimClrModel(string encoder, bool smallImages, int projectionHidden, int projectionDim) : base(nameof(SimClrModel))
+    {
+        Encoder = Training.Encoder.Create(encoder, smallImages);
+        Projector = new ProjectionHead(Encoder.FeatureDim, projectionHidden, projectionDim);
+        RegisterComponents();
+    }
+
+    public Encoder Encoder { get; }
+
+    public ProjectionHead Projector { get; }
+
+    /// <summary>Projections of normalised images.</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var h = Encoder.forward(x);
+        return Projector.forward(h);
+    }
+}

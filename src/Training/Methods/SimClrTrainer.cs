@@ -1,0 +1,141 @@
+using Contrastive.Batching;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Contrastive.Training;
+
+/// <summary>
+/// SimCLR training state: the model, its optimizer and the schedule position. One <see cref="Step"/> call is
+/// one optimizer step on one two-view batch, inside its own dispose scope so native memory stays flat.
+/// </summary>
+public sealed class SimClrTrainer : IDisposable
+{
+    private readonly TrainingOptions _o;
+    private readonly optim.Optimizer _optimizer;
+    private readonly NtXentLoss _loss;
+    private readonly LrSchedule _schedule;
+
+    public SimClrTrainer(TrainingOptions options, int imageSize, Device device)
+    {
+        _o = options;
+        Device = device;
+        ImageSize = imageSize;
+        Model = CreateModel(options, device);
+        var parameters = Model.parameters();
+        _optimizer = options.Optimizer == "sgd"
+            ? optim.SGD(parameters, options.LearningRate, momentum: 0.9, weight_decay: options.WeightDecay, nesterov: true)
+            : optim.AdamW(parameters, options.LearningRate, weight_decay: options.WeightDecay);
+        _loss = new NtXentLoss(options.Temperature);
+        _schedule = new LrSchedule(options.LearningRate, options.WarmupFraction);
+    }
+
+    public SimClrModel Model { get; }
+
+    public Device Device { get; }
+
+    public int ImageSize { get; }
+
+    /// <summary>Optimizer steps taken, counting those before a resume.</summary>
+    public long Step { get; private set; }
+
+    /// <summary>Samples (pairs) trained on, counting those before a resume.</summary>
+    public long Samples { get; private set; }
+
+    public double LastLearningRate { get; private set; }
+
+    /// <summary>Hidden width of the projection head: the encoder's feature size, as in SimCLR.</summary>
+    public static int ProjectionHidden(string encoder) => encoder == "resnet18" ? 512 : 256;
+
+    /// <summary>A fresh model with the run seed's initialisation (the same weights a run starts from).</summary>
+    public static SimClrModel CreateModel(TrainingOptions o, Device device)
+    {
+        torch.manual_seed(o.Seed);
+        var model = new SimClrModel(o.Encoder, o.SmallImages, ProjectionHidden(o.Encoder), o.ProjectionDim);
+        model.to(device);
+        return model;
+    }
+
+    /// <summary>One optimizer step on a batch of two views; returns the loss.</summary>
+    /// <param name="progress">Training progress in [0, 1] for the learning-rate schedule.</param>
+    public double TrainStep(Batch batch, double progress)
+    {
+        if (batch.Views != 2) throw new ArgumentException($"SimCLR needs 2 views per sample, the batch has {batch.Views}.");
+        if (batch.Count < 2) throw new ArgumentException("SimCLR needs at least 2 samples per batch.");
+        using var scope = NewDisposeScope();
+        Model.train();
+        LastLearningRate = _schedule.At(progress);
+        foreach (var group in _optimizer.ParamGroups) group.LearningRate = LastLearningRate;
+
+        var x = ImageInput.ToTensor(batch, Device);
+        var z = Model.forward(x);
+        var z1 = z.narrow(0, 0, batch.Count);
+        var z2 = z.narrow(0, batch.Count, batch.Count);
+        var loss = _loss.Compute(z1, z2);
+        _optimizer.zero_grad();
+        loss.backward();
+        _optimizer.step();
+        Step++;
+        Samples += batch.Count;
+        double value = loss.item<float>();
+        if (double.IsNaN(value) || double.IsInfinity(value))
+            throw new InvalidOperationException($"The loss became {value} at step {Step}; lower the learning rate (now {LastLearningRate:g4}) or check the data.");
+        return value;
+    }
+
+    /// <summary>Writes a checkpoint of model, optimizer and position.</summary>
+    public string SaveCheckpoint(CheckpointStore store, int epoch, double seconds)
+    {
+        var info = new CheckpointInfo
+        {
+            Method = _o.Method, Encoder = _o.Encoder, SmallImages = _o.SmallImages, ImageSize = ImageSize,
+            ProjectionDim = _o.ProjectionDim, ProjectionHidden = ProjectionHidden(_o.Encoder),
+            Step = Step, Samples = Samples, Epoch = epoch, Seconds = seconds, Seed = _o.Seed,
+        };
+        return store.Write(info, SaveModel(Model), SaveOptimizer());
+    }
+
+    /// <summary>Restores model, optimizer and position from a checkpoint of the same configuration.</summary>
+    public void Restore(CheckpointData data)
+    {
+        if (data.Info.Encoder != _o.Encoder || data.Info.ImageSize != ImageSize || data.Info.ProjectionDim != _o.ProjectionDim)
+            throw new InvalidDataException(
+                $"Checkpoint '{data.Path}' was made with encoder {data.Info.Encoder}, image size {data.Info.ImageSize}, projection {data.Info.ProjectionDim}; " +
+                $"this run uses {_o.Encoder}, {ImageSize}, {_o.ProjectionDim}. Use a new --out or the same settings.");
+        LoadModel(Model, data.Model);
+        using (var ms = new MemoryStream(data.Optimizer))
+        using (var reader = new BinaryReader(ms))
+        {
+            ((TorchSharp.Modules.OptimizerHelper)_optimizer).load_state_dict(reader);
+        }
+        Step = data.Info.Step;
+        Samples = data.Info.Samples;
+    }
+
+    public static byte[] SaveModel(nn.Module model)
+    {
+        using var ms = new MemoryStream();
+        using (var writer = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true)) model.save(writer);
+        return ms.ToArray();
+    }
+
+    public static void LoadModel(nn.Module model, byte[] state)
+    {
+        using var ms = new MemoryStream(state);
+        using var reader = new BinaryReader(ms);
+        model.load(reader);
+    }
+
+    private byte[] SaveOptimizer()
+    {
+        using var ms = new MemoryStream();
+        using (var writer = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
+            ((TorchSharp.Modules.OptimizerHelper)_optimizer).save_state_dict(writer);
+        return ms.ToArray();
+    }
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        Model.Dispose();
+    }
+}

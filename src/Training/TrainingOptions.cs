@@ -1,0 +1,96 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Contrastive.Training;
+
+/// <summary>How to train. Configuration section "Training"; the CLI's train options override it.</summary>
+public sealed class TrainingOptions
+{
+    /// <summary>Method. Default "simclr" (the one this version has).</summary>
+    [Required, RegularExpression("^simclr$", ErrorMessage = "Method must be 'simclr'.")]
+    public string Method { get; set; } = "simclr";
+
+    /// <summary>Encoder: "convnet" (small, default: minutes on a CPU) or "resnet18".</summary>
+    [Required, RegularExpression("^(convnet|resnet18)$", ErrorMessage = "Encoder must be 'convnet' or 'resnet18'.")]
+    public string Encoder { get; set; } = "convnet";
+
+    /// <summary>Use the small-image stem for ResNets (3×3 stride 1, no max-pool). Default true.</summary>
+    public bool SmallImages { get; set; } = true;
+
+    /// <summary>Output folder for checkpoints and logs. Default "runs/simclr".</summary>
+    [Required]
+    public string Out { get; set; } = "runs/simclr";
+
+    /// <summary>Stop after this many optimizer steps (0 = no step limit). Default 0.</summary>
+    [Range(0, long.MaxValue)]
+    public long MaxSteps { get; set; }
+
+    /// <summary>Stop after this many minutes of training (0 = no time limit). Default 3.</summary>
+    [Range(0.0, 1e7)]
+    public double MaxMinutes { get; set; } = 3;
+
+    /// <summary>"auto" (CUDA when available), "cpu" or "cuda". Default auto.</summary>
+    [Required, RegularExpression("^(auto|cpu|cuda)$", ErrorMessage = "Device must be auto, cpu or cuda.")]
+    public string Device { get; set; } = "auto";
+
+    /// <summary>Write a checkpoint every this many steps (0 = only at the end). Default 200.</summary>
+    [Range(0, long.MaxValue)]
+    public long CheckpointEvery { get; set; } = 200;
+
+    /// <summary>Checkpoints kept. Default 3.</summary>
+    [Range(1, 1000)]
+    public int KeepCheckpoints { get; set; } = 3;
+
+    /// <summary>Continue from the newest intact checkpoint in <see cref="Out"/>.</summary>
+    public bool Resume { get; set; }
+
+    /// <summary>Run seed: model init and every augmentation draw. Default 0.</summary>
+    public long Seed { get; set; }
+
+    /// <summary>"adamw" (default) or "sgd" (momentum 0.9, Nesterov).</summary>
+    [Required, RegularExpression("^(adamw|sgd)$", ErrorMessage = "Optimizer must be adamw or sgd.")]
+    public string Optimizer { get; set; } = "adamw";
+
+    /// <summary>Peak learning rate after warmup. Default 0.001 (AdamW).</summary>
+    [Range(1e-8, 100.0)]
+    public double LearningRate { get; set; } = 1e-3;
+
+    /// <summary>Weight decay. Default 1e-4.</summary>
+    [Range(0.0, 1.0)]
+    public double WeightDecay { get; set; } = 1e-4;
+
+    /// <summary>Fraction of training spent in linear warmup. Default 0.05.</summary>
+    [Range(0.0, 1.0)]
+    public double WarmupFraction { get; set; } = 0.05;
+
+    /// <summary>NT-Xent temperature. Default 0.5 (SimCLR's CIFAR setting).</summary>
+    [Range(1e-4, 100.0)]
+    public double Temperature { get; set; } = 0.5;
+
+    /// <summary>Projection head output size. Default 128 (SimCLR).</summary>
+    [Range(2, 65536)]
+    public int ProjectionDim { get; set; } = 128;
+
+    /// <summary>Intra-op threads for torch on CPU (0 = all cores). Default 0.</summary>
+    [Range(0, 1024)]
+    public int Threads { get; set; }
+
+    /// <summary>Fraction of labelled samples held out of training for the kNN test. Default 0.1.</summary>
+    [Range(0.0, 0.9)]
+    public double HoldoutFraction { get; set; } = 0.1;
+
+    /// <summary>kNN neighbours. Default 20.</summary>
+    [Range(1, 10000)]
+    public int KnnK { get; set; } = 20;
+
+    /// <summary>kNN temperature. Default 0.1.</summary>
+    [Range(1e-4, 100.0)]
+    public double KnnTemperature { get; set; } = 0.1;
+
+    /// <summary>Most training samples used as the kNN bank. Default 20000.</summary>
+    [Range(1, int.MaxValue)]
+    public int KnnBankSize { get; set; } = 20000;
+
+    /// <summary>Seconds between progress lines. Default 10.</summary>
+    [Range(0.1, 86400.0)]
+    public double LogEverySeconds { get; set; } = 10;
+}

@@ -1,0 +1,179 @@
+using System.Runtime.CompilerServices;
+using Contrastive.Augment;
+using Contrastive.Ingest;
+using SkiaSharp;
+
+namespace Contrastive.Batching.Tests;
+
+public class InputPipelineTests
+{
+    private static readonly byte[] Jpeg = MakeJpeg();
+
+    private static byte[] MakeJpeg()
+    {
+        using var bmp = new SKBitmap(24, 20);
+        using (var c = new SKCanvas(bmp)) c.Clear(new SKColor(30, 120, 200));
+        using var img = SKImage.FromBitmap(bmp);
+        using var data = img.Encode(SKEncodedImageFormat.Jpeg, 90);
+        return data.ToArray();
+    }
+
+    private static async IAsyncEnumerable<SampleChunk> Chunks(int chunks, int perChunk, Func<long, byte[]?>? bytes = null, Exception? failAfter = null,
+        [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        for (int c = 0; c < chunks; c++)
+        {
+            await Task.Yield();
+            ct.ThrowIfCancellationRequested();
+            var imgs = new byte[]?[perChunk];
+            var labels = new long[perChunk];
+            var idx = new long[perChunk];
+            for (int i = 0; i < perChunk; i++)
+            {
+                long n = (long)c * perChunk + i;
+                imgs[i] = bytes is null ? Jpeg : bytes(n);
+                labels[i] = n % 3;
+                idx[i] = n;
+            }
+            yield return new SampleChunk("mem://shard", c, 0, imgs, labels, idx, null);
+        }
+        if (failAfter is not null) throw failAfter;
+    }
+
+    private static PipelineSettings Settings(bool dropLast = false) => new(new SimClrViewPolicy(new SimClrViewOptions { Size = 8 }), 1, dropLast);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task Every_sample_arrives_exactly_once_and_every_lease_returns(int workers)
+    {
+        var options = new BatchingOptions { BatchSize = 7, Workers = workers, Prefetch = 2 };
+        await using var p = InputPipeline.Start(Chunks(10, 9), options, Settings());
+        var seen = new List<long>();
+        await foreach (var lease in p.ReadAllAsync())
+        {
+            using (lease)
+            {
+                Assert.Equal(2, lease.Batch.Views);
+                for (int i = 0; i < lease.Batch.Count; i++)
+                {
+                    seen.Add(lease.Batch.Indices[i]);
+                    Assert.Equal(lease.Batch.Indices[i] % 3, lease.Batch.Labels[i]);
+                }
+            }
+        }
+        await p.Completion;
+        Assert.Equal(Enumerable.Range(0, 90).Select(i => (long)i), seen.Order());
+        Assert.Equal(0, p.Pool.Outstanding);
+        Assert.Equal(90, p.Stats.SamplesDone);
+        Assert.Equal(13, p.Stats.Batches); // 12 full batches of 7 and one of 6
+    }
+
+    [Fact]
+    public async Task Views_in_the_batch_equal_the_policy_output_for_that_sample()
+    {
+        var settings = Settings(dropLast: true);
+        await using var p = InputPipeline.Start(Chunks(2, 5), new BatchingOptions { BatchSize = 4, Workers = 2 }, settings);
+        var decoded = new PixelBuffer();
+        new SkiaImageDecoder().Decode(Jpeg, decoded);
+        int batches = 0;
+        await foreach (var lease in p.ReadAllAsync())
+        {
+            using (lease)
+            {
+                batches++;
+                Assert.Equal(4, lease.Batch.Count);
+                for (int i = 0; i < lease.Batch.Count; i++)
+                    for (int v = 0; v < 2; v++)
+                    {
+                        var expect = new byte[3 * 8 * 8];
+                        settings.Policy.WriteView(decoded, v, 1, 0, lease.Batch.Indices[i], expect, new ViewWorkspace());
+                        Assert.Equal(expect, lease.Batch.ViewSlot(v, i).ToArray());
+                    }
+            }
+        }
+        Assert.Equal(2, batches); // 10 samples, batches of 4, the partial one dropped
+        Assert.Equal(0, p.Pool.Outstanding);
+    }
+
+    [Fact]
+    public async Task Bad_samples_are_skipped_and_counted_within_the_budget()
+    {
+        var options = new BatchingOptions { BatchSize = 5, Workers = 2, BadSampleAllowance = 5, MaxBadSampleFraction = 0.5 };
+        await using var p = InputPipeline.Start(Chunks(4, 10, n => n % 10 == 3 ? [0xFF, 0xD8, 1, 2] : Jpeg), options, Settings());
+        long samples = 0;
+        await foreach (var lease in p.ReadAllAsync()) using (lease) samples += lease.Batch.Count;
+        Assert.Equal(36, samples);
+        Assert.Equal(4, p.Stats.BadSamples);
+        Assert.Contains(p.Stats.BadExamples, e => e.Contains("mem://shard"));
+    }
+
+    [Fact]
+    public async Task Exceeding_the_bad_sample_budget_fails_the_run_with_counts()
+    {
+        var options = new BatchingOptions { BatchSize = 5, Workers = 1, BadSampleAllowance = 2, MaxBadSampleFraction = 0.01 };
+        await using var p = InputPipeline.Start(Chunks(4, 10, n => n % 2 == 0 ? null : Jpeg), options, Settings());
+        var e = await Assert.ThrowsAsync<BadSampleBudgetException>(async () =>
+        {
+            await foreach (var lease in p.ReadAllAsync()) lease.Dispose();
+        });
+        Assert.Contains("could not be decoded", e.Message);
+        await p.DisposeAsync();
+        Assert.Equal(0, p.Pool.Outstanding);
+    }
+
+    [Fact]
+    public async Task A_source_fault_reaches_the_consumer_as_the_original_exception_and_leases_return()
+    {
+        var boom = new InvalidDataException("shard x is truncated");
+        var options = new BatchingOptions { BatchSize = 4, Workers = 2 };
+        await using var p = InputPipeline.Start(Chunks(3, 6, failAfter: boom), options, Settings());
+        var e = await Assert.ThrowsAsync<InvalidDataException>(async () =>
+        {
+            await foreach (var lease in p.ReadAllAsync()) lease.Dispose();
+        });
+        Assert.Same(boom, e);
+        await p.DisposeAsync();
+        Assert.Equal(0, p.Pool.Outstanding);
+    }
+
+    [Fact]
+    public async Task Cancelling_stops_the_graph_and_returns_every_lease()
+    {
+        using var cts = new CancellationTokenSource();
+        var options = new BatchingOptions { BatchSize = 4, Workers = 2, Prefetch = 2 };
+        var p = InputPipeline.Start(Chunks(10_000, 8), options, Settings(), cts.Token);
+        int taken = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var lease in p.ReadAllAsync(cts.Token))
+            {
+                lease.Dispose();
+                if (++taken == 3) cts.Cancel();
+            }
+        });
+        await p.DisposeAsync();
+        Assert.Equal(0, p.Pool.Outstanding);
+        Assert.True(p.Stats.SamplesRead < 10_000 * 8);
+    }
+
+    [Fact]
+    public async Task A_slow_consumer_bounds_the_work_in_flight()
+    {
+        var options = new BatchingOptions { BatchSize = 4, Workers = 2, Prefetch = 2, ChunkQueue = 2 };
+        await using var p = InputPipeline.Start(Chunks(1000, 4), options, Settings());
+        await using var e = p.ReadAllAsync().GetAsyncEnumerator();
+        Assert.True(await e.MoveNextAsync());
+        // Hold the first batch and wait until the pipeline can do no more.
+        long before;
+        do
+        {
+            before = p.Stats.SamplesRead;
+            await Task.Delay(100);
+        } while (p.Stats.SamplesRead != before);
+        // Bounded by the pool (prefetch + workers + 2 batches) and the queues (chunk queue + one chunk per worker).
+        Assert.True(p.Stats.SamplesRead <= (options.Prefetch + 2 + 2) * 4 + (2 + 2 + 1) * 4, $"read {p.Stats.SamplesRead}");
+        Assert.True(p.Pool.Outstanding <= p.Pool.Buffers);
+        e.Current.Dispose();
+    }
+}

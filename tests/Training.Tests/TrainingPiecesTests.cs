@@ -1,0 +1,131 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Contrastive.Training.Tests;
+
+public class NtXentLossTests
+{
+    [Fact]
+    public void Equals_cross_entropy_over_the_masked_similarity_matrix_computed_by_hand()
+    {
+        using var scope = NewDisposeScope();
+        float[,] a = { { 1, 0 }, { 0, 1 } };
+        float[,] b = { { 1, 1 }, { -1, 1 } };
+        double t = 0.5;
+        double loss = new NtXentLoss(t).Compute(tensor(a), tensor(b)).item<float>();
+
+        // Hand computation: normalise rows, then for each of the 4 anchors softmax over the 3 others.
+        double s = 1 / Math.Sqrt(2);
+        double[][] z = [[1, 0], [0, 1], [s, s], [-s, s]];
+        int[] positive = [2, 3, 0, 1];
+        double total = 0;
+        for (int i = 0; i < 4; i++)
+        {
+            double denom = 0;
+            for (int j = 0; j < 4; j++)
+                if (j != i) denom += Math.Exp((z[i][0] * z[j][0] + z[i][1] * z[j][1]) / t);
+            int p = positive[i];
+            double pos = Math.Exp((z[i][0] * z[p][0] + z[i][1] * z[p][1]) / t);
+            total += -Math.Log(pos / denom);
+        }
+        Assert.Equal(total / 4, loss, 5);
+    }
+
+    [Fact]
+    public void Aligned_pairs_cost_less_than_unrelated_ones_and_gradients_flow()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(1);
+        var z1 = randn(16, 8, requires_grad: true);
+        var loss = new NtXentLoss(0.2);
+        var aligned = loss.Compute(z1, z1.detach() * 2).item<float>();
+        var unrelated = loss.Compute(z1.detach(), randn(16, 8)).item<float>();
+        Assert.True(aligned < unrelated);
+        var l = loss.Compute(z1, randn(16, 8));
+        l.backward();
+        Assert.True(z1.grad!.abs().sum().item<float>() > 0);
+    }
+}
+
+public class LrScheduleTests
+{
+    [Fact]
+    public void Warms_up_linearly_then_decays_on_a_cosine()
+    {
+        var s = new LrSchedule(0.1, WarmupFraction: 0.1);
+        Assert.Equal(0.05, s.At(0.05), 9);
+        Assert.Equal(0.1, s.At(0.1), 9);
+        Assert.Equal(0.05, s.At(0.55), 9);
+        Assert.Equal(0.0, s.At(1.0), 9);
+        Assert.Equal(1e-4, s.At(0), 9);
+    }
+}
+
+public class CheckpointStoreTests
+{
+    [Fact]
+    public void Round_trips_and_skips_a_corrupted_newest_file()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "ckpt-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var store = new CheckpointStore(dir, keep: 2);
+            store.Write(new CheckpointInfo { Step = 10, ImageSize = 32 }, [1, 2, 3], [4, 5]);
+            store.Write(new CheckpointInfo { Step = 20, ImageSize = 32 }, [6, 7], [8]);
+            string newest = store.Write(new CheckpointInfo { Step = 30, ImageSize = 32 }, [9], [10, 11]);
+            Assert.Equal(2, store.List().Count); // pruned to the newest two
+
+            var read = CheckpointStore.Read(newest);
+            Assert.Equal(30, read.Info.Step);
+            Assert.Equal(new byte[] { 9 }, read.Model);
+            Assert.Equal(new byte[] { 10, 11 }, read.Optimizer);
+
+            var bytes = File.ReadAllBytes(newest);
+            bytes[bytes.Length / 2] ^= 0xFF;
+            File.WriteAllBytes(newest, bytes);
+            var skipped = new List<string>();
+            var latest = store.LatestIntact(skipped.Add);
+            Assert.Equal(20, latest!.Info.Step);
+            Assert.Single(skipped);
+            Assert.Contains("checksum", skipped[0]);
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
+}
+
+public class KnnClassifierTests
+{
+    [Fact]
+    public void Classifies_separated_clusters_perfectly_and_random_labels_at_chance()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var centers = tensor(new float[,] { { 10, 0, 0 }, { 0, 10, 0 }, { 0, 0, 10 } });
+        var bankLabels = arange(300, dtype: ScalarType.Int64) % 3;
+        var bank = centers.index_select(0, bankLabels) + randn(300, 3);
+        var testLabels = arange(90, dtype: ScalarType.Int64) % 3;
+        var test = centers.index_select(0, testLabels) + randn(90, 3);
+        Assert.Equal(1.0, KnnClassifier.Top1(bank, bankLabels, test, testLabels));
+
+        var shuffled = randint(0, 3, 300, dtype: ScalarType.Int64);
+        Assert.InRange(KnnClassifier.Top1(bank, shuffled, test, testLabels), 0.1, 0.6);
+    }
+}
+
+public class EncoderTests
+{
+    [Theory]
+    [InlineData("convnet", 32, 256)]
+    [InlineData("resnet18", 32, 512)]
+    public void Encoders_map_images_to_features(string name, int size, int dim)
+    {
+        using var scope = NewDisposeScope();
+        using var e = Encoder.Create(name, smallImages: true);
+        Assert.Equal(dim, e.FeatureDim);
+        var y = e.forward(randn(2, 3, size, size));
+        Assert.Equal(new long[] { 2, dim }, y.shape);
+    }
+}
