@@ -150,6 +150,7 @@ namespace Contrastive.Host
                 }
                 else
                 {
+                    if (r.ResumedFromStep is { } from) output.WriteLine($"resumed from step {from}");
                     output.WriteLine($"steps {r.Steps}, samples {r.Samples}, {r.Seconds:F1} s, final loss {r.FinalLoss?.ToString("F4") ?? "n/a"}{(r.Interrupted ? " (stopped early)" : "")}");
                     if (r.KnnTop1 is not null)
                         output.WriteLine($"kNN top-1 on the held-out split: trained {r.KnnTop1:F4}, random-init {r.KnnTop1RandomInit:F4}");

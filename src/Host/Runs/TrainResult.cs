@@ -13,5 +13,6 @@ public sealed record TrainResult
     [JsonPropertyName("knn_top1_random_init")] public double? KnnTop1RandomInit { get; init; }
     [JsonPropertyName("checkpoint")] public string? Checkpoint { get; init; }
     [JsonPropertyName("bad_samples")] public long BadSamples { get; init; }
+    [JsonPropertyName("resumed_from_step")] public long? ResumedFromStep { get; init; }
     [JsonPropertyName("interrupted")] public bool Interrupted { get; init; }
 }

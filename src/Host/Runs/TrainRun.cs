@@ -37,6 +37,7 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
         using var trainer = new SimClrTrainer(training, views.Size, device);
 
         int epoch = 0;
+        long? resumedFrom = null;
         if (training.Resume)
         {
             var ckpt = store.LatestIntact(skipped => log.LogWarning("Skipping checkpoint: {Reason}", skipped));
@@ -48,6 +49,7 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
             {
                 trainer.Restore(ckpt);
                 epoch = ckpt.Info.Epoch;
+                resumedFrom = trainer.Step;
                 log.LogInformation("resumed from step {Step} ({Path})", trainer.Step, ckpt.Path);
             }
         }
@@ -157,6 +159,7 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
             KnnTop1RandomInit = knnRandom,
             Checkpoint = checkpoint is null ? null : Path.GetFullPath(checkpoint),
             BadSamples = badSamples,
+            ResumedFromStep = resumedFrom,
             Interrupted = interrupted,
         };
     }
