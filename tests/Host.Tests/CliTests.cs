@@ -14,13 +14,7 @@ public sealed class CliTests : IDisposable
         try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
 
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = await Cli.RunAsync(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public async Task Unknown_option_is_a_usage_error_naming_it()
