@@ -159,7 +159,7 @@ namespace Contrastive.Host
                     if (r.BadSamples > 0) output.WriteLine($"bad samples skipped: {r.BadSamples}");
                     output.WriteLine($"checkpoint: {r.Checkpoint ?? "(none)"}");
                 }
-                return r.Interrupted ? Failure : Ok;
+                return Ok; // a stop on request (Ctrl-C, SIGTERM) with its checkpoint written is a clean end
             }
         }
 

@@ -1,8 +1,5 @@
 namespace Contrastive.Augment;
 
-/// <summary>A crop rectangle in source pixels.</summary>
-public readonly record struct CropRect(int X, int Y, int Width, int Height);
-
 /// <summary>Random and fixed crop rectangles, with torchvision's semantics.</summary>
 public static class CropParameters
 {

@@ -7,13 +7,6 @@ using Contrastive.Ingest;
 
 namespace Contrastive.Batching;
 
-/// <summary>What the pipeline makes of each sample.</summary>
-/// <param name="Policy">Views per sample and how they are made.</param>
-/// <param name="Seed">Run seed; with epoch, sample index and view it fixes every random choice.</param>
-/// <param name="DropLast">Drop a final partial batch (training) or publish it (evaluation).</param>
-/// <param name="DecoderFactory">Makes one decoder per worker; default SkiaSharp.</param>
-public sealed record PipelineSettings(IViewPolicy Policy, long Seed, bool DropLast, Func<IImageDecoder>? DecoderFactory = null);
-
 /// <summary>
 /// The bounded Dataflow graph from chunks to batches:
 /// source → chunk buffer (bounded) → N parallel decode + augment workers writing into leased batch slots →
@@ -46,7 +39,9 @@ public sealed class InputPipeline : IAsyncDisposable
         Pool = new BatchPool(options.Prefetch + workers + 2, settings.Policy.ViewCount, options.BatchSize, settings.Policy.Size);
         _output = Channel.CreateBounded<BatchLease>(new BoundedChannelOptions(options.Prefetch) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _assembler = new BatchAssembler(Pool, _output.Writer, Stats, options.BatchSize, settings.DropLast);
-        DecoderName = (settings.DecoderFactory ?? DefaultDecoder)().Name;
+        var first = new Worker((settings.DecoderFactory ?? DefaultDecoder)());
+        DecoderName = first.Decoder.Name;
+        _workers.Add(first);
     }
 
     public PipelineStats Stats { get; } = new();

@@ -54,17 +54,13 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
             }
         }
 
-        int workers = batching.EffectiveWorkers;
-        var pool = (long)(batching.Prefetch + workers + 2) * 2 * batching.BatchSize * 3 * views.Size * views.Size;
-        log.LogInformation("Training {Method}/{Encoder} on {Device}: batch {Batch} x 2 views at {Size}px, {Workers} worker(s), torch threads {Threads}; batch memory {Mb:F1} MB",
-            training.Method, training.Encoder, device.type, batching.BatchSize, views.Size, workers, torch.get_num_threads(), pool / 1e6);
-
         var policy = new SimClrViewPolicy(views);
         var clock = Stopwatch.StartNew();
         double maxSeconds = training.MaxMinutes * 60;
         long startStep = trainer.Step;
         var recent = new Queue<double>();
         string? checkpoint = null;
+        long savedStep = -1;
         bool interrupted = false;
         int currentEpoch = epoch;
         long badSamples;
@@ -87,6 +83,9 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
         using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
             await using var pipeline = InputPipeline.Start(Epochs(), batching, new PipelineSettings(policy, training.Seed, DropLast: true), pipelineStop.Token);
+            log.LogInformation("Training {Method}/{Encoder} on {Device}: batch {Batch} x 2 views at {Size}px, {Workers} worker(s) ({Decoder} decoder), torch threads {Threads}; batch memory {Mb:F1} MB in {Buffers} buffers",
+                training.Method, training.Encoder, device.type, batching.BatchSize, views.Size, batching.EffectiveWorkers, pipeline.DecoderName,
+                torch.get_num_threads(), pipeline.Pool.TotalBytes / 1e6, pipeline.Pool.Buffers);
             double lastLog = 0;
             try
             {
@@ -114,7 +113,10 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
                             s.ConsumerWait.TotalSeconds / t, s.BadSamples);
                     }
                     if (training.CheckpointEvery > 0 && trainer.Step % training.CheckpointEvery == 0)
+                    {
                         checkpoint = trainer.SaveCheckpoint(store, currentEpoch, t);
+                        savedStep = trainer.Step;
+                    }
                     if ((training.MaxSteps > 0 || maxSeconds > 0) && Progress(trainer.Step, t, maxSeconds) >= 1) break;
                     if (stop.IsCancellationRequested) { interrupted = true; break; }
                 }
@@ -128,7 +130,7 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
         }
 
         double seconds = clock.Elapsed.TotalSeconds;
-        if (trainer.Step > 0 && (checkpoint is null || !checkpoint.EndsWith($"{trainer.Step:D9}.ckpt", StringComparison.Ordinal)))
+        if (trainer.Step > 0 && savedStep != trainer.Step)
             checkpoint = trainer.SaveCheckpoint(store, currentEpoch, seconds);
         log.LogInformation("{What} at step {Step} after {Seconds:F0} s; checkpoint {Checkpoint}",
             interrupted ? "Stopped" : "Finished", trainer.Step, seconds, checkpoint ?? "(none: no step taken)");

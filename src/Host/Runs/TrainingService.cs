@@ -7,14 +7,6 @@ using Microsoft.Extensions.Options;
 
 namespace Contrastive.Host;
 
-/// <summary>Where the hosted run leaves its outcome for the program to print and turn into an exit code.</summary>
-public sealed class RunOutcome
-{
-    public TrainResult? Result { get; set; }
-
-    public Exception? Error { get; set; }
-}
-
 /// <summary>
 /// The training run as a hosted service: starts with the host, stops the host when done. A stop request
 /// (Ctrl-C, SIGTERM) cancels the run's token; the run then writes a checkpoint and returns.

@@ -3,9 +3,6 @@ using Parquet.Schema;
 
 namespace Contrastive.Ingest;
 
-/// <summary>One image row to write: encoded bytes, the stored path (key) and the label.</summary>
-public readonly record struct ImageRow(byte[] Bytes, string Path, long Label);
-
 /// <summary>
 /// Writes image shards in the Hugging Face `datasets` schema: `image` = struct {bytes: binary, path: string},
 /// `label` = int64. Each file is written to a temporary name and renamed, so a reader never sees half a shard.

@@ -4,27 +4,6 @@ using System.Text.Json;
 
 namespace Contrastive.Training;
 
-/// <summary>What a checkpoint says about itself (stored as JSON in its header).</summary>
-public sealed record CheckpointInfo
-{
-    public int Format { get; init; } = 1;
-    public string Method { get; init; } = "simclr";
-    public string Encoder { get; init; } = "convnet";
-    public bool SmallImages { get; init; } = true;
-    public int ImageSize { get; init; }
-    public int ProjectionDim { get; init; }
-    public int ProjectionHidden { get; init; }
-    public long Step { get; init; }
-    public long Samples { get; init; }
-    public int Epoch { get; init; }
-    public double Seconds { get; init; }
-    public long Seed { get; init; }
-    public string CreatedUtc { get; init; } = DateTime.UtcNow.ToString("O");
-}
-
-/// <summary>A checkpoint read back: its info, the model's state and the optimizer's state (TorchSharp formats).</summary>
-public sealed record CheckpointData(CheckpointInfo Info, byte[] Model, byte[] Optimizer, string Path);
-
 /// <summary>
 /// Checkpoint files in a directory: <c>ckpt-{step:D9}.ckpt</c>, written atomically (temporary file, flush to
 /// disk, rename) and ending in a SHA-256 of their content, so a torn or corrupted file is detected and the

@@ -1,0 +1,10 @@
+using Contrastive.Augment;
+
+namespace Contrastive.Batching;
+
+/// <summary>What the pipeline makes of each sample.</summary>
+/// <param name="Policy">Views per sample and how they are made.</param>
+/// <param name="Seed">Run seed; with epoch, sample index and view it fixes every random choice.</param>
+/// <param name="DropLast">Drop a final partial batch (training) or publish it (evaluation).</param>
+/// <param name="DecoderFactory">Makes one decoder per worker; default SkiaSharp.</param>
+public sealed record PipelineSettings(IViewPolicy Policy, long Seed, bool DropLast, Func<IImageDecoder>? DecoderFactory = null);
