@@ -29,5 +29,17 @@ public sealed class BatchingOptions
     [Range(0, int.MaxValue)]
     public int BadSampleAllowance { get; set; } = 10;
 
-    public int EffectiveWorkers => Workers > 0 ? Workers : Math.Max(1, Environment.ProcessorCount - 1);
+    /// <summary>
+    /// Deterministic batch composition: for a fixed seed the same samples land in the same batch slots whatever the
+    /// worker count or timing (needed for exact resume). Costs one extra copy of every view (workers stage views in
+    /// pooled chunk buffers, an ordered assembler copies them into batches) and up to 2 × workers chunks of staging
+    /// memory. Default false: workers write straight into batch slots in completion order.
+    /// </summary>
+    public bool Deterministic { get; set; }
+
+    /// <summary>Workers when <see cref="Workers"/> is 0: one less than the cores when a trainer shares the CPU, else all cores.</summary>
+    public int EffectiveWorkers => EffectiveWorkersFor(trainerSharesCpu: true);
+
+    public int EffectiveWorkersFor(bool trainerSharesCpu) =>
+        Workers > 0 ? Workers : Math.Max(1, Environment.ProcessorCount - (trainerSharesCpu ? 1 : 0));
 }

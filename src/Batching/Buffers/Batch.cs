@@ -14,6 +14,7 @@ public sealed class Batch
         Pixels = GC.AllocateUninitializedArray<byte>(checked(views * capacity * 3 * size * size), pinned: true);
         Labels = new long[capacity];
         Indices = new long[capacity];
+        Keys = new string?[capacity];
     }
 
     public int Views { get; }
@@ -33,6 +34,9 @@ public sealed class Batch
     public long[] Labels { get; }
 
     public long[] Indices { get; }
+
+    /// <summary>Each sample's key (its stored path) when the shard has one; references, not copies.</summary>
+    public string?[] Keys { get; }
 
     public int ViewBytes => 3 * Size * Size;
 

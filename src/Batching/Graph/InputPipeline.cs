@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using System.Threading.Tasks.Dataflow;
@@ -10,8 +12,10 @@ namespace Contrastive.Batching;
 /// <summary>
 /// The bounded Dataflow graph from chunks to batches:
 /// source → chunk buffer (bounded) → N parallel decode + augment workers writing into leased batch slots →
-/// prefetch channel (bounded) → consumer. A fault anywhere cancels the graph and reaches the consumer as the
-/// original exception; every lease returns to the pool on completion, fault or cancel.
+/// prefetch channel (bounded) → consumer. With <see cref="BatchingOptions.Deterministic"/>, workers stage views
+/// in chunk buffers and an ordered assembler fills the batches, so composition does not depend on timing.
+/// A fault anywhere cancels the graph and reaches the consumer as the original exception; every lease returns
+/// to the pool on completion, fault or cancel.
 /// </summary>
 public sealed class InputPipeline : IAsyncDisposable
 {
@@ -21,7 +25,10 @@ public sealed class InputPipeline : IAsyncDisposable
     private readonly PipelineSettings _settings;
     private readonly BatchingOptions _options;
     private readonly ConcurrentBag<Worker> _workers = new();
+    private readonly PipelineMetrics _metrics;
+    private readonly int _workerCount;
     private Exception? _fault;
+    private Func<int> _chunkCount = () => 0, _workerInput = () => 0;
 
     private sealed class Worker(IImageDecoder decoder)
     {
@@ -30,18 +37,24 @@ public sealed class InputPipeline : IAsyncDisposable
         public readonly ViewWorkspace Workspace = new();
     }
 
+    /// <summary>A chunk whose views were made into a pooled staging buffer (deterministic mode).</summary>
+    private sealed record Staged(SampleChunk Chunk, byte[] Views, bool[] Ok);
+
     private InputPipeline(BatchingOptions options, PipelineSettings settings, CancellationToken ct)
     {
         _options = options;
         _settings = settings;
         _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        int workers = options.EffectiveWorkers;
-        Pool = new BatchPool(options.Prefetch + workers + 2, settings.Policy.ViewCount, options.BatchSize, settings.Policy.Size);
+        _workerCount = options.EffectiveWorkersFor(settings.TrainerSharesCpu);
+        Pool = new BatchPool(options.Prefetch + _workerCount + 2, settings.Policy.ViewCount, options.BatchSize, settings.Policy.Size);
         _output = Channel.CreateBounded<BatchLease>(new BoundedChannelOptions(options.Prefetch) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _assembler = new BatchAssembler(Pool, _output.Writer, Stats, options.BatchSize, settings.DropLast);
         var first = new Worker((settings.DecoderFactory ?? DefaultDecoder)());
         DecoderName = first.Decoder.Name;
         _workers.Add(first);
+        Stats.Queues = () => new QueueOccupancy(_chunkCount(), options.ChunkQueue, _workerInput(), _workerCount,
+            _output.Reader.Count, options.Prefetch, Pool.Outstanding, Pool.Buffers);
+        _metrics = new PipelineMetrics(Stats, settings.Name);
     }
 
     public PipelineStats Stats { get; } = new();
@@ -49,6 +62,9 @@ public sealed class InputPipeline : IAsyncDisposable
     public BatchPool Pool { get; }
 
     public string DecoderName { get; }
+
+    /// <summary>Decode + augment workers running in parallel.</summary>
+    public int Workers => _workerCount;
 
     /// <summary>Completes when the graph has stopped and every unpublished lease is back in the pool.</summary>
     public Task Completion { get; private set; } = Task.CompletedTask;
@@ -61,17 +77,24 @@ public sealed class InputPipeline : IAsyncDisposable
         return p;
     }
 
-    /// <summary>The batches, in completion order. The consumer disposes each lease when done with it.</summary>
+    /// <summary>The batches, in publication order. The consumer disposes each lease when done with it.</summary>
     public async IAsyncEnumerable<BatchLease> ReadAllAsync([EnumeratorCancellation] CancellationToken ct = default)
     {
         var reader = _output.Reader;
         while (true)
         {
-            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            bool more = await reader.WaitToReadAsync(ct).ConfigureAwait(false);
-            Stats.Waited(System.Diagnostics.Stopwatch.GetElapsedTime(t0));
-            if (!more) yield break;
-            while (reader.TryRead(out var lease)) yield return lease;
+            long t0 = Stopwatch.GetTimestamp();
+            BatchLease? lease;
+            while (!reader.TryRead(out lease))
+            {
+                if (!await reader.WaitToReadAsync(ct).ConfigureAwait(false))
+                {
+                    Stats.Waited(Stopwatch.GetTimestamp() - t0);
+                    yield break;
+                }
+            }
+            Stats.Waited(Stopwatch.GetTimestamp() - t0);
+            yield return lease;
         }
     }
 
@@ -80,17 +103,36 @@ public sealed class InputPipeline : IAsyncDisposable
     private async Task RunAsync(IAsyncEnumerable<SampleChunk> source)
     {
         var token = _cts.Token;
-        int workers = _options.EffectiveWorkers;
         var chunks = new BufferBlock<SampleChunk>(new DataflowBlockOptions { BoundedCapacity = _options.ChunkQueue, CancellationToken = token });
-        var work = new ActionBlock<SampleChunk>(c => ProcessAsync(c, token), new ExecutionDataflowBlockOptions
+        _chunkCount = () => chunks.Count;
+        var link = new DataflowLinkOptions { PropagateCompletion = true };
+        Task work;
+        if (_options.Deterministic)
         {
-            MaxDegreeOfParallelism = workers,
-            BoundedCapacity = workers,
-            EnsureOrdered = false,
-            SingleProducerConstrained = true,
-            CancellationToken = token,
-        });
-        chunks.LinkTo(work, new DataflowLinkOptions { PropagateCompletion = true });
+            var stage = new TransformBlock<SampleChunk, Staged>(c => Guard(c, token, StageAsync), new ExecutionDataflowBlockOptions
+            {
+                MaxDegreeOfParallelism = _workerCount, BoundedCapacity = _workerCount, EnsureOrdered = true, CancellationToken = token,
+            });
+            var assemble = new ActionBlock<Staged>(s => AssembleAsync(s, token), new ExecutionDataflowBlockOptions
+            {
+                MaxDegreeOfParallelism = 1, BoundedCapacity = 2, CancellationToken = token,
+            });
+            chunks.LinkTo(stage, link);
+            stage.LinkTo(assemble, link);
+            _workerInput = () => stage.InputCount;
+            work = assemble.Completion;
+        }
+        else
+        {
+            var direct = new ActionBlock<SampleChunk>(c => Guard(c, token, ProcessAsync), new ExecutionDataflowBlockOptions
+            {
+                MaxDegreeOfParallelism = _workerCount, BoundedCapacity = _workerCount, EnsureOrdered = false,
+                SingleProducerConstrained = true, CancellationToken = token,
+            });
+            chunks.LinkTo(direct, link);
+            _workerInput = () => direct.InputCount;
+            work = direct.Completion;
+        }
 
         var produce = Task.Run(async () =>
         {
@@ -115,7 +157,7 @@ public sealed class InputPipeline : IAsyncDisposable
         try
         {
             await produce.ConfigureAwait(false);
-            await work.Completion.ConfigureAwait(false);
+            await work.ConfigureAwait(false);
             if (_fault is null && !token.IsCancellationRequested) await _assembler.FinishAsync(token).ConfigureAwait(false);
         }
         catch (Exception e)
@@ -138,47 +180,19 @@ public sealed class InputPipeline : IAsyncDisposable
         try { _cts.Cancel(); } catch (ObjectDisposedException) { }
     }
 
-    private async Task ProcessAsync(SampleChunk chunk, CancellationToken token)
+    /// <summary>
+    /// Runs a block's work with the pipeline's fault rules: the first error cancels the graph, and an
+    /// OperationCanceledException that is not our own cancellation (an I/O timeout, say) becomes a real error,
+    /// because Dataflow would otherwise drop the item silently.
+    /// </summary>
+    private async Task<T> Guard<T>(SampleChunk chunk, CancellationToken token, Func<SampleChunk, CancellationToken, Task<T>> body)
     {
-        if (!_workers.TryTake(out var w)) w = new Worker((_settings.DecoderFactory ?? DefaultDecoder)());
         try
         {
-            var policy = _settings.Policy;
-            for (int i = 0; i < chunk.Count; i++)
-            {
-                token.ThrowIfCancellationRequested();
-                Stats.Read();
-                var bytes = chunk.Images[i];
-                try
-                {
-                    if (bytes is null || bytes.Length == 0) throw new ImageDecodeException("the sample has no image bytes");
-                    w.Decoder.Decode(bytes, w.Pixels);
-                }
-                catch (ImageDecodeException e)
-                {
-                    BadSample(chunk.Describe(i), e.Message);
-                    continue;
-                }
-
-                var slot = await _assembler.ReserveAsync(token).ConfigureAwait(false);
-                try
-                {
-                    var batch = slot.Batch.Lease.Batch;
-                    for (int v = 0; v < policy.ViewCount; v++)
-                        policy.WriteView(w.Pixels, v, _settings.Seed, chunk.Epoch, chunk.Indices[i], batch.ViewSlot(v, slot.Index), w.Workspace);
-                    batch.Labels[slot.Index] = chunk.Labels[i];
-                    batch.Indices[slot.Index] = chunk.Indices[i];
-                    Stats.Done();
-                }
-                finally
-                {
-                    await _assembler.CommitAsync(slot, token).ConfigureAwait(false);
-                }
-            }
+            return await body(chunk, token).ConfigureAwait(false);
         }
         catch (OperationCanceledException e) when (!token.IsCancellationRequested)
         {
-            // Dataflow silently drops items whose delegate throws OperationCanceledException: make it a real error.
             var error = new IOException($"An operation was cancelled unexpectedly (a timeout?) while processing {chunk.Shard}, part {chunk.Part}.", e);
             Fail(error);
             throw error;
@@ -188,10 +202,140 @@ public sealed class InputPipeline : IAsyncDisposable
             Fail(e);
             throw;
         }
+    }
+
+    private Task Guard(SampleChunk chunk, CancellationToken token, Func<SampleChunk, CancellationToken, Task> body) =>
+        Guard(chunk, token, async (c, t) => { await body(c, t).ConfigureAwait(false); return true; });
+
+    /// <summary>Decodes sample <paramref name="i"/>; false (counted) when it is bad.</summary>
+    private bool Decode(Worker w, SampleChunk chunk, int i)
+    {
+        var bytes = chunk.Images[i];
+        Stats.Read(bytes?.Length ?? 0);
+        long t0 = Stopwatch.GetTimestamp();
+        try
+        {
+            if (bytes is null || bytes.Length == 0) throw new ImageDecodeException("the sample has no image bytes");
+            w.Decoder.Decode(bytes, w.Pixels);
+        }
+        catch (ImageDecodeException e)
+        {
+            BadSample(chunk.Describe(i), e.Message);
+            return false;
+        }
+        Stats.DecodedOne(Stopwatch.GetTimestamp() - t0);
+        return true;
+    }
+
+    /// <summary>Writes sample <paramref name="i"/>'s views into a batch slot, or (batch null) into its place in a staging buffer.</summary>
+    private void MakeViews(Worker w, SampleChunk chunk, int i, Batch? batch, int slot, byte[]? staging)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        var policy = _settings.Policy;
+        int views = policy.ViewCount, viewBytes = 3 * policy.Size * policy.Size;
+        for (int v = 0; v < views; v++)
+        {
+            var dst = batch is not null ? batch.ViewSlot(v, slot) : staging.AsSpan((i * views + v) * viewBytes, viewBytes);
+            policy.WriteView(w.Pixels, v, _settings.Seed, chunk.Epoch, chunk.Indices[i], dst, w.Workspace);
+        }
+        Stats.Augmented(views, viewBytes, Stopwatch.GetTimestamp() - t0);
+    }
+
+    private Worker RentWorker() => _workers.TryTake(out var w) ? w : new Worker((_settings.DecoderFactory ?? DefaultDecoder)());
+
+    /// <summary>Unordered mode: decode, reserve a slot, write the views straight into it.</summary>
+    private async Task ProcessAsync(SampleChunk chunk, CancellationToken token)
+    {
+        var w = RentWorker();
+        try
+        {
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                token.ThrowIfCancellationRequested();
+                if (!Decode(w, chunk, i)) continue;
+                var slot = await _assembler.ReserveAsync(token).ConfigureAwait(false);
+                try
+                {
+                    var batch = slot.Batch.Lease.Batch;
+                    MakeViews(w, chunk, i, batch, slot.Index, null);
+                    SetSample(batch, slot.Index, chunk, i);
+                }
+                finally
+                {
+                    await _assembler.CommitAsync(slot, token).ConfigureAwait(false);
+                }
+            }
+        }
         finally
         {
             _workers.Add(w);
         }
+    }
+
+    /// <summary>Deterministic mode, parallel part: decode and make the chunk's views into a pooled staging buffer.</summary>
+    private Task<Staged> StageAsync(SampleChunk chunk, CancellationToken token)
+    {
+        var w = RentWorker();
+        try
+        {
+            int viewBytes = 3 * _settings.Policy.Size * _settings.Policy.Size, views = _settings.Policy.ViewCount;
+            var staging = ArrayPool<byte>.Shared.Rent(chunk.Count * views * viewBytes);
+            var ok = ArrayPool<bool>.Shared.Rent(chunk.Count);
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                token.ThrowIfCancellationRequested();
+                ok[i] = Decode(w, chunk, i);
+                if (ok[i]) MakeViews(w, chunk, i, null, 0, staging);
+            }
+            return Task.FromResult(new Staged(chunk, staging, ok));
+        }
+        finally
+        {
+            _workers.Add(w);
+        }
+    }
+
+    /// <summary>Deterministic mode, ordered part: copy staged views into batch slots in stream order.</summary>
+    private async Task AssembleAsync(Staged staged, CancellationToken token)
+    {
+        try
+        {
+            var chunk = staged.Chunk;
+            int viewBytes = 3 * _settings.Policy.Size * _settings.Policy.Size, views = _settings.Policy.ViewCount;
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                if (!staged.Ok[i]) continue;
+                var slot = await _assembler.ReserveAsync(token).ConfigureAwait(false);
+                try
+                {
+                    var batch = slot.Batch.Lease.Batch;
+                    for (int v = 0; v < views; v++)
+                        staged.Views.AsSpan((i * views + v) * viewBytes, viewBytes).CopyTo(batch.ViewSlot(v, slot.Index));
+                    SetSample(batch, slot.Index, chunk, i);
+                }
+                finally
+                {
+                    await _assembler.CommitAsync(slot, token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(staged.Views);
+            ArrayPool<bool>.Shared.Return(staged.Ok);
+        }
+    }
+
+    private static void SetSample(Batch batch, int slot, SampleChunk chunk, int i)
+    {
+        batch.Labels[slot] = chunk.Labels[i];
+        batch.Indices[slot] = chunk.Indices[i];
+        batch.Keys[slot] = chunk.Keys?[i];
     }
 
     private void BadSample(string where, string why)
@@ -212,6 +356,7 @@ public sealed class InputPipeline : IAsyncDisposable
         try { _cts.Cancel(); } catch (ObjectDisposedException) { }
         try { await Completion.ConfigureAwait(false); } catch { /* the consumer already saw the fault */ }
         while (_output.Reader.TryRead(out var lease)) lease.Dispose();
+        _metrics.Dispose();
         _cts.Dispose();
     }
 }

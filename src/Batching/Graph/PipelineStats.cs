@@ -1,16 +1,33 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 
 namespace Contrastive.Batching;
 
-/// <summary>Counters of one pipeline run; safe to read from any thread while it runs.</summary>
+/// <summary>
+/// Counters of one pipeline run, per stage; safe to read from any thread while it runs. The same figures are
+/// published on the <see cref="PipelineMetrics.MeterName"/> meter and summarised by <see cref="Snapshot"/>.
+/// </summary>
 public sealed class PipelineStats
 {
-    private long _chunks, _samplesRead, _samplesDone, _badSamples, _batches, _consumerWaitTicks;
+    private long _chunks, _samplesRead, _bytesRead, _decoded, _decodeTicks, _augmentTicks, _views, _viewBytes, _samplesDone;
+    private long _badSamples, _batches, _consumerWaitTicks, _consumerBatches;
     private readonly ConcurrentQueue<string> _badExamples = new();
+    private readonly long _started = Stopwatch.GetTimestamp();
 
+    /// <summary>Chunks (row groups) handed to the workers.</summary>
     public long Chunks => Interlocked.Read(ref _chunks);
 
+    /// <summary>Samples the workers took up (read stage).</summary>
     public long SamplesRead => Interlocked.Read(ref _samplesRead);
+
+    /// <summary>Encoded bytes of those samples.</summary>
+    public long BytesRead => Interlocked.Read(ref _bytesRead);
+
+    /// <summary>Images decoded successfully.</summary>
+    public long Decoded => Interlocked.Read(ref _decoded);
+
+    /// <summary>Views written into batch slots.</summary>
+    public long Views => Interlocked.Read(ref _views);
 
     /// <summary>Samples decoded and written into a batch.</summary>
     public long SamplesDone => Interlocked.Read(ref _samplesDone);
@@ -18,23 +35,62 @@ public sealed class PipelineStats
     /// <summary>Samples skipped because their bytes were empty or undecodable.</summary>
     public long BadSamples => Interlocked.Read(ref _badSamples);
 
+    /// <summary>Batches published to the prefetch queue.</summary>
     public long Batches => Interlocked.Read(ref _batches);
 
+    /// <summary>Worker time spent decoding, summed over workers.</summary>
+    public TimeSpan DecodeTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _decodeTicks));
+
+    /// <summary>Worker time spent making views, summed over workers.</summary>
+    public TimeSpan AugmentTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _augmentTicks));
+
     /// <summary>Time the consumer spent waiting for a batch.</summary>
-    public TimeSpan ConsumerWait => TimeSpan.FromTicks(Interlocked.Read(ref _consumerWaitTicks));
+    public TimeSpan ConsumerWait => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _consumerWaitTicks));
+
+    /// <summary>Batches the consumer received.</summary>
+    public long ConsumerBatches => Interlocked.Read(ref _consumerBatches);
 
     /// <summary>The first few bad samples, each "where: why".</summary>
     public IReadOnlyCollection<string> BadExamples => _badExamples;
 
+    /// <summary>Occupancy of the bounded queues, filled in by the pipeline that owns these stats.</summary>
+    internal Func<QueueOccupancy>? Queues { get; set; }
+
+    /// <summary>All counters at this instant; subtract two snapshots for the rates of an interval.</summary>
+    public PipelineSnapshot Snapshot() => new(
+        Stopwatch.GetElapsedTime(_started), Chunks, SamplesRead, BytesRead, Decoded, DecodeTime, AugmentTime, Views,
+        Interlocked.Read(ref _viewBytes), SamplesDone, BadSamples, Batches, ConsumerBatches, ConsumerWait,
+        Queues?.Invoke() ?? default);
+
     internal void Chunk() => Interlocked.Increment(ref _chunks);
 
-    internal void Read() => Interlocked.Increment(ref _samplesRead);
+    internal void Read(int bytes)
+    {
+        Interlocked.Increment(ref _samplesRead);
+        Interlocked.Add(ref _bytesRead, bytes);
+    }
 
-    internal void Done() => Interlocked.Increment(ref _samplesDone);
+    internal void DecodedOne(long ticks)
+    {
+        Interlocked.Increment(ref _decoded);
+        Interlocked.Add(ref _decodeTicks, ticks);
+    }
+
+    internal void Augmented(int views, int viewBytes, long ticks)
+    {
+        Interlocked.Add(ref _views, views);
+        Interlocked.Add(ref _viewBytes, (long)views * viewBytes);
+        Interlocked.Add(ref _augmentTicks, ticks);
+        Interlocked.Increment(ref _samplesDone);
+    }
 
     internal void Batch() => Interlocked.Increment(ref _batches);
 
-    internal void Waited(TimeSpan t) => Interlocked.Add(ref _consumerWaitTicks, t.Ticks);
+    internal void Waited(long ticks)
+    {
+        Interlocked.Add(ref _consumerWaitTicks, ticks);
+        Interlocked.Increment(ref _consumerBatches);
+    }
 
     internal long Bad(string where, string why)
     {
