@@ -28,6 +28,7 @@ namespace Contrastive.Host
             root.Subcommands.Add(TrainCommand(output, error));
             root.Subcommands.Add(EvalCommand(output, error));
             root.Subcommands.Add(DemoDataCommand(output, error));
+            root.Subcommands.Add(BenchCommand(output, error));
 
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
@@ -115,9 +116,7 @@ namespace Contrastive.Host
                 Args = [],
                 ContentRootPath = AppContext.BaseDirectory,
             });
-            builder.Configuration.AddJsonFile(Path.Combine(Environment.CurrentDirectory, "appsettings.json"), optional: true);
-            builder.Configuration.AddEnvironmentVariables("CONTRASTIVE_");
-            builder.Configuration.AddInMemoryCollection(overrides);
+            Settings.AddSources(builder.Configuration, overrides);
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
             builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
@@ -185,18 +184,64 @@ namespace Contrastive.Host
             return cmd;
         }
 
+        private static Command BenchCommand(TextWriter output, TextWriter error)
+        {
+            var data = new Option<string?>("--data") { Description = "Data to read (file, directory or glob). Default: the demo dataset under ./data/demo." };
+            var method = new Option<string>("--method") { Description = "View policy of this method: simclr.", DefaultValueFactory = _ => "simclr" };
+            var batchSize = new Option<int>("--batch-size") { Description = "Samples per batch.", DefaultValueFactory = _ => 256 };
+            var workers = new Option<int?>("--workers") { Description = "Decode + augment workers. Default: all cores (no trainer shares them)." };
+            var seconds = new Option<double>("--seconds") { Description = "Measured seconds (after a warm-up of 15% of it, 1 to 10 s).", DefaultValueFactory = _ => 20 };
+            var rate = new Option<double?>("--consumer-rate") { Description = "Simulate a trainer taking IMAGES_PER_S; default: a null consumer." };
+            var imageSize = new Option<int?>("--image-size") { Description = "View side in pixels (default: Augment:Size, 32)." };
+            var deterministic = new Option<bool>("--deterministic") { Description = "Deterministic batch composition (ordered assembly)." };
+            var json = new Option<bool>("--json") { Description = "Print the result as one JSON object on the last line." };
+            var cmd = new Command("bench", "Measure the input pipeline's throughput per stage into a null or rate-limited consumer.")
+            {
+                data, method, batchSize, workers, seconds, rate, imageSize, deterministic, json,
+            };
+            cmd.SetAction(async (parse, ct) =>
+            {
+                if (!string.Equals(parse.GetValue(method), "simclr", StringComparison.OrdinalIgnoreCase))
+                    throw new UsageException($"--method: '{parse.GetValue(method)}' is not available; this version has simclr.");
+                if (parse.GetValue(seconds) <= 0) throw new UsageException("--seconds must be positive.");
+                if (parse.GetValue(rate) is { } r && r <= 0) throw new UsageException("--consumer-rate must be positive.");
+                var overrides = new Dictionary<string, string?> { ["Batching:BatchSize"] = parse.GetValue(batchSize).ToString(System.Globalization.CultureInfo.InvariantCulture) };
+                if (parse.GetValue(workers) is { } w) overrides["Batching:Workers"] = w.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (parse.GetValue(imageSize) is { } s) overrides["Augment:Size"] = s.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (parse.GetValue(deterministic)) overrides["Batching:Deterministic"] = "true";
+                if (parse.GetValue(data) is { } d) overrides["Data:Uri"] = d;
+                var config = Settings.Build(overrides);
+                var dataOptions = Settings.Bind<DataOptions>(config, "Data");
+                string uri = await DemoDataset.EnsureAsync(dataOptions, error.WriteLine, ct).ConfigureAwait(false);
+                var run = new BenchRun(uri, Settings.Bind<BatchingOptions>(config, "Batching"), Settings.Bind<SimClrViewOptions>(config, "Augment"),
+                    parse.GetValue(seconds), parse.GetValue(rate), error);
+                var result = await run.RunAsync(ct).ConfigureAwait(false);
+                if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(result));
+                else BenchRun.Print(result, output);
+                return Ok;
+            });
+            return cmd;
+        }
+
         private static Command DemoDataCommand(TextWriter output, TextWriter error)
         {
             var outDir = new Option<string>("--output") { Description = "Folder to write the Parquet shards into.", Required = true };
             var count = new Option<int>("--count") { Description = "Number of images.", DefaultValueFactory = _ => 8000 };
             var seed = new Option<long>("--seed") { Description = "Seed; the same seed gives the same files.", DefaultValueFactory = _ => 0 };
-            var cmd = new Command("demo-data", "Write a synthetic labelled image dataset (10 classes, JPEG in Hugging Face-schema Parquet).") { outDir, count, seed };
+            var width = new Option<int?>("--width") { Description = "Fixed image width (default: random 64 to 128)." };
+            var height = new Option<int?>("--height") { Description = "Fixed image height (default: random 64 to 128)." };
+            var quality = new Option<int>("--quality") { Description = "JPEG quality.", DefaultValueFactory = _ => 90 };
+            var cmd = new Command("demo-data", "Write a synthetic labelled image dataset (10 classes, JPEG in Hugging Face-schema Parquet).") { outDir, count, seed, width, height, quality };
             cmd.SetAction(async (parse, ct) =>
             {
                 int n = parse.GetValue(count);
                 if (n < 1) throw new UsageException("--count must be at least 1.");
+                if (parse.GetValue(width) is < 8 or > 8192) throw new UsageException("--width must be 8 to 8192.");
+                if (parse.GetValue(height) is < 8 or > 8192) throw new UsageException("--height must be 8 to 8192.");
+                if (parse.GetValue(quality) is < 1 or > 100) throw new UsageException("--quality must be 1 to 100.");
+                var look = new DemoImageGenerator.Look(parse.GetValue(width), parse.GetValue(height), parse.GetValue(quality));
                 string dir = parse.GetValue(outDir)!;
-                int shards = await DemoDataset.WriteAsync(dir, n, parse.GetValue(seed), p => error.WriteLine($"wrote {p}"), ct).ConfigureAwait(false);
+                int shards = await DemoDataset.WriteAsync(dir, n, parse.GetValue(seed), p => error.WriteLine($"wrote {p}"), ct, look).ConfigureAwait(false);
                 DemoDataset.MarkComplete(dir, n, parse.GetValue(seed));
                 output.WriteLine($"{n} images in {shards} shard(s) under {Path.GetFullPath(dir)}");
                 return Ok;

@@ -80,3 +80,51 @@ public sealed class CliTests : IDisposable
         Assert.Equal(0xD8, a.Jpeg[1]);
     }
 }
+
+public sealed class BenchCliTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "bench-" + Guid.NewGuid().ToString("N"));
+
+    public BenchCliTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    [Fact]
+    public async Task Bench_reports_every_stage_as_json_and_as_a_table()
+    {
+        string data = Path.Combine(_dir, "d");
+        var (code, _, err) = await CliRunner.Run("demo-data", "--output", data, "--count", "300", "--width", "100", "--height", "80");
+        Assert.True(code == 0, err);
+
+        (code, var stdout, err) = await CliRunner.Run("bench", "--data", data, "--seconds", "2", "--batch-size", "16", "--workers", "2",
+            "--consumer-rate", "5000", "--json");
+        Assert.True(code == 0, err);
+        var r = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        Assert.True(r.GetProperty("images_per_sec").GetDouble() > 0);
+        Assert.Equal(2 * r.GetProperty("images_per_sec").GetDouble(), r.GetProperty("views_per_sec").GetDouble(), 0);
+        Assert.Equal(2, r.GetProperty("workers").GetInt32());
+        Assert.Equal("skia", r.GetProperty("decoder").GetString());
+        Assert.True(r.GetProperty("batches").GetInt64() > 0);
+        Assert.True(r.GetProperty("peak_working_set_mb").GetDouble() > 0);
+        Assert.InRange(r.GetProperty("starvation").GetDouble(), 0, 1);
+        foreach (var stage in new[] { "read_images_per_sec", "decode_ms_per_image", "augment_views_per_sec", "batches_per_sec", "queue_prefetch_avg" })
+            Assert.True(r.GetProperty("stage_rates").TryGetProperty(stage, out _), stage);
+        Assert.Contains("bench:", err);
+
+        (code, stdout, err) = await CliRunner.Run("bench", "--data", data, "--seconds", "1", "--batch-size", "16", "--workers", "1");
+        Assert.True(code == 0, err);
+        Assert.Contains("decode", stdout);
+        Assert.Contains("bottleneck:", stdout);
+    }
+
+    [Fact]
+    public async Task Bench_with_a_missing_path_names_the_option()
+    {
+        var (code, _, err) = await CliRunner.Run("bench", "--data", Path.Combine(_dir, "missing"), "--seconds", "1");
+        Assert.Equal(Cli.Usage, code);
+        Assert.Contains("--data", err);
+    }
+}

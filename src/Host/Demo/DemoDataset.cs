@@ -7,7 +7,8 @@ public static class DemoDataset
 {
     public const int RowsPerShard = 1000;
 
-    public static async Task<int> WriteAsync(string output, int count, long seed, Action<string>? progress = null, CancellationToken ct = default)
+    public static async Task<int> WriteAsync(string output, int count, long seed, Action<string>? progress = null, CancellationToken ct = default,
+        DemoImageGenerator.Look look = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         Directory.CreateDirectory(output);
@@ -19,7 +20,7 @@ public static class DemoDataset
             var rows = new ImageRow[n];
             Parallel.For(0, n, new ParallelOptions { CancellationToken = ct }, i =>
             {
-                var (label, jpeg) = DemoImageGenerator.Make(seed, first + i);
+                var (label, jpeg) = DemoImageGenerator.Make(seed, first + i, look);
                 rows[i] = new ImageRow(jpeg, $"demo/{label}/{first + i:D7}.jpg", label);
             });
             string path = Path.Combine(output, $"shard-{s:D5}.parquet");
@@ -27,6 +28,20 @@ public static class DemoDataset
             progress?.Invoke(path);
         }
         return shards;
+    }
+
+    /// <summary>The data URI to use: the configured one, or the demo dataset, written on first use.</summary>
+    public static async Task<string> EnsureAsync(DataOptions data, Action<string> log, CancellationToken ct)
+    {
+        if (!string.IsNullOrWhiteSpace(data.Uri)) return data.Uri;
+        string dir = data.DemoPath;
+        if (!Exists(dir))
+        {
+            log($"No --data given: writing the demo dataset ({data.DemoCount} images) to {Path.GetFullPath(dir)}");
+            await WriteAsync(dir, data.DemoCount, 0, null, ct).ConfigureAwait(false);
+            MarkComplete(dir, data.DemoCount, 0);
+        }
+        return dir;
     }
 
     /// <summary>True when <paramref name="dir"/> already holds a complete demo dataset (marker written last).</summary>

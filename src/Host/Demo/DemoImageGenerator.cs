@@ -23,12 +23,18 @@ public static class DemoImageGenerator
         (Shape.Cross, Texture.Solid), (Shape.Hexagon, Texture.Stripes),
     ];
 
+    /// <summary>Size and encoding: a fixed width and height (default random 64 to 128 a side) and the JPEG quality.</summary>
+    public readonly record struct Look(int? Width = null, int? Height = null, int Quality = 90);
+
     /// <summary>Makes image <paramref name="index"/>: its label and JPEG bytes.</summary>
-    public static (long Label, byte[] Jpeg) Make(long seed, long index, int quality = 90)
+    public static (long Label, byte[] Jpeg) Make(long seed, long index, Look look = default)
     {
         var rng = new SampleRandom(seed, 0, index, 7);
         int label = (int)(index % Classes);
         int w = 64 + rng.NextInt(65), h = 64 + rng.NextInt(65);
+        if (look.Width is { } fw) w = fw;
+        if (look.Height is { } fh) h = fh;
+        int quality = look.Quality == 0 ? 90 : look.Quality;
         var (shape, texture) = ClassLook[label];
 
         using var bitmap = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul));

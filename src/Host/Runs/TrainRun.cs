@@ -17,7 +17,7 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
 {
     public async Task<TrainResult> RunAsync(CancellationToken stop)
     {
-        string uri = await EnsureDataAsync(stop).ConfigureAwait(false);
+        string uri = await DemoDataset.EnsureAsync(data, m => log.LogInformation("{Message}", m), stop).ConfigureAwait(false);
         ParquetImageDataset dataset;
         try
         {
@@ -87,6 +87,7 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
                 training.Method, training.Encoder, device.type, batching.BatchSize, views.Size, batching.EffectiveWorkers, pipeline.DecoderName,
                 torch.get_num_threads(), pipeline.Pool.TotalBytes / 1e6, pipeline.Pool.Buffers);
             double lastLog = 0;
+            var lastSnapshot = pipeline.Stats.Snapshot();
             try
             {
                 await foreach (var lease in pipeline.ReadAllAsync(pipelineStop.Token).ConfigureAwait(false))
@@ -107,10 +108,12 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
                     if (t - lastLog >= training.LogEverySeconds)
                     {
                         lastLog = t;
-                        var s = pipeline.Stats;
-                        log.LogInformation("step {Step} epoch {Epoch} loss {Loss:F4} lr {Lr:G3} | {Rate:F0} img/s | waited for data {Wait:P0} | bad samples {Bad}",
-                            trainer.Step, currentEpoch, recent.Average(), trainer.LastLearningRate, (trainer.Step - startStep) * batching.BatchSize / t,
-                            s.ConsumerWait.TotalSeconds / t, s.BadSamples);
+                        var now = pipeline.Stats.Snapshot();
+                        var interval = now.Since(lastSnapshot);
+                        lastSnapshot = now;
+                        log.LogInformation("step {Step} epoch {Epoch} loss {Loss:F4} lr {Lr:G3} | trained {Rate:F0} img/s, waited for data {Wait:P1} | pipeline: {Pipeline}",
+                            trainer.Step, currentEpoch, recent.Average(), trainer.LastLearningRate, interval.ConsumerBatches * batching.BatchSize / Math.Max(1e-9, interval.Elapsed.TotalSeconds),
+                            interval.Starvation, interval.Summary());
                     }
                     if (training.CheckpointEvery > 0 && trainer.Step % training.CheckpointEvery == 0)
                     {
@@ -173,18 +176,5 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
         if (training.MaxSteps > 0) p = Math.Max(p, (double)step / training.MaxSteps);
         if (maxSeconds > 0) p = Math.Max(p, seconds / maxSeconds);
         return p;
-    }
-
-    private async Task<string> EnsureDataAsync(CancellationToken ct)
-    {
-        if (!string.IsNullOrWhiteSpace(data.Uri)) return data.Uri;
-        string dir = data.DemoPath;
-        if (!DemoDataset.Exists(dir))
-        {
-            log.LogInformation("No --data given: writing the demo dataset ({Count} images) to {Dir}", data.DemoCount, Path.GetFullPath(dir));
-            await DemoDataset.WriteAsync(dir, data.DemoCount, 0, null, ct).ConfigureAwait(false);
-            DemoDataset.MarkComplete(dir, data.DemoCount, 0);
-        }
-        return dir;
     }
 }

@@ -1,0 +1,26 @@
+using System.Text.Json.Serialization;
+
+namespace Contrastive.Host;
+
+/// <summary>What `contrastive bench` measured over its window (warm-up excluded); the JSON form of its last line.</summary>
+public sealed record BenchResult
+{
+    [JsonPropertyName("images_per_sec")] public double ImagesPerSec { get; init; }
+    [JsonPropertyName("views_per_sec")] public double ViewsPerSec { get; init; }
+    [JsonPropertyName("batches")] public long Batches { get; init; }
+    [JsonPropertyName("workers")] public int Workers { get; init; }
+    [JsonPropertyName("decoder")] public string Decoder { get; init; } = "";
+    [JsonPropertyName("alloc_bytes_per_image")] public double AllocBytesPerImage { get; init; }
+    [JsonPropertyName("peak_working_set_mb")] public double PeakWorkingSetMb { get; init; }
+    [JsonPropertyName("working_set_start_mb")] public double WorkingSetStartMb { get; init; }
+    [JsonPropertyName("working_set_end_mb")] public double WorkingSetEndMb { get; init; }
+    [JsonPropertyName("starvation")] public double Starvation { get; init; }
+    [JsonPropertyName("seconds")] public double Seconds { get; init; }
+    [JsonPropertyName("warmup_seconds")] public double WarmupSeconds { get; init; }
+    [JsonPropertyName("batch_size")] public int BatchSize { get; init; }
+    [JsonPropertyName("image_size")] public int ImageSize { get; init; }
+    [JsonPropertyName("consumer_rate")] public double? ConsumerRate { get; init; }
+    [JsonPropertyName("bad_samples")] public long BadSamples { get; init; }
+    [JsonPropertyName("bottleneck")] public string Bottleneck { get; init; } = "";
+    [JsonPropertyName("stage_rates")] public Dictionary<string, double> StageRates { get; init; } = [];
+}

@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Globalization;
+using Contrastive.Augment;
+using Contrastive.Batching;
+using Contrastive.Ingest;
+
+namespace Contrastive.Host;
+
+/// <summary>
+/// `contrastive bench`: runs the input pipeline (read → decode → augment → batch) into a consumer that only
+/// returns leases, or one that holds each batch as long as a trainer of the given speed would, and measures
+/// every stage after a warm-up. The throughput profiling run users ask for.
+/// </summary>
+public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOptions views, double seconds, double? consumerRate, TextWriter progress)
+{
+    public async Task<BenchResult> RunAsync(CancellationToken ct)
+    {
+        ParquetImageDataset dataset;
+        try { dataset = await ParquetImageDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false); }
+        catch (DataSourceException e) { throw new UsageException($"--data: {e.Message}", e); }
+
+        double warmup = Math.Clamp(seconds * 0.15, 1, 10);
+        var policy = new SimClrViewPolicy(views);
+        async IAsyncEnumerable<SampleChunk> Epochs([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token = default)
+        {
+            for (int e = 0; ; e++)
+                await foreach (var c in dataset.ReadAsync(new ReadPlan(e, 0, Shuffle: true, HoldoutSplit.None), token).ConfigureAwait(false))
+                    yield return c;
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var settings = new PipelineSettings(policy, 0, DropLast: true, Name: "bench", TrainerSharesCpu: false);
+        await using var pipeline = InputPipeline.Start(Epochs(), batching, settings, stop.Token);
+        progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"bench: {uri} ({dataset.Shards.Count} shards, {dataset.SampleCount} samples), {pipeline.Workers} worker(s), {pipeline.DecoderName} decoder, " +
+            $"batch {batching.BatchSize} x {policy.ViewCount} views at {views.Size} px, {pipeline.Pool.Buffers} buffers = {pipeline.Pool.TotalBytes / 1e6:F1} MB, " +
+            $"{seconds:F0} s ({warmup:F0} s warm-up){(consumerRate is { } r ? $", consumer {r:F0} images/s" : ", null consumer")}"));
+
+        var consumer = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var lease in pipeline.ReadAllAsync(stop.Token).ConfigureAwait(false))
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    int n = lease.Batch.Count;
+                    if (consumerRate is { } rate)
+                    {
+                        // Hold the batch as long as a trainer at `rate` images/s would take over it.
+                        var hold = TimeSpan.FromSeconds(n / rate) - Stopwatch.GetElapsedTime(t0);
+                        if (hold > TimeSpan.Zero) await Task.Delay(hold, stop.Token).ConfigureAwait(false);
+                    }
+                    lease.Dispose();
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+        });
+
+        using var process = Process.GetCurrentProcess();
+        double Mb() { process.Refresh(); return process.WorkingSet64 / 1e6; }
+        var clock = Stopwatch.StartNew();
+        PipelineSnapshot? start = null;
+        long allocStart = 0;
+        double wsStart = 0, peak = 0;
+        double chunkSum = 0, workerSum = 0, prefetchSum = 0;
+        int samples = 0;
+        var lastPrint = pipeline.Stats.Snapshot();
+        while (clock.Elapsed.TotalSeconds < warmup + seconds && !consumer.IsCompleted)
+        {
+            await Task.Delay(250, ct).ConfigureAwait(false);
+            double t = clock.Elapsed.TotalSeconds;
+            var now = pipeline.Stats.Snapshot();
+            if (start is null && t >= warmup)
+            {
+                start = now;
+                allocStart = GC.GetTotalAllocatedBytes(precise: true);
+                wsStart = Mb();
+            }
+            if (start is not null)
+            {
+                peak = Math.Max(peak, Mb());
+                chunkSum += now.Queues.Chunks;
+                workerSum += now.Queues.WorkerInput;
+                prefetchSum += now.Queues.Prefetch;
+                samples++;
+            }
+            if ((now.Elapsed - lastPrint.Elapsed).TotalSeconds >= 5)
+            {
+                progress.WriteLine($"{t,6:F0} s  {now.Since(lastPrint).Summary()}");
+                lastPrint = now;
+            }
+        }
+        if (consumer.IsCompleted) await consumer.ConfigureAwait(false); // surfaces a pipeline fault
+        var end = pipeline.Stats.Snapshot();
+        long allocEnd = GC.GetTotalAllocatedBytes(precise: true);
+        double wsEnd = Mb();
+        stop.Cancel();
+        await consumer.ConfigureAwait(false);
+        if (start is null) throw new InvalidOperationException("the bench ended before its warm-up did");
+
+        var w = end.Since(start.Value);
+        int k = Math.Max(1, samples);
+        var q = end.Queues;
+        double chunkAvg = chunkSum / k, workerAvg = workerSum / k, prefetchAvg = prefetchSum / k;
+        string bottleneck =
+            prefetchAvg >= 0.75 * q.PrefetchCapacity ? "consumer (the prefetch queue stays full: the pipeline is ahead)"
+            : chunkAvg >= 0.75 * q.ChunkCapacity ? "decode + augment workers (chunks wait for them; the prefetch queue is empty)"
+            : "reading (the chunk queue runs dry before the workers)";
+        double images = w.SamplesDone / Math.Max(1e-9, w.Elapsed.TotalSeconds);
+        return new BenchResult
+        {
+            ImagesPerSec = Math.Round(images, 1),
+            ViewsPerSec = Math.Round(w.ViewsPerSecond, 1),
+            Batches = w.Batches,
+            Workers = pipeline.Workers,
+            Decoder = pipeline.DecoderName,
+            AllocBytesPerImage = w.SamplesDone == 0 ? 0 : Math.Round((double)(allocEnd - allocStart) / w.SamplesDone),
+            PeakWorkingSetMb = Math.Round(peak, 1),
+            WorkingSetStartMb = Math.Round(wsStart, 1),
+            WorkingSetEndMb = Math.Round(wsEnd, 1),
+            Starvation = Math.Round(w.Starvation, 4),
+            Seconds = Math.Round(w.Elapsed.TotalSeconds, 2),
+            WarmupSeconds = warmup,
+            BatchSize = batching.BatchSize,
+            ImageSize = views.Size,
+            ConsumerRate = consumerRate,
+            BadSamples = end.BadSamples,
+            Bottleneck = bottleneck,
+            StageRates = new()
+            {
+                ["read_images_per_sec"] = Math.Round(w.ReadSamplesPerSecond, 1),
+                ["read_mb_per_sec"] = Math.Round(w.ReadMegabytesPerSecond, 2),
+                ["decode_images_per_sec"] = Math.Round(w.DecodedPerSecond, 1),
+                ["decode_ms_per_image"] = Math.Round(w.DecodeMillisecondsEach, 3),
+                ["augment_views_per_sec"] = Math.Round(w.ViewsPerSecond, 1),
+                ["augment_ms_per_view"] = Math.Round(w.AugmentMillisecondsEach, 3),
+                ["batches_per_sec"] = Math.Round(w.BatchesPerSecond, 2),
+                ["queue_chunks_avg"] = Math.Round(chunkAvg, 2),
+                ["queue_chunks_capacity"] = q.ChunkCapacity,
+                ["queue_workers_avg"] = Math.Round(workerAvg, 2),
+                ["queue_workers_capacity"] = q.WorkerCapacity,
+                ["queue_prefetch_avg"] = Math.Round(prefetchAvg, 2),
+                ["queue_prefetch_capacity"] = q.PrefetchCapacity,
+            },
+        };
+    }
+
+    /// <summary>The human-readable report: one line per stage, so the bottleneck is plain.</summary>
+    public static void Print(BenchResult r, TextWriter o)
+    {
+        var s = r.StageRates;
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"measured {r.Seconds:F1} s after a {r.WarmupSeconds:F0} s warm-up; {r.Workers} worker(s), {r.Decoder} decoder, batch {r.BatchSize}, {r.ImageSize} px"));
+        o.WriteLine("stage      rate                     time each      queue before it (avg / capacity)");
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"read       {s["read_images_per_sec"],8:F0} img/s {s["read_mb_per_sec"],7:F1} MB/s"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"decode     {s["decode_images_per_sec"],8:F0} img/s            {s["decode_ms_per_image"],7:F3} ms     chunks  {s["queue_chunks_avg"]:F1} / {s["queue_chunks_capacity"]:F0}"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"augment    {s["augment_views_per_sec"],8:F0} views/s          {s["augment_ms_per_view"],7:F3} ms     workers {s["queue_workers_avg"]:F1} / {s["queue_workers_capacity"]:F0}"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"batches    {s["batches_per_sec"],8:F2} /s                               prefetch {s["queue_prefetch_avg"]:F1} / {s["queue_prefetch_capacity"]:F0}"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"consumer   starvation {r.Starvation:P1}{(r.ConsumerRate is { } c ? $" (simulated trainer at {c:F0} images/s)" : " (null consumer: it only waits, so starvation is 100% by design)")}"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total      {r.ImagesPerSec:F0} images/s, {r.ViewsPerSec:F0} views/s, {r.Batches} batches; allocated {r.AllocBytesPerImage:F0} B/image; working set {r.WorkingSetStartMb:F0} -> {r.WorkingSetEndMb:F0} MB (peak {r.PeakWorkingSetMb:F0} MB); bad samples {r.BadSamples}"));
+        o.WriteLine($"bottleneck: {r.Bottleneck}");
+    }
+}
