@@ -3,13 +3,17 @@ namespace Contrastive.Ingest;
 /// <summary>
 /// The unit that flows through the pipeline: the samples of one row group (or another contiguous piece of a
 /// shard) with their encoded bytes, labels and global indices. Chunks amortise per-message costs.
+/// The image bytes may be slices of pooled buffers: whoever holds the chunk disposes it when done with the
+/// bytes (a chunk never disposed is only a missed reuse, not a leak).
 /// </summary>
-public sealed class SampleChunk
+public sealed class SampleChunk : IDisposable
 {
-    public SampleChunk(string shard, int part, int epoch, byte[]?[] images, long[] labels, long[] indices, string?[]? keys)
+    private IDisposable? _owner;
+
+    public SampleChunk(string shard, int part, int epoch, ReadOnlyMemory<byte>[] images, long[] labels, long[] indices, string?[]? keys, IDisposable? owner = null)
     {
-        if (labels.Length != images.Length || indices.Length != images.Length)
-            throw new ArgumentException("images, labels and indices must have the same length");
+        if (labels.Length != images.Length || indices.Length != images.Length || (keys is not null && keys.Length != images.Length))
+            throw new ArgumentException("images, labels, indices and keys must have the same length");
         Shard = shard;
         Part = part;
         Epoch = epoch;
@@ -17,6 +21,13 @@ public sealed class SampleChunk
         Labels = labels;
         Indices = indices;
         Keys = keys;
+        _owner = owner;
+    }
+
+    /// <summary>A chunk over plain arrays (null = a sample without bytes).</summary>
+    public SampleChunk(string shard, int part, int epoch, byte[]?[] images, long[] labels, long[] indices, string?[]? keys)
+        : this(shard, part, epoch, Array.ConvertAll(images, b => b is null ? default : new ReadOnlyMemory<byte>(b)), labels, indices, keys)
+    {
     }
 
     /// <summary>The shard file this chunk came from.</summary>
@@ -30,8 +41,8 @@ public sealed class SampleChunk
 
     public int Count => Images.Length;
 
-    /// <summary>Encoded image bytes per sample; null when the row had none.</summary>
-    public byte[]?[] Images { get; }
+    /// <summary>Encoded image bytes per sample; empty when the row had none. Valid until the chunk is disposed.</summary>
+    public ReadOnlyMemory<byte>[] Images { get; }
 
     /// <summary>Class label per sample, or <see cref="Sample.NoLabel"/>.</summary>
     public long[] Labels { get; }
@@ -44,4 +55,26 @@ public sealed class SampleChunk
 
     /// <summary>A name for sample <paramref name="i"/> that a person can find again: the key, or shard and row.</summary>
     public string Describe(int i) => Keys?[i] is { } key ? $"{Shard} key '{key}'" : $"{Shard} row group {Part} sample index {Indices[i]}";
+
+    /// <summary>A chunk of the samples at <paramref name="order"/>, in that order; it takes over this chunk's buffers.</summary>
+    public SampleChunk Select(IReadOnlyList<int> order)
+    {
+        var images = new ReadOnlyMemory<byte>[order.Count];
+        var labels = new long[order.Count];
+        var indices = new long[order.Count];
+        var keys = Keys is null ? null : new string?[order.Count];
+        for (int j = 0; j < order.Count; j++)
+        {
+            int i = order[j];
+            images[j] = Images[i];
+            labels[j] = Labels[i];
+            indices[j] = Indices[i];
+            if (keys is not null) keys[j] = Keys![i];
+        }
+        var owner = Interlocked.Exchange(ref _owner, null);
+        return new SampleChunk(Shard, Part, Epoch, images, labels, indices, keys, owner);
+    }
+
+    /// <summary>Returns the pooled buffers the image bytes live in.</summary>
+    public void Dispose() => Interlocked.Exchange(ref _owner, null)?.Dispose();
 }

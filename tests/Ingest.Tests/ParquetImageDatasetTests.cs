@@ -38,7 +38,7 @@ public class ParquetImageDatasetTests
             {
                 Assert.Equal(i, c.Indices[j]);
                 Assert.Equal(i % 5, c.Labels[j]);
-                Assert.Equal(new byte[] { (byte)i, (byte)(i >> 8), 7 }, c.Images[j]);
+                Assert.Equal(new byte[] { (byte)i, (byte)(i >> 8), 7 }, c.Images[j].ToArray());
                 Assert.Equal($"img/{i}.jpg", c.Keys![j]);
             }
         }

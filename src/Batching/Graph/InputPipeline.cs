@@ -211,12 +211,12 @@ public sealed class InputPipeline : IAsyncDisposable
     private bool Decode(Worker w, SampleChunk chunk, int i)
     {
         var bytes = chunk.Images[i];
-        Stats.Read(bytes?.Length ?? 0);
+        Stats.Read(bytes.Length);
         long t0 = Stopwatch.GetTimestamp();
         try
         {
-            if (bytes is null || bytes.Length == 0) throw new ImageDecodeException("the sample has no image bytes");
-            w.Decoder.Decode(bytes, w.Pixels);
+            if (bytes.IsEmpty) throw new ImageDecodeException("the sample has no image bytes");
+            w.Decoder.Decode(bytes.Span, w.Pixels);
         }
         catch (ImageDecodeException e)
         {
@@ -269,6 +269,7 @@ public sealed class InputPipeline : IAsyncDisposable
         finally
         {
             _workers.Add(w);
+            chunk.Dispose();
         }
     }
 
@@ -292,6 +293,7 @@ public sealed class InputPipeline : IAsyncDisposable
         finally
         {
             _workers.Add(w);
+            chunk.Dispose(); // the views are staged; the encoded bytes are no longer needed
         }
     }
 

@@ -52,8 +52,9 @@ public sealed class ParquetImageDataset
         if (plan.Shuffle) Permute(parts, Rng(plan.Seed, plan.Epoch, -1));
 
         ParquetReader? reader = null;
-        Stream? stream = null;
+        FileStream? stream = null;
         int open = -1;
+        using var raw = new BinaryColumnReader();
         try
         {
             foreach (var (s, g) in parts)
@@ -75,9 +76,9 @@ public sealed class ParquetImageDataset
                     }
                     open = s;
                 }
-                var chunk = await shard.ReadRowGroupAsync(reader!, g, plan.Epoch, ct).ConfigureAwait(false);
-                chunk = Select(chunk, plan);
+                var chunk = Select(await shard.ReadRowGroupAsync(reader!, g, plan.Epoch, stream!.SafeFileHandle, raw, ct).ConfigureAwait(false), plan);
                 if (chunk.Count > 0) yield return chunk;
+                else chunk.Dispose();
             }
         }
         finally
@@ -87,7 +88,7 @@ public sealed class ParquetImageDataset
         }
     }
 
-    private static Stream OpenShard(string path)
+    private static FileStream OpenShard(string path)
     {
         try
         {
@@ -108,20 +109,7 @@ public sealed class ParquetImageDataset
             if (plan.Split.IsHeldOut(chunk.Indices[i]) == plan.HeldOut) order.Add(i);
         if (plan.Shuffle) Permute(order, Rng(plan.Seed, plan.Epoch, chunk.Indices.Length > 0 ? chunk.Indices[0] : 0));
         if (order.Count == n && !plan.Shuffle) return chunk;
-
-        var images = new byte[]?[order.Count];
-        var labels = new long[order.Count];
-        var indices = new long[order.Count];
-        string?[]? keys = chunk.Keys is null ? null : new string?[order.Count];
-        for (int j = 0; j < order.Count; j++)
-        {
-            int i = order[j];
-            images[j] = chunk.Images[i];
-            labels[j] = chunk.Labels[i];
-            indices[j] = chunk.Indices[i];
-            if (keys is not null) keys[j] = chunk.Keys![i];
-        }
-        return new SampleChunk(chunk.Shard, chunk.Part, chunk.Epoch, images, labels, indices, keys);
+        return chunk.Select(order);
     }
 
     private static Random Rng(long seed, int epoch, long salt) =>

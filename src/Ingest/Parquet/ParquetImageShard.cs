@@ -29,6 +29,9 @@ public sealed class ParquetImageShard
 
     public bool HasLabels => _columns.Label is not null;
 
+    /// <summary>Read the image column with the pooled reader where possible (default); false forces Parquet.Net (for comparison).</summary>
+    public static bool UsePooledReader { get; set; } = true;
+
     public string ImageColumn => _columns.ImageName;
 
     public string? LabelColumn => _columns.LabelName;
@@ -51,16 +54,42 @@ public sealed class ParquetImageShard
         }
     }
 
-    /// <summary>Reads row group <paramref name="rowGroup"/> into a chunk (all its rows, in stored order).</summary>
-    public async Task<SampleChunk> ReadRowGroupAsync(ParquetReader reader, int rowGroup, int epoch, CancellationToken ct)
+    /// <summary>
+    /// Reads row group <paramref name="rowGroup"/> into a chunk (all its rows, in stored order). The image column is
+    /// read into pooled buffers when <paramref name="file"/> and <paramref name="raw"/> are given and the column's layout
+    /// allows; otherwise through Parquet.Net.
+    /// </summary>
+    internal async Task<SampleChunk> ReadRowGroupAsync(ParquetReader reader, int rowGroup, int epoch, Microsoft.Win32.SafeHandles.SafeFileHandle? file,
+        BinaryColumnReader? raw, CancellationToken ct)
     {
         string column = _columns.ImageName;
+        PooledBuffers? owner = null;
         try
         {
             using var rg = reader.OpenRowGroupReader(rowGroup);
             int n = checked((int)rg.RowCount);
-            var images = new byte[]?[n];
-            await rg.ReadAsync(_columns.Image, images.AsMemory(), null, ct).ConfigureAwait(false);
+            ReadOnlyMemory<byte>[] images = new ReadOnlyMemory<byte>[n];
+            bool done = false;
+            if (file is not null && raw is not null && UsePooledReader)
+            {
+                owner = new PooledBuffers();
+                try
+                {
+                    raw.Read(file, rg.GetMetadata(_columns.Image) ?? throw new UnsupportedColumnException("no column chunk metadata"), _columns.Image.MaxDefinitionLevel, _columns.Image.MaxRepetitionLevel, images, owner);
+                    done = true;
+                }
+                catch (UnsupportedColumnException)
+                {
+                    owner.Dispose();
+                    owner = null;
+                }
+            }
+            if (!done)
+            {
+                var arrays = new byte[]?[n];
+                await rg.ReadAsync(_columns.Image, arrays.AsMemory(), null, ct).ConfigureAwait(false);
+                for (int i = 0; i < n; i++) images[i] = arrays[i] is { } b ? b : default;
+            }
 
             var labels = new long[n];
             if (_columns.Label is { } labelField)
@@ -85,10 +114,13 @@ public sealed class ParquetImageShard
             for (int g = 0; g < rowGroup; g++) first += RowGroupRows[g];
             var indices = new long[n];
             for (int i = 0; i < n; i++) indices[i] = first + i;
-            return new SampleChunk(Path, rowGroup, epoch, images, labels, indices, keys);
+            var chunk = new SampleChunk(Path, rowGroup, epoch, images, labels, indices, keys, owner);
+            owner = null;
+            return chunk;
         }
         catch (Exception e) when (e is not ShardFormatException and not OperationCanceledException)
         {
+            owner?.Dispose();
             throw new ShardFormatException(Path, column, $"Shard '{Path}', row group {rowGroup}, column '{column}': cannot be read: {e.Message}", e);
         }
     }

@@ -1,0 +1,30 @@
+// Writes small Parquet shards with DuckDB, an independent Parquet writer, for the Ingest tests.
+// Usage: node write_duckdb_shards.mjs OUTDIR
+// The values follow simple rules that the C# tests recompute:
+//   hf-zstd.parquet      image = {bytes, path}, label; bytes = 'img-' || i%7 || '#' * (i%7 * 50), NULL when i%11 = 4;
+//                        only 7 distinct values, so DuckDB dictionary-encodes them; ZSTD; row groups of 100.
+//   img2dataset-snappy.parquet  jpg, key, txt; jpg = 'jpg-' || i || 'x' * (i%100); key = lpad(i, 9, '0'); SNAPPY.
+//   hf-gzip.parquet      as hf-zstd, GZIP.
+import { DuckDBInstance } from '@duckdb/node-api';
+import path from 'node:path';
+
+const out = process.argv[2];
+if (!out) { console.error('usage: node write_duckdb_shards.mjs OUTDIR'); process.exit(2); }
+const q = (p) => `'${path.join(out, p).replaceAll("'", "''")}'`;
+
+const instance = await DuckDBInstance.create(':memory:');
+const con = await instance.connect();
+await con.run('SET threads = 1');
+const hf = `SELECT {'bytes': CASE WHEN i % 11 = 4 THEN NULL ELSE ('img-' || (i % 7)::VARCHAR || repeat('#', ((i % 7) * 50)::INTEGER))::BLOB END,
+                    'path': 'p' || i::VARCHAR} AS image,
+                   i AS label
+            FROM range(250) t(i)`;
+await con.run(`COPY (${hf}) TO ${q('hf-zstd.parquet')} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100)`);
+await con.run(`COPY (${hf}) TO ${q('hf-gzip.parquet')} (FORMAT parquet, COMPRESSION gzip, ROW_GROUP_SIZE 100)`);
+await con.run(`COPY (SELECT ('jpg-' || i::VARCHAR || repeat('x', (i % 100)::INTEGER))::BLOB AS jpg,
+                            lpad(i::VARCHAR, 9, '0') AS key,
+                            'caption ' || i::VARCHAR AS txt
+                     FROM range(300) t(i))
+               TO ${q('img2dataset-snappy.parquet')} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 64)`);
+con.closeSync();
+console.log('ok');
