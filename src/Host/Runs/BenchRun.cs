@@ -102,10 +102,13 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
         int k = Math.Max(1, samples);
         var q = end.Queues;
         double chunkAvg = chunkSum / k, workerAvg = workerSum / k, prefetchAvg = prefetchSum / k;
+        // Share of the workers' wall time spent decoding and augmenting: near 1 means they are the limit.
+        double utilization = (w.DecodeTime + w.AugmentTime).TotalSeconds / Math.Max(1e-9, w.Elapsed.TotalSeconds * pipeline.Workers);
         string bottleneck =
-            prefetchAvg >= 0.75 * q.PrefetchCapacity ? "consumer (the prefetch queue stays full: the pipeline is ahead)"
-            : chunkAvg >= 0.75 * q.ChunkCapacity ? "decode + augment workers (chunks wait for them; the prefetch queue is empty)"
-            : "reading (the chunk queue runs dry before the workers)";
+            prefetchAvg >= 0.75 * q.PrefetchCapacity ? "consumer (the prefetch queue stays full: the pipeline is ahead of it)"
+            : utilization >= 0.8 ? $"decode + augment workers ({utilization:P0} busy; decode {w.DecodeMillisecondsEach:F2} ms/image, augment {w.AugmentMillisecondsEach:F2} ms/view)"
+            : chunkAvg + workerAvg < 0.5 ? $"reading (chunk queues nearly empty, workers {utilization:P0} busy)"
+            : $"none dominant: workers {utilization:P0} busy, queues neither full nor empty (CPU shared with the reader and GC?)";
         double images = w.SamplesDone / Math.Max(1e-9, w.Elapsed.TotalSeconds);
         return new BenchResult
         {
@@ -135,12 +138,79 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
                 ["augment_views_per_sec"] = Math.Round(w.ViewsPerSecond, 1),
                 ["augment_ms_per_view"] = Math.Round(w.AugmentMillisecondsEach, 3),
                 ["batches_per_sec"] = Math.Round(w.BatchesPerSecond, 2),
+                ["worker_utilization"] = Math.Round(utilization, 3),
                 ["queue_chunks_avg"] = Math.Round(chunkAvg, 2),
                 ["queue_chunks_capacity"] = q.ChunkCapacity,
                 ["queue_workers_avg"] = Math.Round(workerAvg, 2),
                 ["queue_workers_capacity"] = q.WorkerCapacity,
                 ["queue_prefetch_avg"] = Math.Round(prefetchAvg, 2),
                 ["queue_prefetch_capacity"] = q.PrefetchCapacity,
+            },
+        };
+    }
+
+    /// <summary>
+    /// Ingest alone: reads chunks (the encoded bytes handed on, nothing decoded) on the calling thread for the
+    /// given time and reports samples/s, MB/s and bytes allocated per sample.
+    /// </summary>
+    public async Task<BenchResult> RunIngestAsync(CancellationToken ct)
+    {
+        ParquetImageDataset dataset;
+        try { dataset = await ParquetImageDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false); }
+        catch (DataSourceException e) { throw new UsageException($"--data: {e.Message}", e); }
+        double warmup = Math.Clamp(seconds * 0.15, 1, 10);
+        progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"bench --stage ingest: {uri} ({dataset.Shards.Count} shards, {dataset.SampleCount} samples), one thread, {seconds:F0} s ({warmup:F0} s warm-up)"));
+        var clock = Stopwatch.StartNew();
+        long samples = 0, bytes = 0, chunks = 0, alloc0 = 0;
+        double t0 = 0;
+        bool measuring = false;
+        long checksum = 0;
+        for (int epoch = 0; clock.Elapsed.TotalSeconds < warmup + seconds; epoch++)
+        {
+            await foreach (var chunk in dataset.ReadAsync(new ReadPlan(epoch, 0, Shuffle: true, HoldoutSplit.None), ct).ConfigureAwait(false))
+            {
+                using (chunk)
+                {
+                    if (!measuring && clock.Elapsed.TotalSeconds >= warmup)
+                    {
+                        measuring = true;
+                        t0 = clock.Elapsed.TotalSeconds;
+                        alloc0 = GC.GetTotalAllocatedBytes(precise: true);
+                    }
+                    if (measuring)
+                    {
+                        chunks++;
+                        samples += chunk.Count;
+                        for (int i = 0; i < chunk.Count; i++)
+                        {
+                            var img = chunk.Images[i].Span;
+                            bytes += img.Length;
+                            if (!img.IsEmpty) checksum += img[0]; // touch the bytes, as a consumer would
+                        }
+                    }
+                }
+                if (clock.Elapsed.TotalSeconds >= warmup + seconds) break;
+            }
+        }
+        double window = clock.Elapsed.TotalSeconds - t0;
+        long alloc = GC.GetTotalAllocatedBytes(precise: true) - alloc0;
+        GC.KeepAlive(checksum);
+        return new BenchResult
+        {
+            ImagesPerSec = Math.Round(samples / window, 1),
+            Workers = 1,
+            Decoder = "none (ingest only)",
+            AllocBytesPerImage = samples == 0 ? 0 : Math.Round((double)alloc / samples),
+            Seconds = Math.Round(window, 2),
+            WarmupSeconds = warmup,
+            Bottleneck = "reading (only stage measured)",
+            StageRates = new()
+            {
+                ["read_images_per_sec"] = Math.Round(samples / window, 1),
+                ["read_mb_per_sec"] = Math.Round(bytes / 1e6 / window, 2),
+                ["chunks_per_sec"] = Math.Round(chunks / window, 2),
+                ["mean_image_bytes"] = samples == 0 ? 0 : Math.Round((double)bytes / samples),
             },
         };
     }
@@ -153,7 +223,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
         o.WriteLine("stage      rate                     time each      queue before it (avg / capacity)");
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"read       {s["read_images_per_sec"],8:F0} img/s {s["read_mb_per_sec"],7:F1} MB/s"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"decode     {s["decode_images_per_sec"],8:F0} img/s            {s["decode_ms_per_image"],7:F3} ms     chunks  {s["queue_chunks_avg"]:F1} / {s["queue_chunks_capacity"]:F0}"));
-        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"augment    {s["augment_views_per_sec"],8:F0} views/s          {s["augment_ms_per_view"],7:F3} ms     workers {s["queue_workers_avg"]:F1} / {s["queue_workers_capacity"]:F0}"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"augment    {s["augment_views_per_sec"],8:F0} views/s          {s["augment_ms_per_view"],7:F3} ms     workers {s["queue_workers_avg"]:F1} / {s["queue_workers_capacity"]:F0} (workers {s["worker_utilization"]:P0} busy)"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"batches    {s["batches_per_sec"],8:F2} /s                               prefetch {s["queue_prefetch_avg"]:F1} / {s["queue_prefetch_capacity"]:F0}"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"consumer   starvation {r.Starvation:P1}{(r.ConsumerRate is { } c ? $" (simulated trainer at {c:F0} images/s)" : " (null consumer: it only waits, so starvation is 100% by design)")}"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total      {r.ImagesPerSec:F0} images/s, {r.ViewsPerSec:F0} views/s, {r.Batches} batches; allocated {r.AllocBytesPerImage:F0} B/image; working set {r.WorkingSetStartMb:F0} -> {r.WorkingSetEndMb:F0} MB (peak {r.PeakWorkingSetMb:F0} MB); bad samples {r.BadSamples}"));
