@@ -4,9 +4,18 @@ namespace Contrastive.Perf;
 
 /// <summary>
 /// Benchmarks: dotnet run -c Release --project perf -- --filter '*'
-/// (BenchmarkDotNet's own arguments: --filter, --job short, ...).
+/// (BenchmarkDotNet's own arguments: --filter, --job short, ...);
+/// allocation breakdown: dotnet run -c Release --project perf -- pipeline-alloc DIR [SIZE] [WORKERS] [SECONDS].
 /// </summary>
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static async Task Main(string[] args)
+    {
+        if (args.Length > 1 && args[0] == "pipeline-alloc")
+        {
+            await PipelineAllocation.RunAsync(args[1..]);
+            return;
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
 }

@@ -195,11 +195,12 @@ namespace Contrastive.Host
             var imageSize = new Option<int?>("--image-size") { Description = "View side in pixels (default: Augment:Size, 32)." };
             var deterministic = new Option<bool>("--deterministic") { Description = "Deterministic batch composition (ordered assembly)." };
             var json = new Option<bool>("--json") { Description = "Print the result as one JSON object on the last line." };
+            var traceAlloc = new Option<bool>("--trace-allocations") { Description = "Sample managed allocations (GC AllocationTick events) and print the top types to stderr." };
             var stage = new Option<string>("--stage") { Description = "all (the whole pipeline) or ingest (reading alone: bytes handed on, no decode).", DefaultValueFactory = _ => "all" };
             stage.AcceptOnlyFromAmong("all", "ingest");
             var cmd = new Command("bench", "Measure the input pipeline's throughput per stage into a null or rate-limited consumer.")
             {
-                data, method, batchSize, workers, seconds, rate, imageSize, deterministic, stage, json,
+                data, method, batchSize, workers, seconds, rate, imageSize, deterministic, stage, traceAlloc, json,
             };
             cmd.SetAction(async (parse, ct) =>
             {
@@ -215,14 +216,20 @@ namespace Contrastive.Host
                 var config = Settings.Build(overrides);
                 var dataOptions = Settings.Bind<DataOptions>(config, "Data");
                 string uri = await DemoDataset.EnsureAsync(dataOptions, error.WriteLine, ct).ConfigureAwait(false);
+                using var sampler = parse.GetValue(traceAlloc) ? new AllocationSampler() : null;
                 var run = new BenchRun(uri, Settings.Bind<BatchingOptions>(config, "Batching"), Settings.Bind<SimClrViewOptions>(config, "Augment"),
-                    parse.GetValue(seconds), parse.GetValue(rate), error);
+                    parse.GetValue(seconds), parse.GetValue(rate), error, () => sampler?.Start());
                 bool ingest = parse.GetValue(stage) == "ingest";
                 var result = ingest ? await run.RunIngestAsync(ct).ConfigureAwait(false) : await run.RunAsync(ct).ConfigureAwait(false);
                 if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(result));
                 else if (ingest) output.WriteLine(System.FormattableString.Invariant(
                     $"ingest: {result.ImagesPerSec:F0} samples/s, {result.StageRates["read_mb_per_sec"]:F1} MB/s ({result.StageRates["mean_image_bytes"]:F0} B each), {result.AllocBytesPerImage:F0} B allocated per sample, over {result.Seconds:F1} s"));
                 else BenchRun.Print(result, output);
+                if (sampler is not null)
+                {
+                    error.WriteLine("allocations sampled in the measured window (type: bytes):");
+                    foreach (var (type, bytes) in sampler.Top(15)) error.WriteLine($"  {type}: {bytes / 1e6:F1} MB");
+                }
                 return Ok;
             });
             return cmd;

@@ -212,7 +212,7 @@ public sealed class InputPipeline : IAsyncDisposable
     {
         var bytes = chunk.Images[i];
         Stats.Read(bytes.Length);
-        long t0 = Stopwatch.GetTimestamp();
+        long t0 = Stopwatch.GetTimestamp(), a0 = GC.GetAllocatedBytesForCurrentThread();
         try
         {
             if (bytes.IsEmpty) throw new ImageDecodeException("the sample has no image bytes");
@@ -223,14 +223,14 @@ public sealed class InputPipeline : IAsyncDisposable
             BadSample(chunk.Describe(i), e.Message);
             return false;
         }
-        Stats.DecodedOne(Stopwatch.GetTimestamp() - t0);
+        Stats.DecodedOne(Stopwatch.GetTimestamp() - t0, GC.GetAllocatedBytesForCurrentThread() - a0);
         return true;
     }
 
     /// <summary>Writes sample <paramref name="i"/>'s views into a batch slot, or (batch null) into its place in a staging buffer.</summary>
     private void MakeViews(Worker w, SampleChunk chunk, int i, Batch? batch, int slot, byte[]? staging)
     {
-        long t0 = Stopwatch.GetTimestamp();
+        long t0 = Stopwatch.GetTimestamp(), a0 = GC.GetAllocatedBytesForCurrentThread();
         var policy = _settings.Policy;
         int views = policy.ViewCount, viewBytes = 3 * policy.Size * policy.Size;
         for (int v = 0; v < views; v++)
@@ -238,7 +238,7 @@ public sealed class InputPipeline : IAsyncDisposable
             var dst = batch is not null ? batch.ViewSlot(v, slot) : staging.AsSpan((i * views + v) * viewBytes, viewBytes);
             policy.WriteView(w.Pixels, v, _settings.Seed, chunk.Epoch, chunk.Indices[i], dst, w.Workspace);
         }
-        Stats.Augmented(views, viewBytes, Stopwatch.GetTimestamp() - t0);
+        Stats.Augmented(views, viewBytes, Stopwatch.GetTimestamp() - t0, GC.GetAllocatedBytesForCurrentThread() - a0);
     }
 
     private Worker RentWorker() => _workers.TryTake(out var w) ? w : new Worker((_settings.DecoderFactory ?? DefaultDecoder)());

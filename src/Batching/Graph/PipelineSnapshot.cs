@@ -7,14 +7,15 @@ namespace Contrastive.Batching;
 public readonly record struct PipelineSnapshot(
     TimeSpan Elapsed, long Chunks, long SamplesRead, long BytesRead, long Decoded, TimeSpan DecodeTime, TimeSpan AugmentTime,
     long Views, long ViewBytes, long SamplesDone, long BadSamples, long Batches, long ConsumerBatches, TimeSpan ConsumerWait,
-    QueueOccupancy Queues)
+    QueueOccupancy Queues, long DecodeAllocated = 0, long AugmentAllocated = 0)
 {
     /// <summary>The counts of the interval from <paramref name="earlier"/> to this one (queues as of now).</summary>
     public PipelineSnapshot Since(PipelineSnapshot earlier) => new(
         Elapsed - earlier.Elapsed, Chunks - earlier.Chunks, SamplesRead - earlier.SamplesRead, BytesRead - earlier.BytesRead,
         Decoded - earlier.Decoded, DecodeTime - earlier.DecodeTime, AugmentTime - earlier.AugmentTime, Views - earlier.Views,
         ViewBytes - earlier.ViewBytes, SamplesDone - earlier.SamplesDone, BadSamples - earlier.BadSamples, Batches - earlier.Batches,
-        ConsumerBatches - earlier.ConsumerBatches, ConsumerWait - earlier.ConsumerWait, Queues);
+        ConsumerBatches - earlier.ConsumerBatches, ConsumerWait - earlier.ConsumerWait, Queues,
+        DecodeAllocated - earlier.DecodeAllocated, AugmentAllocated - earlier.AugmentAllocated);
 
     private double Seconds => Math.Max(1e-9, Elapsed.TotalSeconds);
 
@@ -35,6 +36,12 @@ public readonly record struct PipelineSnapshot(
 
     /// <summary>Worker milliseconds per view.</summary>
     public double AugmentMillisecondsEach => Views == 0 ? 0 : AugmentTime.TotalMilliseconds / Views;
+
+    /// <summary>Managed bytes allocated per decoded image, by the decode step.</summary>
+    public double DecodeBytesAllocatedEach => Decoded == 0 ? 0 : (double)DecodeAllocated / Decoded;
+
+    /// <summary>Managed bytes allocated per view, by the augment step.</summary>
+    public double AugmentBytesAllocatedEach => Views == 0 ? 0 : (double)AugmentAllocated / Views;
 
     /// <summary>Fraction of the interval the consumer waited for data.</summary>
     public double Starvation => Math.Clamp(ConsumerWait.TotalSeconds / Seconds, 0, 1);

@@ -10,7 +10,7 @@ namespace Contrastive.Batching;
 public sealed class PipelineStats
 {
     private long _chunks, _samplesRead, _bytesRead, _decoded, _decodeTicks, _augmentTicks, _views, _viewBytes, _samplesDone;
-    private long _badSamples, _batches, _consumerWaitTicks, _consumerBatches;
+    private long _badSamples, _batches, _consumerWaitTicks, _consumerBatches, _decodeAlloc, _augmentAlloc;
     private readonly ConcurrentQueue<string> _badExamples = new();
     private readonly long _started = Stopwatch.GetTimestamp();
 
@@ -44,6 +44,12 @@ public sealed class PipelineStats
     /// <summary>Worker time spent making views, summed over workers.</summary>
     public TimeSpan AugmentTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _augmentTicks));
 
+    /// <summary>Managed bytes the workers allocated while decoding (all images).</summary>
+    public long DecodeAllocated => Interlocked.Read(ref _decodeAlloc);
+
+    /// <summary>Managed bytes the workers allocated while making views (all views).</summary>
+    public long AugmentAllocated => Interlocked.Read(ref _augmentAlloc);
+
     /// <summary>Time the consumer spent waiting for a batch.</summary>
     public TimeSpan ConsumerWait => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _consumerWaitTicks));
 
@@ -60,7 +66,7 @@ public sealed class PipelineStats
     public PipelineSnapshot Snapshot() => new(
         Stopwatch.GetElapsedTime(_started), Chunks, SamplesRead, BytesRead, Decoded, DecodeTime, AugmentTime, Views,
         Interlocked.Read(ref _viewBytes), SamplesDone, BadSamples, Batches, ConsumerBatches, ConsumerWait,
-        Queues?.Invoke() ?? default);
+        Queues?.Invoke() ?? default, DecodeAllocated, AugmentAllocated);
 
     internal void Chunk() => Interlocked.Increment(ref _chunks);
 
@@ -70,14 +76,16 @@ public sealed class PipelineStats
         Interlocked.Add(ref _bytesRead, bytes);
     }
 
-    internal void DecodedOne(long ticks)
+    internal void DecodedOne(long ticks, long allocated)
     {
         Interlocked.Increment(ref _decoded);
         Interlocked.Add(ref _decodeTicks, ticks);
+        Interlocked.Add(ref _decodeAlloc, allocated);
     }
 
-    internal void Augmented(int views, int viewBytes, long ticks)
+    internal void Augmented(int views, int viewBytes, long ticks, long allocated)
     {
+        Interlocked.Add(ref _augmentAlloc, allocated);
         Interlocked.Add(ref _views, views);
         Interlocked.Add(ref _viewBytes, (long)views * viewBytes);
         Interlocked.Add(ref _augmentTicks, ticks);

@@ -11,7 +11,8 @@ namespace Contrastive.Host;
 /// returns leases, or one that holds each batch as long as a trainer of the given speed would, and measures
 /// every stage after a warm-up. The throughput profiling run users ask for.
 /// </summary>
-public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOptions views, double seconds, double? consumerRate, TextWriter progress)
+public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOptions views, double seconds, double? consumerRate, TextWriter progress,
+    Action? windowStarted = null)
 {
     public async Task<BenchResult> RunAsync(CancellationToken ct)
     {
@@ -65,14 +66,17 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
         double chunkSum = 0, workerSum = 0, prefetchSum = 0;
         int samples = 0;
         var lastPrint = pipeline.Stats.Snapshot();
+        long samplerAlloc = 0; // what this sampling loop allocates itself (reading /proc, formatting) is not the pipeline's
         while (clock.Elapsed.TotalSeconds < warmup + seconds && !consumer.IsCompleted)
         {
             await Task.Delay(250, ct).ConfigureAwait(false);
+            long mine = GC.GetAllocatedBytesForCurrentThread();
             double t = clock.Elapsed.TotalSeconds;
             var now = pipeline.Stats.Snapshot();
             if (start is null && t >= warmup)
             {
                 start = now;
+                windowStarted?.Invoke();
                 allocStart = GC.GetTotalAllocatedBytes(precise: true);
                 wsStart = Mb();
             }
@@ -89,6 +93,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
                 progress.WriteLine($"{t,6:F0} s  {now.Since(lastPrint).Summary()}");
                 lastPrint = now;
             }
+            if (start is not null) samplerAlloc += GC.GetAllocatedBytesForCurrentThread() - mine;
         }
         if (consumer.IsCompleted) await consumer.ConfigureAwait(false); // surfaces a pipeline fault
         var end = pipeline.Stats.Snapshot();
@@ -117,7 +122,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
             Batches = w.Batches,
             Workers = pipeline.Workers,
             Decoder = pipeline.DecoderName,
-            AllocBytesPerImage = w.SamplesDone == 0 ? 0 : Math.Round((double)(allocEnd - allocStart) / w.SamplesDone),
+            AllocBytesPerImage = w.SamplesDone == 0 ? 0 : Math.Round((double)(allocEnd - allocStart - samplerAlloc) / w.SamplesDone),
             PeakWorkingSetMb = Math.Round(peak, 1),
             WorkingSetStartMb = Math.Round(wsStart, 1),
             WorkingSetEndMb = Math.Round(wsEnd, 1),
@@ -137,6 +142,8 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
                 ["decode_ms_per_image"] = Math.Round(w.DecodeMillisecondsEach, 3),
                 ["augment_views_per_sec"] = Math.Round(w.ViewsPerSecond, 1),
                 ["augment_ms_per_view"] = Math.Round(w.AugmentMillisecondsEach, 3),
+                ["decode_alloc_bytes_per_image"] = Math.Round(w.DecodeBytesAllocatedEach),
+                ["augment_alloc_bytes_per_view"] = Math.Round(w.AugmentBytesAllocatedEach),
                 ["batches_per_sec"] = Math.Round(w.BatchesPerSecond, 2),
                 ["worker_utilization"] = Math.Round(utilization, 3),
                 ["queue_chunks_avg"] = Math.Round(chunkAvg, 2),

@@ -34,6 +34,7 @@ internal sealed class BinaryColumnReader : IDisposable
         int[]? levels = null;
         ReadOnlyMemory<byte>[]? dictionary = null;
         int dictionaryCount = 0;
+        bool rawReferenced = meta.Codec == CompressionCodec.UNCOMPRESSED; // values may point into the raw chunk
         try
         {
             int pos = 0, row = 0;
@@ -98,6 +99,7 @@ internal sealed class BinaryColumnReader : IDisposable
                             else defs.Clear();
                             var rest = body[levelBytes..];
                             data = header.IsCompressed ? Decompress(meta.Codec, rest, header.UncompressedSize - levelBytes, owner) : rest;
+                            rawReferenced |= !header.IsCompressed;
                         }
                         DecodeValues(header.Encoding, data, defs, maxDefinitionLevel, dictionary, dictionaryCount, values.Slice(row, n));
                         row += n;
@@ -107,6 +109,7 @@ internal sealed class BinaryColumnReader : IDisposable
                         break; // index pages and unknown page types carry no values
                 }
             }
+            if (!rawReferenced) owner.Return(raw); // every value lives in a decompressed page: the compressed chunk can go back now
         }
         finally
         {
