@@ -6,9 +6,9 @@ using Contrastive.Ingest;
 namespace Contrastive.Perf;
 
 /// <summary>
-/// `dotnet run -c Release --project perf -- pipeline-alloc DIR [SIZE] [WORKERS] [SECONDS]`: managed bytes allocated
-/// per image by the input pipeline alone, over chunks preloaded from DIR (so Parquet reading is excluded), and by
-/// reading alone. Separates where allocations come from; the whole-pipeline figure is `contrastive bench`'s.
+/// `dotnet run -c Release --project perf -- pipeline-alloc DIR [SIZE] [WORKERS] [SECONDS] [live]`: managed bytes
+/// allocated per image by the input pipeline over chunks preloaded from DIR (Parquet reading excluded), or with
+/// `live`, read from DIR as `contrastive bench` does. Separates where allocations come from.
 /// </summary>
 public static class PipelineAllocation
 {
@@ -18,6 +18,7 @@ public static class PipelineAllocation
         int size = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 224;
         int workers = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1;
         double seconds = args.Length > 3 ? double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 10;
+        bool live = args.Length > 4 && args[4] == "live";
         var ds = await ParquetImageDataset.OpenAsync(dir);
 
         // Reading alone, into memory (copies: these chunks outlive their pooled buffers).
@@ -34,11 +35,18 @@ public static class PipelineAllocation
         async IAsyncEnumerable<SampleChunk> Forever()
         {
             for (int e = 0; ; e++)
+            {
+                if (live)
+                {
+                    await foreach (var c in ds.ReadAsync(new ReadPlan(e, 0, true, HoldoutSplit.None))) yield return c;
+                    continue;
+                }
                 foreach (var c in chunks)
                 {
                     await Task.Yield();
                     yield return new SampleChunk(c.Shard, c.Part, e, c.Images, c.Labels, c.Indices, c.Keys);
                 }
+            }
         }
 
         var options = new BatchingOptions { BatchSize = 64, Workers = workers };
@@ -70,7 +78,7 @@ public static class PipelineAllocation
         long images = p.Stats.SamplesDone - images0;
         long alloc = GC.GetTotalAllocatedBytes(true) - alloc0;
         var s = p.Stats.Snapshot();
-        Console.WriteLine($"pipeline over preloaded chunks, {workers} worker(s), {size} px: {images / clock.Elapsed.TotalSeconds:F0} images/s, " +
+        Console.WriteLine($"pipeline over {(live ? "live-read" : "preloaded")} chunks, {workers} worker(s), {size} px: {images / clock.Elapsed.TotalSeconds:F0} images/s, " +
             $"{(double)alloc / images:F0} B allocated per image (decode {s.DecodeBytesAllocatedEach:F0} B/image, augment {s.AugmentBytesAllocatedEach:F0} B/view)");
     }
 }

@@ -93,7 +93,9 @@ public sealed class InputPipeline : IAsyncDisposable
                     yield break;
                 }
             }
-            Stats.Waited(Stopwatch.GetTimestamp() - t0);
+            long waited = Stopwatch.GetTimestamp() - t0;
+            Stats.Waited(waited);
+            _metrics.RecordWait(Stopwatch.GetElapsedTime(0, waited).TotalMilliseconds);
             yield return lease;
         }
     }

@@ -12,11 +12,15 @@ public sealed class PipelineMetrics : IDisposable
     public const string MeterName = "Contrastive.Pipeline";
 
     private readonly Meter _meter;
+    private readonly Histogram<double> _waitPerBatch;
+    private readonly KeyValuePair<string, object?> _tag;
 
     public PipelineMetrics(PipelineStats stats, string pipeline)
     {
         _meter = new Meter(MeterName);
         var tag = new KeyValuePair<string, object?>("pipeline", pipeline);
+        _tag = tag;
+        _waitPerBatch = _meter.CreateHistogram<double>("contrastive.pipeline.consumer_wait_per_batch", "ms", "How long the consumer waited for each batch");
         _meter.CreateObservableCounter("contrastive.pipeline.samples_read", () => new Measurement<long>(stats.SamplesRead, tag), "{sample}", "Samples taken up by the workers");
         _meter.CreateObservableCounter("contrastive.pipeline.bytes_read", () => new Measurement<long>(stats.BytesRead, tag), "By", "Encoded bytes taken up by the workers");
         _meter.CreateObservableCounter("contrastive.pipeline.images_decoded", () => new Measurement<long>(stats.Decoded, tag), "{image}", "Images decoded");
@@ -38,6 +42,9 @@ public sealed class PipelineMetrics : IDisposable
         yield return new Measurement<int>(q.Prefetch, tag, new("queue", "prefetch"));
         yield return new Measurement<int>(q.LeasesOut, tag, new("queue", "leases"));
     }
+
+    /// <summary>Records one batch's wait (a no-op unless something listens).</summary>
+    internal void RecordWait(double milliseconds) => _waitPerBatch.Record(milliseconds, _tag);
 
     public void Dispose() => _meter.Dispose();
 }

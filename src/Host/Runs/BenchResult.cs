@@ -14,6 +14,7 @@ public sealed record BenchResult
     [JsonPropertyName("peak_working_set_mb")] public double PeakWorkingSetMb { get; init; }
     [JsonPropertyName("working_set_start_mb")] public double WorkingSetStartMb { get; init; }
     [JsonPropertyName("working_set_end_mb")] public double WorkingSetEndMb { get; init; }
+    [JsonPropertyName("working_set_series_mb")] public List<double> WorkingSetSeriesMb { get; init; } = [];
     [JsonPropertyName("starvation")] public double Starvation { get; init; }
     [JsonPropertyName("seconds")] public double Seconds { get; init; }
     [JsonPropertyName("warmup_seconds")] public double WarmupSeconds { get; init; }

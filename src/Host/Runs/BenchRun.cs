@@ -63,6 +63,8 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
         PipelineSnapshot? start = null;
         long allocStart = 0;
         double wsStart = 0, peak = 0;
+        var series = new List<double>(); // working set once a minute of the window
+        double nextSeries = warmup;
         double chunkSum = 0, workerSum = 0, prefetchSum = 0;
         int samples = 0;
         var lastPrint = pipeline.Stats.Snapshot();
@@ -82,7 +84,9 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
             }
             if (start is not null)
             {
-                peak = Math.Max(peak, Mb());
+                double ws = Mb();
+                peak = Math.Max(peak, ws);
+                if (t >= nextSeries) { series.Add(Math.Round(ws, 1)); nextSeries += 60; }
                 chunkSum += now.Queues.Chunks;
                 workerSum += now.Queues.WorkerInput;
                 prefetchSum += now.Queues.Prefetch;
@@ -90,7 +94,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
             }
             if ((now.Elapsed - lastPrint.Elapsed).TotalSeconds >= 5)
             {
-                progress.WriteLine($"{t,6:F0} s  {now.Since(lastPrint).Summary()}");
+                progress.WriteLine($"{t,6:F0} s  {now.Since(lastPrint).Summary()} | working set {Mb():F0} MB");
                 lastPrint = now;
             }
             if (start is not null) samplerAlloc += GC.GetAllocatedBytesForCurrentThread() - mine;
@@ -126,6 +130,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
             PeakWorkingSetMb = Math.Round(peak, 1),
             WorkingSetStartMb = Math.Round(wsStart, 1),
             WorkingSetEndMb = Math.Round(wsEnd, 1),
+            WorkingSetSeriesMb = series,
             Starvation = Math.Round(w.Starvation, 4),
             Seconds = Math.Round(w.Elapsed.TotalSeconds, 2),
             WarmupSeconds = warmup,

@@ -7,6 +7,10 @@ namespace Contrastive.Training;
 /// <summary>
 /// Turns a uint8 batch into normalised float tensors on the device: the bytes are wrapped without a copy,
 /// moved as uint8, and converted and normalised (ImageNet mean and std) on the device.
+/// On CUDA the uint8 views are staged in page-locked memory (<c>pin_memory()</c>, one host copy) and copied with
+/// <c>non_blocking: true</c>; the batch buffer is free again as soon as this returns, because the device copy reads
+/// the page-locked stage, not the lease. TorchSharp has no cudaHostRegister, so the pool's own buffers cannot be
+/// page-locked in place. (Not exercised here: this machine has no GPU.)
 /// </summary>
 public static class ImageInput
 {
@@ -21,7 +25,8 @@ public static class ImageInput
         var raw = frombuffer(batch.Pixels, ScalarType.Byte, count: batch.Pixels.Length, offset: 0)
             .view(batch.Views, batch.Capacity, 3, s, s)
             .narrow(1, 0, batch.Count);
-        var x = raw.to(device).to_type(ScalarType.Float32).div_(255f).reshape(batch.Views * batch.Count, 3, s, s);
+        var onDevice = device.type == DeviceType.CUDA ? raw.contiguous().pin_memory().to(device, non_blocking: true) : raw;
+        var x = onDevice.to_type(ScalarType.Float32).div_(255f).reshape(batch.Views * batch.Count, 3, s, s);
         var mean = tensor(Mean, device: device).view(1, 3, 1, 1);
         var std = tensor(Std, device: device).view(1, 3, 1, 1);
         return x.sub_(mean).div_(std).MoveToOuterDisposeScope();
