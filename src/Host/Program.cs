@@ -29,6 +29,7 @@ namespace Contrastive.Host
             root.Subcommands.Add(EvalCommand(output, error));
             root.Subcommands.Add(DemoDataCommand(output, error));
             root.Subcommands.Add(BenchCommand(output, error));
+            root.Subcommands.Add(InspectCommand(output));
 
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
@@ -88,10 +89,13 @@ namespace Contrastive.Host
             var resume = new Option<bool>("--resume") { Description = "Continue from the newest intact checkpoint in --out." };
             var seed = new Option<long?>("--seed") { Description = "Run seed. Default 0." };
             var threads = new Option<int?>("--threads") { Description = "Torch CPU threads (0 = all cores)." };
+            var imageColumn = new Option<string?>("--image-column") { Description = "Image column of Parquet data (default: detected)." };
+            var labelColumn = new Option<string?>("--label-column") { Description = "Label column of Parquet data (default: detected)." };
             var json = new Option<bool>("--json") { Description = "Print the result as one JSON object on the last line." };
             var cmd = new Command("train", "Train an encoder with a contrastive method, then report kNN accuracy against a random-init encoder.")
             {
-                data, method, encoder, outDir, maxSteps, maxMinutes, batchSize, imageSize, workers, device, checkpointEvery, resume, seed, threads, json,
+                data, method, encoder, outDir, maxSteps, maxMinutes, batchSize, imageSize, workers, device, checkpointEvery, resume, seed, threads,
+                imageColumn, labelColumn, json,
             };
             cmd.SetAction(async (parse, ct) =>
             {
@@ -101,6 +105,7 @@ namespace Contrastive.Host
                 Set(maxSteps, "Training:MaxSteps"); Set(maxMinutes, "Training:MaxMinutes"); Set(batchSize, "Batching:BatchSize");
                 Set(imageSize, "Augment:Size"); Set(workers, "Batching:Workers"); Set(device, "Training:Device");
                 Set(checkpointEvery, "Training:CheckpointEvery"); Set(seed, "Training:Seed"); Set(threads, "Training:Threads");
+                Set(imageColumn, "Data:ImageColumn"); Set(labelColumn, "Data:LabelColumn");
                 if (parse.GetValue(resume)) overrides["Training:Resume"] = "true";
                 if (overrides.TryGetValue("Training:Method", out var m) && m is not null) overrides["Training:Method"] = m.ToLowerInvariant();
                 return await TrainAsync(overrides, parse.GetValue(json), output, error).ConfigureAwait(false);
@@ -179,6 +184,23 @@ namespace Contrastive.Host
                 double top1 = await EvalRun.KnnAsync(parse.GetValue(checkpoint)!, parse.GetValue(train)!, parse.GetValue(test)!, parse.GetValue(k), 0.1,
                     parse.GetValue(device)!, batching, ct).ConfigureAwait(false);
                 output.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(new { knn_top1 = top1 }) : $"kNN top-1: {top1:F4}");
+                return Ok;
+            });
+            return cmd;
+        }
+
+        private static Command InspectCommand(TextWriter output)
+        {
+            var data = new Option<string>("--data") { Description = "Data: a Parquet file, directory or glob, or an image folder.", Required = true };
+            var imageColumn = new Option<string?>("--image-column") { Description = "Image column (default: detected)." };
+            var labelColumn = new Option<string?>("--label-column") { Description = "Label column (default: detected)." };
+            var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+            var cmd = new Command("inspect", "Describe a dataset: format, shards, samples, columns, labels and the class histogram.") { data, imageColumn, labelColumn, json };
+            cmd.SetAction(async (parse, ct) =>
+            {
+                var r = await InspectRun.RunAsync(parse.GetValue(data)!, parse.GetValue(imageColumn), parse.GetValue(labelColumn), ct).ConfigureAwait(false);
+                if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(r));
+                else InspectRun.Print(r, output);
                 return Ok;
             });
             return cmd;

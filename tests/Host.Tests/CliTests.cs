@@ -128,3 +128,54 @@ public sealed class BenchCliTests : IDisposable
         Assert.Contains("--data", err);
     }
 }
+
+public sealed class InspectCliTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "inspect-" + Guid.NewGuid().ToString("N"));
+
+    public InspectCliTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    [Fact]
+    public async Task Inspect_reports_format_counts_columns_and_class_histogram()
+    {
+        string data = Path.Combine(_dir, "d");
+        var (code, _, err) = await CliRunner.Run("demo-data", "--output", data, "--count", "1200");
+        Assert.True(code == 0, err);
+        (code, var stdout, err) = await CliRunner.Run("inspect", "--data", data, "--json");
+        Assert.True(code == 0, err);
+        var r = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal("parquet", r.GetProperty("format").GetString());
+        Assert.Equal(2, r.GetProperty("shards").GetInt32());
+        Assert.Equal(1200, r.GetProperty("samples").GetInt64());
+        Assert.Equal(10, r.GetProperty("labels").GetInt32());
+        Assert.Equal("image.bytes", r.GetProperty("columns").GetProperty("image").GetString());
+        foreach (var c in r.GetProperty("class_histogram").EnumerateObject()) Assert.Equal(120, c.Value.GetInt64());
+    }
+
+    [Fact]
+    public async Task Training_runs_on_an_image_folder()
+    {
+        // An image folder made of demo images: root/<class>/<n>.jpg
+        for (int i = 0; i < 60; i++)
+        {
+            var (label, jpeg) = DemoImageGenerator.Make(0, i);
+            string dir = Path.Combine(_dir, "folder", $"class{label}");
+            Directory.CreateDirectory(dir);
+            File.WriteAllBytes(Path.Combine(dir, $"{i}.jpg"), jpeg);
+        }
+        var (code, stdout, err) = await CliRunner.Run("inspect", "--data", Path.Combine(_dir, "folder"));
+        Assert.True(code == 0, err);
+        Assert.Contains("imagefolder", stdout);
+        Assert.Contains("class3", stdout);
+        (code, stdout, err) = await CliRunner.Run("train", "--data", Path.Combine(_dir, "folder"), "--out", Path.Combine(_dir, "run"),
+            "--max-steps", "2", "--max-minutes", "0", "--batch-size", "16", "--workers", "1", "--json");
+        Assert.True(code == 0, err);
+        var r = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal(2, r.GetProperty("steps").GetInt64());
+    }
+}

@@ -14,7 +14,12 @@ public sealed record BenchResult
     [JsonPropertyName("peak_working_set_mb")] public double PeakWorkingSetMb { get; init; }
     [JsonPropertyName("working_set_start_mb")] public double WorkingSetStartMb { get; init; }
     [JsonPropertyName("working_set_end_mb")] public double WorkingSetEndMb { get; init; }
+    /// <summary>Working set every <see cref="SeriesIntervalSeconds"/> of the measured window.</summary>
     [JsonPropertyName("working_set_series_mb")] public List<double> WorkingSetSeriesMb { get; init; } = [];
+    [JsonPropertyName("managed_heap_series_mb")] public List<double> ManagedHeapSeriesMb { get; init; } = [];
+    [JsonPropertyName("series_interval_seconds")] public double SeriesIntervalSeconds { get; init; }
+    [JsonPropertyName("stop_ms")] public double StopMilliseconds { get; init; }
+    [JsonPropertyName("leases_out_after_stop")] public int LeasesOutAfterStop { get; init; }
     [JsonPropertyName("starvation")] public double Starvation { get; init; }
     [JsonPropertyName("seconds")] public double Seconds { get; init; }
     [JsonPropertyName("warmup_seconds")] public double WarmupSeconds { get; init; }

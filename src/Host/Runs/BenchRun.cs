@@ -14,11 +14,12 @@ namespace Contrastive.Host;
 public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOptions views, double seconds, double? consumerRate, TextWriter progress,
     Action? windowStarted = null)
 {
+    /// <summary>Seconds between the working-set samples of the result's series (a sixth of the run, 10 to 60 s).</summary>
+    private double SeriesSeconds => Math.Clamp(seconds / 6, 10, 60);
+
     public async Task<BenchResult> RunAsync(CancellationToken ct)
     {
-        ParquetImageDataset dataset;
-        try { dataset = await ParquetImageDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false); }
-        catch (DataSourceException e) { throw new UsageException($"--data: {e.Message}", e); }
+        var dataset = await OpenAsync(ct).ConfigureAwait(false);
 
         double warmup = Math.Clamp(seconds * 0.15, 1, 10);
         var policy = new SimClrViewPolicy(views);
@@ -33,7 +34,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
         var settings = new PipelineSettings(policy, 0, DropLast: true, Name: "bench", TrainerSharesCpu: false);
         await using var pipeline = InputPipeline.Start(Epochs(), batching, settings, stop.Token);
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"bench: {uri} ({dataset.Shards.Count} shards, {dataset.SampleCount} samples), {pipeline.Workers} worker(s), {pipeline.DecoderName} decoder, " +
+            $"bench: {uri} ({dataset.Format}, {dataset.ShardCount} shards, {dataset.SampleCount} samples), {pipeline.Workers} worker(s), {pipeline.DecoderName} decoder, " +
             $"batch {batching.BatchSize} x {policy.ViewCount} views at {views.Size} px, {pipeline.Pool.Buffers} buffers = {pipeline.Pool.TotalBytes / 1e6:F1} MB, " +
             $"{seconds:F0} s ({warmup:F0} s warm-up){(consumerRate is { } r ? $", consumer {r:F0} images/s" : ", null consumer")}"));
 
@@ -64,6 +65,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
         long allocStart = 0;
         double wsStart = 0, peak = 0;
         var series = new List<double>(); // working set once a minute of the window
+        var heapSeries = new List<double>(); // managed heap at the same moments
         double nextSeries = warmup;
         double chunkSum = 0, workerSum = 0, prefetchSum = 0;
         int samples = 0;
@@ -86,7 +88,12 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
             {
                 double ws = Mb();
                 peak = Math.Max(peak, ws);
-                if (t >= nextSeries) { series.Add(Math.Round(ws, 1)); nextSeries += 60; }
+                if (t >= nextSeries)
+                {
+                    series.Add(Math.Round(ws, 1));
+                    heapSeries.Add(Math.Round(GC.GetGCMemoryInfo().HeapSizeBytes / 1e6, 1));
+                    nextSeries += SeriesSeconds;
+                }
                 chunkSum += now.Queues.Chunks;
                 workerSum += now.Queues.WorkerInput;
                 prefetchSum += now.Queues.Prefetch;
@@ -103,8 +110,13 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
         var end = pipeline.Stats.Snapshot();
         long allocEnd = GC.GetTotalAllocatedBytes(precise: true);
         double wsEnd = Mb();
+        // How long the whole graph takes to stop once cancelled: every block drained, every lease back.
+        long stopStart = Stopwatch.GetTimestamp();
         stop.Cancel();
         await consumer.ConfigureAwait(false);
+        try { await pipeline.Completion.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        double stopMs = Stopwatch.GetElapsedTime(stopStart).TotalMilliseconds;
+        int leasesOut = pipeline.Pool.Outstanding;
         if (start is null) throw new InvalidOperationException("the bench ended before its warm-up did");
 
         var w = end.Since(start.Value);
@@ -131,6 +143,10 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
             WorkingSetStartMb = Math.Round(wsStart, 1),
             WorkingSetEndMb = Math.Round(wsEnd, 1),
             WorkingSetSeriesMb = series,
+            ManagedHeapSeriesMb = heapSeries,
+            SeriesIntervalSeconds = SeriesSeconds,
+            StopMilliseconds = Math.Round(stopMs, 1),
+            LeasesOutAfterStop = leasesOut,
             Starvation = Math.Round(w.Starvation, 4),
             Seconds = Math.Round(w.Elapsed.TotalSeconds, 2),
             WarmupSeconds = warmup,
@@ -167,12 +183,10 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
     /// </summary>
     public async Task<BenchResult> RunIngestAsync(CancellationToken ct)
     {
-        ParquetImageDataset dataset;
-        try { dataset = await ParquetImageDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false); }
-        catch (DataSourceException e) { throw new UsageException($"--data: {e.Message}", e); }
+        var dataset = await OpenAsync(ct).ConfigureAwait(false);
         double warmup = Math.Clamp(seconds * 0.15, 1, 10);
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"bench --stage ingest: {uri} ({dataset.Shards.Count} shards, {dataset.SampleCount} samples), one thread, {seconds:F0} s ({warmup:F0} s warm-up)"));
+            $"bench --stage ingest: {uri} ({dataset.Format}, {dataset.ShardCount} shards, {dataset.SampleCount} samples), one thread, {seconds:F0} s ({warmup:F0} s warm-up)"));
         var clock = Stopwatch.StartNew();
         long samples = 0, bytes = 0, chunks = 0, alloc0 = 0;
         double t0 = 0;
@@ -227,6 +241,12 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
         };
     }
 
+    private async Task<IImageDataset> OpenAsync(CancellationToken ct)
+    {
+        try { return await ImageDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false); }
+        catch (DataSourceException e) { throw new UsageException($"--data: {e.Message}", e); }
+    }
+
     /// <summary>The human-readable report: one line per stage, so the bottleneck is plain.</summary>
     public static void Print(BenchResult r, TextWriter o)
     {
@@ -240,5 +260,6 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"consumer   starvation {r.Starvation:P1}{(r.ConsumerRate is { } c ? $" (simulated trainer at {c:F0} images/s)" : " (null consumer: it only waits, so starvation is 100% by design)")}"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total      {r.ImagesPerSec:F0} images/s, {r.ViewsPerSec:F0} views/s, {r.Batches} batches; allocated {r.AllocBytesPerImage:F0} B/image; working set {r.WorkingSetStartMb:F0} -> {r.WorkingSetEndMb:F0} MB (peak {r.PeakWorkingSetMb:F0} MB); bad samples {r.BadSamples}"));
         o.WriteLine($"bottleneck: {r.Bottleneck}");
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stopped in {r.StopMilliseconds:F0} ms after cancellation, {r.LeasesOutAfterStop} lease(s) still out"));
     }
 }

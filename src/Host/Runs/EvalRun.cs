@@ -17,10 +17,10 @@ public static class EvalRun
         SimClrTrainer.LoadModel(model, ckpt.Model);
         model.to(device);
 
-        ParquetImageDataset train, test;
-        try { train = await ParquetImageDataset.OpenAsync(trainUri, ct: ct).ConfigureAwait(false); }
+        IImageDataset train, test;
+        try { train = await ImageDataset.OpenAsync(trainUri, ct: ct).ConfigureAwait(false); }
         catch (DataSourceException e) { throw new UsageException($"--train-data: {e.Message}", e); }
-        try { test = await ParquetImageDataset.OpenAsync(testUri, ct: ct).ConfigureAwait(false); }
+        try { test = await ImageDataset.OpenAsync(testUri, ct: ct).ConfigureAwait(false); }
         catch (DataSourceException e) { throw new UsageException($"--test-data: {e.Message}", e); }
         if (!train.HasLabels) throw new UsageException($"--train-data: '{trainUri}' has no label column; kNN needs labels.");
         if (!test.HasLabels) throw new UsageException($"--test-data: '{testUri}' has no label column; kNN needs labels.");

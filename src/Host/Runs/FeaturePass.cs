@@ -10,7 +10,7 @@ namespace Contrastive.Host;
 internal static class FeaturePass
 {
     public static async Task<(TorchSharp.torch.Tensor Features, TorchSharp.torch.Tensor Labels)[]> RunAsync(
-        ParquetImageDataset data, ReadPlan plan, long limit, int size, BatchingOptions batching, IReadOnlyList<Encoder> encoders,
+        IImageDataset data, ReadPlan plan, long limit, int size, BatchingOptions batching, IReadOnlyList<Encoder> encoders,
         torch.Device device, CancellationToken ct)
     {
         var options = new BatchingOptions

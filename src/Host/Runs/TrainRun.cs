@@ -18,17 +18,18 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
     public async Task<TrainResult> RunAsync(CancellationToken stop)
     {
         string uri = await DemoDataset.EnsureAsync(data, m => log.LogInformation("{Message}", m), stop).ConfigureAwait(false);
-        ParquetImageDataset dataset;
+        IImageDataset dataset;
         try
         {
-            dataset = await ParquetImageDataset.OpenAsync(uri, data.ImageColumn, data.LabelColumn, stop).ConfigureAwait(false);
+            dataset = await ImageDataset.OpenAsync(uri, data.ImageColumn, data.LabelColumn, stop).ConfigureAwait(false);
         }
         catch (DataSourceException e)
         {
             throw new UsageException($"--data: {e.Message}", e);
         }
-        log.LogInformation("Data {Uri}: {Shards} shard(s), {Samples} samples, image column '{Image}', labels: {Labels}",
-            uri, dataset.Shards.Count, dataset.SampleCount, dataset.Shards[0].ImageColumn, dataset.HasLabels ? dataset.Shards[0].LabelColumn : "none");
+        log.LogInformation("Data {Uri}: {Format}, {Shards} shard(s), {Samples} samples, columns {Columns}, labels: {Labels}",
+            uri, dataset.Format, dataset.ShardCount, dataset.SampleCount, string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}")),
+            dataset.HasLabels ? "yes" : "none");
 
         if (training.Threads > 0) torch.set_num_threads(training.Threads);
         var device = TorchDevice.Resolve(training.Device);

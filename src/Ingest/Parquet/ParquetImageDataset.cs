@@ -6,7 +6,7 @@ namespace Contrastive.Ingest;
 /// A set of Parquet image shards read as one dataset: global sample indices follow shard order (sorted paths)
 /// and row order. Reading streams one row group at a time.
 /// </summary>
-public sealed class ParquetImageDataset
+public sealed class ParquetImageDataset : IImageDataset
 {
     private ParquetImageDataset(string uri, IReadOnlyList<ParquetImageShard> shards)
     {
@@ -24,6 +24,14 @@ public sealed class ParquetImageDataset
     /// <summary>True when every shard has a label column.</summary>
     public bool HasLabels => Shards.All(s => s.HasLabels);
 
+    public string Format => "parquet";
+
+    public int ShardCount => Shards.Count;
+
+    public IReadOnlyDictionary<string, string> Columns { get; private init; } = new Dictionary<string, string>();
+
+    public IReadOnlyList<string>? ClassNames => null;
+
     /// <summary>Resolves <paramref name="uri"/> and reads every shard's footer, failing early with the file and column at fault.</summary>
     public static async Task<ParquetImageDataset> OpenAsync(string uri, string? imageColumn = null, string? labelColumn = null, CancellationToken ct = default)
     {
@@ -36,7 +44,11 @@ public sealed class ParquetImageDataset
             shards.Add(shard);
             first += shard.SampleCount;
         }
-        return new ParquetImageDataset(uri, shards);
+        var first0 = shards[0];
+        var columns = new Dictionary<string, string> { ["image"] = first0.ImageColumnPath };
+        if (first0.LabelColumn is { } l) columns["label"] = l;
+        if (first0.KeyColumnPath is { } k) columns["key"] = k;
+        return new ParquetImageDataset(uri, shards) { Columns = columns };
     }
 
     /// <summary>
@@ -49,7 +61,7 @@ public sealed class ParquetImageDataset
         for (int s = 0; s < Shards.Count; s++)
             for (int g = 0; g < Shards[s].RowGroupRows.Count; g++)
                 parts.Add((s, g));
-        if (plan.Shuffle) Permute(parts, Rng(plan.Seed, plan.Epoch, -1));
+        if (plan.Shuffle) SampleOrder.Permute(parts, SampleOrder.Rng(plan.Seed, plan.Epoch, -1));
 
         ParquetReader? reader = null;
         FileStream? stream = null;
@@ -76,7 +88,7 @@ public sealed class ParquetImageDataset
                     }
                     open = s;
                 }
-                var chunk = Select(await shard.ReadRowGroupAsync(reader!, g, plan.Epoch, stream!.SafeFileHandle, raw, ct).ConfigureAwait(false), plan);
+                var chunk = SampleOrder.Select(await shard.ReadRowGroupAsync(reader!, g, plan.Epoch, stream!.SafeFileHandle, raw, ct).ConfigureAwait(false), plan);
                 if (chunk.Count > 0) yield return chunk;
                 else chunk.Dispose();
             }
@@ -97,30 +109,6 @@ public sealed class ParquetImageDataset
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ShardFormatException(path, null, $"Shard '{path}' cannot be opened: {e.Message}", e);
-        }
-    }
-
-    /// <summary>Applies the split and, when shuffling, a per-chunk sample permutation.</summary>
-    private static SampleChunk Select(SampleChunk chunk, ReadPlan plan)
-    {
-        int n = chunk.Count;
-        var order = new List<int>(n);
-        for (int i = 0; i < n; i++)
-            if (plan.Split.IsHeldOut(chunk.Indices[i]) == plan.HeldOut) order.Add(i);
-        if (plan.Shuffle) Permute(order, Rng(plan.Seed, plan.Epoch, chunk.Indices.Length > 0 ? chunk.Indices[0] : 0));
-        if (order.Count == n && !plan.Shuffle) return chunk;
-        return chunk.Select(order);
-    }
-
-    private static Random Rng(long seed, int epoch, long salt) =>
-        new((int)(StableHash.Combine((ulong)seed, (ulong)epoch, (ulong)salt) >> 33));
-
-    private static void Permute<T>(List<T> items, Random rng)
-    {
-        for (int i = items.Count - 1; i > 0; i--)
-        {
-            int j = rng.Next(i + 1);
-            (items[i], items[j]) = (items[j], items[i]);
         }
     }
 }

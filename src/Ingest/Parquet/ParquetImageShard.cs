@@ -36,6 +36,12 @@ public sealed class ParquetImageShard
 
     public string? LabelColumn => _columns.LabelName;
 
+    /// <summary>The image leaf as a dotted path ("image.bytes" or "jpg").</summary>
+    public string ImageColumnPath => string.Join('.', _columns.Image.Path.ToList());
+
+    /// <summary>The key leaf as a dotted path, when there is one.</summary>
+    public string? KeyColumnPath => _columns.Key is null ? null : string.Join('.', _columns.Key.Path.ToList());
+
     /// <summary>Opens <paramref name="path"/>, reads its footer and checks that it has an image column.</summary>
     public static async Task<ParquetImageShard> OpenAsync(string path, long firstIndex, string? imageColumn, string? labelColumn, CancellationToken ct)
     {

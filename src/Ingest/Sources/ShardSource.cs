@@ -52,6 +52,10 @@ public static class ShardSource
         return shards;
     }
 
+    /// <summary>True when <paramref name="directory"/> holds (at any depth) a file ending in <paramref name="extension"/>.</summary>
+    public static bool HasFiles(string directory, string extension) =>
+        Directory.EnumerateFiles(directory, "*" + extension, SearchOption.AllDirectories).Any(p => !Path.GetFileName(p).StartsWith('.'));
+
     /// <summary>Expands '*', '?' and '**' (any depth) in a full path.</summary>
     private static List<string> ExpandGlob(string pattern)
     {

@@ -1,0 +1,86 @@
+namespace Contrastive.Ingest.Tests;
+
+public class ImageFolderTests
+{
+    private static void Put(TempDir dir, string relative, params byte[] bytes)
+    {
+        string path = Path.Combine(dir.Path, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, bytes);
+    }
+
+    private static async Task<List<(long Index, long Label, string Key, byte[] Bytes)>> ReadAll(IImageDataset ds, ReadPlan plan)
+    {
+        var list = new List<(long, long, string, byte[])>();
+        await foreach (var c in ds.ReadAsync(plan))
+            using (c)
+                for (int i = 0; i < c.Count; i++) list.Add((c.Indices[i], c.Labels[i], c.Keys![i]!, c.Images[i].ToArray()));
+        return list;
+    }
+
+    [Fact]
+    public async Task Class_folders_give_labels_in_sorted_name_order()
+    {
+        using var dir = new TempDir();
+        Put(dir, "zebra/b.jpg", 1, 2);
+        Put(dir, "zebra/a.PNG", 3);
+        Put(dir, "ant/x.webp", 4, 5, 6);
+        Put(dir, "ant/deep/y.jpeg", 7);
+        Put(dir, "ant/notes.txt", 9);       // not an image: ignored
+        Put(dir, ".hidden/z.jpg", 8);        // hidden: ignored
+
+        var ds = await ImageDataset.OpenAsync(dir.Path);
+        Assert.Equal("imagefolder", ds.Format);
+        Assert.True(ds.HasLabels);
+        Assert.Equal(new[] { "ant", "zebra" }, ds.ClassNames);
+        Assert.Equal(4, ds.SampleCount);
+
+        var all = await ReadAll(ds, new ReadPlan(0, 0, false, HoldoutSplit.None));
+        Assert.Equal(new[] { "ant/deep/y.jpeg", "ant/x.webp", "zebra/a.PNG", "zebra/b.jpg" }, all.Select(s => s.Key));
+        Assert.Equal(new long[] { 0, 0, 1, 1 }, all.Select(s => s.Label));
+        Assert.Equal(new long[] { 0, 1, 2, 3 }, all.Select(s => s.Index));
+        Assert.Equal(new byte[] { 4, 5, 6 }, all[1].Bytes);
+    }
+
+    [Fact]
+    public async Task Flat_folder_has_no_labels_and_shuffles_deterministically()
+    {
+        using var dir = new TempDir();
+        for (int i = 0; i < 250; i++) Put(dir, $"img{i:D3}.jpg", (byte)i);
+        var ds = ImageFolderDataset.Open(dir.Path, dir.Path, chunkSize: 40);
+        Assert.False(ds.HasLabels);
+        var a = await ReadAll(ds, new ReadPlan(1, 5, true, HoldoutSplit.None));
+        var b = await ReadAll(ds, new ReadPlan(1, 5, true, HoldoutSplit.None));
+        Assert.Equal(a.Select(s => s.Index), b.Select(s => s.Index));
+        Assert.Equal(Enumerable.Range(0, 250).Select(i => (long)i), a.Select(s => s.Index).Order());
+        Assert.All(a, s => { Assert.Equal(Sample.NoLabel, s.Label); Assert.Equal((byte)s.Index, s.Bytes[0]); });
+    }
+
+    [Fact]
+    public async Task Mixed_layout_and_empty_folders_are_clear_errors()
+    {
+        using var dir = new TempDir();
+        Put(dir, "loose.jpg", 1);
+        Put(dir, "cat/a.jpg", 2);
+        var e = await Assert.ThrowsAsync<DataSourceException>(() => ImageDataset.OpenAsync(dir.Path));
+        Assert.Contains("loose.jpg", e.Message);
+        Assert.Contains("class folder", e.Message);
+
+        using var empty = new TempDir();
+        Put(empty, "readme.txt", 1);
+        var e2 = await Assert.ThrowsAsync<DataSourceException>(() => ImageDataset.OpenAsync(empty.Path));
+        Assert.Contains("neither", e2.Message);
+    }
+
+    [Fact]
+    public async Task A_directory_with_parquet_shards_opens_as_parquet()
+    {
+        using var dir = new TempDir();
+        await ParquetImageShardWriter.WriteAsync(dir.File("a.parquet"), [new ImageRow([1, 2], "k", 3)]);
+        var ds = await ImageDataset.OpenAsync(dir.Path);
+        Assert.Equal("parquet", ds.Format);
+        Assert.Equal("image.bytes", ds.Columns["image"]);
+        Assert.Equal("label", ds.Columns["label"]);
+        Assert.Equal("image.path", ds.Columns["key"]);
+    }
+}
