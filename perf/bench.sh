@@ -13,12 +13,14 @@ row() { # label, then bench arguments
   $B bench --json "$@" 2>/dev/null | tail -n 1 | python3 -c '
 import json, sys
 r = json.load(sys.stdin); s = r["stage_rates"]
-print(f"| {sys.argv[1]} | {r[\"workers\"]} | {r[\"images_per_sec\"]:.0f} | {r[\"views_per_sec\"]:.0f} | {r[\"alloc_bytes_per_image\"]:.0f} | "
-      f"{r[\"starvation\"]:.2%} | {s.get(\"worker_utilization\", 0):.0%} | {r[\"working_set_start_mb\"]:.0f} -> {r[\"working_set_end_mb\"]:.0f} |")' "$label"
+cells = [sys.argv[1], str(r["workers"]), "%.0f" % r["images_per_sec"], "%.0f" % r["views_per_sec"], "%.0f" % r["alloc_bytes_per_image"],
+         "%.2f%%" % (100 * r["starvation"]), "%.0f%%" % (100 * s.get("worker_utilization", 0)),
+         "%.0f -> %.0f" % (r["working_set_start_mb"], r["working_set_end_mb"]), "%.0f" % r["stop_ms"]]
+print("| " + " | ".join(cells) + " |")' "$label"
 }
 
-echo "| run | workers | images/s | views/s | B allocated/image | starvation | workers busy | working set MB |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| run | workers | images/s | views/s | B allocated/image | starvation | workers busy | working set MB | stop ms |"
+echo "|---|---|---|---|---|---|---|---|---|"
 row "demo, 32 px, batch 128, null consumer" --data data/demo --batch-size 128 --workers 1 --seconds "$S"
 row "demo, 32 px, batch 128, null consumer" --data data/demo --batch-size 128 --workers 2 --seconds "$S"
 row "400x300 q95, 224 px, batch 64, null consumer" --data data/photo400 --image-size 224 --batch-size 64 --workers 1 --seconds "$S"

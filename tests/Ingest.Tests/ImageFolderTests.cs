@@ -84,3 +84,40 @@ public class ImageFolderTests
         Assert.Equal("image.path", ds.Columns["key"]);
     }
 }
+
+public class RankSplitTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(7)]
+    public async Task Ranks_read_disjoint_samples_that_together_cover_the_epoch(int world)
+    {
+        using var dir = new TempDir();
+        // Uneven: 3 shards of 230, 100 and 45 rows, row groups of 50.
+        int offset = 0;
+        foreach (var (name, n) in new[] { ("a", 230), ("b", 100), ("c", 45) })
+        {
+            var rows = Enumerable.Range(offset, n).Select(i => new ImageRow([(byte)i], $"k{i}", 0)).ToArray();
+            await ParquetImageShardWriter.WriteAsync(dir.File(name + ".parquet"), rows, rowsPerRowGroup: 50);
+            offset += n;
+        }
+        var ds = await ImageDataset.OpenAsync(dir.Path);
+        foreach (int epoch in new[] { 0, 1 })
+        {
+            var seen = new List<long>();
+            var perRank = new List<int>();
+            for (int rank = 0; rank < world; rank++)
+            {
+                int chunks = 0;
+                await foreach (var c in ds.ReadAsync(new ReadPlan(epoch, 9, true, HoldoutSplit.None, Rank: rank, WorldSize: world)))
+                    using (c) { seen.AddRange(c.Indices); chunks++; }
+                perRank.Add(chunks);
+            }
+            Assert.Equal(Enumerable.Range(0, 375).Select(i => (long)i), seen.Order());   // every sample once, none twice
+            Assert.True(perRank.Max() - perRank.Min() <= 1, string.Join(",", perRank));  // row groups: within one of each other
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ReadPlan(0, 0, false, HoldoutSplit.None, Rank: 3, WorldSize: 3).IsMine(0));
+    }
+}

@@ -18,6 +18,17 @@ public sealed class DataOptions
     [Required]
     public string DemoPath { get; set; } = "data/demo";
 
+    /// <summary>This process's rank when several share the data. Default: the RANK environment variable (torchrun), else 0.</summary>
+    [Range(0, 1_000_000)]
+    public int Rank { get; set; } = EnvInt("RANK", 0);
+
+    /// <summary>Processes sharing the data. Default: the WORLD_SIZE environment variable (torchrun), else 1.</summary>
+    [Range(1, 1_000_000)]
+    public int WorldSize { get; set; } = EnvInt("WORLD_SIZE", 1);
+
+    private static int EnvInt(string name, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int v) ? v : fallback;
+
     /// <summary>Images in the demo dataset. Default 8000.</summary>
     [Range(10, 10_000_000)]
     public int DemoCount { get; set; } = 8000;

@@ -18,6 +18,8 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
     public async Task<TrainResult> RunAsync(CancellationToken stop)
     {
         string uri = await DemoDataset.EnsureAsync(data, m => log.LogInformation("{Message}", m), stop).ConfigureAwait(false);
+        if (data.Rank >= data.WorldSize)
+            throw new UsageException($"Data:Rank ({data.Rank}) must be below Data:WorldSize ({data.WorldSize}) (RANK / WORLD_SIZE).");
         IImageDataset dataset;
         try
         {
@@ -72,7 +74,7 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
             {
                 currentEpoch = e;
                 long n = 0;
-                await foreach (var chunk in dataset.ReadAsync(new ReadPlan(e, training.Seed, Shuffle: true, split), ct).ConfigureAwait(false))
+                await foreach (var chunk in dataset.ReadAsync(new ReadPlan(e, training.Seed, Shuffle: true, split, Rank: data.Rank, WorldSize: data.WorldSize), ct).ConfigureAwait(false))
                 {
                     n += chunk.Count;
                     yield return chunk;

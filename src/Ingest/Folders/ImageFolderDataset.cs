@@ -108,8 +108,10 @@ public sealed class ImageFolderDataset : IImageDataset
         var order = new List<int>(chunks);
         for (int c = 0; c < chunks; c++) order.Add(c);
         if (plan.Shuffle) SampleOrder.Permute(order, SampleOrder.Rng(plan.Seed, plan.Epoch, -1));
-        foreach (int c in order)
+        for (int position = 0; position < order.Count; position++)
         {
+            if (!plan.IsMine(position)) continue;
+            int c = order[position];
             ct.ThrowIfCancellationRequested();
             int first = c * ChunkSize, n = Math.Min(ChunkSize, _files.Length - first);
             var chunk = await ReadChunkAsync(first, n, plan.Epoch, ct).ConfigureAwait(false);

@@ -62,6 +62,12 @@ public sealed class ParquetImageDataset : IImageDataset
             for (int g = 0; g < Shards[s].RowGroupRows.Count; g++)
                 parts.Add((s, g));
         if (plan.Shuffle) SampleOrder.Permute(parts, SampleOrder.Rng(plan.Seed, plan.Epoch, -1));
+        if (plan.WorldSize > 1)
+        {
+            var mine = new List<(int Shard, int RowGroup)>(parts.Count / plan.WorldSize + 1);
+            for (int p = 0; p < parts.Count; p++) if (plan.IsMine(p)) mine.Add(parts[p]);
+            parts = mine;
+        }
 
         ParquetReader? reader = null;
         FileStream? stream = null;
