@@ -179,3 +179,45 @@ public sealed class InspectCliTests : IDisposable
         Assert.Equal(2, r.GetProperty("steps").GetInt64());
     }
 }
+
+public sealed class WebDatasetCliTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "wds-" + Guid.NewGuid().ToString("N"));
+
+    public WebDatasetCliTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    [Fact]
+    public async Task Inspect_and_bench_read_tar_shards()
+    {
+        string path = Path.Combine(_dir, "shard-000.tar.gz");
+        using (var file = File.Create(path))
+        using (var gz = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest))
+        using (var tar = new System.Formats.Tar.TarWriter(gz, System.Formats.Tar.TarEntryFormat.Pax))
+        {
+            for (int i = 0; i < 80; i++)
+            {
+                var (label, jpeg) = DemoImageGenerator.Make(0, i);
+                foreach (var (ext, data) in new[] { ("jpg", jpeg), ("cls", System.Text.Encoding.ASCII.GetBytes(label.ToString())) })
+                {
+                    var e = new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, $"sample{i:D4}.{ext}") { DataStream = new MemoryStream(data) };
+                    tar.WriteEntry(e);
+                }
+            }
+        }
+        var (code, stdout, err) = await CliRunner.Run("inspect", "--data", _dir, "--json");
+        Assert.True(code == 0, err);
+        var r = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal("webdataset", r.GetProperty("format").GetString());
+        Assert.Equal(80, r.GetProperty("samples").GetInt64());
+        Assert.Equal(10, r.GetProperty("labels").GetInt32());
+
+        (code, stdout, err) = await CliRunner.Run("bench", "--data", path, "--seconds", "1", "--batch-size", "8", "--workers", "1", "--json");
+        Assert.True(code == 0, err);
+        Assert.True(System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement.GetProperty("images_per_sec").GetDouble() > 0);
+    }
+}

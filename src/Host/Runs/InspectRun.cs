@@ -25,11 +25,12 @@ public static class InspectRun
         catch (DataSourceException e) { throw new UsageException($"--data: {e.Message}", e); }
 
         var counts = new Dictionary<long, long>();
-        long empty = 0;
+        long empty = 0, samples = 0;
         await foreach (var chunk in ds.ReadAsync(new ReadPlan(0, 0, Shuffle: false, HoldoutSplit.None), ct).ConfigureAwait(false))
         {
             using (chunk)
             {
+                samples += chunk.Count;
                 for (int i = 0; i < chunk.Count; i++)
                 {
                     if (chunk.Images[i].IsEmpty) empty++;
@@ -47,7 +48,7 @@ public static class InspectRun
         }
         return new InspectResult
         {
-            Format = ds.Format, Shards = ds.ShardCount, Samples = ds.SampleCount, Labels = counts.Count,
+            Format = ds.Format, Shards = ds.ShardCount, Samples = samples, Labels = counts.Count,
             Columns = ds.Columns, ClassHistogram = histogram, EmptySamples = empty,
         };
     }

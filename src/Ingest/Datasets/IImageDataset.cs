@@ -9,12 +9,13 @@ public interface IImageDataset
     /// <summary>The location as given.</summary>
     string Uri { get; }
 
-    /// <summary>"parquet" or "imagefolder".</summary>
+    /// <summary>"parquet", "webdataset" or "imagefolder".</summary>
     string Format { get; }
 
     /// <summary>Shard files (Parquet files; for an image folder, the folder itself counts as one).</summary>
     int ShardCount { get; }
 
+    /// <summary>Samples in the dataset; -1 when the format cannot tell without reading it all (tar shards).</summary>
     long SampleCount { get; }
 
     /// <summary>True when every sample has a label.</summary>

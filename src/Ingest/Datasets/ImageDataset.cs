@@ -4,15 +4,18 @@ namespace Contrastive.Ingest;
 public static class ImageDataset
 {
     /// <summary>
-    /// A Parquet file, directory or glob → Parquet shards; a directory of images (class sub-folders, or flat) → an
-    /// image folder. A directory holding both Parquet files and images is read as Parquet.
+    /// A Parquet file, directory or glob → Parquet shards; .tar / .tar.gz / .tgz files (or a directory or glob of them)
+    /// → WebDataset shards; a directory of images (class sub-folders, or flat) → an image folder. A directory is read
+    /// as Parquet if it has Parquet files, else as WebDataset if it has tar shards, else as an image folder.
     /// </summary>
     /// <exception cref="DataSourceException">The location does not exist or holds nothing readable.</exception>
     public static async Task<IImageDataset> OpenAsync(string uri, string? imageColumn = null, string? labelColumn = null, CancellationToken ct = default)
     {
         string local = uri.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? uri[7..] : uri;
+        if (WebDataset.IsShard(local)) return await WebDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false);
         if (Directory.Exists(local) && !ShardSource.HasFiles(local, ".parquet"))
         {
+            if (WebDataset.ShardExtensions.Any(e => ShardSource.HasFiles(local, e))) return await WebDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false);
             if (ImageFolderDataset.HasImages(local)) return ImageFolderDataset.Open(uri, local);
             throw new DataSourceException(uri, $"Data location '{uri}' is a directory with neither '*.parquet' shards nor images ({string.Join(", ", ImageFolderDataset.Extensions)}).");
         }

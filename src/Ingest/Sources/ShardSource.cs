@@ -10,8 +10,12 @@ public static class ShardSource
     /// the same order. A directory is searched recursively for files ending in <paramref name="extension"/>.
     /// </summary>
     /// <exception cref="DataSourceException">The location does not exist or matches nothing.</exception>
-    public static IReadOnlyList<string> Resolve(string uri, string extension = ".parquet")
+    public static IReadOnlyList<string> Resolve(string uri, string extension = ".parquet") => Resolve(uri, [extension]);
+
+    /// <summary>As <see cref="Resolve(string, string)"/>, for files ending in any of <paramref name="extensions"/>.</summary>
+    public static IReadOnlyList<string> Resolve(string uri, IReadOnlyList<string> extensions)
     {
+        string extension = string.Join("' or '*", extensions);
         if (string.IsNullOrWhiteSpace(uri))
             throw new DataSourceException(uri ?? "", "No data location was given: pass --data with a file, a directory or a glob.");
         int scheme = uri.IndexOf("://", StringComparison.Ordinal);
@@ -31,8 +35,8 @@ public static class ShardSource
         }
         else if (Directory.Exists(full))
         {
-            shards = Directory.EnumerateFiles(full, "*" + extension, SearchOption.AllDirectories)
-                .Where(p => !Path.GetFileName(p).StartsWith('.'))
+            shards = Directory.EnumerateFiles(full, "*", SearchOption.AllDirectories)
+                .Where(p => !Path.GetFileName(p).StartsWith('.') && extensions.Any(e => p.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
                 .ToList();
             if (shards.Count == 0)
                 throw new DataSourceException(uri, $"Data location '{uri}' is a directory with no '*{extension}' files in it.");
