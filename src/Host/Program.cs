@@ -30,6 +30,7 @@ namespace Contrastive.Host
             root.Subcommands.Add(DemoDataCommand(output, error));
             root.Subcommands.Add(BenchCommand(output, error));
             root.Subcommands.Add(InspectCommand(output));
+            root.Subcommands.Add(PackCommand(output, error));
 
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
@@ -184,6 +185,31 @@ namespace Contrastive.Host
                 double top1 = await EvalRun.KnnAsync(parse.GetValue(checkpoint)!, parse.GetValue(train)!, parse.GetValue(test)!, parse.GetValue(k), 0.1,
                     parse.GetValue(device)!, batching, ct).ConfigureAwait(false);
                 output.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(new { knn_top1 = top1 }) : $"kNN top-1: {top1:F4}");
+                return Ok;
+            });
+            return cmd;
+        }
+
+        private static Command PackCommand(TextWriter output, TextWriter error)
+        {
+            var input = new Option<string>("--input") { Description = "Any supported source: Parquet, tar shards or an image folder.", Required = true };
+            var outDir = new Option<string>("--output") { Description = "Folder for the new shards.", Required = true };
+            var format = new Option<string>("--format") { Description = "parquet (Hugging Face schema) or wds (WebDataset tar).", DefaultValueFactory = _ => "parquet" };
+            format.AcceptOnlyFromAmong("parquet", "wds");
+            var shardSize = new Option<double>("--shard-size-mb") { Description = "Image bytes per shard.", DefaultValueFactory = _ => 256 };
+            var rowGroup = new Option<int>("--rows-per-row-group") { Description = "Rows per Parquet row group.", DefaultValueFactory = _ => 100 };
+            var cmd = new Command("pack", "Convert a dataset into Parquet or WebDataset shards, storing the image bytes as they are.") { input, outDir, format, shardSize, rowGroup };
+            cmd.SetAction(async (parse, ct) =>
+            {
+                if (parse.GetValue(shardSize) <= 0) throw new UsageException("--shard-size-mb must be positive.");
+                if (parse.GetValue(rowGroup) < 1) throw new UsageException("--rows-per-row-group must be at least 1.");
+                IImageDataset source;
+                try { source = await ImageDataset.OpenAsync(parse.GetValue(input)!, ct: ct).ConfigureAwait(false); }
+                catch (DataSourceException e) { throw new UsageException($"--input: {e.Message}", e); }
+                var r = await ShardPacker.PackAsync(source, parse.GetValue(outDir)!, parse.GetValue(format) == "wds" ? ShardPacker.Format.WebDataset : ShardPacker.Format.Parquet,
+                    parse.GetValue(shardSize), parse.GetValue(rowGroup), error.WriteLine, ct).ConfigureAwait(false);
+                output.WriteLine($"{r.Samples} samples ({r.Bytes / 1e6:F1} MB of image bytes) in {r.Shards} shard(s) under {Path.GetFullPath(parse.GetValue(outDir)!)}" +
+                    (r.SkippedEmpty > 0 ? $"; {r.SkippedEmpty} samples without image bytes skipped" : ""));
                 return Ok;
             });
             return cmd;

@@ -221,3 +221,43 @@ public sealed class WebDatasetCliTests : IDisposable
         Assert.True(System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement.GetProperty("images_per_sec").GetDouble() > 0);
     }
 }
+
+public sealed class PackCliTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "pack-" + Guid.NewGuid().ToString("N"));
+
+    public PackCliTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    [Fact]
+    public async Task Pack_converts_parquet_to_webdataset_and_back_with_every_sample()
+    {
+        string demo = Path.Combine(_dir, "demo"), wds = Path.Combine(_dir, "wds"), pq = Path.Combine(_dir, "pq");
+        var (code, _, err) = await CliRunner.Run("demo-data", "--output", demo, "--count", "250");
+        Assert.True(code == 0, err);
+        (code, var stdout, err) = await CliRunner.Run("pack", "--input", demo, "--output", wds, "--format", "wds", "--shard-size-mb", "0.3");
+        Assert.True(code == 0, err);
+        Assert.Contains("250 samples", stdout);
+        Assert.True(Directory.GetFiles(wds, "*.tar").Length > 1);
+        (code, stdout, err) = await CliRunner.Run("pack", "--input", wds, "--output", pq, "--rows-per-row-group", "40");
+        Assert.True(code == 0, err);
+        (code, stdout, err) = await CliRunner.Run("inspect", "--data", pq, "--json");
+        Assert.True(code == 0, err);
+        var r = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal(250, r.GetProperty("samples").GetInt64());
+        Assert.Equal(10, r.GetProperty("labels").GetInt32());
+        foreach (var c in r.GetProperty("class_histogram").EnumerateObject()) Assert.Equal(25, c.Value.GetInt64());
+    }
+
+    [Fact]
+    public async Task Pack_with_a_missing_input_names_the_option()
+    {
+        var (code, _, err) = await CliRunner.Run("pack", "--input", Path.Combine(_dir, "none"), "--output", Path.Combine(_dir, "o"));
+        Assert.Equal(Cli.Usage, code);
+        Assert.Contains("--input", err);
+    }
+}
