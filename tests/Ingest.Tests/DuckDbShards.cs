@@ -14,18 +14,24 @@ public sealed class DuckDbShards : IDisposable
     public DuckDbShards()
     {
         string tools = Path.Combine(RepoRoot(), "tests", "tools");
+        EnsureToolsInstalled(tools);
+        Directory.CreateDirectory(Dir);
+        Run("node", tools, "write_duckdb_shards.mjs", Dir);
+    }
+
+    /// <summary>Runs `npm ci` in tests/tools once per process when a tool is missing.</summary>
+    internal static void EnsureToolsInstalled(string tools)
+    {
         Install.Wait();
         try
         {
-            if (!Directory.Exists(Path.Combine(tools, "node_modules", "@duckdb", "node-api")))
+            if (!Directory.Exists(Path.Combine(tools, "node_modules", "@duckdb", "node-api")) || !Directory.Exists(Path.Combine(tools, "node_modules", "s3rver")))
                 Run("npm", tools, "ci", "--no-audit", "--no-fund");
         }
         finally
         {
             Install.Release();
         }
-        Directory.CreateDirectory(Dir);
-        Run("node", tools, "write_duckdb_shards.mjs", Dir);
     }
 
     public string Dir { get; } = Path.Combine(Path.GetTempPath(), "duckdb-" + Guid.NewGuid().ToString("N"));

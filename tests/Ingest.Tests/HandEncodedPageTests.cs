@@ -62,12 +62,12 @@ public class HandEncodedPageTests
         File.WriteAllBytes(path, chunk);
         try
         {
-            using var handle = File.OpenHandle(path);
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
             var meta = new ColumnChunk { MetaData = new ColumnMetaData { Type = Parquet.Meta.Type.BYTE_ARRAY, Codec = codec, DataPageOffset = 0, TotalCompressedSize = chunk.Length, NumValues = rows } };
             var values = new ReadOnlyMemory<byte>[rows];
             using var owner = new PooledBuffers();
             using var reader = new BinaryColumnReader();
-            reader.Read(handle, meta, maxDef, 0, values, owner);
+            reader.ReadAsync(new LocalRangeReader(handle, path), meta, maxDef, 0, values, owner, CancellationToken.None).AsTask().GetAwaiter().GetResult();
             return values.Select(v => (ReadOnlyMemory<byte>)v.ToArray()).ToArray();
         }
         finally

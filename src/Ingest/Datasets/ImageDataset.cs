@@ -11,6 +11,13 @@ public static class ImageDataset
     /// <exception cref="DataSourceException">The location does not exist or holds nothing readable.</exception>
     public static async Task<IImageDataset> OpenAsync(string uri, string? imageColumn = null, string? labelColumn = null, CancellationToken ct = default)
     {
+        if (ObjectStore.IsS3(uri))
+        {
+            if (WebDataset.IsShard(uri)) return await WebDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false);
+            if (uri.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) || (await ObjectStore.ListAsync(uri, [".parquet"], ct).ConfigureAwait(false)).Count > 0)
+                return await ParquetImageDataset.OpenAsync(uri, imageColumn, labelColumn, ct).ConfigureAwait(false);
+            return await WebDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false);
+        }
         string local = uri.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? uri[7..] : uri;
         if (WebDataset.IsShard(local)) return await WebDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false);
         if (Directory.Exists(local) && !ShardSource.HasFiles(local, ".parquet"))

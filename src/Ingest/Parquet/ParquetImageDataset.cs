@@ -35,12 +35,12 @@ public sealed class ParquetImageDataset : IImageDataset
     /// <summary>Resolves <paramref name="uri"/> and reads every shard's footer, failing early with the file and column at fault.</summary>
     public static async Task<ParquetImageDataset> OpenAsync(string uri, string? imageColumn = null, string? labelColumn = null, CancellationToken ct = default)
     {
-        var paths = ShardSource.Resolve(uri, ".parquet");
+        var paths = await ShardSource.ResolveAsync(uri, [".parquet"], ct).ConfigureAwait(false);
         var shards = new List<ParquetImageShard>(paths.Count);
         long first = 0;
-        foreach (var path in paths)
+        foreach (var (path, size) in paths)
         {
-            var shard = await ParquetImageShard.OpenAsync(path, first, imageColumn, labelColumn, ct).ConfigureAwait(false);
+            var shard = await ParquetImageShard.OpenAsync(path, size, first, imageColumn, labelColumn, ct).ConfigureAwait(false);
             shards.Add(shard);
             first += shard.SampleCount;
         }
@@ -70,7 +70,8 @@ public sealed class ParquetImageDataset : IImageDataset
         }
 
         ParquetReader? reader = null;
-        FileStream? stream = null;
+        Stream? stream = null;
+        IRangeReadable? ranges = null;
         int open = -1;
         using var raw = new BinaryColumnReader();
         try
@@ -83,7 +84,7 @@ public sealed class ParquetImageDataset : IImageDataset
                 {
                     if (reader is not null) await reader.DisposeAsync().ConfigureAwait(false);
                     if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
-                    stream = OpenShard(shard.Path);
+                    (stream, ranges) = await ShardStorage.OpenAsync(shard.Path, shard.Size, ct).ConfigureAwait(false);
                     try
                     {
                         reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct).ConfigureAwait(false);
@@ -94,7 +95,7 @@ public sealed class ParquetImageDataset : IImageDataset
                     }
                     open = s;
                 }
-                var chunk = SampleOrder.Select(await shard.ReadRowGroupAsync(reader!, g, plan.Epoch, stream!.SafeFileHandle, raw, ct).ConfigureAwait(false), plan);
+                var chunk = SampleOrder.Select(await shard.ReadRowGroupAsync(reader!, g, plan.Epoch, ranges, raw, ct).ConfigureAwait(false), plan);
                 if (chunk.Count > 0) yield return chunk;
                 else chunk.Dispose();
             }
@@ -103,18 +104,6 @@ public sealed class ParquetImageDataset : IImageDataset
         {
             if (reader is not null) await reader.DisposeAsync().ConfigureAwait(false);
             if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    private static FileStream OpenShard(string path)
-    {
-        try
-        {
-            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ShardFormatException(path, null, $"Shard '{path}' cannot be opened: {e.Message}", e);
         }
     }
 }

@@ -8,9 +8,10 @@ public sealed class ParquetImageShard
 {
     private readonly ImageColumns _columns;
 
-    private ParquetImageShard(string path, ImageColumns columns, long[] rowGroupRows, long firstIndex)
+    private ParquetImageShard(string path, long? size, ImageColumns columns, long[] rowGroupRows, long firstIndex)
     {
         Path = path;
+        Size = size;
         _columns = columns;
         RowGroupRows = rowGroupRows;
         FirstIndex = firstIndex;
@@ -18,6 +19,9 @@ public sealed class ParquetImageShard
     }
 
     public string Path { get; }
+
+    /// <summary>The object's size when a listing gave it (saves a HEAD request per open).</summary>
+    public long? Size { get; }
 
     /// <summary>Rows in each row group.</summary>
     public IReadOnlyList<long> RowGroupRows { get; }
@@ -44,19 +48,26 @@ public sealed class ParquetImageShard
 
     /// <summary>Opens <paramref name="path"/>, reads its footer and checks that it has an image column.</summary>
     public static async Task<ParquetImageShard> OpenAsync(string path, long firstIndex, string? imageColumn, string? labelColumn, CancellationToken ct)
+        => await OpenAsync(path, null, firstIndex, imageColumn, labelColumn, ct).ConfigureAwait(false);
+
+    internal static async Task<ParquetImageShard> OpenAsync(string path, long? size, long firstIndex, string? imageColumn, string? labelColumn, CancellationToken ct)
     {
+        var (stream, _) = await ShardStorage.OpenAsync(path, size, ct).ConfigureAwait(false);
         try
         {
-            await using var stream = File.OpenRead(path);
             await using var reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct).ConfigureAwait(false);
             var columns = ImageColumns.Find(reader.Schema, path, imageColumn, labelColumn);
             var rows = new long[reader.RowGroupCount];
             for (int i = 0; i < rows.Length; i++) rows[i] = reader.RowGroups[i].RowCount;
-            return new ParquetImageShard(path, columns, rows, firstIndex);
+            return new ParquetImageShard(path, size, columns, rows, firstIndex);
         }
         catch (Exception e) when (e is not ShardFormatException and not OperationCanceledException)
         {
             throw new ShardFormatException(path, null, $"Shard '{path}' is not a readable Parquet file: {e.Message}", e);
+        }
+        finally
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -65,7 +76,7 @@ public sealed class ParquetImageShard
     /// read into pooled buffers when <paramref name="file"/> and <paramref name="raw"/> are given and the column's layout
     /// allows; otherwise through Parquet.Net.
     /// </summary>
-    internal async Task<SampleChunk> ReadRowGroupAsync(ParquetReader reader, int rowGroup, int epoch, Microsoft.Win32.SafeHandles.SafeFileHandle? file,
+    internal async Task<SampleChunk> ReadRowGroupAsync(ParquetReader reader, int rowGroup, int epoch, IRangeReadable? file,
         BinaryColumnReader? raw, CancellationToken ct)
     {
         string column = _columns.ImageName;
@@ -81,7 +92,8 @@ public sealed class ParquetImageShard
                 owner = new PooledBuffers();
                 try
                 {
-                    raw.Read(file, rg.GetMetadata(_columns.Image) ?? throw new UnsupportedColumnException("no column chunk metadata"), _columns.Image.MaxDefinitionLevel, _columns.Image.MaxRepetitionLevel, images, owner);
+                    await raw.ReadAsync(file, rg.GetMetadata(_columns.Image) ?? throw new UnsupportedColumnException("no column chunk metadata"),
+                        _columns.Image.MaxDefinitionLevel, _columns.Image.MaxRepetitionLevel, images, owner, ct).ConfigureAwait(false);
                     done = true;
                 }
                 catch (UnsupportedColumnException)

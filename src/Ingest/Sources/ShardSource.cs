@@ -23,7 +23,7 @@ public static class ShardSource
         {
             string name = uri[..scheme];
             if (!name.Equals("file", StringComparison.OrdinalIgnoreCase))
-                throw new DataSourceException(uri, $"Data location '{uri}': the '{name}://' scheme is not supported by this build; use a local file, directory or glob.");
+                throw new DataSourceException(uri, $"Data location '{uri}': the '{name}://' scheme is not supported; use a local file, directory or glob, or s3://bucket/prefix.");
             uri = uri[(scheme + 3)..];
         }
 
@@ -54,6 +54,19 @@ public static class ShardSource
 
         shards.Sort(StringComparer.Ordinal);
         return shards;
+    }
+
+    /// <summary>
+    /// As <see cref="Resolve(string, IReadOnlyList{string})"/>, and for s3://bucket/prefix the objects under the prefix
+    /// (listed, sorted by key) with their sizes.
+    /// </summary>
+    public static async Task<IReadOnlyList<(string Shard, long? Size)>> ResolveAsync(string uri, IReadOnlyList<string> extensions, CancellationToken ct)
+    {
+        if (!ObjectStore.IsS3(uri)) return Resolve(uri, extensions).Select(p => (p, (long?)null)).ToList();
+        var objects = await ObjectStore.ListAsync(uri, extensions, ct).ConfigureAwait(false);
+        if (objects.Count == 0)
+            throw new DataSourceException(uri, $"Data location '{uri}' holds no object ending in '{string.Join("' or '", extensions)}'.");
+        return objects.Select(o => (o.Uri, (long?)o.Size)).ToList();
     }
 
     /// <summary>True when <paramref name="directory"/> holds (at any depth) a file ending in <paramref name="extension"/>.</summary>

@@ -12,9 +12,9 @@ public sealed class WebDataset : IImageDataset
 {
     public static readonly string[] ShardExtensions = [".tar", ".tar.gz", ".tgz"];
 
-    private readonly IReadOnlyList<string> _shards;
+    private readonly IReadOnlyList<(string Shard, long? Size)> _shards;
 
-    private WebDataset(string uri, IReadOnlyList<string> shards, bool hasLabels, int chunkSize)
+    private WebDataset(string uri, IReadOnlyList<(string Shard, long? Size)> shards, bool hasLabels, int chunkSize)
     {
         Uri = uri;
         _shards = shards;
@@ -49,9 +49,9 @@ public sealed class WebDataset : IImageDataset
     /// <summary>Resolves the shards and reads the first sample of the first to learn whether samples carry labels.</summary>
     public static async Task<WebDataset> OpenAsync(string uri, int chunkSize = 100, CancellationToken ct = default)
     {
-        var shards = ShardSource.Resolve(uri, ShardExtensions);
+        var shards = await ShardSource.ResolveAsync(uri, ShardExtensions, ct).ConfigureAwait(false);
         bool labels = false;
-        await foreach (var (samples, owner) in ReadShardAsync(shards[0], 1, ct).ConfigureAwait(false))
+        await foreach (var (samples, owner) in ReadShardAsync(shards[0].Shard, shards[0].Size, 1, ct).ConfigureAwait(false))
         {
             labels = samples.Count > 0 && samples[0].Label != Sample.NoLabel;
             owner.Dispose();
@@ -69,10 +69,10 @@ public sealed class WebDataset : IImageDataset
         {
             if (!plan.IsMine(position)) continue;
             int s = order[position];
-            string shard = _shards[s];
+            var (shard, size) = _shards[s];
             long next = (long)s << 32;
             int part = 0;
-            await foreach (var (samples, owner) in ReadShardAsync(shard, ChunkSize, ct).ConfigureAwait(false))
+            await foreach (var (samples, owner) in ReadShardAsync(shard, size, ChunkSize, ct).ConfigureAwait(false))
             {
                 int n = samples.Count;
                 var images = new ReadOnlyMemory<byte>[n];
@@ -93,21 +93,14 @@ public sealed class WebDataset : IImageDataset
         }
     }
 
-    private static async IAsyncEnumerable<(List<TarShardReader.TarSample>, PooledBuffers)> ReadShardAsync(string shard, int groupSize,
+    private static async IAsyncEnumerable<(List<TarShardReader.TarSample>, PooledBuffers)> ReadShardAsync(string shard, long? size, int groupSize,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        Stream stream;
-        try
-        {
-            stream = new FileStream(shard, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ShardFormatException(shard, null, $"Shard '{shard}' cannot be opened: {e.Message}", e);
-        }
+        var (stream, _) = await ShardStorage.OpenAsync(shard, size, ct).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
             Stream source = shard.EndsWith(".tar", StringComparison.OrdinalIgnoreCase) ? stream : new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);
+            // A shard in object storage is read front to back through the stream's block cache (ranged GETs, retried).
             await using (source.ConfigureAwait(false))
             {
                 var reader = new TarShardReader();

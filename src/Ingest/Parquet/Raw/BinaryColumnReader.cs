@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
-using Microsoft.Win32.SafeHandles;
 using Parquet.Meta;
 
 namespace Contrastive.Ingest;
@@ -17,8 +16,18 @@ internal sealed class BinaryColumnReader : IDisposable
 {
     private readonly ZstdSharp.Decompressor _zstd = new();
 
-    /// <summary>Fills <paramref name="values"/> (one per row; empty for null) from the column chunk described by <paramref name="meta"/>.</summary>
-    public void Read(SafeFileHandle file, ColumnChunk chunk, int maxDefinitionLevel, int maxRepetitionLevel, Span<ReadOnlyMemory<byte>> values, PooledBuffers owner)
+    /// <summary>Fills <paramref name="values"/> (one per row; empty for null) from the column chunk described by <paramref name="chunk"/>.</summary>
+    public async ValueTask ReadAsync(IRangeReadable source, ColumnChunk chunk, int maxDefinitionLevel, int maxRepetitionLevel, ReadOnlyMemory<byte>[] values,
+        PooledBuffers owner, CancellationToken ct)
+    {
+        var (start, total) = Range(chunk, maxRepetitionLevel);
+        var raw = owner.Rent(total);
+        await source.ReadExactlyAsync(raw.AsMemory(0, total), start, ct).ConfigureAwait(false);
+        Decode(raw, total, chunk.MetaData!, maxDefinitionLevel, values, owner);
+    }
+
+    /// <summary>The byte range of the column chunk in its file (dictionary page first, when there is one).</summary>
+    private static (long Start, int Total) Range(ColumnChunk chunk, int maxRepetitionLevel)
     {
         if (maxRepetitionLevel != 0) throw new UnsupportedColumnException("repeated column");
         if (chunk.CryptoMetadata is not null || chunk.EncryptedColumnMetadata is not null) throw new UnsupportedColumnException("encrypted column");
@@ -27,9 +36,11 @@ internal sealed class BinaryColumnReader : IDisposable
 
         long start = meta.DataPageOffset;
         if (meta.DictionaryPageOffset is { } d && d > 0 && d < start) start = d;
-        int total = checked((int)meta.TotalCompressedSize);
-        var raw = owner.Rent(total);
-        ReadExactly(file, raw.AsSpan(0, total), start);
+        return (start, checked((int)meta.TotalCompressedSize));
+    }
+
+    private void Decode(byte[] raw, int total, ColumnMetaData meta, int maxDefinitionLevel, Span<ReadOnlyMemory<byte>> values, PooledBuffers owner)
+    {
 
         int[]? levels = null;
         ReadOnlyMemory<byte>[]? dictionary = null;
@@ -209,17 +220,6 @@ internal sealed class BinaryColumnReader : IDisposable
         }
         if (written != size) throw new InvalidDataException($"a {codec} page decompressed to {written} bytes, its header says {size}");
         return output.AsMemory(0, size);
-    }
-
-    private static void ReadExactly(SafeFileHandle file, Span<byte> buffer, long offset)
-    {
-        while (!buffer.IsEmpty)
-        {
-            int n = RandomAccess.Read(file, buffer, offset);
-            if (n <= 0) throw new EndOfStreamException($"the file ends inside a column chunk (offset {offset})");
-            buffer = buffer[n..];
-            offset += n;
-        }
     }
 
     private static int BitWidth(int max) => max == 0 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)max);

@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+
+namespace Contrastive.Ingest;
+
+/// <summary>
+/// S3 and S3-compatible object storage for s3://bucket/prefix URIs, configured the standard AWS way: AWS_ENDPOINT_URL_S3
+/// or AWS_ENDPOINT_URL (an S3-compatible store; path-style addressing is then used), AWS_ACCESS_KEY_ID /
+/// AWS_SECRET_ACCESS_KEY or a profile, AWS_REGION (default us-east-1). Request and response checksums are computed only
+/// when required, so stores that do not implement the newer checksum headers work.
+/// </summary>
+public static class ObjectStore
+{
+    private static readonly ConcurrentDictionary<string, IAmazonS3> Clients = new();
+
+    /// <summary>Read behaviour for every object-storage shard (retries, backoff, block size).</summary>
+    public static ObjectStoreOptions Options { get; set; } = new();
+
+    public static bool IsS3(string uri) => uri.StartsWith("s3://", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Splits s3://bucket/key into its parts.</summary>
+    /// <exception cref="DataSourceException">The URI names no bucket.</exception>
+    public static (string Bucket, string Key) Parse(string uri)
+    {
+        string rest = uri[5..];
+        int slash = rest.IndexOf('/');
+        string bucket = slash < 0 ? rest : rest[..slash];
+        if (bucket.Length == 0) throw new DataSourceException(uri, $"'{uri}' names no bucket: use s3://bucket/prefix.");
+        return (bucket, slash < 0 ? "" : rest[(slash + 1)..]);
+    }
+
+    internal static IAmazonS3 Client()
+    {
+        string? endpoint = Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL_S3") ?? Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL");
+        string region = Environment.GetEnvironmentVariable("AWS_REGION") ?? Environment.GetEnvironmentVariable("AWS_DEFAULT_REGION") ?? "us-east-1";
+        string cacheKey = $"{endpoint}|{region}|{Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID")}";
+        return Clients.GetOrAdd(cacheKey, _ =>
+        {
+            var config = new AmazonS3Config
+            {
+                RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+                ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+                Timeout = Options.RequestTimeout,
+                MaxErrorRetry = 1, // ranged reads retry themselves, resuming where the body stopped
+            };
+            if (endpoint is not null)
+            {
+                config.ServiceURL = endpoint;
+                config.ForcePathStyle = true;
+                config.AuthenticationRegion = region;
+            }
+            else
+            {
+                config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(region);
+            }
+            return new AmazonS3Client(config);
+        });
+    }
+
+    /// <summary>The objects under s3://bucket/prefix whose keys end in one of <paramref name="extensions"/>, sorted by key.</summary>
+    public static async Task<IReadOnlyList<(string Uri, long Size)>> ListAsync(string uri, IReadOnlyList<string> extensions, CancellationToken ct)
+    {
+        var (bucket, prefix) = Parse(uri);
+        var client = Client();
+        var found = new List<(string, long)>();
+        var request = new ListObjectsV2Request { BucketName = bucket, Prefix = prefix };
+        try
+        {
+            while (true)
+            {
+                var response = await client.ListObjectsV2Async(request, ct).ConfigureAwait(false);
+                foreach (var o in response.S3Objects ?? [])
+                    if (extensions.Any(e => o.Key.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
+                        found.Add(($"s3://{bucket}/{o.Key}", o.Size ?? 0));
+                if (response.IsTruncated != true) break;
+                request.ContinuationToken = response.NextContinuationToken;
+            }
+        }
+        catch (AmazonS3Exception e)
+        {
+            throw new DataSourceException(uri, $"Listing '{uri}' failed: {(int)e.StatusCode} {e.ErrorCode}: {e.Message}", e);
+        }
+        catch (Exception e) when (e is AmazonClientException or HttpRequestException or IOException)
+        {
+            throw new DataSourceException(uri, $"Listing '{uri}' failed: {e.Message} (is AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 right?)", e);
+        }
+        found.Sort((a, b) => string.CompareOrdinal(a.Item1, b.Item1));
+        return found;
+    }
+}

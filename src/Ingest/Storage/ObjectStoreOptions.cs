@@ -1,0 +1,17 @@
+namespace Contrastive.Ingest;
+
+/// <summary>How object-storage reads behave. The endpoint, credentials and region come from the standard AWS configuration.</summary>
+public sealed class ObjectStoreOptions
+{
+    /// <summary>Attempts per ranged read before it fails (transient errors: connection reset, 5xx, timeouts, a body that ends early). Default 5.</summary>
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>First backoff; doubles each retry. Default 200 ms.</summary>
+    public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Timeout of one request. Default 60 s.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Block size of the read cache for small reads (Parquet footers, tar streams). Default 4 MiB.</summary>
+    public int BlockSize { get; set; } = 4 << 20;
+}

@@ -1,0 +1,170 @@
+using System.Net;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+
+namespace Contrastive.Ingest;
+
+/// <summary>
+/// A read-only, seekable stream over one object, made of ranged GETs: so Parquet readers can seek to the footer and
+/// to column chunks without downloading the object. Small reads go through a cache of two aligned blocks; large
+/// positional reads (whole column chunks) are fetched directly. Transient failures (connection errors, 5xx, 429,
+/// timeouts, a body that ends early) are retried with exponential backoff, resuming at the last byte received;
+/// 403 and 404 fail at once. Every error names the object.
+/// </summary>
+internal sealed class S3ReadStream : Stream, IRangeReadable
+{
+    private readonly IAmazonS3 _client;
+    private readonly string _bucket, _key, _uri;
+    private readonly ObjectStoreOptions _options;
+    private readonly byte[][] _blocks = new byte[2][];
+    private readonly long[] _blockStart = [-1, -1];
+    private readonly int[] _blockLength = new int[2];
+    private int _nextVictim;
+    private long _position;
+
+    public S3ReadStream(IAmazonS3 client, string uri, long length, ObjectStoreOptions options)
+    {
+        _client = client;
+        _uri = uri;
+        (_bucket, _key) = ObjectStore.Parse(uri);
+        Length = length;
+        _options = options;
+    }
+
+    public static async Task<S3ReadStream> OpenAsync(string uri, long? length, CancellationToken ct)
+    {
+        var client = ObjectStore.Client();
+        if (length is null)
+        {
+            var (bucket, key) = ObjectStore.Parse(uri);
+            try
+            {
+                var head = await client.GetObjectMetadataAsync(bucket, key, ct).ConfigureAwait(false);
+                length = head.ContentLength;
+            }
+            catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Forbidden)
+            {
+                throw new ShardFormatException(uri, null, $"'{uri}': {(int)e.StatusCode} {e.ErrorCode}: {e.Message}", e);
+            }
+        }
+        return new S3ReadStream(client, uri, length.Value, ObjectStore.Options);
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => true;
+    public override bool CanWrite => false;
+    public override long Length { get; }
+
+    public override long Position
+    {
+        get => _position;
+        set => _position = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value));
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
+    {
+        SeekOrigin.Begin => offset,
+        SeekOrigin.Current => _position + offset,
+        _ => Length + offset,
+    };
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override int Read(Span<byte> buffer)
+    {
+        var rented = new byte[buffer.Length];
+        int n = Read(rented, 0, rented.Length);
+        rented.AsSpan(0, n).CopyTo(buffer);
+        return n;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+    {
+        if (_position >= Length || buffer.IsEmpty) return 0;
+        int want = (int)Math.Min(buffer.Length, Length - _position);
+        if (want >= _options.BlockSize)
+        {
+            await ReadExactlyAsync(buffer[..want], _position, ct).ConfigureAwait(false);
+            _position += want;
+            return want;
+        }
+        int done = 0;
+        while (done < want)
+        {
+            int b = await BlockAtAsync(_position, ct).ConfigureAwait(false);
+            int inBlock = (int)(_position - _blockStart[b]);
+            int n = Math.Min(want - done, _blockLength[b] - inBlock);
+            _blocks[b].AsSpan(inBlock, n).CopyTo(buffer.Span[done..]);
+            done += n;
+            _position += n;
+        }
+        return done;
+    }
+
+    private async ValueTask<int> BlockAtAsync(long position, CancellationToken ct)
+    {
+        long start = position / _options.BlockSize * _options.BlockSize;
+        for (int i = 0; i < 2; i++) if (_blockStart[i] == start) return i;
+        int v = _nextVictim;
+        _nextVictim ^= 1;
+        int length = (int)Math.Min(_options.BlockSize, Length - start);
+        _blocks[v] ??= new byte[_options.BlockSize];
+        _blockStart[v] = -1;
+        await ReadExactlyAsync(_blocks[v].AsMemory(0, length), start, ct).ConfigureAwait(false);
+        _blockStart[v] = start;
+        _blockLength[v] = length;
+        return v;
+    }
+
+    /// <summary>Fetches exactly <paramref name="buffer"/>.Length bytes from <paramref name="offset"/> with ranged GETs, retrying transient failures.</summary>
+    public async ValueTask ReadExactlyAsync(Memory<byte> buffer, long offset, CancellationToken ct)
+    {
+        if (offset < 0 || offset + buffer.Length > Length)
+            throw new ShardFormatException(_uri, null, $"'{_uri}' is {Length} bytes; a read of {buffer.Length} bytes at {offset} runs past its end (truncated object?)");
+        int done = 0;
+        Exception? last = null;
+        for (int attempt = 1; done < buffer.Length; attempt++)
+        {
+            try
+            {
+                var request = new GetObjectRequest { BucketName = _bucket, Key = _key, ByteRange = new ByteRange(offset + done, offset + buffer.Length - 1) };
+                using var response = await _client.GetObjectAsync(request, ct).ConfigureAwait(false);
+                await using var body = response.ResponseStream;
+                while (done < buffer.Length)
+                {
+                    int n = await body.ReadAsync(buffer[done..], ct).ConfigureAwait(false);
+                    if (n == 0) throw new IOException($"the response body ended after {done} of {buffer.Length} bytes");
+                    done += n;
+                    attempt = 0; // progress resets the budget: only consecutive failures count
+                }
+            }
+            catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Forbidden)
+            {
+                throw new ShardFormatException(_uri, null, $"'{_uri}': {(int)e.StatusCode} {e.ErrorCode}: {e.Message}", e);
+            }
+            catch (Exception e) when (IsTransient(e, ct))
+            {
+                last = e;
+                if (attempt >= _options.MaxAttempts)
+                    throw new IOException($"'{_uri}': reading bytes {offset + done}-{offset + buffer.Length - 1} failed {attempt} times in a row; last error: {e.Message}", e);
+                await Task.Delay(_options.InitialBackoff * Math.Pow(2, attempt - 1), ct).ConfigureAwait(false);
+            }
+        }
+        GC.KeepAlive(last);
+    }
+
+    private static bool IsTransient(Exception e, CancellationToken ct) => e switch
+    {
+        OperationCanceledException => !ct.IsCancellationRequested, // a request timeout, not our cancellation
+        AmazonServiceException s => (int)s.StatusCode >= 500 || (int)s.StatusCode == 429 || s.StatusCode == 0,
+        AmazonClientException or HttpRequestException or IOException or System.Net.Sockets.SocketException => true,
+        _ => false,
+    };
+
+    public override void Flush() { }
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}

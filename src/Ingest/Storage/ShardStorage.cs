@@ -1,0 +1,23 @@
+namespace Contrastive.Ingest;
+
+/// <summary>Opens a shard, local or in object storage, as a seekable stream plus positional reads.</summary>
+internal static class ShardStorage
+{
+    public static async Task<(Stream Stream, IRangeReadable Ranges)> OpenAsync(string shard, long? length, CancellationToken ct)
+    {
+        if (ObjectStore.IsS3(shard))
+        {
+            var s3 = await S3ReadStream.OpenAsync(shard, length, ct).ConfigureAwait(false);
+            return (s3, s3);
+        }
+        try
+        {
+            var fs = new FileStream(shard, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            return (fs, new LocalRangeReader(fs.SafeFileHandle, shard));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ShardFormatException(shard, null, $"Shard '{shard}' cannot be opened: {e.Message}", e);
+        }
+    }
+}
