@@ -5,12 +5,18 @@ namespace Contrastive.Perf;
 /// <summary>
 /// Benchmarks: dotnet run -c Release --project perf -- --filter '*'
 /// (BenchmarkDotNet's own arguments: --filter, --job short, ...);
-/// allocation breakdown: dotnet run -c Release --project perf -- pipeline-alloc DIR [SIZE] [WORKERS] [SECONDS].
+/// allocation breakdown: dotnet run -c Release --project perf -- pipeline-alloc DIR [SIZE] [WORKERS] [SECONDS];
+/// upload shards for an object-storage bench: dotnet run -c Release --project perf -- s3-upload DIR s3://bucket/prefix.
 /// </summary>
 public static class Program
 {
     public static async Task Main(string[] args)
     {
+        if (args.Length > 2 && args[0] == "s3-upload")
+        {
+            await S3Upload.RunAsync(args[1], args[2]);
+            return;
+        }
         if (args.Length > 1 && args[0] == "pipeline-alloc")
         {
             await PipelineAllocation.RunAsync(args[1..]);

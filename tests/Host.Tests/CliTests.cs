@@ -3,16 +3,8 @@ using Parquet.Schema;
 
 namespace Contrastive.Host.Tests;
 
-public sealed class CliTests : IDisposable
+public sealed class CliTests() : TempFolderTest("cli")
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "cli-" + Guid.NewGuid().ToString("N"));
-
-    public CliTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
-    }
 
     private static Task<(int Code, string Out, string Err)> Run(params string[] args) => CliRunner.Run(args);
 
@@ -27,8 +19,8 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Missing_data_path_is_a_usage_error_naming_the_option_and_the_path()
     {
-        string missing = Path.Combine(_dir, "nowhere");
-        var (code, _, err) = await Run("train", "--data", missing, "--max-steps", "1", "--out", Path.Combine(_dir, "run"));
+        string missing = Path.Combine(Folder, "nowhere");
+        var (code, _, err) = await Run("train", "--data", missing, "--max-steps", "1", "--out", Path.Combine(Folder, "run"));
         Assert.Equal(Cli.Usage, code);
         Assert.Contains("--data", err);
         Assert.Contains(missing, err);
@@ -37,7 +29,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Parquet_without_an_image_column_is_a_runtime_error_naming_the_file()
     {
-        string path = Path.Combine(_dir, "table.parquet");
+        string path = Path.Combine(Folder, "table.parquet");
         var schema = new ParquetSchema(new DataField<string>("caption"), new DataField<long>("label"));
         await using (var fs = File.Create(path))
         await using (var w = await ParquetWriter.CreateAsync(schema, fs))
@@ -46,7 +38,7 @@ public sealed class CliTests : IDisposable
             await rg.WriteAsync(schema.DataFields[0], new[] { "a", "b" }, null);
             await rg.WriteAsync<long>(schema.DataFields[1], new long[] { 0, 1 }.AsMemory());
         }
-        var (code, _, err) = await Run("train", "--data", path, "--max-steps", "1", "--out", Path.Combine(_dir, "run"));
+        var (code, _, err) = await Run("train", "--data", path, "--max-steps", "1", "--out", Path.Combine(Folder, "run"));
         Assert.Equal(Cli.Failure, code);
         Assert.Contains(path, err);
         Assert.Contains("no image column", err);
@@ -55,7 +47,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Invalid_option_value_is_a_configuration_error_naming_it()
     {
-        var (code, _, err) = await Run("train", "--device", "tpu", "--data", _dir, "--out", Path.Combine(_dir, "run"));
+        var (code, _, err) = await Run("train", "--device", "tpu", "--data", Folder, "--out", Path.Combine(Folder, "run"));
         Assert.Equal(Cli.Usage, code);
         Assert.Contains("Device", err);
     }
@@ -63,7 +55,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Eval_with_a_missing_checkpoint_names_it()
     {
-        var (code, _, err) = await Run("eval", "--checkpoint", Path.Combine(_dir, "none.ckpt"), "--train-data", _dir, "--test-data", _dir);
+        var (code, _, err) = await Run("eval", "--checkpoint", Path.Combine(Folder, "none.ckpt"), "--train-data", Folder, "--test-data", Folder);
         Assert.Equal(Cli.Usage, code);
         Assert.Contains("--checkpoint", err);
     }
@@ -81,21 +73,13 @@ public sealed class CliTests : IDisposable
     }
 }
 
-public sealed class BenchCliTests : IDisposable
+public sealed class BenchCliTests() : TempFolderTest("bench")
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "bench-" + Guid.NewGuid().ToString("N"));
-
-    public BenchCliTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
-    }
 
     [Fact]
     public async Task Bench_reports_every_stage_as_json_and_as_a_table()
     {
-        string data = Path.Combine(_dir, "d");
+        string data = Path.Combine(Folder, "d");
         var (code, _, err) = await CliRunner.Run("demo-data", "--output", data, "--count", "300", "--width", "100", "--height", "80");
         Assert.True(code == 0, err);
 
@@ -123,27 +107,19 @@ public sealed class BenchCliTests : IDisposable
     [Fact]
     public async Task Bench_with_a_missing_path_names_the_option()
     {
-        var (code, _, err) = await CliRunner.Run("bench", "--data", Path.Combine(_dir, "missing"), "--seconds", "1");
+        var (code, _, err) = await CliRunner.Run("bench", "--data", Path.Combine(Folder, "missing"), "--seconds", "1");
         Assert.Equal(Cli.Usage, code);
         Assert.Contains("--data", err);
     }
 }
 
-public sealed class InspectCliTests : IDisposable
+public sealed class InspectCliTests() : TempFolderTest("inspect")
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "inspect-" + Guid.NewGuid().ToString("N"));
-
-    public InspectCliTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
-    }
 
     [Fact]
     public async Task Inspect_reports_format_counts_columns_and_class_histogram()
     {
-        string data = Path.Combine(_dir, "d");
+        string data = Path.Combine(Folder, "d");
         var (code, _, err) = await CliRunner.Run("demo-data", "--output", data, "--count", "1200");
         Assert.True(code == 0, err);
         (code, var stdout, err) = await CliRunner.Run("inspect", "--data", data, "--json");
@@ -164,15 +140,15 @@ public sealed class InspectCliTests : IDisposable
         for (int i = 0; i < 60; i++)
         {
             var (label, jpeg) = DemoImageGenerator.Make(0, i);
-            string dir = Path.Combine(_dir, "folder", $"class{label}");
+            string dir = Path.Combine(Folder, "folder", $"class{label}");
             Directory.CreateDirectory(dir);
             File.WriteAllBytes(Path.Combine(dir, $"{i}.jpg"), jpeg);
         }
-        var (code, stdout, err) = await CliRunner.Run("inspect", "--data", Path.Combine(_dir, "folder"));
+        var (code, stdout, err) = await CliRunner.Run("inspect", "--data", Path.Combine(Folder, "folder"));
         Assert.True(code == 0, err);
         Assert.Contains("imagefolder", stdout);
         Assert.Contains("class3", stdout);
-        (code, stdout, err) = await CliRunner.Run("train", "--data", Path.Combine(_dir, "folder"), "--out", Path.Combine(_dir, "run"),
+        (code, stdout, err) = await CliRunner.Run("train", "--data", Path.Combine(Folder, "folder"), "--out", Path.Combine(Folder, "run"),
             "--max-steps", "2", "--max-minutes", "0", "--batch-size", "16", "--workers", "1", "--json");
         Assert.True(code == 0, err);
         var r = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
@@ -180,21 +156,13 @@ public sealed class InspectCliTests : IDisposable
     }
 }
 
-public sealed class WebDatasetCliTests : IDisposable
+public sealed class WebDatasetCliTests() : TempFolderTest("wds")
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "wds-" + Guid.NewGuid().ToString("N"));
-
-    public WebDatasetCliTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
-    }
 
     [Fact]
     public async Task Inspect_and_bench_read_tar_shards()
     {
-        string path = Path.Combine(_dir, "shard-000.tar.gz");
+        string path = Path.Combine(Folder, "shard-000.tar.gz");
         using (var file = File.Create(path))
         using (var gz = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest))
         using (var tar = new System.Formats.Tar.TarWriter(gz, System.Formats.Tar.TarEntryFormat.Pax))
@@ -209,7 +177,7 @@ public sealed class WebDatasetCliTests : IDisposable
                 }
             }
         }
-        var (code, stdout, err) = await CliRunner.Run("inspect", "--data", _dir, "--json");
+        var (code, stdout, err) = await CliRunner.Run("inspect", "--data", Folder, "--json");
         Assert.True(code == 0, err);
         var r = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
         Assert.Equal("webdataset", r.GetProperty("format").GetString());
@@ -222,21 +190,13 @@ public sealed class WebDatasetCliTests : IDisposable
     }
 }
 
-public sealed class PackCliTests : IDisposable
+public sealed class PackCliTests() : TempFolderTest("pack")
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "pack-" + Guid.NewGuid().ToString("N"));
-
-    public PackCliTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
-    }
 
     [Fact]
     public async Task Pack_converts_parquet_to_webdataset_and_back_with_every_sample()
     {
-        string demo = Path.Combine(_dir, "demo"), wds = Path.Combine(_dir, "wds"), pq = Path.Combine(_dir, "pq");
+        string demo = Path.Combine(Folder, "demo"), wds = Path.Combine(Folder, "wds"), pq = Path.Combine(Folder, "pq");
         var (code, _, err) = await CliRunner.Run("demo-data", "--output", demo, "--count", "250");
         Assert.True(code == 0, err);
         (code, var stdout, err) = await CliRunner.Run("pack", "--input", demo, "--output", wds, "--format", "wds", "--shard-size-mb", "0.3");
@@ -256,7 +216,7 @@ public sealed class PackCliTests : IDisposable
     [Fact]
     public async Task Pack_with_a_missing_input_names_the_option()
     {
-        var (code, _, err) = await CliRunner.Run("pack", "--input", Path.Combine(_dir, "none"), "--output", Path.Combine(_dir, "o"));
+        var (code, _, err) = await CliRunner.Run("pack", "--input", Path.Combine(Folder, "none"), "--output", Path.Combine(Folder, "o"));
         Assert.Equal(Cli.Usage, code);
         Assert.Contains("--input", err);
     }

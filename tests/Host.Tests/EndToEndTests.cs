@@ -3,16 +3,8 @@ using System.Text.Json;
 namespace Contrastive.Host.Tests;
 
 /// <summary>The thin real path end to end on generated data, with a small budget.</summary>
-public sealed class EndToEndTests : IDisposable
+public sealed class EndToEndTests() : TempFolderTest("e2e")
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "e2e-" + Guid.NewGuid().ToString("N"));
-
-    public EndToEndTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
-    }
 
     private static Task<(int Code, string Out, string Err)> Run(params string[] args) => CliRunner.Run(args);
 
@@ -22,7 +14,7 @@ public sealed class EndToEndTests : IDisposable
     [Fact]
     public async Task Demo_data_then_training_beats_random_init_then_resume_and_eval()
     {
-        string data = Path.Combine(_dir, "demo"), run = Path.Combine(_dir, "run");
+        string data = Path.Combine(Folder, "demo"), run = Path.Combine(Folder, "run");
         var (code, _, err) = await Run("demo-data", "--output", data, "--count", "2000", "--seed", "0");
         Assert.True(code == 0, err);
         Assert.Equal(2, Directory.GetFiles(data, "*.parquet").Length);

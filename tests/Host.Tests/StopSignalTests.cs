@@ -4,21 +4,13 @@ using System.Text.Json;
 namespace Contrastive.Host.Tests;
 
 /// <summary>The real executable, stopped by SIGTERM as a service manager would, leaves a checkpoint and exits cleanly.</summary>
-public sealed class StopSignalTests : IDisposable
+public sealed class StopSignalTests() : TempFolderTest("sig")
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "sig-" + Guid.NewGuid().ToString("N"));
-
-    public StopSignalTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
-    }
 
     [Fact]
     public async Task Sigterm_writes_a_checkpoint_and_exits_zero()
     {
-        string data = Path.Combine(_dir, "demo"), run = Path.Combine(_dir, "run");
+        string data = Path.Combine(Folder, "demo"), run = Path.Combine(Folder, "run");
         var (code, _, err) = await CliRunner.Run("demo-data", "--output", data, "--count", "300");
         Assert.True(code == 0, err);
 

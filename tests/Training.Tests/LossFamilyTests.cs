@@ -23,13 +23,7 @@ public class LossFamilyTests
 
     private static double Dot(double[] a, double[] b) { double s = 0; for (int i = 0; i < a.Length; i++) s += a[i] * b[i]; return s; }
 
-    private static float[,] Random(int n, int d, int seed)
-    {
-        var rng = new System.Random(seed);
-        var x = new float[n, d];
-        for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) x[i, j] = (float)(rng.NextDouble() * 2 - 1);
-        return x;
-    }
+    private static float[,] Random(int n, int d, int seed) => TestMatrices.Random(n, d, seed);
 
     private static float[,] Stack(float[,] a, float[,] b)
     {

@@ -6,13 +6,7 @@ namespace Contrastive.Training.Tests;
 /// <summary>N-pair, lifted structured, soft nearest neighbour and BYOL losses against plain-C# computations of their formulas.</summary>
 public class MetricLossTests
 {
-    private static float[,] Random(int n, int d, int seed)
-    {
-        var rng = new System.Random(seed);
-        var x = new float[n, d];
-        for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) x[i, j] = (float)(rng.NextDouble() * 2 - 1);
-        return x;
-    }
+    private static float[,] Random(int n, int d, int seed) => TestMatrices.Random(n, d, seed);
 
     private static double[] Row(float[,] x, int i, bool normalize)
     {

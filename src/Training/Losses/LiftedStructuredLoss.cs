@@ -15,11 +15,7 @@ public sealed class LiftedStructuredLoss(double margin = 1.0)
     public Tensor Compute(Tensor embeddings, Tensor labels)
     {
         using var scope = NewDisposeScope();
-        long n = embeddings.shape[0];
-        var z = nn.functional.normalize(embeddings, p: 2, dim: 1);
-        var dist = cdist(z, z).clamp_min(0);
-        var same = labels.view(-1, 1).eq(labels.view(1, -1));
-        var self = eye(n, dtype: ScalarType.Bool, device: z.device);
+        var (dist, same, self) = LabelPairs.Of(embeddings, labels);
         var neg = same.logical_not();
         // Per sample: Σ over its negatives of exp(α − D).
         var negSum = ((Margin - dist).exp() * neg.to_type(ScalarType.Float32)).sum(1);
@@ -28,7 +24,7 @@ public sealed class LiftedStructuredLoss(double margin = 1.0)
         var valid = pairs.logical_and((negSum.view(-1, 1) + negSum.view(1, -1)).gt(0));
         var hinge = j.masked_select(valid).clamp_min(0).pow(2);
         long count = pairs.sum().item<long>();
-        if (count == 0) return zeros(1, device: z.device).sum().MoveToOuterDisposeScope();
+        if (count == 0) return zeros(1, device: embeddings.device).sum().MoveToOuterDisposeScope();
         return (hinge.sum() / (2 * count)).MoveToOuterDisposeScope();
     }
 }

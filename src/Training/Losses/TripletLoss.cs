@@ -21,10 +21,7 @@ public sealed class TripletLoss(double margin = 0.2, TripletLoss.Mining mining =
     {
         using var scope = NewDisposeScope();
         long n = embeddings.shape[0];
-        var z = nn.functional.normalize(embeddings, p: 2, dim: 1);
-        var dist = cdist(z, z).clamp_min(0);
-        var same = labels.view(-1, 1).eq(labels.view(1, -1));
-        var self = eye(n, dtype: ScalarType.Bool, device: z.device);
+        var (dist, same, self) = LabelPairs.Of(embeddings, labels);
         var posMask = same.logical_and(self.logical_not());
         var negMask = same.logical_not();
         const double big = 1e9;

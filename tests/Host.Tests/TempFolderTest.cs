@@ -1,0 +1,20 @@
+namespace Contrastive.Host.Tests;
+
+/// <summary>A test class with its own temporary folder, removed afterwards.</summary>
+public abstract class TempFolderTest : IDisposable
+{
+    protected TempFolderTest(string prefix)
+    {
+        Folder = Path.Combine(Path.GetTempPath(), prefix + "-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Folder);
+    }
+
+    /// <summary>The folder; every file the test makes goes under it.</summary>
+    protected string Folder { get; }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Folder, true); } catch (IOException) { }
+        GC.SuppressFinalize(this);
+    }
+}
