@@ -4,7 +4,7 @@ namespace Contrastive.Ingest.Tests;
 
 /// <summary>
 /// Shards written by DuckDB (an independent Parquet writer) through tests/tools/write_duckdb_shards.mjs.
-/// Installs the tool's npm packages on first use (`npm ci` in tests/tools), so `dotnet test` needs no set-up step;
+/// Installs the tools' npm packages on first use (`npm install` in tests/tools), so `dotnet test` needs no set-up step;
 /// a machine without node or the npm registry fails these tests with the reason.
 /// </summary>
 public sealed class DuckDbShards : IDisposable
@@ -19,14 +19,14 @@ public sealed class DuckDbShards : IDisposable
         Run("node", tools, "write_duckdb_shards.mjs", Dir);
     }
 
-    /// <summary>Runs `npm ci` in tests/tools once per process when a tool is missing.</summary>
+    /// <summary>Runs `npm install` in tests/tools (as pinned by its lock file) once per process when a tool is missing.</summary>
     internal static void EnsureToolsInstalled(string tools)
     {
         Install.Wait();
         try
         {
             if (!Directory.Exists(Path.Combine(tools, "node_modules", "@duckdb", "node-api")) || !Directory.Exists(Path.Combine(tools, "node_modules", "s3rver")))
-                Run("npm", tools, "ci", "--no-audit", "--no-fund");
+                Run("npm", tools, "install", "--no-audit", "--no-fund");
         }
         finally
         {
