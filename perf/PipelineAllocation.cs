@@ -32,15 +32,10 @@ public static class PipelineAllocation
         }
         Console.WriteLine($"read {ds.SampleCount} samples in {sw.Elapsed.TotalSeconds:F2} s (allocation includes the copies kept: {(GC.GetTotalAllocatedBytes(true) - a0) / (double)ds.SampleCount:F0} B/sample)");
 
-        async IAsyncEnumerable<SampleChunk> Forever()
+        async IAsyncEnumerable<SampleChunk> Preloaded()
         {
             for (int e = 0; ; e++)
             {
-                if (live)
-                {
-                    await foreach (var c in ds.ReadAsync(new ReadPlan(e, 0, true, HoldoutSplit.None))) yield return c;
-                    continue;
-                }
                 foreach (var c in chunks)
                 {
                     await Task.Yield();
@@ -52,7 +47,7 @@ public static class PipelineAllocation
         var options = new BatchingOptions { BatchSize = 64, Workers = workers };
         var settings = new PipelineSettings(new SimClrViewPolicy(new SimClrViewOptions { Size = size }), 0, true, Name: "perf", TrainerSharesCpu: false);
         using var cts = new CancellationTokenSource();
-        await using var p = InputPipeline.Start(Forever(), options, settings, cts.Token);
+        await using var p = InputPipeline.Start(live ? ds.ReadEpochsAsync(e => new ReadPlan(e, 0, true, HoldoutSplit.None)) : Preloaded(), options, settings, cts.Token);
         long images0 = 0, alloc0 = 0;
         var clock = Stopwatch.StartNew();
         bool measuring = false;

@@ -121,3 +121,32 @@ public class RankSplitTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new ReadPlan(0, 0, false, HoldoutSplit.None, Rank: 3, WorldSize: 3).IsMine(0));
     }
 }
+
+public class DatasetEpochsTests
+{
+    [Fact]
+    public async Task Epochs_follow_each_other_and_an_empty_epoch_is_an_error_not_a_spin()
+    {
+        using var dir = new TempDir();
+        await ParquetImageShardWriter.WriteAsync(dir.File("a.parquet"), Enumerable.Range(0, 30).Select(i => new ImageRow([(byte)i], $"k{i}", 0)).ToArray(), 10);
+        var ds = await ImageDataset.OpenAsync(dir.Path);
+
+        var started = new List<int>();
+        var epochs = new List<int>();
+        await foreach (var c in ds.ReadEpochsAsync(e => new ReadPlan(e, 1, true, HoldoutSplit.None), firstEpoch: 4, started.Add))
+        {
+            using (c) epochs.Add(c.Epoch);
+            if (epochs.Count == 7) break;
+        }
+        Assert.Equal(new[] { 4, 4, 4, 5, 5, 5, 6 }, epochs);
+        Assert.Equal(new[] { 4, 5, 6 }, started);
+
+        // Three row groups dealt over five ranks: rank 4 gets none.
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+        {
+            await foreach (var c in ds.ReadEpochsAsync(ep => new ReadPlan(ep, 1, true, HoldoutSplit.None, Rank: 4, WorldSize: 5))) c.Dispose();
+        });
+        Assert.Contains(dir.Path, e.Message);
+        Assert.Contains("rank 4 of 5", e.Message);
+    }
+}

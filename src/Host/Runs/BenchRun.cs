@@ -23,16 +23,9 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
 
         double warmup = Math.Clamp(seconds * 0.15, 1, 10);
         var policy = new SimClrViewPolicy(views);
-        async IAsyncEnumerable<SampleChunk> Epochs([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token = default)
-        {
-            for (int e = 0; ; e++)
-                await foreach (var c in dataset.ReadAsync(new ReadPlan(e, 0, Shuffle: true, HoldoutSplit.None), token).ConfigureAwait(false))
-                    yield return c;
-        }
-
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var settings = new PipelineSettings(policy, 0, DropLast: true, Name: "bench", TrainerSharesCpu: false);
-        await using var pipeline = InputPipeline.Start(Epochs(), batching, settings, stop.Token);
+        await using var pipeline = InputPipeline.Start(dataset.ReadEpochsAsync(e => new ReadPlan(e, 0, Shuffle: true, HoldoutSplit.None)), batching, settings, stop.Token);
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"bench: {uri} ({dataset.Format}, {dataset.ShardCount} shards, {dataset.SampleCount} samples), {pipeline.Workers} worker(s), {pipeline.DecoderName} decoder, " +
             $"batch {batching.BatchSize} x {policy.ViewCount} views at {views.Size} px, {pipeline.Pool.Buffers} buffers = {pipeline.Pool.TotalBytes / 1e6:F1} MB, " +

@@ -68,24 +68,11 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
         int currentEpoch = epoch;
         long badSamples;
 
-        async IAsyncEnumerable<SampleChunk> Epochs([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
-        {
-            for (int e = epoch; ; e++)
-            {
-                currentEpoch = e;
-                long n = 0;
-                await foreach (var chunk in dataset.ReadAsync(new ReadPlan(e, training.Seed, Shuffle: true, split, Rank: data.Rank, WorldSize: data.WorldSize), ct).ConfigureAwait(false))
-                {
-                    n += chunk.Count;
-                    yield return chunk;
-                }
-                if (n == 0) throw new InvalidOperationException($"The data at '{uri}' has no training samples (after holding out {training.HoldoutFraction:P0}).");
-            }
-        }
-
         using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
-            await using var pipeline = InputPipeline.Start(Epochs(), batching, new PipelineSettings(policy, training.Seed, DropLast: true), pipelineStop.Token);
+            await using var pipeline = InputPipeline.Start(
+                dataset.ReadEpochsAsync(e => new ReadPlan(e, training.Seed, Shuffle: true, split, Rank: data.Rank, WorldSize: data.WorldSize), epoch, e => currentEpoch = e),
+                batching, new PipelineSettings(policy, training.Seed, DropLast: true), pipelineStop.Token);
             log.LogInformation("Training {Method}/{Encoder} on {Device}: batch {Batch} x 2 views at {Size}px, {Workers} worker(s) ({Decoder} decoder), torch threads {Threads}; batch memory {Mb:F1} MB in {Buffers} buffers",
                 training.Method, training.Encoder, device.type, batching.BatchSize, views.Size, batching.EffectiveWorkers, pipeline.DecoderName,
                 torch.get_num_threads(), pipeline.Pool.TotalBytes / 1e6, pipeline.Pool.Buffers);

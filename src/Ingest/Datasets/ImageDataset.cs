@@ -14,8 +14,9 @@ public static class ImageDataset
         if (ObjectStore.IsS3(uri))
         {
             if (WebDataset.IsShard(uri)) return await WebDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false);
-            if (uri.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) || (await ObjectStore.ListAsync(uri, [".parquet"], ct).ConfigureAwait(false)).Count > 0)
-                return await ParquetImageDataset.OpenAsync(uri, imageColumn, labelColumn, ct).ConfigureAwait(false);
+            var parquet = await ObjectStore.ListAsync(uri, [".parquet"], ct).ConfigureAwait(false);
+            if (parquet.Count > 0)
+                return await ParquetImageDataset.OpenAsync(uri, parquet.Select(o => (o.Uri, (long?)o.Size)).ToList(), imageColumn, labelColumn, ct).ConfigureAwait(false);
             return await WebDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false);
         }
         string local = uri.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? uri[7..] : uri;

@@ -34,8 +34,12 @@ public sealed class ParquetImageDataset : IImageDataset
 
     /// <summary>Resolves <paramref name="uri"/> and reads every shard's footer, failing early with the file and column at fault.</summary>
     public static async Task<ParquetImageDataset> OpenAsync(string uri, string? imageColumn = null, string? labelColumn = null, CancellationToken ct = default)
+        => await OpenAsync(uri, await ShardSource.ResolveAsync(uri, [".parquet"], ct).ConfigureAwait(false), imageColumn, labelColumn, ct).ConfigureAwait(false);
+
+    /// <summary>Opens shards already resolved (with their sizes, when a listing gave them).</summary>
+    internal static async Task<ParquetImageDataset> OpenAsync(string uri, IReadOnlyList<(string Shard, long? Size)> paths, string? imageColumn, string? labelColumn,
+        CancellationToken ct)
     {
-        var paths = await ShardSource.ResolveAsync(uri, [".parquet"], ct).ConfigureAwait(false);
         var shards = new List<ParquetImageShard>(paths.Count);
         long first = 0;
         foreach (var (path, size) in paths)

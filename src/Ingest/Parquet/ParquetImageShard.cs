@@ -33,9 +33,6 @@ public sealed class ParquetImageShard
 
     public bool HasLabels => _columns.Label is not null;
 
-    /// <summary>Read the image column with the pooled reader where possible (default); false forces Parquet.Net (for comparison).</summary>
-    public static bool UsePooledReader { get; set; } = true;
-
     public string ImageColumn => _columns.ImageName;
 
     public string? LabelColumn => _columns.LabelName;
@@ -87,7 +84,7 @@ public sealed class ParquetImageShard
             int n = checked((int)rg.RowCount);
             ReadOnlyMemory<byte>[] images = new ReadOnlyMemory<byte>[n];
             bool done = false;
-            if (file is not null && raw is not null && UsePooledReader)
+            if (file is not null && raw is not null)
             {
                 owner = new PooledBuffers();
                 try

@@ -73,10 +73,17 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
 
     public override int Read(Span<byte> buffer)
     {
-        var rented = new byte[buffer.Length];
-        int n = Read(rented, 0, rented.Length);
-        rented.AsSpan(0, n).CopyTo(buffer);
-        return n;
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length);
+        try
+        {
+            int n = Read(rented, 0, buffer.Length);
+            rented.AsSpan(0, n).CopyTo(buffer);
+            return n;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
@@ -125,7 +132,6 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
         if (offset < 0 || offset + buffer.Length > Length)
             throw new ShardFormatException(_uri, null, $"'{_uri}' is {Length} bytes; a read of {buffer.Length} bytes at {offset} runs past its end (truncated object?)");
         int done = 0;
-        Exception? last = null;
         for (int attempt = 1; done < buffer.Length; attempt++)
         {
             try
@@ -147,13 +153,11 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
             }
             catch (Exception e) when (IsTransient(e, ct))
             {
-                last = e;
                 if (attempt >= _options.MaxAttempts)
                     throw new IOException($"'{_uri}': reading bytes {offset + done}-{offset + buffer.Length - 1} failed {attempt} times in a row; last error: {e.Message}", e);
                 await Task.Delay(_options.InitialBackoff * Math.Pow(2, attempt - 1), ct).ConfigureAwait(false);
             }
         }
-        GC.KeepAlive(last);
     }
 
     private static bool IsTransient(Exception e, CancellationToken ct) => e switch

@@ -1,0 +1,31 @@
+using System.Runtime.CompilerServices;
+
+namespace Contrastive.Ingest;
+
+/// <summary>Reading a dataset epoch after epoch, as training and throughput runs do.</summary>
+public static class DatasetEpochs
+{
+    /// <summary>
+    /// Streams epoch <paramref name="firstEpoch"/>, then the next, without end (the consumer stops it), with the plan
+    /// <paramref name="planFor"/> gives for each epoch. <paramref name="epochStarted"/> is told each epoch as its reading
+    /// begins. An epoch that yields no sample is an error naming the data: reading on would spin forever.
+    /// </summary>
+    public static async IAsyncEnumerable<SampleChunk> ReadEpochsAsync(this IImageDataset dataset, Func<int, ReadPlan> planFor, int firstEpoch = 0,
+        Action<int>? epochStarted = null, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        for (int e = firstEpoch; ; e++)
+        {
+            epochStarted?.Invoke(e);
+            var plan = planFor(e);
+            long n = 0;
+            await foreach (var chunk in dataset.ReadAsync(plan, ct).ConfigureAwait(false))
+            {
+                n += chunk.Count;
+                yield return chunk;
+            }
+            if (n == 0)
+                throw new InvalidOperationException($"The data at '{dataset.Uri}' has no samples to read in epoch {e} " +
+                    $"(held-out fraction {plan.Split.Fraction:P0}, rank {plan.Rank} of {plan.WorldSize}).");
+        }
+    }
+}
