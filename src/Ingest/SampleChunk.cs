@@ -39,6 +39,15 @@ public sealed class SampleChunk : IDisposable
     /// <summary>The epoch this chunk is read for; part of every sample's random seed.</summary>
     public int Epoch { get; }
 
+    /// <summary>Position of this chunk's read unit in the epoch's order (over all ranks); see <see cref="ReadCursor"/>.</summary>
+    public int Unit { get; init; }
+
+    /// <summary>Samples of the unit (in its read order) that come before this chunk's first sample.</summary>
+    public int Offset { get; init; }
+
+    /// <summary>The cursor of sample <paramref name="i"/>: reading from it yields this sample first.</summary>
+    public ReadCursor CursorAt(int i) => new(Epoch, Unit, Offset + i);
+
     public int Count => Images.Length;
 
     /// <summary>Encoded image bytes per sample; empty when the row had none. Valid until the chunk is disposed.</summary>
@@ -57,7 +66,19 @@ public sealed class SampleChunk : IDisposable
     public string Describe(int i) => Keys?[i] is { } key ? $"{Shard} key '{key}'" : $"{Shard} row group {Part} sample index {Indices[i]}";
 
     /// <summary>A chunk of the samples at <paramref name="order"/>, in that order; it takes over this chunk's buffers.</summary>
-    public SampleChunk Select(IReadOnlyList<int> order)
+    public SampleChunk Select(IReadOnlyList<int> order) => Reorder(order, 0);
+
+    /// <summary>A chunk without the first <paramref name="count"/> samples (its offset moves on); it takes over this chunk's buffers.</summary>
+    public SampleChunk Skip(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, Count);
+        var order = new int[Count - count];
+        for (int j = 0; j < order.Length; j++) order[j] = count + j;
+        return Reorder(order, count);
+    }
+
+    private SampleChunk Reorder(IReadOnlyList<int> order, int offsetDelta)
     {
         var images = new ReadOnlyMemory<byte>[order.Count];
         var labels = new long[order.Count];
@@ -72,7 +93,7 @@ public sealed class SampleChunk : IDisposable
             if (keys is not null) keys[j] = Keys![i];
         }
         var owner = Interlocked.Exchange(ref _owner, null);
-        return new SampleChunk(Shard, Part, Epoch, images, labels, indices, keys, owner);
+        return new SampleChunk(Shard, Part, Epoch, images, labels, indices, keys, owner) { Unit = Unit, Offset = Offset + offsetDelta };
     }
 
     /// <summary>Returns the pooled buffers the image bytes live in.</summary>

@@ -5,6 +5,8 @@
 //                        only 7 distinct values, so DuckDB dictionary-encodes them; ZSTD; row groups of 100.
 //   img2dataset-snappy.parquet  jpg, key, txt; jpg = 'jpg-' || i || 'x' * (i%100); key = lpad(i, 9, '0'); SNAPPY.
 //   hf-gzip.parquet      as hf-zstd, GZIP.
+//   series-list.parquet  series FLOAT[] (length 8 + i%5, value j*0.5 + i), label i%3, NULL series when i%13 = 6; row groups of 20.
+//   series-nested.parquet channels DOUBLE[][] (2 channels of length 6: c*100 + i + j/4), label BIGINT i%4; ZSTD.
 import { DuckDBInstance } from '@duckdb/node-api';
 import path from 'node:path';
 
@@ -26,5 +28,14 @@ await con.run(`COPY (SELECT ('jpg-' || i::VARCHAR || repeat('x', (i % 100)::INTE
                             'caption ' || i::VARCHAR AS txt
                      FROM range(300) t(i))
                TO ${q('img2dataset-snappy.parquet')} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 64)`);
+await con.run(`COPY (SELECT CASE WHEN i % 13 = 6 THEN NULL
+                                 ELSE list_transform(range(8 + i % 5), j -> (j * 0.5 + i)::FLOAT) END AS series,
+                            (i % 3)::INTEGER AS label
+                     FROM range(70) t(i))
+               TO ${q('series-list.parquet')} (FORMAT parquet, ROW_GROUP_SIZE 20)`);
+await con.run(`COPY (SELECT list_transform(range(2), c -> list_transform(range(6), j -> (c * 100 + i + j / 4)::DOUBLE)) AS channels,
+                            (i % 4)::BIGINT AS label
+                     FROM range(30) t(i))
+               TO ${q('series-nested.parquet')} (FORMAT parquet, COMPRESSION zstd)`);
 con.closeSync();
 console.log('ok');

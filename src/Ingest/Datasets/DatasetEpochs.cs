@@ -9,21 +9,24 @@ public static class DatasetEpochs
     /// Streams epoch <paramref name="firstEpoch"/>, then the next, without end (the consumer stops it), with the plan
     /// <paramref name="planFor"/> gives for each epoch. <paramref name="epochStarted"/> is told each epoch as its reading
     /// begins. An epoch that yields no sample is an error naming the data: reading on would spin forever.
+    /// With <paramref name="from"/>, reading starts at that cursor (its epoch, not <paramref name="firstEpoch"/>).
     /// </summary>
     public static async IAsyncEnumerable<SampleChunk> ReadEpochsAsync(this IImageDataset dataset, Func<int, ReadPlan> planFor, int firstEpoch = 0,
-        Action<int>? epochStarted = null, [EnumeratorCancellation] CancellationToken ct = default)
+        Action<int>? epochStarted = null, ReadCursor? from = null, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        for (int e = firstEpoch; ; e++)
+        for (int e = from?.Epoch ?? firstEpoch; ; e++)
         {
             epochStarted?.Invoke(e);
             var plan = planFor(e);
+            bool resumed = from is { } f && f.Epoch == e;
+            if (resumed) plan = plan with { From = from };
             long n = 0;
             await foreach (var chunk in dataset.ReadAsync(plan, ct).ConfigureAwait(false))
             {
                 n += chunk.Count;
                 yield return chunk;
             }
-            if (n == 0)
+            if (n == 0 && !resumed) // a resumed epoch may have nothing left
                 throw new InvalidOperationException($"The data at '{dataset.Uri}' has no samples to read in epoch {e} " +
                     $"(held-out fraction {plan.Split.Fraction:P0}, rank {plan.Rank} of {plan.WorldSize}).");
         }

@@ -110,18 +110,16 @@ public sealed class ImageFolderDataset : IImageDataset
         if (plan.Shuffle) SampleOrder.Permute(order, SampleOrder.Rng(plan.Seed, plan.Epoch, -1));
         for (int position = 0; position < order.Count; position++)
         {
-            if (!plan.IsMine(position)) continue;
+            if (!plan.IsMine(position) || plan.Skips(position)) continue;
             int c = order[position];
             ct.ThrowIfCancellationRequested();
             int first = c * ChunkSize, n = Math.Min(ChunkSize, _files.Length - first);
-            var chunk = await ReadChunkAsync(first, n, plan.Epoch, ct).ConfigureAwait(false);
-            var selected = SampleOrder.Select(chunk, plan);
-            if (selected.Count > 0) yield return selected;
-            else selected.Dispose();
+            var chunk = await ReadChunkAsync(first, n, plan.Epoch, position, ct).ConfigureAwait(false);
+            if (plan.Trim(SampleOrder.Select(chunk, plan), position, 0) is { } selected) yield return selected;
         }
     }
 
-    private async Task<SampleChunk> ReadChunkAsync(int first, int n, int epoch, CancellationToken ct)
+    private async Task<SampleChunk> ReadChunkAsync(int first, int n, int epoch, int unit, CancellationToken ct)
     {
         long total = 0;
         for (int i = 0; i < n; i++) total += _lengths[first + i];
@@ -155,7 +153,7 @@ public sealed class ImageFolderDataset : IImageDataset
             }
             var indices = new long[n];
             for (int i = 0; i < n; i++) indices[i] = first + i;
-            return new SampleChunk(Root, first / ChunkSize, epoch, images, _labels[first..(first + n)], indices, _keys[first..(first + n)], owner);
+            return new SampleChunk(Root, first / ChunkSize, epoch, images, _labels[first..(first + n)], indices, _keys[first..(first + n)], owner) { Unit = unit };
         }
         catch
         {

@@ -57,7 +57,8 @@ public sealed class ParquetImageDataset : IImageDataset
 
     /// <summary>
     /// Streams the dataset as chunks (one per row group) in the order the plan gives. Samples excluded by the
-    /// plan's split are removed from each chunk; empty chunks are not produced.
+    /// plan's split are removed from each chunk; empty chunks are not produced. Row groups before the plan's
+    /// cursor are not read (a shard whose row groups are all before it is not opened).
     /// </summary>
     public async IAsyncEnumerable<SampleChunk> ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
@@ -66,13 +67,6 @@ public sealed class ParquetImageDataset : IImageDataset
             for (int g = 0; g < Shards[s].RowGroupRows.Count; g++)
                 parts.Add((s, g));
         if (plan.Shuffle) SampleOrder.Permute(parts, SampleOrder.Rng(plan.Seed, plan.Epoch, -1));
-        if (plan.WorldSize > 1)
-        {
-            var mine = new List<(int Shard, int RowGroup)>(parts.Count / plan.WorldSize + 1);
-            for (int p = 0; p < parts.Count; p++) if (plan.IsMine(p)) mine.Add(parts[p]);
-            parts = mine;
-        }
-
         ParquetReader? reader = null;
         Stream? stream = null;
         IRangeReadable? ranges = null;
@@ -80,8 +74,10 @@ public sealed class ParquetImageDataset : IImageDataset
         using var raw = new BinaryColumnReader();
         try
         {
-            foreach (var (s, g) in parts)
+            for (int position = 0; position < parts.Count; position++)
             {
+                if (!plan.IsMine(position) || plan.Skips(position)) continue;
+                var (s, g) = parts[position];
                 ct.ThrowIfCancellationRequested();
                 var shard = Shards[s];
                 if (open != s)
@@ -99,9 +95,8 @@ public sealed class ParquetImageDataset : IImageDataset
                     }
                     open = s;
                 }
-                var chunk = SampleOrder.Select(await shard.ReadRowGroupAsync(reader!, g, plan.Epoch, ranges, raw, ct).ConfigureAwait(false), plan);
-                if (chunk.Count > 0) yield return chunk;
-                else chunk.Dispose();
+                var read = await shard.ReadRowGroupAsync(reader!, g, plan.Epoch, position, ranges, raw, ct).ConfigureAwait(false);
+                if (plan.Trim(SampleOrder.Select(read, plan), position, 0) is { } chunk) yield return chunk;
             }
         }
         finally

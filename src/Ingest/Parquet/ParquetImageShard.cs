@@ -71,9 +71,9 @@ public sealed class ParquetImageShard
     /// <summary>
     /// Reads row group <paramref name="rowGroup"/> into a chunk (all its rows, in stored order). The image column is
     /// read into pooled buffers when <paramref name="file"/> and <paramref name="raw"/> are given and the column's layout
-    /// allows; otherwise through Parquet.Net.
+    /// allows; otherwise through Parquet.Net. <paramref name="unit"/> is the row group's position in the epoch's order.
     /// </summary>
-    internal async Task<SampleChunk> ReadRowGroupAsync(ParquetReader reader, int rowGroup, int epoch, IRangeReadable? file,
+    internal async Task<SampleChunk> ReadRowGroupAsync(ParquetReader reader, int rowGroup, int epoch, int unit, IRangeReadable? file,
         BinaryColumnReader? raw, CancellationToken ct)
     {
         string column = _columns.ImageName;
@@ -129,7 +129,7 @@ public sealed class ParquetImageShard
             for (int g = 0; g < rowGroup; g++) first += RowGroupRows[g];
             var indices = new long[n];
             for (int i = 0; i < n; i++) indices[i] = first + i;
-            var chunk = new SampleChunk(Path, rowGroup, epoch, images, labels, indices, keys, owner);
+            var chunk = new SampleChunk(Path, rowGroup, epoch, images, labels, indices, keys, owner) { Unit = unit };
             owner = null;
             return chunk;
         }
@@ -140,7 +140,7 @@ public sealed class ParquetImageShard
         }
     }
 
-    private static async Task ReadLabelsAsync(ParquetRowGroupReader rg, DataField field, long[] labels, CancellationToken ct)
+    internal static async Task ReadLabelsAsync(ParquetRowGroupReader rg, DataField field, long[] labels, CancellationToken ct)
     {
         int n = labels.Length;
         if (field.ClrType == typeof(long))

@@ -9,8 +9,28 @@ namespace Contrastive.Ingest;
 /// <param name="Rank">This process's rank among <paramref name="WorldSize"/> readers.</param>
 /// <param name="WorldSize">Readers sharing the data: each reads every WorldSize-th chunk (row group) of the epoch's
 /// order, so ranks read disjoint samples and together all of them once per epoch.</param>
-public readonly record struct ReadPlan(int Epoch, long Seed, bool Shuffle, HoldoutSplit Split, bool HeldOut = false, int Rank = 0, int WorldSize = 1)
+/// <param name="From">Resume point: in its epoch, the units before it are not read and the samples before it are not
+/// yielded (a cursor of another epoch changes nothing).</param>
+public readonly record struct ReadPlan(int Epoch, long Seed, bool Shuffle, HoldoutSplit Split, bool HeldOut = false, int Rank = 0, int WorldSize = 1,
+    ReadCursor? From = null)
 {
+    /// <summary>Whether the unit at <paramref name="position"/> of the epoch's order is before <see cref="From"/>.</summary>
+    public bool Skips(int position) => From is { } f && f.SkipsUnit(Epoch, position);
+
+    /// <summary>
+    /// Applies <see cref="From"/> to a chunk of the unit at <paramref name="position"/> whose first sample is
+    /// <paramref name="offset"/> samples into the unit: drops the samples before the cursor (disposing the chunk when
+    /// none remain: null).
+    /// </summary>
+    public SampleChunk? Trim(SampleChunk chunk, int position, int offset)
+    {
+        int skip = From is { } f ? f.SkipInUnit(Epoch, position) - offset : 0;
+        var result = skip > 0 ? chunk.Skip(Math.Min(skip, chunk.Count)) : chunk;
+        if (result.Count > 0) return result;
+        result.Dispose();
+        return null;
+    }
+
     /// <summary>Whether the chunk at <paramref name="position"/> of the epoch's chunk order is this rank's.</summary>
     public bool IsMine(int position)
     {

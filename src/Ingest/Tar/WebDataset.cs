@@ -67,11 +67,11 @@ public sealed class WebDataset : IImageDataset
         if (plan.Shuffle) SampleOrder.Permute(order, SampleOrder.Rng(plan.Seed, plan.Epoch, -1));
         for (int position = 0; position < order.Count; position++)
         {
-            if (!plan.IsMine(position)) continue;
+            if (!plan.IsMine(position) || plan.Skips(position)) continue;
             int s = order[position];
             var (shard, size) = _shards[s];
             long next = (long)s << 32;
-            int part = 0;
+            int part = 0, offset = 0;
             await foreach (var (samples, owner) in ReadShardAsync(shard, size, ChunkSize, ct).ConfigureAwait(false))
             {
                 int n = samples.Count;
@@ -86,9 +86,10 @@ public sealed class WebDataset : IImageDataset
                     indices[i] = next++;
                     keys[i] = samples[i].Key;
                 }
-                var chunk = SampleOrder.Select(new SampleChunk(shard, part++, plan.Epoch, images, labels, indices, keys, owner), plan);
-                if (chunk.Count > 0) yield return chunk;
-                else chunk.Dispose();
+                var selected = SampleOrder.Select(new SampleChunk(shard, part++, plan.Epoch, images, labels, indices, keys, owner) { Unit = position, Offset = offset }, plan);
+                offset += selected.Count;
+                // A shard streams front to back: resuming inside one reads (but does not yield) the samples before the cursor.
+                if (plan.Trim(selected, position, selected.Offset) is { } chunk) yield return chunk;
             }
         }
     }

@@ -1,0 +1,18 @@
+namespace Contrastive.Ingest;
+
+/// <summary>
+/// A position in the sample stream of a <see cref="ReadPlan"/>: epoch <paramref name="Epoch"/>, the read unit at
+/// <paramref name="Unit"/> of that epoch's order (a Parquet row group, a tar shard, a chunk of folder files; counted
+/// over all ranks), and <paramref name="Offset"/> samples into that unit's order (after the split and the shuffle).
+/// Reading from a cursor yields exactly the samples that follow it, and does not read the units before it.
+/// </summary>
+public readonly record struct ReadCursor(int Epoch, int Unit, int Offset)
+{
+    public override string ToString() => $"epoch {Epoch}, unit {Unit}, offset {Offset}";
+
+    /// <summary>Whether a plan for <paramref name="epoch"/> starting here skips the unit at <paramref name="position"/> entirely.</summary>
+    internal bool SkipsUnit(int epoch, int position) => epoch == Epoch && position < Unit;
+
+    /// <summary>Samples to drop from the front of the unit at <paramref name="position"/> in <paramref name="epoch"/>.</summary>
+    internal int SkipInUnit(int epoch, int position) => epoch == Epoch && position == Unit ? Offset : 0;
+}

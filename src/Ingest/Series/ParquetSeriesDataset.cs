@@ -1,0 +1,231 @@
+using Parquet;
+
+namespace Contrastive.Ingest;
+
+/// <summary>
+/// Time-series Parquet shards for the CPC path: one sequence per row, as one list&lt;float&gt; column per channel or
+/// one list&lt;list&lt;float&gt;&gt; column of channels (float, double, int16 or int32 values), with an optional integer
+/// label. Order, split, ranks and cursors follow the image datasets: the unit is the row group.
+/// </summary>
+public sealed class ParquetSeriesDataset
+{
+    private readonly IReadOnlyList<Shard> _shards;
+    private readonly SeriesColumns _columns;
+
+    private sealed record Shard(string Path, long? Size, long[] RowGroupRows, long FirstIndex, SeriesColumns Columns);
+
+    private ParquetSeriesDataset(string uri, IReadOnlyList<Shard> shards, SeriesColumns columns, int channels)
+    {
+        Uri = uri;
+        _shards = shards;
+        _columns = columns;
+        Channels = channels;
+        SampleCount = shards.Sum(s => s.RowGroupRows.Sum());
+    }
+
+    public string Uri { get; }
+
+    public string Format => "parquet-series";
+
+    public int ShardCount => _shards.Count;
+
+    public long SampleCount { get; }
+
+    /// <summary>Channels per sample: the list columns, or (one nested column) the first row's lists.</summary>
+    public int Channels { get; }
+
+    public bool HasLabels => _columns.Label is not null;
+
+    /// <summary>Column per field: series → the list column(s), label → the label column.</summary>
+    public IReadOnlyDictionary<string, string> Columns
+    {
+        get
+        {
+            var d = new Dictionary<string, string> { ["series"] = string.Join(",", _columns.Names) };
+            if (_columns.LabelName is { } l) d["label"] = l;
+            return d;
+        }
+    }
+
+    /// <summary>
+    /// Resolves <paramref name="uri"/> (file, directory, glob or s3:// prefix) and reads every shard's footer; the
+    /// series columns are <paramref name="seriesColumns"/> or found by name (<see cref="SeriesColumns.SeriesNames"/>,
+    /// else every numeric list column). Every shard must have the same columns.
+    /// </summary>
+    public static async Task<ParquetSeriesDataset> OpenAsync(string uri, IReadOnlyList<string>? seriesColumns = null, string? labelColumn = null,
+        CancellationToken ct = default)
+    {
+        var paths = await ShardSource.ResolveAsync(uri, [".parquet"], ct).ConfigureAwait(false);
+        var shards = new List<Shard>(paths.Count);
+        long first = 0;
+        int channels = 0;
+        foreach (var (path, size) in paths)
+        {
+            var (stream, _) = await ShardStorage.OpenAsync(path, size, ct).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                ParquetReader reader;
+                try { reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct).ConfigureAwait(false); }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    throw new ShardFormatException(path, null, $"Shard '{path}' is not a readable Parquet file: {e.Message}", e);
+                }
+                await using (reader.ConfigureAwait(false))
+                {
+                    var columns = SeriesColumns.Find(reader.Schema, path, seriesColumns, labelColumn);
+                    if (shards.Count > 0 && !columns.Names.SequenceEqual(shards[0].Columns.Names))
+                        throw new ShardFormatException(path, null, $"Shard '{path}' has series columns {string.Join(", ", columns.Names)}; " +
+                            $"'{shards[0].Path}' has {string.Join(", ", shards[0].Columns.Names)}. Every shard needs the same ones.");
+                    var rows = new long[reader.RowGroupCount];
+                    for (int g = 0; g < rows.Length; g++) rows[g] = reader.RowGroups[g].RowCount;
+                    if (channels == 0) channels = columns.Nested ? await FirstRowChannelsAsync(reader, path, columns, ct).ConfigureAwait(false) : columns.Leaves.Count;
+                    shards.Add(new Shard(path, size, rows, first, columns));
+                    first += rows.Sum();
+                }
+            }
+        }
+        if (channels == 0) throw new DataSourceException(uri, $"The series data at '{uri}' has no rows.");
+        return new ParquetSeriesDataset(uri, shards, shards[0].Columns, channels);
+    }
+
+    private static async Task<int> FirstRowChannelsAsync(ParquetReader reader, string path, SeriesColumns columns, CancellationToken ct)
+    {
+        for (int g = 0; g < reader.RowGroupCount; g++)
+        {
+            if (reader.RowGroups[g].RowCount == 0) continue;
+            using var rg = reader.OpenRowGroupReader(g);
+            var col = await ReadColumnAsync(rg, path, g, columns.Leaves[0], columns.Names[0], ct).ConfigureAwait(false);
+            return col.RowLists[0];
+        }
+        return 0;
+    }
+
+    /// <summary>Streams the series as chunks (one per row group) in the plan's order, with its split, ranks and cursor.</summary>
+    public async IAsyncEnumerable<SeriesChunk> ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var parts = new List<(int Shard, int RowGroup)>();
+        for (int s = 0; s < _shards.Count; s++)
+            for (int g = 0; g < _shards[s].RowGroupRows.Length; g++) parts.Add((s, g));
+        if (plan.Shuffle) SampleOrder.Permute(parts, SampleOrder.Rng(plan.Seed, plan.Epoch, -1));
+
+        ParquetReader? reader = null;
+        Stream? stream = null;
+        int open = -1;
+        try
+        {
+            for (int position = 0; position < parts.Count; position++)
+            {
+                if (!plan.IsMine(position) || plan.Skips(position)) continue;
+                ct.ThrowIfCancellationRequested();
+                var (s, g) = parts[position];
+                var shard = _shards[s];
+                if (open != s)
+                {
+                    if (reader is not null) await reader.DisposeAsync().ConfigureAwait(false);
+                    if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
+                    reader = null;
+                    (stream, _) = await ShardStorage.OpenAsync(shard.Path, shard.Size, ct).ConfigureAwait(false);
+                    try { reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct).ConfigureAwait(false); }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        throw new ShardFormatException(shard.Path, null, $"Shard '{shard.Path}' is not a readable Parquet file: {e.Message}", e);
+                    }
+                    open = s;
+                }
+                var chunk = Select(await ReadRowGroupAsync(reader!, shard, g, plan.Epoch, position, ct).ConfigureAwait(false), plan);
+                int skip = plan.From is { } f && f.Epoch == plan.Epoch && f.Unit == position ? Math.Min(f.Offset, chunk.Count) : 0;
+                if (skip > 0) chunk = chunk.Reorder(Enumerable.Range(skip, chunk.Count - skip).ToArray(), skip);
+                if (chunk.Count > 0) yield return chunk;
+            }
+        }
+        finally
+        {
+            if (reader is not null) await reader.DisposeAsync().ConfigureAwait(false);
+            if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static SeriesChunk Select(SeriesChunk chunk, ReadPlan plan)
+    {
+        var order = new List<int>(chunk.Count);
+        for (int i = 0; i < chunk.Count; i++)
+            if (plan.Split.IsHeldOut(chunk.Indices[i]) == plan.HeldOut) order.Add(i);
+        if (plan.Shuffle) SampleOrder.Permute(order, SampleOrder.Rng(plan.Seed, plan.Epoch, chunk.Count > 0 ? chunk.Indices[0] : 0));
+        return order.Count == chunk.Count && !plan.Shuffle ? chunk : chunk.Reorder(order);
+    }
+
+    private async Task<SeriesChunk> ReadRowGroupAsync(ParquetReader reader, Shard shard, int g, int epoch, int unit, CancellationToken ct)
+    {
+        using var rg = reader.OpenRowGroupReader(g);
+        int n = checked((int)rg.RowCount);
+        var cols = new ListColumn[_columns.Leaves.Count];
+        for (int j = 0; j < cols.Length; j++)
+            cols[j] = await ReadColumnAsync(rg, shard.Path, g, shard.Columns.Leaves[j], shard.Columns.Names[j], ct).ConfigureAwait(false);
+
+        var labels = new long[n];
+        if (shard.Columns.Label is { } labelField)
+        {
+            try { await ParquetImageShard.ReadLabelsAsync(rg, labelField, labels, ct).ConfigureAwait(false); }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new ShardFormatException(shard.Path, labelField.Name, $"Shard '{shard.Path}', row group {g}, column '{labelField.Name}': cannot be read: {e.Message}", e);
+            }
+        }
+        else Array.Fill(labels, Sample.NoLabel);
+
+        // Lay each usable row out channel-major in one buffer for the chunk.
+        var lengths = new int[n];
+        var problems = new string?[n];
+        long total = 0;
+        for (int i = 0; i < n; i++)
+        {
+            problems[i] = cols.Select(c => c.Problems[i]).FirstOrDefault(p => p is not null);
+            int t = -1, channels = 0;
+            foreach (var (c, list) in Lists(cols, i))
+            {
+                channels++;
+                int len = c.ListLength[list];
+                if (t < 0) t = len;
+                else if (len != t) problems[i] ??= $"channels of different lengths ({t} and {len})";
+            }
+            if (channels != Channels) problems[i] ??= $"{channels} channel(s), the dataset has {Channels}";
+            if (t <= 0) problems[i] ??= "an empty series";
+            if (problems[i] is null) { lengths[i] = t; total += (long)t * Channels; }
+        }
+        var buffer = new float[checked((int)total)];
+        var values = new ReadOnlyMemory<float>[n];
+        int at = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if (problems[i] is not null) continue;
+            int start = at;
+            foreach (var (c, list) in Lists(cols, i))
+            {
+                c.Values.AsSpan(c.ListStart[list], c.ListLength[list]).CopyTo(buffer.AsSpan(at));
+                at += c.ListLength[list];
+            }
+            values[i] = buffer.AsMemory(start, at - start);
+        }
+        var indices = new long[n];
+        long first = shard.FirstIndex;
+        for (int k = 0; k < g; k++) first += shard.RowGroupRows[k];
+        for (int i = 0; i < n; i++) indices[i] = first + i;
+        return new SeriesChunk(shard.Path, g, epoch, Channels, values, lengths, labels, indices, problems) { Unit = unit };
+    }
+
+    /// <summary>Row <paramref name="i"/>'s lists, channel by channel: a nested column's lists, or one list per column.</summary>
+    private static IEnumerable<(ListColumn Column, int List)> Lists(ListColumn[] cols, int i)
+    {
+        foreach (var c in cols)
+            for (int l = 0; l < c.RowLists[i]; l++) yield return (c, c.RowFirstList[i] + l);
+    }
+
+    private static async Task<ListColumn> ReadColumnAsync(ParquetRowGroupReader rg, string path, int g, Parquet.Schema.DataField leaf, string name, CancellationToken ct)
+    {
+        try { return await ListColumn.ReadAsync(rg, leaf, checked((int)rg.RowCount), ct).ConfigureAwait(false); }
+        catch (Exception e) when (e is not OperationCanceledException and not ShardFormatException)
+        {
+            throw new ShardFormatException(path, name, $"Shard '{path}', row group {g}, column '{name}': cannot be read: {e.Message}", e);
+        }
+    }
+}

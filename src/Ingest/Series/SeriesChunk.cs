@@ -1,0 +1,87 @@
+namespace Contrastive.Ingest;
+
+/// <summary>
+/// The series of one Parquet row group (after the plan's split, shuffle and cursor): per sample <see cref="Channels"/>
+/// channels of <see cref="Lengths"/>[i] values each, channel-major (channel 0's values, then channel 1's, ...).
+/// A sample whose values cannot be used (an empty list, channels of different lengths) has length 0 and a
+/// <see cref="Problems"/> entry saying why: the consumer skips and counts it, as it does an undecodable image.
+/// </summary>
+public sealed class SeriesChunk
+{
+    public SeriesChunk(string shard, int part, int epoch, int channels, ReadOnlyMemory<float>[] values, int[] lengths, long[] labels, long[] indices,
+        string?[]? problems = null)
+    {
+        int n = values.Length;
+        if (lengths.Length != n || labels.Length != n || indices.Length != n || (problems is not null && problems.Length != n))
+            throw new ArgumentException("values, lengths, labels, indices and problems must have the same length");
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        Shard = shard;
+        Part = part;
+        Epoch = epoch;
+        Channels = channels;
+        Values = values;
+        Lengths = lengths;
+        Labels = labels;
+        Indices = indices;
+        Problems = problems ?? new string?[n];
+    }
+
+    public string Shard { get; }
+
+    /// <summary>The row group inside the shard.</summary>
+    public int Part { get; }
+
+    public int Epoch { get; }
+
+    /// <summary>Position of the row group in the epoch's order; see <see cref="ReadCursor"/>.</summary>
+    public int Unit { get; init; }
+
+    /// <summary>Samples of the unit that come before this chunk's first.</summary>
+    public int Offset { get; init; }
+
+    public int Channels { get; }
+
+    public int Count => Values.Length;
+
+    /// <summary>Sample i's values: <see cref="Channels"/> × <see cref="Lengths"/>[i] floats, channel-major.</summary>
+    public ReadOnlyMemory<float>[] Values { get; }
+
+    /// <summary>Time steps per sample (0: unusable, see <see cref="Problems"/>).</summary>
+    public int[] Lengths { get; }
+
+    public long[] Labels { get; }
+
+    public long[] Indices { get; }
+
+    /// <summary>Why a sample cannot be used, or null.</summary>
+    public string?[] Problems { get; }
+
+    /// <summary>Channel <paramref name="c"/> of sample <paramref name="i"/>.</summary>
+    public ReadOnlySpan<float> Channel(int i, int c) => Values[i].Span.Slice(c * Lengths[i], Lengths[i]);
+
+    public ReadCursor CursorAt(int i) => new(Epoch, Unit, Offset + i);
+
+    /// <summary>Sample i as a person can find it again.</summary>
+    public string Describe(int i) => $"{Shard} row group {Part} sample index {Indices[i]}";
+
+    /// <summary>The samples at <paramref name="order"/>, in that order, with the offset moved by <paramref name="offsetDelta"/>.</summary>
+    internal SeriesChunk Reorder(IReadOnlyList<int> order, int offsetDelta = 0)
+    {
+        int n = order.Count;
+        var values = new ReadOnlyMemory<float>[n];
+        var lengths = new int[n];
+        var labels = new long[n];
+        var indices = new long[n];
+        var problems = new string?[n];
+        for (int j = 0; j < n; j++)
+        {
+            int i = order[j];
+            values[j] = Values[i];
+            lengths[j] = Lengths[i];
+            labels[j] = Labels[i];
+            indices[j] = Indices[i];
+            problems[j] = Problems[i];
+        }
+        return new SeriesChunk(Shard, Part, Epoch, Channels, values, lengths, labels, indices, problems) { Unit = Unit, Offset = Offset + offsetDelta };
+    }
+}
