@@ -35,7 +35,7 @@ public class InputPipelineTests
                 labels[i] = n % 3;
                 idx[i] = n;
             }
-            yield return new SampleChunk("mem://shard", c, 0, imgs, labels, idx, null);
+            yield return new SampleChunk($"mem://shard-{c % 2}", c, 0, imgs, labels, idx, null);
         }
         if (failAfter is not null) throw failAfter;
     }
@@ -106,6 +106,7 @@ public class InputPipelineTests
         Assert.Equal(36, samples);
         Assert.Equal(4, p.Stats.BadSamples);
         Assert.Contains(p.Stats.BadExamples, e => e.Contains("mem://shard"));
+        Assert.Equal(new Dictionary<string, long> { ["mem://shard-0"] = 2, ["mem://shard-1"] = 2 }, p.Stats.BadByShard);
     }
 
     [Fact]

@@ -38,6 +38,14 @@ public sealed class Batch
     /// <summary>Each sample's key (its stored path) when the shard has one; references, not copies.</summary>
     public string?[] Keys { get; }
 
+    /// <summary>
+    /// Where to resume reading so that no sample before this batch's is seen again and none after it is missed:
+    /// every sample read before the cursor is in this batch or an earlier one. In deterministic mode it is exactly the
+    /// sample after this batch's last; in unordered mode it is the first sample not yet in a batch (samples after it
+    /// that were already in batches, at most those of the chunks in flight, are seen again after a resume).
+    /// </summary>
+    public Contrastive.Ingest.ReadCursor? Resume { get; internal set; }
+
     public int ViewBytes => 3 * Size * Size;
 
     /// <summary>The slot of view <paramref name="view"/> of sample <paramref name="slot"/>.</summary>

@@ -6,20 +6,27 @@ namespace Contrastive.Batching;
 /// Hands out batch slots to workers in arrival order and publishes a batch once every slot reserved in it
 /// has been written. Workers write each sample's views straight into its slot: no per-sample buffers.
 /// </summary>
-internal sealed class BatchAssembler(BatchPool pool, ChannelWriter<BatchLease> output, PipelineStats stats, int batchSize, bool dropLast)
+internal sealed class BatchAssembler(BatchPool pool, ChannelWriter<BatchLease> output, PipelineStats stats, int batchSize, bool dropLast,
+    ReadProgress? progress = null)
 {
     /// <summary>A batch being filled. <see cref="Pending"/> counts reserved-but-unwritten slots plus one while it is still open.</summary>
-    internal sealed class Open(BatchLease lease)
+    internal sealed class Open(BatchLease? lease)
     {
-        public readonly BatchLease Lease = lease;
+        public readonly BatchLease Lease = lease!;
         public int Pending = 1;
         public int Reserved;
         public int Published;
+
+        public bool IsPublished => Volatile.Read(ref Published) != 0;
+
+        /// <summary>A marker that counts as published (a skipped sample's "batch").</summary>
+        internal static Open Done() => new(null) { Published = 1 };
     }
 
     internal readonly record struct Slot(Open Batch, int Index);
 
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly SemaphoreSlim _publish = new(1, 1); // batches reach the channel in the order their cursors were taken
     private readonly List<Open> _all = [];
     private Open? _current;
 
@@ -84,18 +91,37 @@ internal sealed class BatchAssembler(BatchPool pool, ChannelWriter<BatchLease> o
 
     private async ValueTask PublishAsync(Open open, CancellationToken ct)
     {
-        if (Interlocked.Exchange(ref open.Published, 1) != 0) return;
-        lock (_all) _all.Remove(open);
-        open.Lease.Batch.Count = open.Reserved;
+        if (open.IsPublished) return;
         try
         {
-            await output.WriteAsync(open.Lease, ct).ConfigureAwait(false);
-            stats.Batch();
+            await _publish.WaitAsync(ct).ConfigureAwait(false);
         }
         catch
         {
-            open.Lease.Dispose();
+            if (Interlocked.Exchange(ref open.Published, 1) == 0) { lock (_all) _all.Remove(open); open.Lease.Dispose(); }
             throw;
+        }
+        try
+        {
+            if (Interlocked.Exchange(ref open.Published, 1) != 0) return;
+            lock (_all) _all.Remove(open);
+            var batch = open.Lease.Batch;
+            batch.Count = open.Reserved;
+            batch.Resume = progress?.Cursor();
+            try
+            {
+                await output.WriteAsync(open.Lease, ct).ConfigureAwait(false);
+                stats.Batch();
+            }
+            catch
+            {
+                open.Lease.Dispose();
+                throw;
+            }
+        }
+        finally
+        {
+            _publish.Release();
         }
     }
 }

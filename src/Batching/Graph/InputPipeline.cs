@@ -38,7 +38,12 @@ public sealed class InputPipeline : IAsyncDisposable
     }
 
     /// <summary>A chunk whose views were made into a pooled staging buffer (deterministic mode).</summary>
-    private sealed record Staged(SampleChunk Chunk, byte[] Views, bool[] Ok);
+    private sealed record Staged(Tracked Item, byte[] Views, bool[] Ok);
+
+    /// <summary>A chunk and the record of where its samples went.</summary>
+    private sealed record Tracked(SampleChunk Chunk, ReadProgress.Chunk Progress);
+
+    private readonly ReadProgress _progress = new();
 
     private InputPipeline(BatchingOptions options, PipelineSettings settings, CancellationToken ct)
     {
@@ -48,7 +53,7 @@ public sealed class InputPipeline : IAsyncDisposable
         _workerCount = options.EffectiveWorkersFor(settings.TrainerSharesCpu);
         Pool = new BatchPool(options.Prefetch + _workerCount + 2, settings.Policy.ViewCount, options.BatchSize, settings.Policy.Size);
         _output = Channel.CreateBounded<BatchLease>(new BoundedChannelOptions(options.Prefetch) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-        _assembler = new BatchAssembler(Pool, _output.Writer, Stats, options.BatchSize, settings.DropLast);
+        _assembler = new BatchAssembler(Pool, _output.Writer, Stats, options.BatchSize, settings.DropLast, _progress);
         var first = new Worker((settings.DecoderFactory ?? DefaultDecoder)());
         DecoderName = first.Decoder.Name;
         _workers.Add(first);
@@ -105,13 +110,13 @@ public sealed class InputPipeline : IAsyncDisposable
     private async Task RunAsync(IAsyncEnumerable<SampleChunk> source)
     {
         var token = _cts.Token;
-        var chunks = new BufferBlock<SampleChunk>(new DataflowBlockOptions { BoundedCapacity = _options.ChunkQueue, CancellationToken = token });
+        var chunks = new BufferBlock<Tracked>(new DataflowBlockOptions { BoundedCapacity = _options.ChunkQueue, CancellationToken = token });
         _chunkCount = () => chunks.Count;
         var link = new DataflowLinkOptions { PropagateCompletion = true };
         Task work;
         if (_options.Deterministic)
         {
-            var stage = new TransformBlock<SampleChunk, Staged>(c => Guard(c, token, StageAsync), new ExecutionDataflowBlockOptions
+            var stage = new TransformBlock<Tracked, Staged>(c => Guard(c, token, StageAsync), new ExecutionDataflowBlockOptions
             {
                 MaxDegreeOfParallelism = _workerCount, BoundedCapacity = _workerCount, EnsureOrdered = true, CancellationToken = token,
             });
@@ -126,7 +131,7 @@ public sealed class InputPipeline : IAsyncDisposable
         }
         else
         {
-            var direct = new ActionBlock<SampleChunk>(c => Guard(c, token, ProcessAsync), new ExecutionDataflowBlockOptions
+            var direct = new ActionBlock<Tracked>(c => Guard(c, token, ProcessAsync), new ExecutionDataflowBlockOptions
             {
                 MaxDegreeOfParallelism = _workerCount, BoundedCapacity = _workerCount, EnsureOrdered = false,
                 SingleProducerConstrained = true, CancellationToken = token,
@@ -143,7 +148,8 @@ public sealed class InputPipeline : IAsyncDisposable
                 await foreach (var chunk in source.WithCancellation(token).ConfigureAwait(false))
                 {
                     Stats.Chunk();
-                    if (!await chunks.SendAsync(chunk, token).ConfigureAwait(false)) break;
+                    var item = new Tracked(chunk, _progress.Register(chunk));
+                    if (!await chunks.SendAsync(item, token).ConfigureAwait(false)) { chunk.Dispose(); break; }
                 }
             }
             catch (Exception e)
@@ -187,11 +193,12 @@ public sealed class InputPipeline : IAsyncDisposable
     /// OperationCanceledException that is not our own cancellation (an I/O timeout, say) becomes a real error,
     /// because Dataflow would otherwise drop the item silently.
     /// </summary>
-    private async Task<T> Guard<T>(SampleChunk chunk, CancellationToken token, Func<SampleChunk, CancellationToken, Task<T>> body)
+    private async Task<T> Guard<T>(Tracked item, CancellationToken token, Func<Tracked, CancellationToken, Task<T>> body)
     {
+        var chunk = item.Chunk;
         try
         {
-            return await body(chunk, token).ConfigureAwait(false);
+            return await body(item, token).ConfigureAwait(false);
         }
         catch (OperationCanceledException e) when (!token.IsCancellationRequested)
         {
@@ -206,8 +213,8 @@ public sealed class InputPipeline : IAsyncDisposable
         }
     }
 
-    private Task Guard(SampleChunk chunk, CancellationToken token, Func<SampleChunk, CancellationToken, Task> body) =>
-        Guard(chunk, token, async (c, t) => { await body(c, t).ConfigureAwait(false); return true; });
+    private Task Guard(Tracked item, CancellationToken token, Func<Tracked, CancellationToken, Task> body) =>
+        Guard(item, token, async (c, t) => { await body(c, t).ConfigureAwait(false); return true; });
 
     /// <summary>Decodes sample <paramref name="i"/>; false (counted) when it is bad.</summary>
     private bool Decode(Worker w, SampleChunk chunk, int i)
@@ -222,7 +229,7 @@ public sealed class InputPipeline : IAsyncDisposable
         }
         catch (ImageDecodeException e)
         {
-            BadSample(chunk.Describe(i), e.Message);
+            BadSample(chunk.Shard, chunk.Describe(i), e.Message);
             return false;
         }
         Stats.DecodedOne(Stopwatch.GetTimestamp() - t0, GC.GetAllocatedBytesForCurrentThread() - a0);
@@ -246,16 +253,18 @@ public sealed class InputPipeline : IAsyncDisposable
     private Worker RentWorker() => _workers.TryTake(out var w) ? w : new Worker((_settings.DecoderFactory ?? DefaultDecoder)());
 
     /// <summary>Unordered mode: decode, reserve a slot, write the views straight into it.</summary>
-    private async Task ProcessAsync(SampleChunk chunk, CancellationToken token)
+    private async Task ProcessAsync(Tracked item, CancellationToken token)
     {
+        var (chunk, progress) = item;
         var w = RentWorker();
         try
         {
             for (int i = 0; i < chunk.Count; i++)
             {
                 token.ThrowIfCancellationRequested();
-                if (!Decode(w, chunk, i)) continue;
+                if (!Decode(w, chunk, i)) { progress.Skip(i); continue; }
                 var slot = await _assembler.ReserveAsync(token).ConfigureAwait(false);
+                progress.Place(i, slot.Batch);
                 try
                 {
                     var batch = slot.Batch.Lease.Batch;
@@ -276,8 +285,9 @@ public sealed class InputPipeline : IAsyncDisposable
     }
 
     /// <summary>Deterministic mode, parallel part: decode and make the chunk's views into a pooled staging buffer.</summary>
-    private Task<Staged> StageAsync(SampleChunk chunk, CancellationToken token)
+    private Task<Staged> StageAsync(Tracked item, CancellationToken token)
     {
+        var chunk = item.Chunk;
         var w = RentWorker();
         try
         {
@@ -290,7 +300,7 @@ public sealed class InputPipeline : IAsyncDisposable
                 ok[i] = Decode(w, chunk, i);
                 if (ok[i]) MakeViews(w, chunk, i, null, 0, staging);
             }
-            return Task.FromResult(new Staged(chunk, staging, ok));
+            return Task.FromResult(new Staged(item, staging, ok));
         }
         finally
         {
@@ -304,12 +314,13 @@ public sealed class InputPipeline : IAsyncDisposable
     {
         try
         {
-            var chunk = staged.Chunk;
+            var (chunk, progress) = staged.Item;
             int viewBytes = 3 * _settings.Policy.Size * _settings.Policy.Size, views = _settings.Policy.ViewCount;
             for (int i = 0; i < chunk.Count; i++)
             {
-                if (!staged.Ok[i]) continue;
+                if (!staged.Ok[i]) { progress.Skip(i); continue; }
                 var slot = await _assembler.ReserveAsync(token).ConfigureAwait(false);
+                progress.Place(i, slot.Batch);
                 try
                 {
                     var batch = slot.Batch.Lease.Batch;
@@ -342,9 +353,9 @@ public sealed class InputPipeline : IAsyncDisposable
         batch.Keys[slot] = chunk.Keys?[i];
     }
 
-    private void BadSample(string where, string why)
+    private void BadSample(string shard, string where, string why)
     {
-        long bad = Stats.Bad(where, why);
+        long bad = Stats.Bad(shard, where, why);
         long read = Stats.SamplesRead;
         if (bad > _options.BadSampleAllowance && bad > _options.MaxBadSampleFraction * read)
         {

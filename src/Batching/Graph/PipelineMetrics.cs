@@ -27,6 +27,7 @@ public sealed class PipelineMetrics : IDisposable
         _meter.CreateObservableCounter("contrastive.pipeline.views_written", () => new Measurement<long>(stats.Views, tag), "{view}", "Views written into batch slots");
         _meter.CreateObservableCounter("contrastive.pipeline.batches", () => new Measurement<long>(stats.Batches, tag), "{batch}", "Batches published");
         _meter.CreateObservableCounter("contrastive.pipeline.bad_samples", () => new Measurement<long>(stats.BadSamples, tag), "{sample}", "Samples skipped as undecodable");
+        _meter.CreateObservableCounter("contrastive.pipeline.bad_samples_by_shard", () => BadByShard(stats, tag), "{sample}", "Samples skipped as undecodable, per shard (shards with any)");
         _meter.CreateObservableCounter("contrastive.pipeline.decode_time", () => new Measurement<double>(stats.DecodeTime.TotalSeconds, tag), "s", "Worker time spent decoding");
         _meter.CreateObservableCounter("contrastive.pipeline.augment_time", () => new Measurement<double>(stats.AugmentTime.TotalSeconds, tag), "s", "Worker time spent making views");
         _meter.CreateObservableCounter("contrastive.pipeline.consumer_wait", () => new Measurement<double>(stats.ConsumerWait.TotalSeconds, tag), "s", "Time the consumer waited for batches");
@@ -41,6 +42,11 @@ public sealed class PipelineMetrics : IDisposable
         yield return new Measurement<int>(q.WorkerInput, tag, new("queue", "workers"));
         yield return new Measurement<int>(q.Prefetch, tag, new("queue", "prefetch"));
         yield return new Measurement<int>(q.LeasesOut, tag, new("queue", "leases"));
+    }
+
+    private static IEnumerable<Measurement<long>> BadByShard(PipelineStats stats, KeyValuePair<string, object?> tag)
+    {
+        foreach (var (shard, n) in stats.BadByShard) yield return new Measurement<long>(n, tag, new("shard", shard));
     }
 
     /// <summary>Records one batch's wait (a no-op unless something listens).</summary>

@@ -12,6 +12,7 @@ public sealed class PipelineStats
     private long _chunks, _samplesRead, _bytesRead, _decoded, _decodeTicks, _augmentTicks, _views, _viewBytes, _samplesDone;
     private long _badSamples, _batches, _consumerWaitTicks, _consumerBatches, _decodeAlloc, _augmentAlloc;
     private readonly ConcurrentQueue<string> _badExamples = new();
+    private readonly ConcurrentDictionary<string, long> _badByShard = new(StringComparer.Ordinal);
     private readonly long _started = Stopwatch.GetTimestamp();
 
     /// <summary>Chunks (row groups) handed to the workers.</summary>
@@ -55,6 +56,9 @@ public sealed class PipelineStats
 
     /// <summary>Batches the consumer received.</summary>
     public long ConsumerBatches => Interlocked.Read(ref _consumerBatches);
+
+    /// <summary>Bad samples per shard (only shards that had any), sorted by shard.</summary>
+    public IReadOnlyDictionary<string, long> BadByShard => new SortedDictionary<string, long>(_badByShard, StringComparer.Ordinal);
 
     /// <summary>The first few bad samples, each "where: why".</summary>
     public IReadOnlyCollection<string> BadExamples => _badExamples;
@@ -100,8 +104,9 @@ public sealed class PipelineStats
         Interlocked.Increment(ref _consumerBatches);
     }
 
-    internal long Bad(string where, string why)
+    internal long Bad(string shard, string where, string why)
     {
+        _badByShard.AddOrUpdate(shard, 1, (_, v) => v + 1);
         long n = Interlocked.Increment(ref _badSamples);
         if (n <= 20) _badExamples.Enqueue($"{where}: {why}");
         return n;
