@@ -82,6 +82,8 @@ namespace Contrastive.Host
             var outDir = new Option<string?>("--out") { Description = "Folder for checkpoints. Default runs/simclr." };
             var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after N steps (0 = no limit)." };
             var maxMinutes = new Option<double?>("--max-minutes") { Description = "Stop after M minutes (0 = no limit). Default 3." };
+            var untilStep = new Option<long?>("--until-step") { Description = "Checkpoint and stop at step K, keeping the whole run's schedule; continue with --resume." };
+            var deterministicBatches = new Option<bool>("--deterministic") { Description = "Deterministic batch composition (ordered assembly), for runs that resume exactly." };
             var batchSize = new Option<int?>("--batch-size") { Description = "Samples per batch (two views each). Default 128." };
             var imageSize = new Option<int?>("--image-size") { Description = "View side in pixels. Default 32." };
             var workers = new Option<int?>("--workers") { Description = "Decode + augment workers. Default cores - 1." };
@@ -95,8 +97,8 @@ namespace Contrastive.Host
             var json = new Option<bool>("--json") { Description = "Print the result as one JSON object on the last line." };
             var cmd = new Command("train", "Train an encoder with a contrastive method, then report kNN accuracy against a random-init encoder.")
             {
-                data, method, encoder, outDir, maxSteps, maxMinutes, batchSize, imageSize, workers, device, checkpointEvery, resume, seed, threads,
-                imageColumn, labelColumn, json,
+                data, method, encoder, outDir, maxSteps, maxMinutes, untilStep, batchSize, imageSize, workers, device, checkpointEvery, resume, seed, threads,
+                deterministicBatches, imageColumn, labelColumn, json,
             };
             cmd.SetAction(async (parse, ct) =>
             {
@@ -106,8 +108,9 @@ namespace Contrastive.Host
                 Set(maxSteps, "Training:MaxSteps"); Set(maxMinutes, "Training:MaxMinutes"); Set(batchSize, "Batching:BatchSize");
                 Set(imageSize, "Augment:Size"); Set(workers, "Batching:Workers"); Set(device, "Training:Device");
                 Set(checkpointEvery, "Training:CheckpointEvery"); Set(seed, "Training:Seed"); Set(threads, "Training:Threads");
-                Set(imageColumn, "Data:ImageColumn"); Set(labelColumn, "Data:LabelColumn");
+                Set(imageColumn, "Data:ImageColumn"); Set(labelColumn, "Data:LabelColumn"); Set(untilStep, "Training:UntilStep");
                 if (parse.GetValue(resume)) overrides["Training:Resume"] = "true";
+                if (parse.GetValue(deterministicBatches)) overrides["Batching:Deterministic"] = "true";
                 if (overrides.TryGetValue("Training:Method", out var m) && m is not null) overrides["Training:Method"] = m.ToLowerInvariant();
                 return await TrainAsync(overrides, parse.GetValue(json), output, error).ConfigureAwait(false);
             });
@@ -220,11 +223,13 @@ namespace Contrastive.Host
             var data = new Option<string>("--data") { Description = "Data: a Parquet file, directory or glob, or an image folder.", Required = true };
             var imageColumn = new Option<string?>("--image-column") { Description = "Image column (default: detected)." };
             var labelColumn = new Option<string?>("--label-column") { Description = "Label column (default: detected)." };
+            var seriesColumns = new Option<string?>("--series-columns") { Description = "Time-series Parquet: the list column(s) holding the channels, comma-separated (default: detected)." };
             var json = new Option<bool>("--json") { Description = "Print one JSON object." };
-            var cmd = new Command("inspect", "Describe a dataset: format, shards, samples, columns, labels and the class histogram.") { data, imageColumn, labelColumn, json };
+            var cmd = new Command("inspect", "Describe a dataset: format, shards, samples, columns, labels and the class histogram.") { data, imageColumn, labelColumn, seriesColumns, json };
             cmd.SetAction(async (parse, ct) =>
             {
-                var r = await InspectRun.RunAsync(parse.GetValue(data)!, parse.GetValue(imageColumn), parse.GetValue(labelColumn), ct).ConfigureAwait(false);
+                var series = parse.GetValue(seriesColumns)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+                var r = await InspectRun.RunAsync(parse.GetValue(data)!, parse.GetValue(imageColumn), parse.GetValue(labelColumn), ct, series).ConfigureAwait(false);
                 if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(r));
                 else InspectRun.Print(r, output);
                 return Ok;
@@ -238,7 +243,8 @@ namespace Contrastive.Host
             var method = new Option<string>("--method") { Description = "View policy of this method: simclr.", DefaultValueFactory = _ => "simclr" };
             var batchSize = new Option<int>("--batch-size") { Description = "Samples per batch.", DefaultValueFactory = _ => 256 };
             var workers = new Option<int?>("--workers") { Description = "Decode + augment workers. Default: all cores (no trainer shares them)." };
-            var seconds = new Option<double>("--seconds") { Description = "Measured seconds (after a warm-up of 15% of it, 1 to 10 s).", DefaultValueFactory = _ => 20 };
+            var seconds = new Option<double>("--seconds") { Description = "Measured seconds (after the warm-up).", DefaultValueFactory = _ => 20 };
+            var warmup = new Option<double?>("--warmup") { Description = "Seconds run before measuring, while pools and caches fill. Default: 15% of --seconds, 1 to 60 s." };
             var rate = new Option<double?>("--consumer-rate") { Description = "Simulate a trainer taking IMAGES_PER_S; default: a null consumer." };
             var imageSize = new Option<int?>("--image-size") { Description = "View side in pixels (default: Augment:Size, 32)." };
             var deterministic = new Option<bool>("--deterministic") { Description = "Deterministic batch composition (ordered assembly)." };
@@ -248,13 +254,14 @@ namespace Contrastive.Host
             stage.AcceptOnlyFromAmong("all", "ingest");
             var cmd = new Command("bench", "Measure the input pipeline's throughput per stage into a null or rate-limited consumer.")
             {
-                data, method, batchSize, workers, seconds, rate, imageSize, deterministic, stage, traceAlloc, json,
+                data, method, batchSize, workers, seconds, warmup, rate, imageSize, deterministic, stage, traceAlloc, json,
             };
             cmd.SetAction(async (parse, ct) =>
             {
                 if (!string.Equals(parse.GetValue(method), "simclr", StringComparison.OrdinalIgnoreCase))
                     throw new UsageException($"--method: '{parse.GetValue(method)}' is not available; this version has simclr.");
                 if (parse.GetValue(seconds) <= 0) throw new UsageException("--seconds must be positive.");
+                if (parse.GetValue(warmup) is < 0) throw new UsageException("--warmup must not be negative.");
                 if (parse.GetValue(rate) is { } r && r <= 0) throw new UsageException("--consumer-rate must be positive.");
                 var overrides = new Dictionary<string, string?> { ["Batching:BatchSize"] = parse.GetValue(batchSize).ToString(System.Globalization.CultureInfo.InvariantCulture) };
                 if (parse.GetValue(workers) is { } w) overrides["Batching:Workers"] = w.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -266,7 +273,7 @@ namespace Contrastive.Host
                 string uri = await DemoDataset.EnsureAsync(dataOptions, error.WriteLine, ct).ConfigureAwait(false);
                 using var sampler = parse.GetValue(traceAlloc) ? new AllocationSampler() : null;
                 var run = new BenchRun(uri, Settings.Bind<BatchingOptions>(config, "Batching"), Settings.Bind<SimClrViewOptions>(config, "Augment"),
-                    parse.GetValue(seconds), parse.GetValue(rate), error, () => sampler?.Start());
+                    parse.GetValue(seconds), parse.GetValue(rate), error, () => sampler?.Start(), parse.GetValue(warmup));
                 bool ingest = parse.GetValue(stage) == "ingest";
                 var result = ingest ? await run.RunIngestAsync(ct).ConfigureAwait(false) : await run.RunAsync(ct).ConfigureAwait(false);
                 if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(result));

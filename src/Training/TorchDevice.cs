@@ -2,23 +2,42 @@ using TorchSharp;
 
 namespace Contrastive.Training;
 
-/// <summary>Chooses the torch device for "auto", "cpu" or "cuda".</summary>
+/// <summary>
+/// Chooses the torch device for "auto", "cpu", "cuda" or "cuda:N". "cuda" (and "auto" with CUDA) take GPU
+/// LOCAL_RANK when torchrun set it, so each process on a machine gets its own GPU.
+/// </summary>
 public static class TorchDevice
 {
     public static torch.Device Resolve(string name)
     {
-        switch (name.ToLowerInvariant())
+        string n = name.ToLowerInvariant();
+        if (n.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(n[5..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int index))
+        {
+            if (!torch.cuda.is_available())
+                throw new InvalidOperationException($"--device {name} was asked for, but CUDA is not available: this build uses TorchSharp-cpu (build with -p:TorchBackend=cuda) or no GPU/driver is present.");
+            if (index >= torch.cuda.device_count())
+                throw new InvalidOperationException($"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s).");
+            return torch.device(DeviceType.CUDA, index);
+        }
+        switch (n)
         {
             case "cpu":
                 return torch.CPU;
             case "cuda":
                 if (!torch.cuda.is_available())
                     throw new InvalidOperationException("--device cuda was asked for, but CUDA is not available: this build uses TorchSharp-cpu (build with -p:TorchBackend=cuda) or no GPU/driver is present.");
-                return torch.CUDA;
+                return LocalRankDevice();
             case "auto":
-                return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
+                return torch.cuda.is_available() ? LocalRankDevice() : torch.CPU;
             default:
-                throw new ArgumentException($"Unknown device '{name}': use auto, cpu or cuda.");
+                throw new ArgumentException($"Unknown device '{name}': use auto, cpu, cuda or cuda:N.");
         }
+    }
+
+    private static torch.Device LocalRankDevice()
+    {
+        int count = torch.cuda.device_count();
+        return int.TryParse(Environment.GetEnvironmentVariable("LOCAL_RANK"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int local)
+            && count > 0 ? torch.device(DeviceType.CUDA, local % count) : torch.CUDA;
     }
 }

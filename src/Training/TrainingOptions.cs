@@ -24,12 +24,19 @@ public sealed class TrainingOptions
     [Range(0, long.MaxValue)]
     public long MaxSteps { get; set; }
 
+    /// <summary>
+    /// Stop at this step as a stop signal would (checkpoint, exit 0, "interrupted"), keeping the schedule of the whole
+    /// run: a long run split into jobs of a step budget each, continued with --resume. 0 = none. Default 0.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long UntilStep { get; set; }
+
     /// <summary>Stop after this many minutes of training (0 = no time limit). Default 3.</summary>
     [Range(0.0, 1e7)]
     public double MaxMinutes { get; set; } = 3;
 
     /// <summary>"auto" (CUDA when available), "cpu" or "cuda". Default auto.</summary>
-    [Required, RegularExpression("^(auto|cpu|cuda)$", ErrorMessage = "Device must be auto, cpu or cuda.")]
+    [Required, RegularExpression("^(auto|cpu|cuda|cuda:[0-9]{1,3})$", ErrorMessage = "Device must be auto, cpu, cuda or cuda:N.")]
     public string Device { get; set; } = "auto";
 
     /// <summary>Write a checkpoint every this many steps (0 = only at the end). Default 200.</summary>

@@ -88,7 +88,8 @@ public sealed class BenchCliTests() : TempFolderTest("bench")
         Assert.True(code == 0, err);
         var r = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
         Assert.True(r.GetProperty("images_per_sec").GetDouble() > 0);
-        Assert.Equal(2 * r.GetProperty("images_per_sec").GetDouble(), r.GetProperty("views_per_sec").GetDouble(), 0);
+        // Both figures are rounded to 0.1 on their own: twice the one is within 0.2 of the other.
+        Assert.InRange(r.GetProperty("views_per_sec").GetDouble() - 2 * r.GetProperty("images_per_sec").GetDouble(), -0.25, 0.25);
         Assert.Equal(2, r.GetProperty("workers").GetInt32());
         Assert.Equal("skia", r.GetProperty("decoder").GetString());
         Assert.True(r.GetProperty("batches").GetInt64() > 0);
@@ -131,6 +132,30 @@ public sealed class InspectCliTests() : TempFolderTest("inspect")
         Assert.Equal(10, r.GetProperty("labels").GetInt32());
         Assert.Equal("image.bytes", r.GetProperty("columns").GetProperty("image").GetString());
         foreach (var c in r.GetProperty("class_histogram").EnumerateObject()) Assert.Equal(120, c.Value.GetInt64());
+    }
+
+    [Fact]
+    public async Task Inspect_recognises_time_series_parquet()
+    {
+        var rows = Enumerable.Range(0, 40).Select(i => new Contrastive.Ingest.SeriesRow(
+            [Enumerable.Range(0, 10 + i % 3).Select(j => (float)j).ToArray(), Enumerable.Range(0, 10 + i % 3).Select(j => (float)-j).ToArray()], i % 2)).ToList();
+        rows[5] = rows[5] with { Channels = [[1f, 2f], [3f]] }; // ragged: counted, not dropped
+        await Contrastive.Ingest.ParquetSeriesShardWriter.WriteAsync(Path.Combine(Folder, "s", "a.parquet"), rows, rowsPerRowGroup: 16);
+        var (code, stdout, err) = await CliRunner.Run("inspect", "--data", Path.Combine(Folder, "s"), "--json");
+        Assert.True(code == 0, err);
+        var r = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal("parquet-series", r.GetProperty("format").GetString());
+        Assert.Equal(40, r.GetProperty("samples").GetInt64());
+        Assert.Equal(1, r.GetProperty("empty_samples").GetInt64());
+        Assert.Equal("ch0,ch1", r.GetProperty("columns").GetProperty("series").GetString());
+        Assert.Equal(2, r.GetProperty("series").GetProperty("channels").GetInt32());
+        Assert.Equal(10, r.GetProperty("series").GetProperty("min_length").GetInt32());
+        Assert.Equal(12, r.GetProperty("series").GetProperty("max_length").GetInt32());
+        Assert.Equal(2, r.GetProperty("labels").GetInt32());
+
+        (code, _, err) = await CliRunner.Run("inspect", "--data", Path.Combine(Folder, "s"), "--series-columns", "ch0,nope");
+        Assert.Equal(1, code);
+        Assert.Contains("'nope' is not in it", err);
     }
 
     [Fact]

@@ -46,3 +46,52 @@ public sealed class EndToEndTests() : TempFolderTest("e2e")
         Assert.InRange(LastJson(stdout).GetProperty("knn_top1").GetDouble(), trained - 0.001, 1.0);
     }
 }
+
+/// <summary>Tests that must not share the process with others running at the same time.</summary>
+[CollectionDefinition(nameof(AloneCollection), DisableParallelization = true)]
+public sealed class AloneCollection;
+
+[Collection(nameof(AloneCollection))]
+public sealed class ExactResumeTests() : TempFolderTest("resume")
+{
+    private static Task<(int Code, string Out, string Err)> Run(params string[] args) => CliRunner.Run(args);
+
+    private static JsonElement LastJson(string stdout) =>
+        JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+
+    /// <summary>
+    /// Bitwise equality needs the same torch thread count throughout, and that setting is process-wide: this test
+    /// runs in the Alone collection, after the parallel ones, so no other in-process run changes it midway.
+    /// </summary>
+    [Fact]
+    public async Task A_run_stopped_halfway_and_resumed_ends_with_the_same_parameters_as_an_uninterrupted_one()
+    {
+        string data = Path.Combine(Folder, "demo");
+        var (code, _, err) = await Run("demo-data", "--output", data, "--count", "400", "--seed", "3");
+        Assert.True(code == 0, err);
+        string[] common = ["train", "--data", data, "--max-steps", "14", "--max-minutes", "0", "--batch-size", "32", "--image-size", "16",
+            "--workers", "2", "--deterministic", "--threads", "1", "--seed", "5", "--checkpoint-every", "0", "--json"];
+
+        (code, var stdout, err) = await Run([.. common, "--out", Path.Combine(Folder, "whole")]);
+        Assert.True(code == 0, err);
+        Assert.Equal(14, LastJson(stdout).GetProperty("steps").GetInt64());
+
+        (code, stdout, err) = await Run([.. common, "--out", Path.Combine(Folder, "split"), "--until-step", "7"]);
+        Assert.True(code == 0, err);
+        var half = LastJson(stdout);
+        Assert.Equal(7, half.GetProperty("steps").GetInt64());
+        Assert.True(half.GetProperty("interrupted").GetBoolean());
+        (code, stdout, err) = await Run([.. common, "--out", Path.Combine(Folder, "split"), "--resume"]);
+        Assert.True(code == 0, err);
+        Assert.Equal(7, LastJson(stdout).GetProperty("resumed_from_step").GetInt64());
+
+        // 14 batches of 32 cross the epoch boundary (360 training samples per epoch): the cursor carries across it.
+        var whole = new Contrastive.Training.CheckpointStore(Path.Combine(Folder, "whole"), 3).LatestIntact(_ => { })!;
+        var split = new Contrastive.Training.CheckpointStore(Path.Combine(Folder, "split"), 3).LatestIntact(_ => { })!;
+        Assert.Equal(14, split.Info.Step);
+        Assert.Equal(whole.Info.Cursor, split.Info.Cursor);
+        Assert.Equal(1, whole.Info.Cursor!.Value.Epoch);
+        Assert.True(whole.Model.AsSpan().SequenceEqual(split.Model), "model parameters differ after the resume");
+        Assert.True(whole.Optimizer.AsSpan().SequenceEqual(split.Optimizer), "optimizer state differs after the resume");
+    }
+}

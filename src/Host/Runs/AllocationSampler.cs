@@ -25,14 +25,19 @@ internal sealed class AllocationSampler : EventListener
         if (!_on || e.EventName is null || !e.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal) || e.Payload is null) return;
         string type = "?";
         long amount = 100_000;
+        bool large = false;
+        long size = 0;
         for (int i = 0; i < e.Payload.Count; i++)
         {
             switch (e.PayloadNames?[i])
             {
                 case "TypeName": type = e.Payload[i] as string ?? "?"; break;
                 case "AllocationAmount64": amount = Convert.ToInt64(e.Payload[i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "ObjectSize": size = Convert.ToInt64(e.Payload[i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "AllocationKind": large = Convert.ToInt32(e.Payload[i], System.Globalization.CultureInfo.InvariantCulture) != 0; break;
             }
         }
+        if (large) type += size > 0 ? $" (large object heap, {size:N0} B each)" : " (large object heap)";
         _bytes.AddOrUpdate(type, amount, (_, v) => v + amount);
     }
 

@@ -27,6 +27,8 @@ public sealed record BenchResult
     [JsonPropertyName("image_size")] public int ImageSize { get; init; }
     [JsonPropertyName("consumer_rate")] public double? ConsumerRate { get; init; }
     [JsonPropertyName("bad_samples")] public long BadSamples { get; init; }
+    /// <summary>Bad samples per shard, for the shards that had any.</summary>
+    [JsonPropertyName("bad_samples_by_shard")] public IReadOnlyDictionary<string, long> BadSamplesByShard { get; init; } = new Dictionary<string, long>();
     [JsonPropertyName("bottleneck")] public string Bottleneck { get; init; } = "";
     [JsonPropertyName("stage_rates")] public Dictionary<string, double> StageRates { get; init; } = [];
 }

@@ -12,8 +12,11 @@ namespace Contrastive.Host;
 /// every stage after a warm-up. The throughput profiling run users ask for.
 /// </summary>
 public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOptions views, double seconds, double? consumerRate, TextWriter progress,
-    Action? windowStarted = null)
+    Action? windowStarted = null, double? warmupSeconds = null)
 {
+    /// <summary>Seconds run before measuring: as given, or 15% of the measured time, 1 to 60 s (pools and caches fill first).</summary>
+    private double Warmup => warmupSeconds ?? Math.Clamp(seconds * 0.15, 1, 60);
+
     /// <summary>Seconds between the working-set samples of the result's series (a sixth of the run, 10 to 60 s).</summary>
     private double SeriesSeconds => Math.Clamp(seconds / 6, 10, 60);
 
@@ -21,7 +24,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
     {
         var dataset = await OpenAsync(ct).ConfigureAwait(false);
 
-        double warmup = Math.Clamp(seconds * 0.15, 1, 10);
+        double warmup = Warmup;
         var policy = new SimClrViewPolicy(views);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var settings = new PipelineSettings(policy, 0, DropLast: true, Name: "bench", TrainerSharesCpu: false);
@@ -94,7 +97,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
             }
             if ((now.Elapsed - lastPrint.Elapsed).TotalSeconds >= 5)
             {
-                progress.WriteLine($"{t,6:F0} s  {now.Since(lastPrint).Summary()} | working set {Mb():F0} MB");
+                progress.WriteLine($"{t,6:F0} s  {now.Since(lastPrint).Summary()} | working set {Mb():F0} MB | {GcSummary()}");
                 lastPrint = now;
             }
             if (start is not null) samplerAlloc += GC.GetAllocatedBytesForCurrentThread() - mine;
@@ -147,6 +150,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
             ImageSize = views.Size,
             ConsumerRate = consumerRate,
             BadSamples = end.BadSamples,
+            BadSamplesByShard = pipeline.Stats.BadByShard,
             Bottleneck = bottleneck,
             StageRates = new()
             {
@@ -170,6 +174,19 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
         };
     }
 
+    /// <summary>The managed heap by generation after the last collection, and collections so far: where memory sits.</summary>
+    internal static string GcSummary()
+    {
+        var info = GC.GetGCMemoryInfo(GCKind.Any);
+        var g = info.GenerationInfo;
+        static string Mb(long b) => (b / 1e6).ToString("F0", CultureInfo.InvariantCulture);
+        return g.Length < 5 ? $"heap {Mb(info.HeapSizeBytes)} MB" :
+            $"heap {Mb(info.HeapSizeBytes)} MB (gen0 {Mb(g[0].SizeAfterBytes)}, gen1 {Mb(g[1].SizeAfterBytes)}, gen2 {Mb(g[2].SizeAfterBytes)}, " +
+            $"large {Mb(g[3].SizeAfterBytes)}, pinned {Mb(g[4].SizeAfterBytes)}; fragmented {Mb(info.FragmentedBytes)}), " +
+            $"GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} | chunk buffers {Mb(ChunkBufferPool.AllocatedBytes)} MB " +
+            $"({ChunkBufferPool.AllocatedArrays} allocated, {ChunkBufferPool.OutstandingArrays} out)";
+    }
+
     /// <summary>
     /// Ingest alone: reads chunks (the encoded bytes handed on, nothing decoded) on the calling thread for the
     /// given time and reports samples/s, MB/s and bytes allocated per sample.
@@ -177,7 +194,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
     public async Task<BenchResult> RunIngestAsync(CancellationToken ct)
     {
         var dataset = await OpenAsync(ct).ConfigureAwait(false);
-        double warmup = Math.Clamp(seconds * 0.15, 1, 10);
+        double warmup = Warmup;
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"bench --stage ingest: {uri} ({dataset.Format}, {dataset.ShardCount} shards, {dataset.SampleCount} samples), one thread, {seconds:F0} s ({warmup:F0} s warm-up)"));
         var clock = Stopwatch.StartNew();
@@ -196,6 +213,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
                         measuring = true;
                         t0 = clock.Elapsed.TotalSeconds;
                         alloc0 = GC.GetTotalAllocatedBytes(precise: true);
+                        windowStarted?.Invoke();
                     }
                     if (measuring)
                     {
@@ -252,6 +270,8 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"batches    {s["batches_per_sec"],8:F2} /s                               prefetch {s["queue_prefetch_avg"]:F1} / {s["queue_prefetch_capacity"]:F0}"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"consumer   starvation {r.Starvation:P1}{(r.ConsumerRate is { } c ? $" (simulated trainer at {c:F0} images/s)" : " (null consumer: it only waits, so starvation is 100% by design)")}"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total      {r.ImagesPerSec:F0} images/s, {r.ViewsPerSec:F0} views/s, {r.Batches} batches; allocated {r.AllocBytesPerImage:F0} B/image; working set {r.WorkingSetStartMb:F0} -> {r.WorkingSetEndMb:F0} MB (peak {r.PeakWorkingSetMb:F0} MB); bad samples {r.BadSamples}"));
+        if (r.BadSamplesByShard.Count > 0)
+            o.WriteLine("bad samples by shard: " + string.Join(", ", r.BadSamplesByShard.Select(kv => $"{kv.Key}: {kv.Value}")));
         o.WriteLine($"bottleneck: {r.Bottleneck}");
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stopped in {r.StopMilliseconds:F0} ms after cancellation, {r.LeasesOutAfterStop} lease(s) still out"));
     }

@@ -13,16 +13,34 @@ public sealed record InspectResult
     [JsonPropertyName("columns")] public IReadOnlyDictionary<string, string> Columns { get; init; } = new Dictionary<string, string>();
     [JsonPropertyName("class_histogram")] public SortedDictionary<string, long> ClassHistogram { get; init; } = [];
     [JsonPropertyName("empty_samples")] public long EmptySamples { get; init; }
+    /// <summary>Time-series data only: channels and the shortest and longest series.</summary>
+    [JsonPropertyName("series")] public SeriesShape? Series { get; init; }
 }
+
+public sealed record SeriesShape(
+    [property: JsonPropertyName("channels")] int Channels,
+    [property: JsonPropertyName("min_length")] int MinLength,
+    [property: JsonPropertyName("max_length")] int MaxLength);
 
 /// <summary>`contrastive inspect`: one pass over the data, counting samples per label.</summary>
 public static class InspectRun
 {
-    public static async Task<InspectResult> RunAsync(string uri, string? imageColumn, string? labelColumn, CancellationToken ct)
+    /// <summary>
+    /// Inspects image data, or time-series Parquet when <paramref name="seriesColumns"/> are named or the Parquet
+    /// shards have no image column but list columns of numbers.
+    /// </summary>
+    public static async Task<InspectResult> RunAsync(string uri, string? imageColumn, string? labelColumn, CancellationToken ct,
+        IReadOnlyList<string>? seriesColumns = null)
     {
+        if (seriesColumns is { Count: > 0 }) return await InspectSeriesAsync(uri, seriesColumns, labelColumn, ct).ConfigureAwait(false);
         IImageDataset ds;
         try { ds = await ImageDataset.OpenAsync(uri, imageColumn, labelColumn, ct).ConfigureAwait(false); }
         catch (DataSourceException e) { throw new UsageException($"--data: {e.Message}", e); }
+        catch (ShardFormatException e) when (e.Column is null && imageColumn is null)
+        {
+            try { return await InspectSeriesAsync(uri, null, labelColumn, ct).ConfigureAwait(false); }
+            catch (ShardFormatException) { throw e; } // neither images nor series: the image error says what was looked for
+        }
 
         var counts = new Dictionary<long, long>();
         long empty = 0, samples = 0;
@@ -53,11 +71,39 @@ public static class InspectRun
         };
     }
 
+    private static async Task<InspectResult> InspectSeriesAsync(string uri, IReadOnlyList<string>? seriesColumns, string? labelColumn, CancellationToken ct)
+    {
+        var ds = await ParquetSeriesDataset.OpenAsync(uri, seriesColumns, labelColumn, ct).ConfigureAwait(false);
+        var counts = new SortedDictionary<long, long>();
+        long samples = 0, unusable = 0;
+        int min = int.MaxValue, max = 0;
+        await foreach (var chunk in ds.ReadAsync(new ReadPlan(0, 0, Shuffle: false, HoldoutSplit.None), ct).ConfigureAwait(false))
+        {
+            samples += chunk.Count;
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                if (chunk.Problems[i] is not null) { unusable++; continue; }
+                min = Math.Min(min, chunk.Lengths[i]);
+                max = Math.Max(max, chunk.Lengths[i]);
+                if (chunk.Labels[i] != Sample.NoLabel) counts[chunk.Labels[i]] = counts.GetValueOrDefault(chunk.Labels[i]) + 1;
+            }
+        }
+        var histogram = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (label, n) in counts) histogram[label.ToString(System.Globalization.CultureInfo.InvariantCulture)] = n;
+        return new InspectResult
+        {
+            Format = ds.Format, Shards = ds.ShardCount, Samples = samples, Labels = counts.Count, Columns = ds.Columns,
+            ClassHistogram = histogram, EmptySamples = unusable, Series = new SeriesShape(ds.Channels, min == int.MaxValue ? 0 : min, max),
+        };
+    }
+
     public static void Print(InspectResult r, TextWriter o)
     {
         o.WriteLine($"format   {r.Format}");
         o.WriteLine($"shards   {r.Shards}");
-        o.WriteLine($"samples  {r.Samples}{(r.EmptySamples > 0 ? $" ({r.EmptySamples} without image bytes)" : "")}");
+        string what = r.Series is null ? "without image bytes" : "empty, ragged or with nulls";
+        o.WriteLine($"samples  {r.Samples}{(r.EmptySamples > 0 ? $" ({r.EmptySamples} {what})" : "")}");
+        if (r.Series is { } s) o.WriteLine($"series   {s.Channels} channel(s), length {s.MinLength} to {s.MaxLength}");
         o.WriteLine($"columns  {string.Join(", ", r.Columns.Select(c => $"{c.Key} = {c.Value}"))}");
         o.WriteLine($"labels   {(r.Labels == 0 ? "none" : r.Labels.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
         foreach (var (name, n) in r.ClassHistogram) o.WriteLine($"  {name,-24} {n,10}");

@@ -13,6 +13,8 @@ public sealed record TrainResult
     [JsonPropertyName("knn_top1_random_init")] public double? KnnTop1RandomInit { get; init; }
     [JsonPropertyName("checkpoint")] public string? Checkpoint { get; init; }
     [JsonPropertyName("bad_samples")] public long BadSamples { get; init; }
+    /// <summary>Bad samples per shard, for the shards that had any.</summary>
+    [JsonPropertyName("bad_samples_by_shard")] public IReadOnlyDictionary<string, long> BadSamplesByShard { get; init; } = new Dictionary<string, long>();
     [JsonPropertyName("resumed_from_step")] public long? ResumedFromStep { get; init; }
     [JsonPropertyName("interrupted")] public bool Interrupted { get; init; }
 }

@@ -40,6 +40,7 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
         using var trainer = new SimClrTrainer(training, views.Size, device);
 
         int epoch = 0;
+        ReadCursor? cursor = null;
         long? resumedFrom = null;
         if (training.Resume)
         {
@@ -52,8 +53,10 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
             {
                 trainer.Restore(ckpt);
                 epoch = ckpt.Info.Epoch;
+                cursor = ckpt.Info.Cursor;
                 resumedFrom = trainer.Step;
-                log.LogInformation("resumed from step {Step} ({Path})", trainer.Step, ckpt.Path);
+                log.LogInformation("resumed from step {Step} ({Path}); data from {Cursor}", trainer.Step, ckpt.Path,
+                    cursor?.ToString() ?? $"the start of epoch {epoch}");
             }
         }
 
@@ -67,11 +70,13 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
         bool interrupted = false;
         int currentEpoch = epoch;
         long badSamples;
+        IReadOnlyDictionary<string, long> badByShard;
 
         using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
             await using var pipeline = InputPipeline.Start(
-                dataset.ReadEpochsAsync(e => new ReadPlan(e, training.Seed, Shuffle: true, split, Rank: data.Rank, WorldSize: data.WorldSize), epoch, e => currentEpoch = e),
+                dataset.ReadEpochsAsync(e => new ReadPlan(e, training.Seed, Shuffle: true, split, Rank: data.Rank, WorldSize: data.WorldSize), epoch, e => currentEpoch = e,
+                    from: cursor),
                 batching, new PipelineSettings(policy, training.Seed, DropLast: true), pipelineStop.Token);
             log.LogInformation("Training {Method}/{Encoder} on {Device}: batch {Batch} x 2 views at {Size}px, {Workers} worker(s) ({Decoder} decoder), torch threads {Threads}; batch memory {Mb:F1} MB in {Buffers} buffers",
                 training.Method, training.Encoder, device.type, batching.BatchSize, views.Size, batching.EffectiveWorkers, pipeline.DecoderName,
@@ -90,6 +95,7 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
                             ? training.WarmupFraction
                             : Progress(trainer.Step, clock.Elapsed.TotalSeconds, maxSeconds);
                         loss = trainer.TrainStep(lease.Batch, progress);
+                        cursor = lease.Batch.Resume ?? cursor;
                     }
                     recent.Enqueue(loss);
                     if (recent.Count > 20) recent.Dequeue();
@@ -107,10 +113,16 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
                     }
                     if (training.CheckpointEvery > 0 && trainer.Step % training.CheckpointEvery == 0)
                     {
-                        checkpoint = trainer.SaveCheckpoint(store, currentEpoch, t);
+                        checkpoint = trainer.SaveCheckpoint(store, currentEpoch, t, cursor);
                         savedStep = trainer.Step;
                     }
                     if ((training.MaxSteps > 0 || maxSeconds > 0) && Progress(trainer.Step, t, maxSeconds) >= 1) break;
+                    if (training.UntilStep > 0 && trainer.Step >= training.UntilStep)
+                    {
+                        log.LogInformation("Reached --until-step {Step}: checkpointing and stopping; --resume continues", training.UntilStep);
+                        interrupted = true;
+                        break;
+                    }
                     if (stop.IsCancellationRequested) { interrupted = true; break; }
                 }
             }
@@ -119,12 +131,16 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
                 interrupted = true;
             }
             badSamples = pipeline.Stats.BadSamples;
+            badByShard = pipeline.Stats.BadByShard;
+            if (badSamples > 0)
+                log.LogWarning("{Bad} bad sample(s) skipped: {ByShard}; first: {Examples}", badSamples,
+                    string.Join(", ", badByShard.Select(kv => $"{kv.Key}: {kv.Value}")), string.Join("; ", pipeline.Stats.BadExamples.Take(3)));
             pipelineStop.Cancel();
         }
 
         double seconds = clock.Elapsed.TotalSeconds;
         if (trainer.Step > 0 && savedStep != trainer.Step)
-            checkpoint = trainer.SaveCheckpoint(store, currentEpoch, seconds);
+            checkpoint = trainer.SaveCheckpoint(store, currentEpoch, seconds, cursor);
         log.LogInformation("{What} at step {Step} after {Seconds:F0} s; checkpoint {Checkpoint}",
             interrupted ? "Stopped" : "Finished", trainer.Step, seconds, checkpoint ?? "(none: no step taken)");
 
@@ -154,6 +170,7 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
             KnnTop1RandomInit = knnRandom,
             Checkpoint = checkpoint is null ? null : Path.GetFullPath(checkpoint),
             BadSamples = badSamples,
+            BadSamplesByShard = badByShard,
             ResumedFromStep = resumedFrom,
             Interrupted = interrupted,
         };

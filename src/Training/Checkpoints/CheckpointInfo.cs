@@ -13,6 +13,9 @@ public sealed record CheckpointInfo
     public long Step { get; init; }
     public long Samples { get; init; }
     public int Epoch { get; init; }
+
+    /// <summary>Where the data stream resumes: the sample after the last one trained on (null in checkpoints that predate it).</summary>
+    public Contrastive.Ingest.ReadCursor? Cursor { get; init; }
     public double Seconds { get; init; }
     public long Seed { get; init; }
     public string CreatedUtc { get; init; } = DateTime.UtcNow.ToString("O");

@@ -61,6 +61,8 @@ public sealed class SimClrTrainer : IDisposable
     {
         if (batch.Views != 2) throw new ArgumentException($"SimCLR needs 2 views per sample, the batch has {batch.Views}.");
         if (batch.Count < 2) throw new ArgumentException("SimCLR needs at least 2 samples per batch.");
+        // libtorch's CPU thread count is per OS thread (OpenMP), and each step may run on another thread-pool thread.
+        if (_o.Threads > 0 && torch.get_num_threads() != _o.Threads) torch.set_num_threads(_o.Threads);
         using var scope = NewDisposeScope();
         Model.train();
         LastLearningRate = _schedule.At(progress);
@@ -83,13 +85,13 @@ public sealed class SimClrTrainer : IDisposable
     }
 
     /// <summary>Writes a checkpoint of model, optimizer and position.</summary>
-    public string SaveCheckpoint(CheckpointStore store, int epoch, double seconds)
+    public string SaveCheckpoint(CheckpointStore store, int epoch, double seconds, Contrastive.Ingest.ReadCursor? cursor = null)
     {
         var info = new CheckpointInfo
         {
             Method = _o.Method, Encoder = _o.Encoder, SmallImages = _o.SmallImages, ImageSize = ImageSize,
             ProjectionDim = _o.ProjectionDim, ProjectionHidden = ProjectionHidden(_o.Encoder),
-            Step = Step, Samples = Samples, Epoch = epoch, Seconds = seconds, Seed = _o.Seed,
+            Step = Step, Samples = Samples, Epoch = cursor?.Epoch ?? epoch, Cursor = cursor, Seconds = seconds, Seed = _o.Seed,
         };
         return store.Write(info, SaveModel(Model), SaveOptimizer());
     }
