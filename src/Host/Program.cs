@@ -298,11 +298,23 @@ namespace Contrastive.Host
             var width = new Option<int?>("--width") { Description = "Fixed image width (default: random 64 to 128)." };
             var height = new Option<int?>("--height") { Description = "Fixed image height (default: random 64 to 128)." };
             var quality = new Option<int>("--quality") { Description = "JPEG quality.", DefaultValueFactory = _ => 90 };
-            var cmd = new Command("demo-data", "Write a synthetic labelled image dataset (10 classes, JPEG in Hugging Face-schema Parquet).") { outDir, count, seed, width, height, quality };
+            var kind = new Option<string>("--kind") { Description = "images, or series (6 classes of synthetic processes as time-series Parquet, for CPC).", DefaultValueFactory = _ => "images" };
+            kind.AcceptOnlyFromAmong("images", "series");
+            var length = new Option<int>("--length") { Description = "Series only: samples per series.", DefaultValueFactory = _ => 16000 };
+            var cmd = new Command("demo-data", "Write a synthetic labelled dataset: images (10 classes, JPEG in Hugging Face-schema Parquet) or series.")
+                { outDir, count, seed, width, height, quality, kind, length };
             cmd.SetAction(async (parse, ct) =>
             {
                 int n = parse.GetValue(count);
                 if (n < 1) throw new UsageException("--count must be at least 1.");
+                if (parse.GetValue(kind) == "series")
+                {
+                    if (parse.GetValue(length) is < 16 or > 10_000_000) throw new UsageException("--length must be 16 to 10000000.");
+                    string sdir = parse.GetValue(outDir)!;
+                    int sshards = await DemoSeriesGenerator.WriteAsync(sdir, n, parse.GetValue(length), parse.GetValue(seed), p => error.WriteLine($"wrote {p}"), ct).ConfigureAwait(false);
+                    output.WriteLine($"{n} series of {parse.GetValue(length)} samples ({DemoSeriesGenerator.Classes} classes) in {sshards} shard(s) under {Path.GetFullPath(sdir)}");
+                    return Ok;
+                }
                 if (parse.GetValue(width) is < 8 or > 8192) throw new UsageException("--width must be 8 to 8192.");
                 if (parse.GetValue(height) is < 8 or > 8192) throw new UsageException("--height must be 8 to 8192.");
                 if (parse.GetValue(quality) is < 1 or > 100) throw new UsageException("--quality must be 1 to 100.");

@@ -159,6 +159,30 @@ public sealed class InspectCliTests() : TempFolderTest("inspect")
     }
 
     [Fact]
+    public async Task Demo_series_are_labelled_time_series_parquet_that_is_the_same_for_the_same_seed()
+    {
+        string a = Path.Combine(Folder, "a"), b = Path.Combine(Folder, "b");
+        var (code, _, err) = await CliRunner.Run("demo-data", "--kind", "series", "--output", a, "--count", "60", "--length", "2000", "--seed", "4");
+        Assert.True(code == 0, err);
+        (code, _, err) = await CliRunner.Run("demo-data", "--kind", "series", "--output", b, "--count", "60", "--length", "2000", "--seed", "4");
+        Assert.True(code == 0, err);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(a, "series-00000.parquet")), File.ReadAllBytes(Path.Combine(b, "series-00000.parquet")));
+        (code, var stdout, err) = await CliRunner.Run("inspect", "--data", a, "--json");
+        Assert.True(code == 0, err);
+        var r = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal("parquet-series", r.GetProperty("format").GetString());
+        Assert.Equal(60, r.GetProperty("samples").GetInt64());
+        Assert.Equal(6, r.GetProperty("labels").GetInt32());
+        Assert.Equal(2000, r.GetProperty("series").GetProperty("max_length").GetInt32());
+        foreach (var c in r.GetProperty("class_histogram").EnumerateObject()) Assert.Equal(10, c.Value.GetInt64());
+        // The classes differ in what a window shows: mean zero-crossing rate of the low band (0) is below the high band's (1).
+        static double Crossings(Contrastive.Ingest.SeriesRow row) => row.Channels[0].Zip(row.Channels[0].Skip(1)).Count(p => p.First * p.Second < 0) / 2000.0;
+        double low = Enumerable.Range(0, 60).Where(i => i % 6 == 0).Average(i => Crossings(DemoSeriesGenerator.Make(4, i, 2000)));
+        double high = Enumerable.Range(0, 60).Where(i => i % 6 == 1).Average(i => Crossings(DemoSeriesGenerator.Make(4, i, 2000)));
+        Assert.True(high > 1.5 * low, $"zero crossings per sample: low band {low:F4}, high band {high:F4}");
+    }
+
+    [Fact]
     public async Task Training_runs_on_an_image_folder()
     {
         // An image folder made of demo images: root/<class>/<n>.jpg
