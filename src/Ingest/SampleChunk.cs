@@ -59,6 +59,9 @@ public sealed class SampleChunk : IDisposable
     /// <summary>Global sample index: position of the sample in the dataset's shard order.</summary>
     public long[] Indices { get; }
 
+    /// <summary>Why sample i cannot be used (a malformed series row, say), or null: such samples are skipped and counted.</summary>
+    public string?[]? Problems { get; init; }
+
     /// <summary>Per-sample key (the stored path) when the shard has one.</summary>
     public string?[]? Keys { get; }
 
@@ -84,6 +87,7 @@ public sealed class SampleChunk : IDisposable
         var labels = new long[order.Count];
         var indices = new long[order.Count];
         var keys = Keys is null ? null : new string?[order.Count];
+        var problems = Problems is null ? null : new string?[order.Count];
         for (int j = 0; j < order.Count; j++)
         {
             int i = order[j];
@@ -91,9 +95,10 @@ public sealed class SampleChunk : IDisposable
             labels[j] = Labels[i];
             indices[j] = Indices[i];
             if (keys is not null) keys[j] = Keys![i];
+            if (problems is not null) problems[j] = Problems![i];
         }
         var owner = Interlocked.Exchange(ref _owner, null);
-        return new SampleChunk(Shard, Part, Epoch, images, labels, indices, keys, owner) { Unit = Unit, Offset = Offset + offsetDelta };
+        return new SampleChunk(Shard, Part, Epoch, images, labels, indices, keys, owner) { Unit = Unit, Offset = Offset + offsetDelta, Problems = problems };
     }
 
     /// <summary>Returns the pooled buffers the image bytes live in.</summary>

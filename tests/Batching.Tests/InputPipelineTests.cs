@@ -87,7 +87,7 @@ public class InputPipelineTests
                     for (int v = 0; v < 2; v++)
                     {
                         var expect = new byte[3 * 8 * 8];
-                        settings.Policy.WriteView(decoded, v, 1, 0, lease.Batch.Indices[i], expect, new ViewWorkspace());
+                        ((ImageSampleProcessor)settings.Processor).Policy.WriteView(decoded, v, 1, 0, lease.Batch.Indices[i], expect, new ViewWorkspace());
                         Assert.Equal(expect, lease.Batch.ViewSlot(v, i).ToArray());
                     }
             }

@@ -1,17 +1,19 @@
 namespace Contrastive.Batching;
 
 /// <summary>
-/// One batch buffer, allocated once and reused through <see cref="BatchPool"/>: V views × B samples ×
-/// 3 × S × S uint8 (view-major: all samples' view 0, then view 1, ...), plus labels and sample indices.
+/// One batch buffer, allocated once and reused through <see cref="BatchPool"/>: V views × B samples × one view's
+/// bytes (3 × S × S uint8 for images; C × L float32 for series windows), view-major (all samples' view 0, then
+/// view 1, ...), plus labels, sample indices and keys.
 /// </summary>
 public sealed class Batch
 {
-    internal Batch(int views, int capacity, int size)
+    internal Batch(int views, int capacity, int viewBytes, int size)
     {
         Views = views;
         Capacity = capacity;
         Size = size;
-        Pixels = GC.AllocateUninitializedArray<byte>(checked(views * capacity * 3 * size * size), pinned: true);
+        ViewBytes = viewBytes;
+        Pixels = GC.AllocateUninitializedArray<byte>(checked(views * capacity * viewBytes), pinned: true);
         Labels = new long[capacity];
         Indices = new long[capacity];
         Keys = new string?[capacity];
@@ -22,7 +24,7 @@ public sealed class Batch
     /// <summary>Samples the buffer holds when full.</summary>
     public int Capacity { get; }
 
-    /// <summary>Side of each view in pixels.</summary>
+    /// <summary>Side of each view in pixels (0 for series windows).</summary>
     public int Size { get; }
 
     /// <summary>Samples in this batch (below <see cref="Capacity"/> only for a final partial batch).</summary>
@@ -46,7 +48,8 @@ public sealed class Batch
     /// </summary>
     public Contrastive.Ingest.ReadCursor? Resume { get; internal set; }
 
-    public int ViewBytes => 3 * Size * Size;
+    /// <summary>Bytes of one view: 3 × Size × Size for images, channels × length × 4 for float series windows.</summary>
+    public int ViewBytes { get; }
 
     /// <summary>The slot of view <paramref name="view"/> of sample <paramref name="slot"/>.</summary>
     public Span<byte> ViewSlot(int view, int slot) => Pixels.AsSpan((view * Capacity + slot) * ViewBytes, ViewBytes);

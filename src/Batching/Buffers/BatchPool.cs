@@ -9,14 +9,19 @@ public sealed class BatchPool : IDisposable
     private readonly SemaphoreSlim _available;
     private int _outstanding;
 
-    public BatchPool(int buffers, int views, int batchSize, int size)
+    /// <summary>Images: <paramref name="views"/> views of 3 × <paramref name="size"/>² bytes.</summary>
+    public BatchPool(int buffers, int views, int batchSize, int size) : this(buffers, views, batchSize, 3 * size * size, size)
+    {
+    }
+
+    public BatchPool(int buffers, int views, int batchSize, int viewBytes, int size)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(buffers, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        for (int i = 0; i < buffers; i++) _free.Add(new Batch(views, batchSize, size));
+        for (int i = 0; i < buffers; i++) _free.Add(new Batch(views, batchSize, viewBytes, size));
         _available = new SemaphoreSlim(buffers, buffers);
         Buffers = buffers;
-        TotalBytes = (long)buffers * views * batchSize * 3 * size * size;
+        TotalBytes = (long)buffers * views * batchSize * viewBytes;
     }
 
     public int Buffers { get; }

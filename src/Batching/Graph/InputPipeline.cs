@@ -24,18 +24,11 @@ public sealed class InputPipeline : IAsyncDisposable
     private readonly BatchAssembler _assembler;
     private readonly PipelineSettings _settings;
     private readonly BatchingOptions _options;
-    private readonly ConcurrentBag<Worker> _workers = new();
+    private readonly ConcurrentBag<ISampleWorker> _workers = new();
     private readonly PipelineMetrics _metrics;
     private readonly int _workerCount;
     private Exception? _fault;
     private Func<int> _chunkCount = () => 0, _workerInput = () => 0;
-
-    private sealed class Worker(IImageDecoder decoder)
-    {
-        public readonly IImageDecoder Decoder = decoder;
-        public readonly PixelBuffer Pixels = new();
-        public readonly ViewWorkspace Workspace = new();
-    }
 
     /// <summary>A chunk whose views were made into a pooled staging buffer (deterministic mode).</summary>
     private sealed record Staged(Tracked Item, byte[] Views, bool[] Ok);
@@ -51,12 +44,12 @@ public sealed class InputPipeline : IAsyncDisposable
         _settings = settings;
         _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _workerCount = options.EffectiveWorkersFor(settings.TrainerSharesCpu);
-        Pool = new BatchPool(options.Prefetch + _workerCount + 2, settings.Policy.ViewCount, options.BatchSize, settings.Policy.Size);
+        var processor = settings.Processor;
+        Pool = new BatchPool(options.Prefetch + _workerCount + 2, processor.ViewCount, options.BatchSize, processor.ViewBytes, processor.Size);
         _output = Channel.CreateBounded<BatchLease>(new BoundedChannelOptions(options.Prefetch) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _assembler = new BatchAssembler(Pool, _output.Writer, Stats, options.BatchSize, settings.DropLast, _progress);
-        var first = new Worker((settings.DecoderFactory ?? DefaultDecoder)());
-        DecoderName = first.Decoder.Name;
-        _workers.Add(first);
+        _workers.Add(processor.CreateWorker());
+        DecoderName = processor.Name;
         Stats.Queues = () => new QueueOccupancy(_chunkCount(), options.ChunkQueue, _workerInput(), _workerCount,
             _output.Reader.Count, options.Prefetch, Pool.Outstanding, Pool.Buffers);
         _metrics = new PipelineMetrics(Stats, settings.Name);
@@ -104,8 +97,6 @@ public sealed class InputPipeline : IAsyncDisposable
             yield return lease;
         }
     }
-
-    private static IImageDecoder DefaultDecoder() => new SkiaImageDecoder();
 
     private async Task RunAsync(IAsyncEnumerable<SampleChunk> source)
     {
@@ -217,17 +208,17 @@ public sealed class InputPipeline : IAsyncDisposable
         Guard(item, token, async (c, t) => { await body(c, t).ConfigureAwait(false); return true; });
 
     /// <summary>Decodes sample <paramref name="i"/>; false (counted) when it is bad.</summary>
-    private bool Decode(Worker w, SampleChunk chunk, int i)
+    private bool Decode(ISampleWorker w, SampleChunk chunk, int i)
     {
         var bytes = chunk.Images[i];
         Stats.Read(bytes.Length);
         long t0 = Stopwatch.GetTimestamp(), a0 = GC.GetAllocatedBytesForCurrentThread();
         try
         {
-            if (bytes.IsEmpty) throw new ImageDecodeException("the sample has no image bytes");
-            w.Decoder.Decode(bytes.Span, w.Pixels);
+            if (chunk.Problems?[i] is { } problem) throw new SampleFormatException(problem);
+            w.Prepare(bytes);
         }
-        catch (ImageDecodeException e)
+        catch (SampleFormatException e)
         {
             BadSample(chunk.Shard, chunk.Describe(i), e.Message);
             return false;
@@ -237,20 +228,19 @@ public sealed class InputPipeline : IAsyncDisposable
     }
 
     /// <summary>Writes sample <paramref name="i"/>'s views into a batch slot, or (batch null) into its place in a staging buffer.</summary>
-    private void MakeViews(Worker w, SampleChunk chunk, int i, Batch? batch, int slot, byte[]? staging)
+    private void MakeViews(ISampleWorker w, SampleChunk chunk, int i, Batch? batch, int slot, byte[]? staging)
     {
         long t0 = Stopwatch.GetTimestamp(), a0 = GC.GetAllocatedBytesForCurrentThread();
-        var policy = _settings.Policy;
-        int views = policy.ViewCount, viewBytes = 3 * policy.Size * policy.Size;
+        int views = _settings.Processor.ViewCount, viewBytes = _settings.Processor.ViewBytes;
         for (int v = 0; v < views; v++)
         {
             var dst = batch is not null ? batch.ViewSlot(v, slot) : staging.AsSpan((i * views + v) * viewBytes, viewBytes);
-            policy.WriteView(w.Pixels, v, _settings.Seed, chunk.Epoch, chunk.Indices[i], dst, w.Workspace);
+            w.WriteView(v, _settings.Seed, chunk.Epoch, chunk.Indices[i], dst);
         }
         Stats.Augmented(views, viewBytes, Stopwatch.GetTimestamp() - t0, GC.GetAllocatedBytesForCurrentThread() - a0);
     }
 
-    private Worker RentWorker() => _workers.TryTake(out var w) ? w : new Worker((_settings.DecoderFactory ?? DefaultDecoder)());
+    private ISampleWorker RentWorker() => _workers.TryTake(out var w) ? w : _settings.Processor.CreateWorker();
 
     /// <summary>Unordered mode: decode, reserve a slot, write the views straight into it.</summary>
     private async Task ProcessAsync(Tracked item, CancellationToken token)
@@ -291,7 +281,7 @@ public sealed class InputPipeline : IAsyncDisposable
         var w = RentWorker();
         try
         {
-            int viewBytes = 3 * _settings.Policy.Size * _settings.Policy.Size, views = _settings.Policy.ViewCount;
+            int viewBytes = _settings.Processor.ViewBytes, views = _settings.Processor.ViewCount;
             var staging = ArrayPool<byte>.Shared.Rent(chunk.Count * views * viewBytes);
             var ok = ArrayPool<bool>.Shared.Rent(chunk.Count);
             for (int i = 0; i < chunk.Count; i++)
@@ -315,7 +305,7 @@ public sealed class InputPipeline : IAsyncDisposable
         try
         {
             var (chunk, progress) = staged.Item;
-            int viewBytes = 3 * _settings.Policy.Size * _settings.Policy.Size, views = _settings.Policy.ViewCount;
+            int viewBytes = _settings.Processor.ViewBytes, views = _settings.Processor.ViewCount;
             for (int i = 0; i < chunk.Count; i++)
             {
                 if (!staged.Ok[i]) { progress.Skip(i); continue; }

@@ -7,7 +7,7 @@ namespace Contrastive.Ingest;
 /// one list&lt;list&lt;float&gt;&gt; column of channels (float, double, int16 or int32 values), with an optional integer
 /// label. Order, split, ranks and cursors follow the image datasets: the unit is the row group.
 /// </summary>
-public sealed class ParquetSeriesDataset
+public sealed class ParquetSeriesDataset : IImageDataset
 {
     private readonly IReadOnlyList<Shard> _shards;
     private readonly SeriesColumns _columns;
@@ -35,6 +35,14 @@ public sealed class ParquetSeriesDataset
     public int Channels { get; }
 
     public bool HasLabels => _columns.Label is not null;
+
+    public IReadOnlyList<string>? ClassNames => null;
+
+    /// <summary>The series as the input pipeline takes them: each sample's bytes are its float32 values (see <see cref="SeriesChunk.ToSampleChunk"/>).</summary>
+    async IAsyncEnumerable<SampleChunk> IImageDataset.ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var chunk in ReadAsync(plan, ct).ConfigureAwait(false)) yield return chunk.ToSampleChunk();
+    }
 
     /// <summary>Column per field: series → the list column(s), label → the label column.</summary>
     public IReadOnlyDictionary<string, string> Columns
@@ -136,6 +144,7 @@ public sealed class ParquetSeriesDataset
                 int skip = plan.From is { } f && f.Epoch == plan.Epoch && f.Unit == position ? Math.Min(f.Offset, chunk.Count) : 0;
                 if (skip > 0) chunk = chunk.Reorder(Enumerable.Range(skip, chunk.Count - skip).ToArray(), skip);
                 if (chunk.Count > 0) yield return chunk;
+                else chunk.Dispose();
             }
         }
         finally
@@ -192,8 +201,10 @@ public sealed class ParquetSeriesDataset
             if (t <= 0) problems[i] ??= "an empty series";
             if (problems[i] is null) { lengths[i] = t; total += (long)t * Channels; }
         }
-        var buffer = new float[checked((int)total)];
-        var values = new ReadOnlyMemory<float>[n];
+        var owner = new PooledBuffers();
+        var bytes = owner.Rent(checked((int)total * sizeof(float)));
+        var buffer = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan(0, (int)total * sizeof(float)));
+        var values = new ReadOnlyMemory<byte>[n];
         int at = 0;
         for (int i = 0; i < n; i++)
         {
@@ -201,16 +212,16 @@ public sealed class ParquetSeriesDataset
             int start = at;
             foreach (var (c, list) in Lists(cols, i))
             {
-                c.Values.AsSpan(c.ListStart[list], c.ListLength[list]).CopyTo(buffer.AsSpan(at));
+                c.Values.AsSpan(c.ListStart[list], c.ListLength[list]).CopyTo(buffer[at..]);
                 at += c.ListLength[list];
             }
-            values[i] = buffer.AsMemory(start, at - start);
+            values[i] = bytes.AsMemory(start * sizeof(float), (at - start) * sizeof(float));
         }
         var indices = new long[n];
         long first = shard.FirstIndex;
         for (int k = 0; k < g; k++) first += shard.RowGroupRows[k];
         for (int i = 0; i < n; i++) indices[i] = first + i;
-        return new SeriesChunk(shard.Path, g, epoch, Channels, values, lengths, labels, indices, problems) { Unit = unit };
+        return new SeriesChunk(shard.Path, g, epoch, Channels, values, lengths, labels, indices, problems, owner) { Unit = unit };
     }
 
     /// <summary>Row <paramref name="i"/>'s lists, channel by channel: a nested column's lists, or one list per column.</summary>

@@ -6,11 +6,15 @@ namespace Contrastive.Ingest;
 /// A sample whose values cannot be used (an empty list, channels of different lengths) has length 0 and a
 /// <see cref="Problems"/> entry saying why: the consumer skips and counts it, as it does an undecodable image.
 /// </summary>
-public sealed class SeriesChunk
+public sealed class SeriesChunk : IDisposable
 {
-    public SeriesChunk(string shard, int part, int epoch, int channels, ReadOnlyMemory<float>[] values, int[] lengths, long[] labels, long[] indices,
-        string?[]? problems = null)
+    private IDisposable? _owner;
+
+    /// <param name="values">Per sample its float32 values as bytes (channels × length × 4), slices of buffers <paramref name="owner"/> returns.</param>
+    public SeriesChunk(string shard, int part, int epoch, int channels, ReadOnlyMemory<byte>[] values, int[] lengths, long[] labels, long[] indices,
+        string?[]? problems = null, IDisposable? owner = null)
     {
+        _owner = owner;
         int n = values.Length;
         if (lengths.Length != n || labels.Length != n || indices.Length != n || (problems is not null && problems.Length != n))
             throw new ArgumentException("values, lengths, labels, indices and problems must have the same length");
@@ -43,8 +47,8 @@ public sealed class SeriesChunk
 
     public int Count => Values.Length;
 
-    /// <summary>Sample i's values: <see cref="Channels"/> × <see cref="Lengths"/>[i] floats, channel-major.</summary>
-    public ReadOnlyMemory<float>[] Values { get; }
+    /// <summary>Sample i's values as bytes: <see cref="Channels"/> × <see cref="Lengths"/>[i] float32, channel-major.</summary>
+    public ReadOnlyMemory<byte>[] Values { get; }
 
     /// <summary>Time steps per sample (0: unusable, see <see cref="Problems"/>).</summary>
     public int[] Lengths { get; }
@@ -57,7 +61,8 @@ public sealed class SeriesChunk
     public string?[] Problems { get; }
 
     /// <summary>Channel <paramref name="c"/> of sample <paramref name="i"/>.</summary>
-    public ReadOnlySpan<float> Channel(int i, int c) => Values[i].Span.Slice(c * Lengths[i], Lengths[i]);
+    public ReadOnlySpan<float> Channel(int i, int c) =>
+        System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(Values[i].Span).Slice(c * Lengths[i], Lengths[i]);
 
     public ReadCursor CursorAt(int i) => new(Epoch, Unit, Offset + i);
 
@@ -68,7 +73,7 @@ public sealed class SeriesChunk
     internal SeriesChunk Reorder(IReadOnlyList<int> order, int offsetDelta = 0)
     {
         int n = order.Count;
-        var values = new ReadOnlyMemory<float>[n];
+        var values = new ReadOnlyMemory<byte>[n];
         var lengths = new int[n];
         var labels = new long[n];
         var indices = new long[n];
@@ -82,6 +87,18 @@ public sealed class SeriesChunk
             indices[j] = Indices[i];
             problems[j] = Problems[i];
         }
-        return new SeriesChunk(Shard, Part, Epoch, Channels, values, lengths, labels, indices, problems) { Unit = Unit, Offset = Offset + offsetDelta };
+        return new SeriesChunk(Shard, Part, Epoch, Channels, values, lengths, labels, indices, problems, Interlocked.Exchange(ref _owner, null))
+            { Unit = Unit, Offset = Offset + offsetDelta };
     }
+
+    /// <summary>
+    /// The same samples as a <see cref="SampleChunk"/> for the input pipeline: each sample's bytes are its float32
+    /// values; unusable rows carry their problem. It takes over this chunk's buffers.
+    /// </summary>
+    public SampleChunk ToSampleChunk() =>
+        new(Shard, Part, Epoch, Values, Labels, Indices, null, Interlocked.Exchange(ref _owner, null))
+            { Unit = Unit, Offset = Offset, Problems = Problems.Any(p => p is not null) ? Problems : null };
+
+    /// <summary>Returns the pooled buffer the values live in.</summary>
+    public void Dispose() => Interlocked.Exchange(ref _owner, null)?.Dispose();
 }

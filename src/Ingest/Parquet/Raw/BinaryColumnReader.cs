@@ -190,7 +190,7 @@ internal sealed class BinaryColumnReader : IDisposable
         switch (codec)
         {
             case CompressionCodec.SNAPPY:
-                written = Snappier.Snappy.Decompress(input.Span, dst);
+                written = SnappyBlock.Decompress(input.Span, dst);
                 break;
             case CompressionCodec.ZSTD:
                 written = _zstd.Unwrap(input.Span, dst);

@@ -1,0 +1,108 @@
+using Contrastive.Augment;
+
+namespace Contrastive.Batching;
+
+/// <summary>
+/// What the pipeline's workers do with each sample's bytes: images are decoded once and cut into views; series are
+/// read as floats and cut into windows. Each worker has its own <see cref="ISampleWorker"/> (scratch memory).
+/// </summary>
+public interface ISampleProcessor
+{
+    /// <summary>The decoder or reader, for logs ("skia", "series").</summary>
+    string Name { get; }
+
+    int ViewCount { get; }
+
+    /// <summary>Bytes of one view in a batch slot.</summary>
+    int ViewBytes { get; }
+
+    /// <summary>Image side in pixels (0 for non-image views).</summary>
+    int Size { get; }
+
+    ISampleWorker CreateWorker();
+}
+
+/// <summary>One worker's state: prepares a sample, then writes its views.</summary>
+public interface ISampleWorker
+{
+    /// <summary>Takes up a sample (decodes it); throws <see cref="SampleFormatException"/> for a bad one.</summary>
+    void Prepare(ReadOnlyMemory<byte> encoded);
+
+    /// <summary>Writes view <paramref name="view"/> of the prepared sample; a pure function of the sample and (seed, epoch, index, view).</summary>
+    void WriteView(int view, long seed, int epoch, long index, Span<byte> dst);
+}
+
+/// <summary>Images: a decoder per worker and a view policy.</summary>
+public sealed class ImageSampleProcessor(IViewPolicy policy, Func<IImageDecoder>? decoderFactory = null) : ISampleProcessor
+{
+    private readonly Func<IImageDecoder> _decoders = decoderFactory ?? (() => new SkiaImageDecoder());
+    private string? _name;
+
+    public IViewPolicy Policy { get; } = policy;
+
+    public string Name => _name ??= _decoders().Name;
+
+    public int ViewCount => Policy.ViewCount;
+
+    public int ViewBytes => 3 * Policy.Size * Policy.Size;
+
+    public int Size => Policy.Size;
+
+    public ISampleWorker CreateWorker() => new Worker(_decoders(), Policy);
+
+    private sealed class Worker(IImageDecoder decoder, IViewPolicy policy) : ISampleWorker
+    {
+        private readonly PixelBuffer _pixels = new();
+        private readonly ViewWorkspace _workspace = new();
+
+        public void Prepare(ReadOnlyMemory<byte> encoded)
+        {
+            if (encoded.IsEmpty) throw new ImageDecodeException("the sample has no image bytes");
+            decoder.Decode(encoded.Span, _pixels);
+        }
+
+        public void WriteView(int view, long seed, int epoch, long index, Span<byte> dst) =>
+            policy.WriteView(_pixels, view, seed, epoch, index, dst, _workspace);
+    }
+}
+
+/// <summary>
+/// Series (CPC): each sample's bytes are <see cref="Channels"/> × T float32 values, channel-major; the one view is a
+/// window of <see cref="SeriesWindowPolicy.Length"/> steps, written as float32 [Channels, Length].
+/// </summary>
+public sealed class SeriesSampleProcessor(SeriesWindowPolicy policy, int channels) : ISampleProcessor
+{
+    public int Channels { get; } = channels >= 1 ? channels : throw new ArgumentOutOfRangeException(nameof(channels));
+
+    public SeriesWindowPolicy Policy { get; } = policy;
+
+    public string Name => "series";
+
+    public int ViewCount => 1;
+
+    public int ViewBytes => checked(Channels * Policy.Length * sizeof(float));
+
+    public int Size => 0;
+
+    public ISampleWorker CreateWorker() => new Worker(this);
+
+    private sealed class Worker(SeriesSampleProcessor p) : ISampleWorker
+    {
+        private ReadOnlyMemory<byte> _sample;
+
+        public void Prepare(ReadOnlyMemory<byte> encoded)
+        {
+            int floats = encoded.Length / sizeof(float);
+            if (floats == 0 || encoded.Length % sizeof(float) != 0 || floats % p.Channels != 0)
+                throw new SampleFormatException(encoded.IsEmpty ? "the sample has no values" : $"{encoded.Length} bytes are not {p.Channels} channels of float32 values");
+            _sample = encoded;
+        }
+
+        public void WriteView(int view, long seed, int epoch, long index, Span<byte> dst)
+        {
+            var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(_sample.Span);
+            p.Policy.Write(values, p.Channels, values.Length / p.Channels, seed, epoch, index, view,
+                System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(dst));
+        }
+    }
+}
