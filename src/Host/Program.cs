@@ -77,7 +77,9 @@ namespace Contrastive.Host
         private static Command TrainCommand(TextWriter output, TextWriter error)
         {
             var data = new Option<string?>("--data") { Description = "Data: a Parquet file, a directory or a glob. Default: the demo dataset under ./data/demo (written on first use)." };
-            var method = new Option<string?>("--method") { Description = "Method: simclr." };
+            var method = new Option<string?>("--method") { Description = "Method: simclr (images) or cpc (time series)." };
+            var seriesLength = new Option<int?>("--window") { Description = "cpc: window length in samples (a multiple of 160). Default 6400." };
+            var seriesColumnsTrain = new Option<string?>("--series-columns") { Description = "cpc: list column(s) of time-series Parquet, comma-separated (default: detected)." };
             var encoder = new Option<string?>("--encoder") { Description = "Encoder: convnet (default) or resnet18." };
             var outDir = new Option<string?>("--out") { Description = "Folder for checkpoints. Default runs/simclr." };
             var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after N steps (0 = no limit)." };
@@ -98,7 +100,7 @@ namespace Contrastive.Host
             var cmd = new Command("train", "Train an encoder with a contrastive method, then report kNN accuracy against a random-init encoder.")
             {
                 data, method, encoder, outDir, maxSteps, maxMinutes, untilStep, batchSize, imageSize, workers, device, checkpointEvery, resume, seed, threads,
-                deterministicBatches, imageColumn, labelColumn, json,
+                deterministicBatches, imageColumn, labelColumn, seriesLength, seriesColumnsTrain, json,
             };
             cmd.SetAction(async (parse, ct) =>
             {
@@ -109,6 +111,7 @@ namespace Contrastive.Host
                 Set(imageSize, "Augment:Size"); Set(workers, "Batching:Workers"); Set(device, "Training:Device");
                 Set(checkpointEvery, "Training:CheckpointEvery"); Set(seed, "Training:Seed"); Set(threads, "Training:Threads");
                 Set(imageColumn, "Data:ImageColumn"); Set(labelColumn, "Data:LabelColumn"); Set(untilStep, "Training:UntilStep");
+                Set(seriesLength, "Series:Length"); Set(seriesColumnsTrain, "Data:SeriesColumns");
                 if (parse.GetValue(resume)) overrides["Training:Resume"] = "true";
                 if (parse.GetValue(deterministicBatches)) overrides["Batching:Deterministic"] = "true";
                 if (overrides.TryGetValue("Training:Method", out var m) && m is not null) overrides["Training:Method"] = m.ToLowerInvariant();
@@ -134,6 +137,8 @@ namespace Contrastive.Host
             builder.Services.AddOptions<TrainingOptions>().Bind(builder.Configuration.GetSection("Training")).ValidateDataAnnotations().ValidateOnStart();
             builder.Services.AddOptions<BatchingOptions>().Bind(builder.Configuration.GetSection("Batching")).ValidateDataAnnotations().ValidateOnStart();
             builder.Services.AddOptions<SimClrViewOptions>().Bind(builder.Configuration.GetSection("Augment")).ValidateDataAnnotations().ValidateOnStart();
+            builder.Services.AddOptions<SeriesWindowOptions>().Bind(builder.Configuration.GetSection("Series")).ValidateDataAnnotations().ValidateOnStart();
+            builder.Services.AddOptions<CpcTrainingOptions>().Bind(builder.Configuration.GetSection("Cpc")).ValidateDataAnnotations().ValidateOnStart();
             builder.Services.AddSingleton<RunOutcome>();
             builder.Services.AddHostedService<TrainingService>();
 

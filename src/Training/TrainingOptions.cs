@@ -6,7 +6,7 @@ namespace Contrastive.Training;
 public sealed class TrainingOptions
 {
     /// <summary>Method. Default "simclr" (the one this version has).</summary>
-    [Required, RegularExpression("^simclr$", ErrorMessage = "Method must be 'simclr'.")]
+    [Required, RegularExpression("^(simclr|cpc)$", ErrorMessage = "Method must be simclr or cpc.")]
     public string Method { get; set; } = "simclr";
 
     /// <summary>Encoder: "convnet" (small, default: minutes on a CPU) or "resnet18".</summary>

@@ -183,6 +183,35 @@ public sealed class InspectCliTests() : TempFolderTest("inspect")
     }
 
     [Fact]
+    public async Task Cpc_trains_on_demo_series_then_probes_trained_and_random_init_and_resumes()
+    {
+        string data = Path.Combine(Folder, "series"), run = Path.Combine(Folder, "cpc");
+        var (code, _, err) = await CliRunner.Run("demo-data", "--kind", "series", "--output", data, "--count", "120", "--length", "1500");
+        Assert.True(code == 0, err);
+        string[] args = ["train", "--method", "cpc", "--data", data, "--out", run, "--window", "640", "--max-steps", "4", "--max-minutes", "0",
+            "--batch-size", "8", "--workers", "1", "--json"];
+        (code, var stdout, err) = await CliRunner.Run(args);
+        Assert.True(code == 0, err);
+        var r = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal(4, r.GetProperty("steps").GetInt64());
+        Assert.InRange(r.GetProperty("probe_top1").GetDouble(), 0, 1);
+        Assert.InRange(r.GetProperty("probe_top1_random_init").GetDouble(), 0, 1);
+        Assert.Equal(3, r.GetProperty("cpc_accuracy").GetArrayLength()); // 640 / 160 = 4 encoded steps: k = 1..3
+        Assert.True(File.Exists(r.GetProperty("checkpoint").GetString()));
+
+        (code, stdout, err) = await CliRunner.Run("train", "--method", "cpc", "--data", data, "--out", run, "--window", "640", "--max-steps", "6",
+            "--max-minutes", "0", "--batch-size", "8", "--workers", "1", "--resume", "--json");
+        Assert.True(code == 0, err);
+        r = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal(4, r.GetProperty("resumed_from_step").GetInt64());
+        Assert.Equal(6, r.GetProperty("steps").GetInt64());
+
+        (code, _, err) = await CliRunner.Run("train", "--method", "cpc", "--data", data, "--out", run, "--window", "700", "--max-steps", "1");
+        Assert.Equal(2, code);
+        Assert.Contains("not a multiple of the encoder's downsampling 160", err);
+    }
+
+    [Fact]
     public async Task Training_runs_on_an_image_folder()
     {
         // An image folder made of demo images: root/<class>/<n>.jpg

@@ -7,13 +7,22 @@ namespace Contrastive.Batching;
 /// </summary>
 public sealed class Batch
 {
-    internal Batch(int views, int capacity, int viewBytes, int size)
+    internal Batch(int views, int capacity, int viewBytes, int size, bool floatStorage = false)
     {
         Views = views;
         Capacity = capacity;
         Size = size;
         ViewBytes = viewBytes;
-        Pixels = GC.AllocateUninitializedArray<byte>(checked(views * capacity * viewBytes), pinned: true);
+        if (floatStorage)
+        {
+            if (viewBytes % sizeof(float) != 0) throw new ArgumentException($"float views need a multiple of 4 bytes, not {viewBytes}", nameof(viewBytes));
+            Values = GC.AllocateUninitializedArray<float>(checked(views * capacity * (viewBytes / sizeof(float))), pinned: true);
+            Pixels = [];
+        }
+        else
+        {
+            Pixels = GC.AllocateUninitializedArray<byte>(checked(views * capacity * viewBytes), pinned: true);
+        }
         Labels = new long[capacity];
         Indices = new long[capacity];
         Keys = new string?[capacity];
@@ -30,8 +39,11 @@ public sealed class Batch
     /// <summary>Samples in this batch (below <see cref="Capacity"/> only for a final partial batch).</summary>
     public int Count { get; internal set; }
 
-    /// <summary>The pixel buffer, pinned so a device copy can read it directly.</summary>
+    /// <summary>The pixel buffer, pinned so a device copy can read it directly (empty when the views are floats).</summary>
     public byte[] Pixels { get; }
+
+    /// <summary>Float views (series windows), pinned; null for uint8 image views. torch.frombuffer wraps it without a copy.</summary>
+    public float[]? Values { get; }
 
     public long[] Labels { get; }
 
@@ -52,5 +64,7 @@ public sealed class Batch
     public int ViewBytes { get; }
 
     /// <summary>The slot of view <paramref name="view"/> of sample <paramref name="slot"/>.</summary>
-    public Span<byte> ViewSlot(int view, int slot) => Pixels.AsSpan((view * Capacity + slot) * ViewBytes, ViewBytes);
+    public Span<byte> ViewSlot(int view, int slot) => Values is null
+        ? Pixels.AsSpan((view * Capacity + slot) * ViewBytes, ViewBytes)
+        : System.Runtime.InteropServices.MemoryMarshal.AsBytes(Values.AsSpan((view * Capacity + slot) * (ViewBytes / sizeof(float)), ViewBytes / sizeof(float)));
 }

@@ -14,11 +14,12 @@ public sealed class BatchPool : IDisposable
     {
     }
 
-    public BatchPool(int buffers, int views, int batchSize, int viewBytes, int size)
+    /// <param name="floatViews">Store views as float32 (<see cref="Batch.Values"/>) rather than bytes.</param>
+    public BatchPool(int buffers, int views, int batchSize, int viewBytes, int size, bool floatViews = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(buffers, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        for (int i = 0; i < buffers; i++) _free.Add(new Batch(views, batchSize, viewBytes, size));
+        for (int i = 0; i < buffers; i++) _free.Add(new Batch(views, batchSize, viewBytes, size, floatViews));
         _available = new SemaphoreSlim(buffers, buffers);
         Buffers = buffers;
         TotalBytes = (long)buffers * views * batchSize * viewBytes;

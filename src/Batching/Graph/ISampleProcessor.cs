@@ -19,6 +19,9 @@ public interface ISampleProcessor
     /// <summary>Image side in pixels (0 for non-image views).</summary>
     int Size { get; }
 
+    /// <summary>Views are float32 values (kept in <see cref="Batch.Values"/>), not bytes.</summary>
+    bool FloatViews => false;
+
     ISampleWorker CreateWorker();
 }
 
@@ -83,6 +86,8 @@ public sealed class SeriesSampleProcessor(SeriesWindowPolicy policy, int channel
     public int ViewBytes => checked(Channels * Policy.Length * sizeof(float));
 
     public int Size => 0;
+
+    public bool FloatViews => true;
 
     public ISampleWorker CreateWorker() => new Worker(this);
 

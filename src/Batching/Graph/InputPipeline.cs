@@ -45,7 +45,7 @@ public sealed class InputPipeline : IAsyncDisposable
         _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _workerCount = options.EffectiveWorkersFor(settings.TrainerSharesCpu);
         var processor = settings.Processor;
-        Pool = new BatchPool(options.Prefetch + _workerCount + 2, processor.ViewCount, options.BatchSize, processor.ViewBytes, processor.Size);
+        Pool = new BatchPool(options.Prefetch + _workerCount + 2, processor.ViewCount, options.BatchSize, processor.ViewBytes, processor.Size, processor.FloatViews);
         _output = Channel.CreateBounded<BatchLease>(new BoundedChannelOptions(options.Prefetch) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _assembler = new BatchAssembler(Pool, _output.Writer, Stats, options.BatchSize, settings.DropLast, _progress);
         _workers.Add(processor.CreateWorker());

@@ -14,6 +14,13 @@ public sealed class DataOptions
     /// <summary>Label column (default: auto-detected among label, cls, class, ...).</summary>
     public string? LabelColumn { get; set; }
 
+    /// <summary>Time-series Parquet: the list column(s) holding the channels, comma-separated (default: detected).</summary>
+    public string? SeriesColumns { get; set; }
+
+    /// <summary>Where the demo series dataset is written when cpc is run without a URI. Default "data/demo-series".</summary>
+    [Required]
+    public string DemoSeriesPath { get; set; } = "data/demo-series";
+
     /// <summary>Where the demo dataset is written when no URI is given. Default "data/demo".</summary>
     [Required]
     public string DemoPath { get; set; } = "data/demo";

@@ -11,6 +11,11 @@ public sealed record TrainResult
     [JsonPropertyName("final_loss")] public double? FinalLoss { get; init; }
     [JsonPropertyName("knn_top1")] public double? KnnTop1 { get; init; }
     [JsonPropertyName("knn_top1_random_init")] public double? KnnTop1RandomInit { get; init; }
+    /// <summary>cpc: linear-probe top-1 on the held-out series, trained encoder and random-init encoder.</summary>
+    [JsonPropertyName("probe_top1")] public double? ProbeTop1 { get; init; }
+    [JsonPropertyName("probe_top1_random_init")] public double? ProbeTop1RandomInit { get; init; }
+    /// <summary>cpc: prediction accuracy per step ahead (k = 1, 2, …), averaged over the last 20 steps.</summary>
+    [JsonPropertyName("cpc_accuracy")] public IReadOnlyList<double>? CpcAccuracy { get; init; }
     [JsonPropertyName("checkpoint")] public string? Checkpoint { get; init; }
     [JsonPropertyName("bad_samples")] public long BadSamples { get; init; }
     /// <summary>Bad samples per shard, for the shards that had any.</summary>

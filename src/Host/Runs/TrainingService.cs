@@ -13,15 +13,16 @@ namespace Contrastive.Host;
 /// </summary>
 public sealed class TrainingService(
     IOptions<DataOptions> data, IOptions<TrainingOptions> training, IOptions<BatchingOptions> batching, IOptions<SimClrViewOptions> views,
-    RunOutcome outcome, IHostApplicationLifetime lifetime, ILogger<TrainingService> log) : BackgroundService
+    IOptions<SeriesWindowOptions> series, IOptions<CpcTrainingOptions> cpc, RunOutcome outcome, IHostApplicationLifetime lifetime, ILogger<TrainingService> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
         try
         {
-            var run = new TrainRun(data.Value, training.Value, batching.Value, views.Value, log);
-            outcome.Result = await run.RunAsync(stoppingToken).ConfigureAwait(false);
+            outcome.Result = training.Value.Method == "cpc"
+                ? await new CpcRun(data.Value, training.Value, batching.Value, series.Value, cpc.Value, log).RunAsync(stoppingToken).ConfigureAwait(false)
+                : await new TrainRun(data.Value, training.Value, batching.Value, views.Value, log).RunAsync(stoppingToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {

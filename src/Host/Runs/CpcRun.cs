@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using Contrastive.Augment;
+using Contrastive.Batching;
+using Contrastive.Ingest;
+using Contrastive.Training;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Contrastive.Host;
+
+/// <summary>
+/// `train --method cpc`: time-series Parquet (the demo series when no data is named) → random augmented windows
+/// through the input pipeline → CPC steps; checkpoints with the read cursor, resume, stop signals and --until-step as
+/// for SimCLR; then a linear probe on the held-out series for the trained and the random-init encoder.
+/// </summary>
+public sealed class CpcRun(DataOptions data, TrainingOptions training, BatchingOptions batching, SeriesWindowOptions series, CpcTrainingOptions cpc, ILogger log)
+{
+    public async Task<TrainResult> RunAsync(CancellationToken stop)
+    {
+        string uri = data.Uri;
+        if (string.IsNullOrWhiteSpace(uri))
+        {
+            uri = data.DemoSeriesPath;
+            if (!File.Exists(Path.Combine(uri, ".complete")))
+            {
+                log.LogInformation("No --data given: writing the demo series (2400 series of 16000 samples, 6 classes) to {Dir}", Path.GetFullPath(uri));
+                await DemoSeriesGenerator.WriteAsync(uri, 2400, 16000, 0, null, stop).ConfigureAwait(false);
+                await File.WriteAllTextAsync(Path.Combine(uri, ".complete"), "2400 series, seed 0\n", stop).ConfigureAwait(false);
+            }
+        }
+        if (data.Rank >= data.WorldSize)
+            throw new UsageException($"Data:Rank ({data.Rank}) must be below Data:WorldSize ({data.WorldSize}) (RANK / WORLD_SIZE).");
+        ParquetSeriesDataset dataset;
+        try
+        {
+            var columns = data.SeriesColumns?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            dataset = await ParquetSeriesDataset.OpenAsync(uri, columns, data.LabelColumn, stop).ConfigureAwait(false);
+        }
+        catch (DataSourceException e)
+        {
+            throw new UsageException($"--data: {e.Message}", e);
+        }
+        log.LogInformation("Data {Uri}: {Format}, {Shards} shard(s), {Samples} series, {Channels} channel(s), columns {Columns}, labels: {Labels}",
+            uri, dataset.Format, dataset.ShardCount, dataset.SampleCount, dataset.Channels, string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}")),
+            dataset.HasLabels ? "yes" : "none");
+
+        if (training.Threads > 0) torch.set_num_threads(training.Threads);
+        var device = TorchDevice.Resolve(training.Device);
+        var split = dataset.HasLabels ? new HoldoutSplit(training.HoldoutFraction) : HoldoutSplit.None;
+        var store = new CheckpointStore(training.Out, training.KeepCheckpoints);
+        var modelOptions = cpc.ToModelOptions(dataset.Channels);
+        CpcTrainer trainer;
+        try { trainer = new CpcTrainer(training, modelOptions, series.Length, device); }
+        catch (ArgumentException e) { throw new UsageException($"--window / Series:Length: {e.Message}", e); }
+        using var _ = trainer;
+
+        ReadCursor? cursor = null;
+        long? resumedFrom = null;
+        if (training.Resume)
+        {
+            var ckpt = store.LatestIntact(skipped => log.LogWarning("Skipping checkpoint: {Reason}", skipped));
+            if (ckpt is null) log.LogWarning("--resume: no intact checkpoint in {Out}; starting from step 0", Path.GetFullPath(training.Out));
+            else
+            {
+                trainer.Restore(ckpt);
+                cursor = ckpt.Info.Cursor;
+                resumedFrom = trainer.Step;
+                log.LogInformation("resumed from step {Step} ({Path}); data from {Cursor}", trainer.Step, ckpt.Path, cursor?.ToString() ?? "the start");
+            }
+        }
+
+        var policy = new SeriesWindowPolicy(series);
+        var clock = Stopwatch.StartNew();
+        double maxSeconds = training.MaxMinutes * 60;
+        var recent = new Queue<double>();
+        var recentAccuracy = new Queue<double[]>();
+        string? checkpoint = null;
+        long savedStep = -1;
+        bool interrupted = false;
+        long badSamples;
+        IReadOnlyDictionary<string, long> badByShard;
+        using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
+        {
+            await using var pipeline = InputPipeline.Start(
+                ((IImageDataset)dataset).ReadEpochsAsync(e => new ReadPlan(e, training.Seed, Shuffle: true, split, Rank: data.Rank, WorldSize: data.WorldSize), from: cursor),
+                batching, new PipelineSettings(new SeriesSampleProcessor(policy, dataset.Channels), training.Seed, DropLast: true), pipelineStop.Token);
+            log.LogInformation("Training cpc on {Device}: batch {Batch} windows of {Channels} x {Length} ({Steps} encoded steps, predicting {K} ahead, {Negatives} negatives), " +
+                "encoder {Enc} channels, context {Ctx}; {Workers} worker(s); batch memory {Mb:F1} MB",
+                device.type, batching.BatchSize, dataset.Channels, series.Length, series.Length / modelOptions.Downsampling, modelOptions.PredictionSteps,
+                modelOptions.Negatives, modelOptions.EncoderChannels, modelOptions.ContextDim, batching.EffectiveWorkers, pipeline.Pool.TotalBytes / 1e6);
+            double lastLog = 0;
+            var lastSnapshot = pipeline.Stats.Snapshot();
+            try
+            {
+                await foreach (var lease in pipeline.ReadAllAsync(pipelineStop.Token).ConfigureAwait(false))
+                {
+                    double loss;
+                    using (lease)
+                    {
+                        double progress = training.MaxSteps == 0 && maxSeconds == 0 ? training.WarmupFraction : Progress(trainer.Step, clock.Elapsed.TotalSeconds, maxSeconds);
+                        loss = trainer.TrainStep(lease.Batch, progress);
+                        cursor = lease.Batch.Resume ?? cursor;
+                    }
+                    recent.Enqueue(loss);
+                    recentAccuracy.Enqueue(trainer.LastAccuracy);
+                    if (recent.Count > 20) { recent.Dequeue(); recentAccuracy.Dequeue(); }
+                    double t = clock.Elapsed.TotalSeconds;
+                    if (t - lastLog >= training.LogEverySeconds)
+                    {
+                        lastLog = t;
+                        var now = pipeline.Stats.Snapshot();
+                        var interval = now.Since(lastSnapshot);
+                        lastSnapshot = now;
+                        var acc = MeanAccuracy(recentAccuracy);
+                        log.LogInformation("step {Step} loss {Loss:F4} accuracy k=1 {A1:P1} k={K} {AK:P1} lr {Lr:G3} | trained {Rate:F0} windows/s, waited for data {Wait:P1} | pipeline: {Pipeline}",
+                            trainer.Step, recent.Average(), acc[0], acc.Length, acc[^1], trainer.LastLearningRate,
+                            interval.ConsumerBatches * batching.BatchSize / Math.Max(1e-9, interval.Elapsed.TotalSeconds), interval.Starvation, interval.Summary());
+                    }
+                    if (training.CheckpointEvery > 0 && trainer.Step % training.CheckpointEvery == 0)
+                    {
+                        checkpoint = trainer.SaveCheckpoint(store, t, cursor);
+                        savedStep = trainer.Step;
+                    }
+                    if ((training.MaxSteps > 0 || maxSeconds > 0) && Progress(trainer.Step, t, maxSeconds) >= 1) break;
+                    if (training.UntilStep > 0 && trainer.Step >= training.UntilStep) { interrupted = true; break; }
+                    if (stop.IsCancellationRequested) { interrupted = true; break; }
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                interrupted = true;
+            }
+            badSamples = pipeline.Stats.BadSamples;
+            badByShard = pipeline.Stats.BadByShard;
+            if (badSamples > 0)
+                log.LogWarning("{Bad} bad sample(s) skipped: {ByShard}; first: {Examples}", badSamples,
+                    string.Join(", ", badByShard.Select(kv => $"{kv.Key}: {kv.Value}")), string.Join("; ", pipeline.Stats.BadExamples.Take(3)));
+            pipelineStop.Cancel();
+        }
+
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (trainer.Step > 0 && savedStep != trainer.Step) checkpoint = trainer.SaveCheckpoint(store, seconds, cursor);
+        log.LogInformation("{What} at step {Step} after {Seconds:F0} s; checkpoint {Checkpoint}", interrupted ? "Stopped" : "Finished", trainer.Step, seconds,
+            checkpoint ?? "(none: no step taken)");
+
+        double? probe = null, probeRandom = null;
+        if (!interrupted && dataset.HasLabels && split.Fraction > 0)
+        {
+            log.LogInformation("Linear probe on the held-out {Fraction:P0} (one un-augmented window per series): trained vs random-init encoder", split.Fraction);
+            using var random = CpcTrainer.CreateModel(training.Seed, modelOptions, device);
+            CpcModel[] models = [trainer.Model, random];
+            var train = await FeaturesAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: false), models, device, stop).ConfigureAwait(false);
+            var test = await FeaturesAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: true), models, device, stop).ConfigureAwait(false);
+            if (train.Labels.shape[0] == 0 || test.Labels.shape[0] == 0)
+                throw new UsageException($"The linear probe needs labelled series on both sides of the split: {train.Labels.shape[0]} train, {test.Labels.shape[0]} held out.");
+            probe = LinearProbe.Top1(train.Features[0], train.Labels, test.Features[0], test.Labels, cpc.ProbeEpochs, seed: training.Seed);
+            probeRandom = LinearProbe.Top1(train.Features[1], train.Labels, test.Features[1], test.Labels, cpc.ProbeEpochs, seed: training.Seed);
+            log.LogInformation("Linear probe top-1: trained {Trained:F4}, random init {Random:F4} ({Train} train, {Test} test series)", probe, probeRandom,
+                train.Labels.shape[0], test.Labels.shape[0]);
+            foreach (var f in train.Features.Concat(test.Features)) f.Dispose();
+            train.Labels.Dispose();
+            test.Labels.Dispose();
+        }
+
+        return new TrainResult
+        {
+            Steps = trainer.Step, Samples = trainer.Samples, Seconds = Math.Round(seconds, 2),
+            FinalLoss = recent.Count > 0 ? Math.Round(recent.Average(), 5) : null,
+            ProbeTop1 = probe, ProbeTop1RandomInit = probeRandom,
+            // Steps ahead beyond the window's encoded length have no accuracy (NaN): the list stops before them.
+            CpcAccuracy = recentAccuracy.Count > 0 ? MeanAccuracy(recentAccuracy).TakeWhile(a => !double.IsNaN(a)).Select(a => Math.Round(a, 4)).ToList() : null,
+            Checkpoint = checkpoint is null ? null : Path.GetFullPath(checkpoint),
+            BadSamples = badSamples, BadSamplesByShard = badByShard, ResumedFromStep = resumedFrom, Interrupted = interrupted,
+        };
+    }
+
+    private static double[] MeanAccuracy(IEnumerable<double[]> rows)
+    {
+        var list = rows.Where(r => r.Length > 0).ToList();
+        int k = list.Count == 0 ? 0 : list[0].Length;
+        var mean = new double[k];
+        for (int j = 0; j < k; j++)
+        {
+            var values = list.Select(r => r[j]).Where(v => !double.IsNaN(v)).ToList();
+            mean[j] = values.Count == 0 ? double.NaN : values.Average();
+        }
+        return mean.Length == 0 ? [double.NaN] : mean;
+    }
+
+    /// <summary>Mean-pooled contexts of one un-augmented window per series (its start fixed by the sample), for each model.</summary>
+    private async Task<(Tensor[] Features, Tensor Labels)> FeaturesAsync(ParquetSeriesDataset dataset, ReadPlan plan, CpcModel[] models, Device device, CancellationToken ct)
+    {
+        var eval = new SeriesWindowPolicy(new SeriesWindowOptions { Length = series.Length, ScaleProbability = 0, NoiseProbability = 0, MaskProbability = 0 });
+        var features = models.Select(_ => new List<Tensor>()).ToArray();
+        var labels = new List<long>();
+        var settings = new PipelineSettings(new SeriesSampleProcessor(eval, dataset.Channels), plan.Seed, DropLast: false, Name: "eval");
+        await using (var pipeline = InputPipeline.Start(((IImageDataset)dataset).ReadAsync(plan, ct), batching, settings, ct))
+        {
+            foreach (var m in models) m.eval();
+            await foreach (var lease in pipeline.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                using (lease)
+                using (no_grad())
+                using (var scope = NewDisposeScope())
+                {
+                    var x = CpcTrainer.Input(lease.Batch, dataset.Channels, series.Length, device);
+                    for (int i = 0; i < models.Length; i++) features[i].Add(models[i].Features(x).cpu().MoveToOuterDisposeScope());
+                    labels.AddRange(lease.Batch.Labels.AsSpan(0, lease.Batch.Count).ToArray());
+                }
+            }
+        }
+        var stacked = features.Select((f, i) =>
+        {
+            var t = f.Count == 0 ? zeros(0, models[i].Options.ContextDim) : cat(f, 0);
+            foreach (var p in f) p.Dispose();
+            return t;
+        }).ToArray();
+        return (stacked, tensor(labels.ToArray()));
+    }
+
+    private double Progress(long step, double seconds, double maxSeconds)
+    {
+        double p = 0;
+        if (training.MaxSteps > 0) p = Math.Max(p, (double)step / training.MaxSteps);
+        if (maxSeconds > 0) p = Math.Max(p, seconds / maxSeconds);
+        return p;
+    }
+}
