@@ -31,25 +31,26 @@ public sealed class CpcRun(DataOptions data, TrainingOptions training, BatchingO
         }
         if (data.Rank >= data.WorldSize)
             throw new UsageException($"Data:Rank ({data.Rank}) must be below Data:WorldSize ({data.WorldSize}) (RANK / WORLD_SIZE).");
-        ParquetSeriesDataset dataset;
+        IImageDataset dataset;
+        int channels;
         try
         {
             var columns = data.SeriesColumns?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-            dataset = await ParquetSeriesDataset.OpenAsync(uri, columns, data.LabelColumn, stop).ConfigureAwait(false);
+            (dataset, channels) = await SeriesData.OpenAsync(uri, columns, data.LabelColumn, stop).ConfigureAwait(false);
         }
         catch (DataSourceException e)
         {
             throw new UsageException($"--data: {e.Message}", e);
         }
         log.LogInformation("Data {Uri}: {Format}, {Shards} shard(s), {Samples} series, {Channels} channel(s), columns {Columns}, labels: {Labels}",
-            uri, dataset.Format, dataset.ShardCount, dataset.SampleCount, dataset.Channels, string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}")),
+            uri, dataset.Format, dataset.ShardCount, dataset.SampleCount, channels, string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}")),
             dataset.HasLabels ? "yes" : "none");
 
         if (training.Threads > 0) torch.set_num_threads(training.Threads);
         var device = TorchDevice.Resolve(training.Device);
         var split = dataset.HasLabels ? new HoldoutSplit(training.HoldoutFraction) : HoldoutSplit.None;
         var store = new CheckpointStore(training.Out, training.KeepCheckpoints);
-        var modelOptions = cpc.ToModelOptions(dataset.Channels);
+        var modelOptions = cpc.ToModelOptions(channels);
         CpcTrainer trainer;
         try { trainer = new CpcTrainer(training, modelOptions, series.Length, device); }
         catch (ArgumentException e) { throw new UsageException($"--window / Series:Length: {e.Message}", e); }
@@ -83,11 +84,11 @@ public sealed class CpcRun(DataOptions data, TrainingOptions training, BatchingO
         using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
             await using var pipeline = InputPipeline.Start(
-                ((IImageDataset)dataset).ReadEpochsAsync(e => new ReadPlan(e, training.Seed, Shuffle: true, split, Rank: data.Rank, WorldSize: data.WorldSize), from: cursor),
-                batching, new PipelineSettings(new SeriesSampleProcessor(policy, dataset.Channels), training.Seed, DropLast: true), pipelineStop.Token);
+                dataset.ReadEpochsAsync(e => new ReadPlan(e, training.Seed, Shuffle: true, split, Rank: data.Rank, WorldSize: data.WorldSize), from: cursor),
+                batching, new PipelineSettings(new SeriesSampleProcessor(policy, channels), training.Seed, DropLast: true), pipelineStop.Token);
             log.LogInformation("Training cpc on {Device}: batch {Batch} windows of {Channels} x {Length} ({Steps} encoded steps, predicting {K} ahead, {Negatives} negatives), " +
                 "encoder {Enc} channels, context {Ctx}; {Workers} worker(s); batch memory {Mb:F1} MB",
-                device.type, batching.BatchSize, dataset.Channels, series.Length, series.Length / modelOptions.Downsampling, modelOptions.PredictionSteps,
+                device.type, batching.BatchSize, channels, series.Length, series.Length / modelOptions.Downsampling, modelOptions.PredictionSteps,
                 modelOptions.Negatives, modelOptions.EncoderChannels, modelOptions.ContextDim, batching.EffectiveWorkers, pipeline.Pool.TotalBytes / 1e6);
             double lastLog = 0;
             var lastSnapshot = pipeline.Stats.Snapshot();
@@ -150,8 +151,8 @@ public sealed class CpcRun(DataOptions data, TrainingOptions training, BatchingO
             log.LogInformation("Linear probe on the held-out {Fraction:P0} (one un-augmented window per series): trained vs random-init encoder", split.Fraction);
             using var random = CpcTrainer.CreateModel(training.Seed, modelOptions, device);
             CpcModel[] models = [trainer.Model, random];
-            var train = await FeaturesAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: false), models, device, stop).ConfigureAwait(false);
-            var test = await FeaturesAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: true), models, device, stop).ConfigureAwait(false);
+            var train = await FeaturesAsync(dataset, channels, new ReadPlan(0, training.Seed, false, split, HeldOut: false), models, device, stop).ConfigureAwait(false);
+            var test = await FeaturesAsync(dataset, channels, new ReadPlan(0, training.Seed, false, split, HeldOut: true), models, device, stop).ConfigureAwait(false);
             if (train.Labels.shape[0] == 0 || test.Labels.shape[0] == 0)
                 throw new UsageException($"The linear probe needs labelled series on both sides of the split: {train.Labels.shape[0]} train, {test.Labels.shape[0]} held out.");
             probe = LinearProbe.Top1(train.Features[0], train.Labels, test.Features[0], test.Labels, cpc.ProbeEpochs, seed: training.Seed);
@@ -189,13 +190,13 @@ public sealed class CpcRun(DataOptions data, TrainingOptions training, BatchingO
     }
 
     /// <summary>Mean-pooled contexts of one un-augmented window per series (its start fixed by the sample), for each model.</summary>
-    private async Task<(Tensor[] Features, Tensor Labels)> FeaturesAsync(ParquetSeriesDataset dataset, ReadPlan plan, CpcModel[] models, Device device, CancellationToken ct)
+    private async Task<(Tensor[] Features, Tensor Labels)> FeaturesAsync(IImageDataset dataset, int channels, ReadPlan plan, CpcModel[] models, Device device, CancellationToken ct)
     {
         var eval = new SeriesWindowPolicy(new SeriesWindowOptions { Length = series.Length, ScaleProbability = 0, NoiseProbability = 0, MaskProbability = 0 });
         var features = models.Select(_ => new List<Tensor>()).ToArray();
         var labels = new List<long>();
-        var settings = new PipelineSettings(new SeriesSampleProcessor(eval, dataset.Channels), plan.Seed, DropLast: false, Name: "eval");
-        await using (var pipeline = InputPipeline.Start(((IImageDataset)dataset).ReadAsync(plan, ct), batching, settings, ct))
+        var settings = new PipelineSettings(new SeriesSampleProcessor(eval, channels), plan.Seed, DropLast: false, Name: "eval");
+        await using (var pipeline = InputPipeline.Start(dataset.ReadAsync(plan, ct), batching, settings, ct))
         {
             foreach (var m in models) m.eval();
             await foreach (var lease in pipeline.ReadAllAsync(ct).ConfigureAwait(false))
@@ -204,7 +205,7 @@ public sealed class CpcRun(DataOptions data, TrainingOptions training, BatchingO
                 using (no_grad())
                 using (var scope = NewDisposeScope())
                 {
-                    var x = CpcTrainer.Input(lease.Batch, dataset.Channels, series.Length, device);
+                    var x = CpcTrainer.Input(lease.Batch, channels, series.Length, device);
                     for (int i = 0; i < models.Length; i++) features[i].Add(models[i].Features(x).cpu().MoveToOuterDisposeScope());
                     labels.AddRange(lease.Batch.Labels.AsSpan(0, lease.Batch.Count).ToArray());
                 }

@@ -9,13 +9,18 @@ public sealed class ImageFolderDataset : IImageDataset
 {
     public static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".webp"];
 
+    /// <summary>Audio files for the CPC path (decoded by the series workers).</summary>
+    public static readonly string[] AudioExtensions = [".wav"];
+
     private readonly string[] _files;   // full paths, sorted
     private readonly long[] _labels;
     private readonly string[] _keys;    // paths relative to the root
     private readonly long[] _lengths;
 
-    private ImageFolderDataset(string uri, string root, string[] files, long[] labels, long[] lengths, IReadOnlyList<string>? classes, int chunkSize)
+    private ImageFolderDataset(string uri, string root, string[] files, long[] labels, long[] lengths, IReadOnlyList<string>? classes, int chunkSize,
+        bool audio = false)
     {
+        Format = audio ? "audiofolder" : "imagefolder";
         Uri = uri;
         Root = root;
         _files = files;
@@ -26,7 +31,7 @@ public sealed class ImageFolderDataset : IImageDataset
         ChunkSize = chunkSize;
         Columns = new Dictionary<string, string>
         {
-            ["image"] = "file bytes",
+            [audio ? "audio" : "image"] = "file bytes",
             ["label"] = classes is null ? "(none: flat folder)" : "class folder name",
             ["key"] = "relative path",
         };
@@ -36,7 +41,7 @@ public sealed class ImageFolderDataset : IImageDataset
 
     public string Root { get; }
 
-    public string Format => "imagefolder";
+    public string Format { get; }
 
     public int ShardCount => 1;
 
@@ -51,21 +56,28 @@ public sealed class ImageFolderDataset : IImageDataset
     /// <summary>Files per chunk. Default 100.</summary>
     public int ChunkSize { get; }
 
-    internal static bool HasImages(string directory) =>
-        Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Any(IsImage);
+    internal static bool HasImages(string directory, IReadOnlyList<string>? extensions = null) =>
+        Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Any(f => Matches(f, extensions ?? Extensions));
 
-    private static bool IsImage(string path)
+    private static bool Matches(string path, IReadOnlyList<string> extensions)
     {
         string name = Path.GetFileName(path);
         if (name.StartsWith('.')) return false;
         string ext = Path.GetExtension(name);
-        foreach (var e in Extensions) if (ext.Equals(e, StringComparison.OrdinalIgnoreCase)) return true;
+        foreach (var e in extensions) if (ext.Equals(e, StringComparison.OrdinalIgnoreCase)) return true;
         return false;
     }
 
     /// <exception cref="DataSourceException">The folder mixes loose images and class folders, or has no images.</exception>
-    public static ImageFolderDataset Open(string uri, string root, int chunkSize = 100)
+    public static ImageFolderDataset Open(string uri, string root, int chunkSize = 100) => Open(uri, root, chunkSize, audio: false);
+
+    /// <summary>A folder of WAV files (root/&lt;class&gt;/&lt;file&gt;.wav or flat), read as bytes for the series workers to decode.</summary>
+    public static ImageFolderDataset OpenAudio(string uri, string root, int chunkSize = 100) => Open(uri, root, chunkSize, audio: true);
+
+    private static ImageFolderDataset Open(string uri, string root, int chunkSize, bool audio)
     {
+        var extensions = audio ? AudioExtensions : Extensions;
+        bool IsImage(string f) => Matches(f, extensions);
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
         root = Path.GetFullPath(root);
         var loose = Directory.EnumerateFiles(root).Where(IsImage).ToList();
@@ -97,9 +109,9 @@ public sealed class ImageFolderDataset : IImageDataset
             files.AddRange(loose);
             labels.AddRange(Enumerable.Repeat(Sample.NoLabel, loose.Count));
         }
-        if (files.Count == 0) throw new DataSourceException(uri, $"Image folder '{uri}' has no images ({string.Join(", ", Extensions)}).");
+        if (files.Count == 0) throw new DataSourceException(uri, $"{(audio ? "Audio" : "Image")} folder '{uri}' has no {(audio ? "audio files" : "images")} ({string.Join(", ", extensions)}).");
         var lengths = files.Select(f => new FileInfo(f).Length).ToArray();
-        return new ImageFolderDataset(uri, root, [.. files], [.. labels], lengths, classes, chunkSize);
+        return new ImageFolderDataset(uri, root, [.. files], [.. labels], lengths, classes, chunkSize, audio);
     }
 
     public async IAsyncEnumerable<SampleChunk> ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)

@@ -12,7 +12,7 @@ namespace Contrastive.Ingest;
 /// </summary>
 internal sealed class TarShardReader
 {
-    private static readonly string[] ImageExtensions = ["jpg", "jpeg", "png", "webp"];
+    private static readonly string[] ImageExtensions = ["jpg", "jpeg", "png", "webp", "wav"]; // wav: audio for the series workers
     private static readonly string[] LabelExtensions = ["cls", "label", "class"];
 
     private readonly byte[] _header = new byte[512];
