@@ -58,22 +58,16 @@ public sealed class CpcRun(DataOptions data, TrainingOptions training, BatchingO
 
         ReadCursor? cursor = null;
         long? resumedFrom = null;
-        if (training.Resume)
+        if (RunSteps.LatestForResume(training, store, log) is { } ckpt)
         {
-            var ckpt = store.LatestIntact(skipped => log.LogWarning("Skipping checkpoint: {Reason}", skipped));
-            if (ckpt is null) log.LogWarning("--resume: no intact checkpoint in {Out}; starting from step 0", Path.GetFullPath(training.Out));
-            else
-            {
-                trainer.Restore(ckpt);
-                cursor = ckpt.Info.Cursor;
-                resumedFrom = trainer.Step;
-                log.LogInformation("resumed from step {Step} ({Path}); data from {Cursor}", trainer.Step, ckpt.Path, cursor?.ToString() ?? "the start");
-            }
+            trainer.Restore(ckpt);
+            cursor = ckpt.Info.Cursor;
+            resumedFrom = trainer.Step;
+            RunSteps.LogResumed(log, ckpt);
         }
 
         var policy = new SeriesWindowPolicy(series);
         var clock = Stopwatch.StartNew();
-        double maxSeconds = training.MaxMinutes * 60;
         var recent = new Queue<double>();
         var recentAccuracy = new Queue<double[]>();
         string? checkpoint = null;
@@ -99,7 +93,7 @@ public sealed class CpcRun(DataOptions data, TrainingOptions training, BatchingO
                     double loss;
                     using (lease)
                     {
-                        double progress = training.MaxSteps == 0 && maxSeconds == 0 ? training.WarmupFraction : Progress(trainer.Step, clock.Elapsed.TotalSeconds, maxSeconds);
+                        double progress = RunSteps.ScheduleProgress(training, trainer.Step, clock.Elapsed.TotalSeconds);
                         loss = trainer.TrainStep(lease.Batch, progress);
                         cursor = lease.Batch.Resume ?? cursor;
                     }
@@ -123,24 +117,21 @@ public sealed class CpcRun(DataOptions data, TrainingOptions training, BatchingO
                         checkpoint = trainer.SaveCheckpoint(store, t, cursor);
                         savedStep = trainer.Step;
                     }
-                    if ((training.MaxSteps > 0 || maxSeconds > 0) && Progress(trainer.Step, t, maxSeconds) >= 1) break;
-                    if (training.UntilStep > 0 && trainer.Step >= training.UntilStep) { interrupted = true; break; }
-                    if (stop.IsCancellationRequested) { interrupted = true; break; }
+                    if (RunSteps.ShouldStop(training, trainer.Step, t, stop, log, out interrupted)) break;
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 interrupted = true;
             }
-            badSamples = pipeline.Stats.BadSamples;
-            badByShard = pipeline.Stats.BadByShard;
-            if (badSamples > 0)
-                log.LogWarning("{Bad} bad sample(s) skipped: {ByShard}; first: {Examples}", badSamples,
-                    string.Join(", ", badByShard.Select(kv => $"{kv.Key}: {kv.Value}")), string.Join("; ", pipeline.Stats.BadExamples.Take(3)));
+            (badSamples, badByShard) = RunSteps.BadSamples(pipeline.Stats, log);
             pipelineStop.Cancel();
         }
 
         double seconds = clock.Elapsed.TotalSeconds;
+        if (recentAccuracy.Count > 0)
+            log.LogInformation("Prediction accuracy by steps ahead (last {N} steps): {PerK}", recentAccuracy.Count,
+                string.Join(", ", MeanAccuracy(recentAccuracy).Select((a, i) => $"k={i + 1} {a:P1}")));
         if (trainer.Step > 0 && savedStep != trainer.Step) checkpoint = trainer.SaveCheckpoint(store, seconds, cursor);
         log.LogInformation("{What} at step {Step} after {Seconds:F0} s; checkpoint {Checkpoint}", interrupted ? "Stopped" : "Finished", trainer.Step, seconds,
             checkpoint ?? "(none: no step taken)");
@@ -220,11 +211,4 @@ public sealed class CpcRun(DataOptions data, TrainingOptions training, BatchingO
         return (stacked, tensor(labels.ToArray()));
     }
 
-    private double Progress(long step, double seconds, double maxSeconds)
-    {
-        double p = 0;
-        if (training.MaxSteps > 0) p = Math.Max(p, (double)step / training.MaxSteps);
-        if (maxSeconds > 0) p = Math.Max(p, seconds / maxSeconds);
-        return p;
-    }
 }

@@ -42,27 +42,17 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
         int epoch = 0;
         ReadCursor? cursor = null;
         long? resumedFrom = null;
-        if (training.Resume)
+        if (RunSteps.LatestForResume(training, store, log) is { } ckpt)
         {
-            var ckpt = store.LatestIntact(skipped => log.LogWarning("Skipping checkpoint: {Reason}", skipped));
-            if (ckpt is null)
-            {
-                log.LogWarning("--resume: no intact checkpoint in {Out}; starting from step 0", Path.GetFullPath(training.Out));
-            }
-            else
-            {
-                trainer.Restore(ckpt);
-                epoch = ckpt.Info.Epoch;
-                cursor = ckpt.Info.Cursor;
-                resumedFrom = trainer.Step;
-                log.LogInformation("resumed from step {Step} ({Path}); data from {Cursor}", trainer.Step, ckpt.Path,
-                    cursor?.ToString() ?? $"the start of epoch {epoch}");
-            }
+            trainer.Restore(ckpt);
+            epoch = ckpt.Info.Epoch;
+            cursor = ckpt.Info.Cursor;
+            resumedFrom = trainer.Step;
+            RunSteps.LogResumed(log, ckpt);
         }
 
         var policy = new SimClrViewPolicy(views);
         var clock = Stopwatch.StartNew();
-        double maxSeconds = training.MaxMinutes * 60;
         long startStep = trainer.Step;
         var recent = new Queue<double>();
         string? checkpoint = null;
@@ -91,9 +81,7 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
                     using (lease)
                     {
                         // With no step or time limit the schedule holds the base rate after warmup's start.
-                        double progress = training.MaxSteps == 0 && maxSeconds == 0
-                            ? training.WarmupFraction
-                            : Progress(trainer.Step, clock.Elapsed.TotalSeconds, maxSeconds);
+                        double progress = RunSteps.ScheduleProgress(training, trainer.Step, clock.Elapsed.TotalSeconds);
                         loss = trainer.TrainStep(lease.Batch, progress);
                         cursor = lease.Batch.Resume ?? cursor;
                     }
@@ -116,25 +104,14 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
                         checkpoint = trainer.SaveCheckpoint(store, currentEpoch, t, cursor);
                         savedStep = trainer.Step;
                     }
-                    if ((training.MaxSteps > 0 || maxSeconds > 0) && Progress(trainer.Step, t, maxSeconds) >= 1) break;
-                    if (training.UntilStep > 0 && trainer.Step >= training.UntilStep)
-                    {
-                        log.LogInformation("Reached --until-step {Step}: checkpointing and stopping; --resume continues", training.UntilStep);
-                        interrupted = true;
-                        break;
-                    }
-                    if (stop.IsCancellationRequested) { interrupted = true; break; }
+                    if (RunSteps.ShouldStop(training, trainer.Step, t, stop, log, out interrupted)) break;
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 interrupted = true;
             }
-            badSamples = pipeline.Stats.BadSamples;
-            badByShard = pipeline.Stats.BadByShard;
-            if (badSamples > 0)
-                log.LogWarning("{Bad} bad sample(s) skipped: {ByShard}; first: {Examples}", badSamples,
-                    string.Join(", ", badByShard.Select(kv => $"{kv.Key}: {kv.Value}")), string.Join("; ", pipeline.Stats.BadExamples.Take(3)));
+            (badSamples, badByShard) = RunSteps.BadSamples(pipeline.Stats, log);
             pipelineStop.Cancel();
         }
 
@@ -176,12 +153,4 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
         };
     }
 
-    /// <summary>Training progress: whichever of the step and time limits is nearer to being reached.</summary>
-    private double Progress(long step, double seconds, double maxSeconds)
-    {
-        double p = 0;
-        if (training.MaxSteps > 0) p = Math.Max(p, (double)step / training.MaxSteps);
-        if (maxSeconds > 0) p = Math.Max(p, seconds / maxSeconds);
-        return p;
-    }
 }
