@@ -190,9 +190,10 @@ namespace Contrastive.Host
             {
                 if (parse.GetValue(k) < 1) throw new UsageException("--knn-k must be at least 1.");
                 var batching = new BatchingOptions { Workers = parse.GetValue(workers) };
-                double top1 = await EvalRun.KnnAsync(parse.GetValue(checkpoint)!, parse.GetValue(train)!, parse.GetValue(test)!, parse.GetValue(k), 0.1,
+                var result = await EvalRun.RunAsync(parse.GetValue(checkpoint)!, parse.GetValue(train)!, parse.GetValue(test)!, parse.GetValue(k), 0.1,
                     parse.GetValue(device)!, batching, ct).ConfigureAwait(false);
-                output.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(new { knn_top1 = top1 }) : $"kNN top-1: {top1:F4}");
+                output.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(result)
+                    : System.FormattableString.Invariant($"kNN top-1: {result.KnnTop1:F4}\nlinear probe top-1: {result.LinearTop1:F4}"));
                 return Ok;
             });
             return cmd;

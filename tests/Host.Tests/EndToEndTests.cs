@@ -44,6 +44,7 @@ public sealed class EndToEndTests() : TempFolderTest("e2e")
         (code, stdout, err) = await Run("eval", "--checkpoint", checkpoint, "--train-data", data, "--test-data", Path.Combine(data, "shard-00001.parquet"), "--json");
         Assert.True(code == 0, err);
         Assert.InRange(LastJson(stdout).GetProperty("knn_top1").GetDouble(), trained - 0.001, 1.0);
+        Assert.InRange(LastJson(stdout).GetProperty("linear_top1").GetDouble(), 0.5, 1.0); // ten classes: chance is 0.1
     }
 }
 
