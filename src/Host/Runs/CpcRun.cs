@@ -68,13 +68,8 @@ public sealed class CpcRun(DataOptions data, TrainingOptions training, BatchingO
 
         var policy = new SeriesWindowPolicy(series);
         var clock = Stopwatch.StartNew();
-        var recent = new Queue<double>();
         var recentAccuracy = new Queue<double[]>();
-        string? checkpoint = null;
-        long savedStep = -1;
-        bool interrupted = false;
-        long badSamples;
-        IReadOnlyDictionary<string, long> badByShard;
+        LoopOutcome outcome;
         using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
             await using var pipeline = InputPipeline.Start(
@@ -84,57 +79,28 @@ public sealed class CpcRun(DataOptions data, TrainingOptions training, BatchingO
                 "encoder {Enc} channels, context {Ctx}; {Workers} worker(s); batch memory {Mb:F1} MB",
                 device.type, batching.BatchSize, channels, series.Length, series.Length / modelOptions.Downsampling, modelOptions.PredictionSteps,
                 modelOptions.Negatives, modelOptions.EncoderChannels, modelOptions.ContextDim, batching.EffectiveWorkers, pipeline.Pool.TotalBytes / 1e6);
-            double lastLog = 0;
-            var lastSnapshot = pipeline.Stats.Snapshot();
-            try
-            {
-                await foreach (var lease in pipeline.ReadAllAsync(pipelineStop.Token).ConfigureAwait(false))
+            var hooks = new StepHooks(
+                () => trainer.Step,
+                trainer.TrainStep,
+                (seconds, at) => trainer.SaveCheckpoint(store, seconds, at),
+                (loss, interval) =>
                 {
-                    double loss;
-                    using (lease)
-                    {
-                        double progress = RunSteps.ScheduleProgress(training, trainer.Step, clock.Elapsed.TotalSeconds);
-                        loss = trainer.TrainStep(lease.Batch, progress);
-                        cursor = lease.Batch.Resume ?? cursor;
-                    }
-                    recent.Enqueue(loss);
+                    var acc = MeanAccuracy(recentAccuracy);
+                    log.LogInformation("step {Step} loss {Loss:F4} accuracy k=1 {A1:P1} k={K} {AK:P1} lr {Lr:G3} | trained {Rate:F0} windows/s, waited for data {Wait:P1} | pipeline: {Pipeline}",
+                        trainer.Step, loss, acc[0], acc.Length, acc[^1], trainer.LastLearningRate,
+                        interval.ConsumerBatches * batching.BatchSize / Math.Max(1e-9, interval.Elapsed.TotalSeconds), interval.Starvation, interval.Summary());
+                },
+                () =>
+                {
                     recentAccuracy.Enqueue(trainer.LastAccuracy);
-                    if (recent.Count > 20) { recent.Dequeue(); recentAccuracy.Dequeue(); }
-                    double t = clock.Elapsed.TotalSeconds;
-                    if (t - lastLog >= training.LogEverySeconds)
-                    {
-                        lastLog = t;
-                        var now = pipeline.Stats.Snapshot();
-                        var interval = now.Since(lastSnapshot);
-                        lastSnapshot = now;
-                        var acc = MeanAccuracy(recentAccuracy);
-                        log.LogInformation("step {Step} loss {Loss:F4} accuracy k=1 {A1:P1} k={K} {AK:P1} lr {Lr:G3} | trained {Rate:F0} windows/s, waited for data {Wait:P1} | pipeline: {Pipeline}",
-                            trainer.Step, recent.Average(), acc[0], acc.Length, acc[^1], trainer.LastLearningRate,
-                            interval.ConsumerBatches * batching.BatchSize / Math.Max(1e-9, interval.Elapsed.TotalSeconds), interval.Starvation, interval.Summary());
-                    }
-                    if (training.CheckpointEvery > 0 && trainer.Step % training.CheckpointEvery == 0)
-                    {
-                        checkpoint = trainer.SaveCheckpoint(store, t, cursor);
-                        savedStep = trainer.Step;
-                    }
-                    if (RunSteps.ShouldStop(training, trainer.Step, t, stop, log, out interrupted)) break;
-                }
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                interrupted = true;
-            }
-            (badSamples, badByShard) = RunSteps.BadSamples(pipeline.Stats, log);
-            pipelineStop.Cancel();
+                    if (recentAccuracy.Count > 20) recentAccuracy.Dequeue();
+                });
+            outcome = await RunSteps.TrainAsync(pipeline, pipelineStop, hooks, training, cursor, clock, stop, log).ConfigureAwait(false);
         }
-
-        double seconds = clock.Elapsed.TotalSeconds;
         if (recentAccuracy.Count > 0)
             log.LogInformation("Prediction accuracy by steps ahead (last {N} steps): {PerK}", recentAccuracy.Count,
                 string.Join(", ", MeanAccuracy(recentAccuracy).Select((a, i) => $"k={i + 1} {a:P1}")));
-        if (trainer.Step > 0 && savedStep != trainer.Step) checkpoint = trainer.SaveCheckpoint(store, seconds, cursor);
-        log.LogInformation("{What} at step {Step} after {Seconds:F0} s; checkpoint {Checkpoint}", interrupted ? "Stopped" : "Finished", trainer.Step, seconds,
-            checkpoint ?? "(none: no step taken)");
+        bool interrupted = outcome.Interrupted;
 
         double? probe = null, probeRandom = null;
         if (!interrupted && dataset.HasLabels && split.Fraction > 0)
@@ -157,13 +123,13 @@ public sealed class CpcRun(DataOptions data, TrainingOptions training, BatchingO
 
         return new TrainResult
         {
-            Steps = trainer.Step, Samples = trainer.Samples, Seconds = Math.Round(seconds, 2),
-            FinalLoss = recent.Count > 0 ? Math.Round(recent.Average(), 5) : null,
+            Steps = trainer.Step, Samples = trainer.Samples, Seconds = Math.Round(outcome.Seconds, 2),
+            FinalLoss = outcome.MeanLoss,
             ProbeTop1 = probe, ProbeTop1RandomInit = probeRandom,
             // Steps ahead beyond the window's encoded length have no accuracy (NaN): the list stops before them.
             CpcAccuracy = recentAccuracy.Count > 0 ? MeanAccuracy(recentAccuracy).TakeWhile(a => !double.IsNaN(a)).Select(a => Math.Round(a, 4)).ToList() : null,
-            Checkpoint = checkpoint is null ? null : Path.GetFullPath(checkpoint),
-            BadSamples = badSamples, BadSamplesByShard = badByShard, ResumedFromStep = resumedFrom, Interrupted = interrupted,
+            Checkpoint = outcome.Checkpoint is null ? null : Path.GetFullPath(outcome.Checkpoint),
+            BadSamples = outcome.BadSamples, BadSamplesByShard = outcome.BadByShard, ResumedFromStep = resumedFrom, Interrupted = interrupted,
         };
     }
 

@@ -1,12 +1,83 @@
+using System.Diagnostics;
 using Contrastive.Batching;
+using Contrastive.Ingest;
 using Contrastive.Training;
 using Microsoft.Extensions.Logging;
 
 namespace Contrastive.Host;
 
+/// <summary>What a method plugs into the shared training loop.</summary>
+/// <param name="Step">Optimizer steps taken so far (counting those before a resume).</param>
+/// <param name="TrainStep">One step on a batch at a schedule progress; returns the loss.</param>
+/// <param name="Save">Writes a checkpoint (seconds trained, cursor of the last batch trained on); returns its path.</param>
+/// <param name="LogStatus">Writes the periodic status line: mean loss of the last steps, pipeline figures of the interval.</param>
+/// <param name="AfterStep">Anything the method tracks per step (CPC's accuracy per k).</param>
+internal sealed record StepHooks(Func<long> Step, Func<Batch, double, double> TrainStep, Func<double, ReadCursor?, string> Save,
+    Action<double, PipelineSnapshot> LogStatus, Action? AfterStep = null);
+
+/// <summary>How the loop ended.</summary>
+internal sealed record LoopOutcome(string? Checkpoint, bool Interrupted, double Seconds, double? MeanLoss, long BadSamples,
+    IReadOnlyDictionary<string, long> BadByShard);
+
 /// <summary>The pieces every training run shares (SimCLR, CPC): resume, progress and limits, bad-sample summary.</summary>
 internal static class RunSteps
 {
+    /// <summary>
+    /// Trains on the pipeline's batches until a step or time limit, --until-step or a stop signal; checkpoints every
+    /// <see cref="TrainingOptions.CheckpointEvery"/> steps and at the end with the cursor of the last batch trained on;
+    /// logs a status line every <see cref="TrainingOptions.LogEverySeconds"/>. Stops the pipeline before the final checkpoint.
+    /// </summary>
+    public static async Task<LoopOutcome> TrainAsync(InputPipeline pipeline, CancellationTokenSource pipelineStop, StepHooks hooks, TrainingOptions training,
+        ReadCursor? cursor, Stopwatch clock, CancellationToken stop, ILogger log)
+    {
+        var recent = new Queue<double>();
+        string? checkpoint = null;
+        long savedStep = -1;
+        bool interrupted = false;
+        double lastLog = 0;
+        var lastSnapshot = pipeline.Stats.Snapshot();
+        try
+        {
+            await foreach (var lease in pipeline.ReadAllAsync(pipelineStop.Token).ConfigureAwait(false))
+            {
+                using (lease)
+                {
+                    recent.Enqueue(hooks.TrainStep(lease.Batch, ScheduleProgress(training, hooks.Step(), clock.Elapsed.TotalSeconds)));
+                    cursor = lease.Batch.Resume ?? cursor;
+                }
+                if (recent.Count > 20) recent.Dequeue();
+                hooks.AfterStep?.Invoke();
+                double t = clock.Elapsed.TotalSeconds;
+                if (t - lastLog >= training.LogEverySeconds)
+                {
+                    lastLog = t;
+                    var now = pipeline.Stats.Snapshot();
+                    hooks.LogStatus(recent.Average(), now.Since(lastSnapshot));
+                    lastSnapshot = now;
+                }
+                long step = hooks.Step();
+                if (training.CheckpointEvery > 0 && step % training.CheckpointEvery == 0)
+                {
+                    checkpoint = hooks.Save(t, cursor);
+                    savedStep = step;
+                }
+                if (ShouldStop(training, step, t, stop, log, out interrupted)) break;
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            interrupted = true;
+        }
+        var (bad, byShard) = BadSamples(pipeline.Stats, log);
+        pipelineStop.Cancel();
+
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (hooks.Step() > 0 && savedStep != hooks.Step()) checkpoint = hooks.Save(seconds, cursor);
+        log.LogInformation("{What} at step {Step} after {Seconds:F0} s; checkpoint {Checkpoint}",
+            interrupted ? "Stopped" : "Finished", hooks.Step(), seconds, checkpoint ?? "(none: no step taken)");
+        return new LoopOutcome(checkpoint, interrupted, seconds, recent.Count > 0 ? Math.Round(recent.Average(), 5) : null, bad, byShard);
+    }
+
     /// <summary>With --resume, the newest checkpoint in --out that verifies (null, with a warning, when there is none).</summary>
     public static CheckpointData? LatestForResume(TrainingOptions training, CheckpointStore store, ILogger log)
     {

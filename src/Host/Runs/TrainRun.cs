@@ -53,15 +53,8 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
 
         var policy = new SimClrViewPolicy(views);
         var clock = Stopwatch.StartNew();
-        long startStep = trainer.Step;
-        var recent = new Queue<double>();
-        string? checkpoint = null;
-        long savedStep = -1;
-        bool interrupted = false;
         int currentEpoch = epoch;
-        long badSamples;
-        IReadOnlyDictionary<string, long> badByShard;
-
+        LoopOutcome outcome;
         using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
             await using var pipeline = InputPipeline.Start(
@@ -71,55 +64,16 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
             log.LogInformation("Training {Method}/{Encoder} on {Device}: batch {Batch} x 2 views at {Size}px, {Workers} worker(s) ({Decoder} decoder), torch threads {Threads}; batch memory {Mb:F1} MB in {Buffers} buffers",
                 training.Method, training.Encoder, device.type, batching.BatchSize, views.Size, batching.EffectiveWorkers, pipeline.DecoderName,
                 torch.get_num_threads(), pipeline.Pool.TotalBytes / 1e6, pipeline.Pool.Buffers);
-            double lastLog = 0;
-            var lastSnapshot = pipeline.Stats.Snapshot();
-            try
-            {
-                await foreach (var lease in pipeline.ReadAllAsync(pipelineStop.Token).ConfigureAwait(false))
-                {
-                    double loss;
-                    using (lease)
-                    {
-                        // With no step or time limit the schedule holds the base rate after warmup's start.
-                        double progress = RunSteps.ScheduleProgress(training, trainer.Step, clock.Elapsed.TotalSeconds);
-                        loss = trainer.TrainStep(lease.Batch, progress);
-                        cursor = lease.Batch.Resume ?? cursor;
-                    }
-                    recent.Enqueue(loss);
-                    if (recent.Count > 20) recent.Dequeue();
-
-                    double t = clock.Elapsed.TotalSeconds;
-                    if (t - lastLog >= training.LogEverySeconds)
-                    {
-                        lastLog = t;
-                        var now = pipeline.Stats.Snapshot();
-                        var interval = now.Since(lastSnapshot);
-                        lastSnapshot = now;
-                        log.LogInformation("step {Step} epoch {Epoch} loss {Loss:F4} lr {Lr:G3} | trained {Rate:F0} img/s, waited for data {Wait:P1} | pipeline: {Pipeline}",
-                            trainer.Step, currentEpoch, recent.Average(), trainer.LastLearningRate, interval.ConsumerBatches * batching.BatchSize / Math.Max(1e-9, interval.Elapsed.TotalSeconds),
-                            interval.Starvation, interval.Summary());
-                    }
-                    if (training.CheckpointEvery > 0 && trainer.Step % training.CheckpointEvery == 0)
-                    {
-                        checkpoint = trainer.SaveCheckpoint(store, currentEpoch, t, cursor);
-                        savedStep = trainer.Step;
-                    }
-                    if (RunSteps.ShouldStop(training, trainer.Step, t, stop, log, out interrupted)) break;
-                }
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                interrupted = true;
-            }
-            (badSamples, badByShard) = RunSteps.BadSamples(pipeline.Stats, log);
-            pipelineStop.Cancel();
+            var hooks = new StepHooks(
+                () => trainer.Step,
+                trainer.TrainStep,
+                (seconds, at) => trainer.SaveCheckpoint(store, currentEpoch, seconds, at),
+                (loss, interval) => log.LogInformation("step {Step} epoch {Epoch} loss {Loss:F4} lr {Lr:G3} | trained {Rate:F0} img/s, waited for data {Wait:P1} | pipeline: {Pipeline}",
+                    trainer.Step, currentEpoch, loss, trainer.LastLearningRate, interval.ConsumerBatches * batching.BatchSize / Math.Max(1e-9, interval.Elapsed.TotalSeconds),
+                    interval.Starvation, interval.Summary()));
+            outcome = await RunSteps.TrainAsync(pipeline, pipelineStop, hooks, training, cursor, clock, stop, log).ConfigureAwait(false);
         }
-
-        double seconds = clock.Elapsed.TotalSeconds;
-        if (trainer.Step > 0 && savedStep != trainer.Step)
-            checkpoint = trainer.SaveCheckpoint(store, currentEpoch, seconds, cursor);
-        log.LogInformation("{What} at step {Step} after {Seconds:F0} s; checkpoint {Checkpoint}",
-            interrupted ? "Stopped" : "Finished", trainer.Step, seconds, checkpoint ?? "(none: no step taken)");
+        bool interrupted = outcome.Interrupted;
 
         double? knn = null, knnRandom = null;
         if (!interrupted && dataset.HasLabels && split.Fraction > 0)
@@ -141,13 +95,13 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
         {
             Steps = trainer.Step,
             Samples = trainer.Samples,
-            Seconds = Math.Round(seconds, 2),
-            FinalLoss = recent.Count > 0 ? Math.Round(recent.Average(), 5) : null,
+            Seconds = Math.Round(outcome.Seconds, 2),
+            FinalLoss = outcome.MeanLoss,
             KnnTop1 = knn,
             KnnTop1RandomInit = knnRandom,
-            Checkpoint = checkpoint is null ? null : Path.GetFullPath(checkpoint),
-            BadSamples = badSamples,
-            BadSamplesByShard = badByShard,
+            Checkpoint = outcome.Checkpoint is null ? null : Path.GetFullPath(outcome.Checkpoint),
+            BadSamples = outcome.BadSamples,
+            BadSamplesByShard = outcome.BadByShard,
             ResumedFromStep = resumedFrom,
             Interrupted = interrupted,
         };
