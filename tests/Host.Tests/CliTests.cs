@@ -199,6 +199,16 @@ public sealed class InspectCliTests() : TempFolderTest("inspect")
         Assert.Equal(3, r.GetProperty("cpc_accuracy").GetArrayLength()); // 640 / 160 = 4 encoded steps: k = 1..3
         Assert.True(File.Exists(r.GetProperty("checkpoint").GetString()));
 
+        // Metrics in --out: a JSON line per step and per evaluation, the same values as CSV rows, TensorBoard events.
+        var lines = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal([1L, 2, 3, 4], lines.Where(l => l.TryGetProperty("train/loss", out _)).Select(l => l.GetProperty("step").GetInt64()));
+        Assert.Contains(lines, l => l.TryGetProperty("eval/probe_top1", out var v) && v.GetDouble() == r.GetProperty("probe_top1").GetDouble());
+        Assert.Contains(lines, l => l.TryGetProperty("cpc/accuracy_k1", out _));
+        var csv = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
+        Assert.Equal("step,seconds,name,value", csv[0]);
+        Assert.Contains(csv, l => l.StartsWith("4,", StringComparison.Ordinal) && l.Contains(",train/loss,"));
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(run, "tensorboard"), "events.out.tfevents*", SearchOption.AllDirectories));
+
         (code, stdout, err) = await CliRunner.Run("train", "--method", "cpc", "--data", data, "--out", run, "--window", "640", "--max-steps", "6",
             "--max-minutes", "0", "--batch-size", "8", "--workers", "1", "--resume", "--json");
         Assert.True(code == 0, err);

@@ -70,6 +70,7 @@ public sealed class CpcRun(DataOptions data, TrainingOptions training, BatchingO
         var clock = Stopwatch.StartNew();
         var recentAccuracy = new Queue<double[]>();
         LoopOutcome outcome;
+        using var metrics = new RunLog(training.Out);
         using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
             await using var pipeline = InputPipeline.Start(
@@ -90,13 +91,16 @@ public sealed class CpcRun(DataOptions data, TrainingOptions training, BatchingO
                         trainer.Step, loss, acc[0], acc.Length, acc[^1], trainer.LastLearningRate,
                         interval.ConsumerBatches * batching.BatchSize / Math.Max(1e-9, interval.Elapsed.TotalSeconds), interval.Starvation, interval.Summary());
                 },
+                () => trainer.LastLearningRate,
                 () =>
                 {
                     recentAccuracy.Enqueue(trainer.LastAccuracy);
                     if (recentAccuracy.Count > 20) recentAccuracy.Dequeue();
                 });
-            outcome = await RunSteps.TrainAsync(pipeline, pipelineStop, hooks, training, cursor, clock, stop, log).ConfigureAwait(false);
+            outcome = await RunSteps.TrainAsync(pipeline, pipelineStop, hooks, training, cursor, clock, stop, log, metrics, batching.BatchSize).ConfigureAwait(false);
         }
+        if (recentAccuracy.Count > 0)
+            metrics.Write(trainer.Step, outcome.Seconds, [.. MeanAccuracy(recentAccuracy).Select((a, i) => ($"cpc/accuracy_k{i + 1}", a))]);
         if (recentAccuracy.Count > 0)
             log.LogInformation("Prediction accuracy by steps ahead (last {N} steps): {PerK}", recentAccuracy.Count,
                 string.Join(", ", MeanAccuracy(recentAccuracy).Select((a, i) => $"k={i + 1} {a:P1}")));
@@ -116,6 +120,7 @@ public sealed class CpcRun(DataOptions data, TrainingOptions training, BatchingO
             probeRandom = LinearProbe.Top1(train.Features[1], train.Labels, test.Features[1], test.Labels, cpc.ProbeEpochs, seed: training.Seed);
             log.LogInformation("Linear probe top-1: trained {Trained:F4}, random init {Random:F4} ({Train} train, {Test} test series)", probe, probeRandom,
                 train.Labels.shape[0], test.Labels.shape[0]);
+            metrics.Write(trainer.Step, outcome.Seconds, ("eval/probe_top1", probe.Value), ("eval/probe_top1_random_init", probeRandom.Value));
             foreach (var f in train.Features.Concat(test.Features)) f.Dispose();
             train.Labels.Dispose();
             test.Labels.Dispose();

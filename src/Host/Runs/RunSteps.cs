@@ -12,8 +12,9 @@ namespace Contrastive.Host;
 /// <param name="Save">Writes a checkpoint (seconds trained, cursor of the last batch trained on); returns its path.</param>
 /// <param name="LogStatus">Writes the periodic status line: mean loss of the last steps, pipeline figures of the interval.</param>
 /// <param name="AfterStep">Anything the method tracks per step (CPC's accuracy per k).</param>
+/// <param name="LearningRate">The rate of the last step, for the metrics log.</param>
 internal sealed record StepHooks(Func<long> Step, Func<Batch, double, double> TrainStep, Func<double, ReadCursor?, string> Save,
-    Action<double, PipelineSnapshot> LogStatus, Action? AfterStep = null);
+    Action<double, PipelineSnapshot> LogStatus, Func<double> LearningRate, Action? AfterStep = null);
 
 /// <summary>How the loop ended.</summary>
 internal sealed record LoopOutcome(string? Checkpoint, bool Interrupted, double Seconds, double? MeanLoss, long BadSamples,
@@ -25,10 +26,11 @@ internal static class RunSteps
     /// <summary>
     /// Trains on the pipeline's batches until a step or time limit, --until-step or a stop signal; checkpoints every
     /// <see cref="TrainingOptions.CheckpointEvery"/> steps and at the end with the cursor of the last batch trained on;
-    /// logs a status line every <see cref="TrainingOptions.LogEverySeconds"/>. Stops the pipeline before the final checkpoint.
+    /// logs a status line every <see cref="TrainingOptions.LogEverySeconds"/>, and every step's loss and rate (with throughput
+    /// and starvation at status times) to <paramref name="metrics"/>. Stops the pipeline before the final checkpoint.
     /// </summary>
     public static async Task<LoopOutcome> TrainAsync(InputPipeline pipeline, CancellationTokenSource pipelineStop, StepHooks hooks, TrainingOptions training,
-        ReadCursor? cursor, Stopwatch clock, CancellationToken stop, ILogger log)
+        ReadCursor? cursor, Stopwatch clock, CancellationToken stop, ILogger log, RunLog metrics, int batchSize)
     {
         var recent = new Queue<double>();
         string? checkpoint = null;
@@ -40,22 +42,32 @@ internal static class RunSteps
         {
             await foreach (var lease in pipeline.ReadAllAsync(pipelineStop.Token).ConfigureAwait(false))
             {
+                double loss;
                 using (lease)
                 {
-                    recent.Enqueue(hooks.TrainStep(lease.Batch, ScheduleProgress(training, hooks.Step(), clock.Elapsed.TotalSeconds)));
+                    loss = hooks.TrainStep(lease.Batch, ScheduleProgress(training, hooks.Step(), clock.Elapsed.TotalSeconds));
                     cursor = lease.Batch.Resume ?? cursor;
                 }
+                recent.Enqueue(loss);
                 if (recent.Count > 20) recent.Dequeue();
                 hooks.AfterStep?.Invoke();
                 double t = clock.Elapsed.TotalSeconds;
+                long step = hooks.Step();
                 if (t - lastLog >= training.LogEverySeconds)
                 {
                     lastLog = t;
                     var now = pipeline.Stats.Snapshot();
-                    hooks.LogStatus(recent.Average(), now.Since(lastSnapshot));
+                    var interval = now.Since(lastSnapshot);
+                    hooks.LogStatus(recent.Average(), interval);
                     lastSnapshot = now;
+                    metrics.Write(step, t, ("train/loss", loss), ("train/lr", hooks.LearningRate()),
+                        ("train/samples_per_sec", interval.ConsumerBatches * batchSize / Math.Max(1e-9, interval.Elapsed.TotalSeconds)),
+                        ("pipeline/starvation", interval.Starvation));
                 }
-                long step = hooks.Step();
+                else
+                {
+                    metrics.Write(step, t, ("train/loss", loss), ("train/lr", hooks.LearningRate()));
+                }
                 if (training.CheckpointEvery > 0 && step % training.CheckpointEvery == 0)
                 {
                     checkpoint = hooks.Save(t, cursor);

@@ -55,6 +55,7 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
         var clock = Stopwatch.StartNew();
         int currentEpoch = epoch;
         LoopOutcome outcome;
+        using var metrics = new RunLog(training.Out);
         using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
             await using var pipeline = InputPipeline.Start(
@@ -70,8 +71,9 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
                 (seconds, at) => trainer.SaveCheckpoint(store, currentEpoch, seconds, at),
                 (loss, interval) => log.LogInformation("step {Step} epoch {Epoch} loss {Loss:F4} lr {Lr:G3} | trained {Rate:F0} img/s, waited for data {Wait:P1} | pipeline: {Pipeline}",
                     trainer.Step, currentEpoch, loss, trainer.LastLearningRate, interval.ConsumerBatches * batching.BatchSize / Math.Max(1e-9, interval.Elapsed.TotalSeconds),
-                    interval.Starvation, interval.Summary()));
-            outcome = await RunSteps.TrainAsync(pipeline, pipelineStop, hooks, training, cursor, clock, stop, log).ConfigureAwait(false);
+                    interval.Starvation, interval.Summary()),
+                () => trainer.LastLearningRate);
+            outcome = await RunSteps.TrainAsync(pipeline, pipelineStop, hooks, training, cursor, clock, stop, log, metrics, batching.BatchSize).ConfigureAwait(false);
         }
         bool interrupted = outcome.Interrupted;
 
@@ -88,6 +90,7 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
             knn = KnnClassifier.Top1(bank[0].Features, bank[0].Labels, test[0].Features, test[0].Labels, training.KnnK, training.KnnTemperature);
             knnRandom = KnnClassifier.Top1(bank[1].Features, bank[1].Labels, test[1].Features, test[1].Labels, training.KnnK, training.KnnTemperature);
             log.LogInformation("kNN top-1: trained {Trained:F4}, random init {Random:F4} ({Bank} bank, {Test} test samples)", knn, knnRandom, bank[0].Labels.shape[0], test[0].Labels.shape[0]);
+            metrics.Write(trainer.Step, outcome.Seconds, ("eval/knn_top1", knn.Value), ("eval/knn_top1_random_init", knnRandom.Value));
             foreach (var (f, l) in bank.Concat(test)) { f.Dispose(); l.Dispose(); }
         }
 
