@@ -80,7 +80,7 @@ namespace Contrastive.Host
             var method = new Option<string?>("--method") { Description = "Method: simclr (images) or cpc (time series)." };
             var seriesLength = new Option<int?>("--window") { Description = "cpc: window length in samples (a multiple of 160). Default 6400." };
             var seriesColumnsTrain = new Option<string?>("--series-columns") { Description = "cpc: list column(s) of time-series Parquet, comma-separated (default: detected)." };
-            var encoder = new Option<string?>("--encoder") { Description = "Encoder: convnet (default) or resnet18." };
+            var encoder = new Option<string?>("--encoder") { Description = "Encoder: convnet (default), resnet18, resnet34 or resnet50." };
             var outDir = new Option<string?>("--out") { Description = "Folder for checkpoints. Default runs/simclr." };
             var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after N steps (0 = no limit)." };
             var maxMinutes = new Option<double?>("--max-minutes") { Description = "Stop after M minutes (0 = no limit). Default 3." };

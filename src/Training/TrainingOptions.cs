@@ -9,8 +9,8 @@ public sealed class TrainingOptions
     [Required, RegularExpression("^(simclr|cpc)$", ErrorMessage = "Method must be simclr or cpc.")]
     public string Method { get; set; } = "simclr";
 
-    /// <summary>Encoder: "convnet" (small, default: minutes on a CPU) or "resnet18".</summary>
-    [Required, RegularExpression("^(convnet|resnet18)$", ErrorMessage = "Encoder must be 'convnet' or 'resnet18'.")]
+    /// <summary>Encoder: "convnet" (small, default: minutes on a CPU), "resnet18", "resnet34" or "resnet50".</summary>
+    [Required, RegularExpression("^(convnet|resnet18|resnet34|resnet50)$", ErrorMessage = "Encoder must be convnet, resnet18, resnet34 or resnet50.")]
     public string Encoder { get; set; } = "convnet";
 
     /// <summary>Use the small-image stem for ResNets (3×3 stride 1, no max-pool). Default true.</summary>

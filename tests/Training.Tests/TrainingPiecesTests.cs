@@ -120,6 +120,8 @@ public class EncoderTests
     [Theory]
     [InlineData("convnet", 32, 256)]
     [InlineData("resnet18", 32, 512)]
+    [InlineData("resnet34", 32, 512)]
+    [InlineData("resnet50", 32, 2048)]
     public void Encoders_map_images_to_features(string name, int size, int dim)
     {
         using var scope = NewDisposeScope();
@@ -127,5 +129,19 @@ public class EncoderTests
         Assert.Equal(dim, e.FeatureDim);
         var y = e.forward(randn(2, 3, size, size));
         Assert.Equal(new long[] { 2, dim }, y.shape);
+    }
+
+    /// <summary>torchvision's resnet18/34/50 hold 11,689,512 / 21,797,672 / 25,557,032 parameters with their 1000-class fc layer
+    /// (512·1000 + 1000, or 2048·1000 + 1000); without it, with the ImageNet stem, the backbones must match exactly.</summary>
+    [Theory]
+    [InlineData("resnet18", 11_689_512 - 513_000)]
+    [InlineData("resnet34", 21_797_672 - 513_000)]
+    [InlineData("resnet50", 25_557_032 - 2_049_000)]
+    public void ResNets_have_torchvisions_parameter_counts(string name, long expected)
+    {
+        using var e = Encoder.Create(name, smallImages: false);
+        Assert.Equal(expected, e.parameters().Sum(p => p.numel()));
+        using var scope = NewDisposeScope();
+        Assert.Equal(new long[] { 1, e.FeatureDim }, e.forward(randn(1, 3, 64, 64)).shape);
     }
 }

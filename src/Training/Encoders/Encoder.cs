@@ -8,11 +8,13 @@ public abstract class Encoder(string name) : nn.Module<Tensor, Tensor>(name)
 {
     public abstract int FeatureDim { get; }
 
-    /// <summary>Builds an encoder by name: "convnet" (small ConvNet) or "resnet18".</summary>
+    /// <summary>Builds an encoder by name: "convnet" (small ConvNet), "resnet18", "resnet34" or "resnet50".</summary>
     public static Encoder Create(string name, bool smallImages) => name.ToLowerInvariant() switch
     {
         "convnet" => new SmallConvNet(),
-        "resnet18" => new ResNet18(smallImages),
-        _ => throw new ArgumentException($"Unknown encoder '{name}': use convnet or resnet18."),
+        "resnet18" => new ResNet(18, smallImages),
+        "resnet34" => new ResNet(34, smallImages),
+        "resnet50" => new ResNet(50, smallImages),
+        _ => throw new ArgumentException($"Unknown encoder '{name}': use convnet, resnet18, resnet34 or resnet50."),
     };
 }

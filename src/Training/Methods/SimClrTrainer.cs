@@ -44,7 +44,7 @@ public sealed class SimClrTrainer : IDisposable
     public double LastLearningRate { get; private set; }
 
     /// <summary>Hidden width of the projection head: the encoder's feature size, as in SimCLR.</summary>
-    public static int ProjectionHidden(string encoder) => encoder == "resnet18" ? 512 : 256;
+    public static int ProjectionHidden(string encoder) => encoder switch { "resnet18" or "resnet34" => 512, "resnet50" => 2048, _ => 256 };
 
     /// <summary>A fresh model with the run seed's initialisation (the same weights a run starts from).</summary>
     public static SimClrModel CreateModel(TrainingOptions o, Device device)
