@@ -53,8 +53,8 @@ public sealed class TrainingOptions
     /// <summary>Run seed: model init and every augmentation draw. Default 0.</summary>
     public long Seed { get; set; }
 
-    /// <summary>"adamw" (default) or "sgd" (momentum 0.9, Nesterov).</summary>
-    [Required, RegularExpression("^(adamw|sgd)$", ErrorMessage = "Optimizer must be adamw or sgd.")]
+    /// <summary>"adamw" (default), "sgd" (momentum 0.9, Nesterov) or "lars" (momentum 0.9, trust coefficient 0.001; biases and norm parameters excluded, as SimCLR).</summary>
+    [Required, RegularExpression("^(adamw|sgd|lars)$", ErrorMessage = "Optimizer must be adamw, sgd or lars.")]
     public string Optimizer { get; set; } = "adamw";
 
     /// <summary>Peak learning rate after warmup. Default 0.001 (AdamW).</summary>

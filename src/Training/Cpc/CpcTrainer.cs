@@ -11,7 +11,7 @@ namespace Contrastive.Training;
 public sealed class CpcTrainer : IDisposable
 {
     private readonly TrainingOptions _o;
-    private readonly optim.Optimizer _optimizer;
+    private readonly StepOptimizer _optimizer;
     private readonly LrSchedule _schedule;
     private readonly Generator _negatives;
 
@@ -25,7 +25,7 @@ public sealed class CpcTrainer : IDisposable
         Device = device;
         WindowLength = windowLength;
         Model = CreateModel(options.Seed, model, device);
-        _optimizer = optim.AdamW(Model.parameters(), options.LearningRate, weight_decay: options.WeightDecay);
+        _optimizer = StepOptimizer.Create(options.Optimizer, Model, options.LearningRate, options.WeightDecay);
         _schedule = new LrSchedule(options.LearningRate, options.WarmupFraction);
         _negatives = new Generator((ulong)options.Seed + 1, device);
     }
@@ -72,13 +72,13 @@ public sealed class CpcTrainer : IDisposable
         using var scope = NewDisposeScope();
         Model.train();
         LastLearningRate = _schedule.At(progress);
-        foreach (var group in _optimizer.ParamGroups) group.LearningRate = LastLearningRate;
+        _optimizer.SetLearningRate(LastLearningRate);
         var x = Input(batch, Model.Options.InputChannels, WindowLength, Device);
         var (z, c) = Model.forward(x);
         var loss = CpcLoss.Compute(Model, z, c, _negatives, out var accuracy);
-        _optimizer.zero_grad();
+        _optimizer.ZeroGrad();
         loss.backward();
-        _optimizer.step();
+        _optimizer.Step();
         Step++;
         Samples += batch.Count;
         LastAccuracy = accuracy;
@@ -96,10 +96,7 @@ public sealed class CpcTrainer : IDisposable
             Method = "cpc", Encoder = $"cpc-{o.InputChannels}x{o.EncoderChannels}-gru{o.ContextDim}-k{o.PredictionSteps}", ImageSize = WindowLength,
             Step = Step, Samples = Samples, Epoch = cursor?.Epoch ?? 0, Cursor = cursor, Seconds = seconds, Seed = _o.Seed,
         };
-        using var ms = new MemoryStream();
-        using (var writer = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
-            ((TorchSharp.Modules.OptimizerHelper)_optimizer).save_state_dict(writer);
-        return store.Write(info, SimClrTrainer.SaveModel(Model), ms.ToArray());
+        return store.Write(info, SimClrTrainer.SaveModel(Model), _optimizer.SaveState());
     }
 
     public void Restore(CheckpointData data)
@@ -110,9 +107,7 @@ public sealed class CpcTrainer : IDisposable
             throw new InvalidDataException($"Checkpoint '{data.Path}' was made by {data.Info.Method} with model {data.Info.Encoder}, window {data.Info.ImageSize}; " +
                 $"this run uses cpc with {expected}, window {WindowLength}. Use a new --out or the same settings.");
         SimClrTrainer.LoadModel(Model, data.Model);
-        using (var ms = new MemoryStream(data.Optimizer))
-        using (var reader = new BinaryReader(ms))
-            ((TorchSharp.Modules.OptimizerHelper)_optimizer).load_state_dict(reader);
+        _optimizer.LoadState(data.Optimizer);
         Step = data.Info.Step;
         Samples = data.Info.Samples;
     }

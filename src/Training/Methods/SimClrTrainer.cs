@@ -11,7 +11,7 @@ namespace Contrastive.Training;
 public sealed class SimClrTrainer : IDisposable
 {
     private readonly TrainingOptions _o;
-    private readonly optim.Optimizer _optimizer;
+    private readonly StepOptimizer _optimizer;
     private readonly NtXentLoss _loss;
     private readonly LrSchedule _schedule;
 
@@ -21,10 +21,7 @@ public sealed class SimClrTrainer : IDisposable
         Device = device;
         ImageSize = imageSize;
         Model = CreateModel(options, device);
-        var parameters = Model.parameters();
-        _optimizer = options.Optimizer == "sgd"
-            ? optim.SGD(parameters, options.LearningRate, momentum: 0.9, weight_decay: options.WeightDecay, nesterov: true)
-            : optim.AdamW(parameters, options.LearningRate, weight_decay: options.WeightDecay);
+        _optimizer = StepOptimizer.Create(options.Optimizer, Model, options.LearningRate, options.WeightDecay);
         _loss = new NtXentLoss(options.Temperature);
         _schedule = new LrSchedule(options.LearningRate, options.WarmupFraction);
     }
@@ -66,16 +63,16 @@ public sealed class SimClrTrainer : IDisposable
         using var scope = NewDisposeScope();
         Model.train();
         LastLearningRate = _schedule.At(progress);
-        foreach (var group in _optimizer.ParamGroups) group.LearningRate = LastLearningRate;
+        _optimizer.SetLearningRate(LastLearningRate);
 
         var x = ImageInput.ToTensor(batch, Device);
         var z = Model.forward(x);
         var z1 = z.narrow(0, 0, batch.Count);
         var z2 = z.narrow(0, batch.Count, batch.Count);
         var loss = _loss.Compute(z1, z2);
-        _optimizer.zero_grad();
+        _optimizer.ZeroGrad();
         loss.backward();
-        _optimizer.step();
+        _optimizer.Step();
         Step++;
         Samples += batch.Count;
         double value = loss.item<float>();
@@ -93,7 +90,7 @@ public sealed class SimClrTrainer : IDisposable
             ProjectionDim = _o.ProjectionDim, ProjectionHidden = ProjectionHidden(_o.Encoder),
             Step = Step, Samples = Samples, Epoch = cursor?.Epoch ?? epoch, Cursor = cursor, Seconds = seconds, Seed = _o.Seed,
         };
-        return store.Write(info, SaveModel(Model), SaveOptimizer());
+        return store.Write(info, SaveModel(Model), _optimizer.SaveState());
     }
 
     /// <summary>Restores model, optimizer and position from a checkpoint of the same configuration.</summary>
@@ -104,11 +101,7 @@ public sealed class SimClrTrainer : IDisposable
                 $"Checkpoint '{data.Path}' was made with encoder {data.Info.Encoder}, image size {data.Info.ImageSize}, projection {data.Info.ProjectionDim}; " +
                 $"this run uses {_o.Encoder}, {ImageSize}, {_o.ProjectionDim}. Use a new --out or the same settings.");
         LoadModel(Model, data.Model);
-        using (var ms = new MemoryStream(data.Optimizer))
-        using (var reader = new BinaryReader(ms))
-        {
-            ((TorchSharp.Modules.OptimizerHelper)_optimizer).load_state_dict(reader);
-        }
+        _optimizer.LoadState(data.Optimizer);
         Step = data.Info.Step;
         Samples = data.Info.Samples;
     }
@@ -125,14 +118,6 @@ public sealed class SimClrTrainer : IDisposable
         using var ms = new MemoryStream(state);
         using var reader = new BinaryReader(ms);
         model.load(reader);
-    }
-
-    private byte[] SaveOptimizer()
-    {
-        using var ms = new MemoryStream();
-        using (var writer = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
-            ((TorchSharp.Modules.OptimizerHelper)_optimizer).save_state_dict(writer);
-        return ms.ToArray();
     }
 
     public void Dispose()
