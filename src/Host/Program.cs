@@ -85,6 +85,7 @@ namespace Contrastive.Host
             var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after N steps (0 = no limit)." };
             var maxMinutes = new Option<double?>("--max-minutes") { Description = "Stop after M minutes (0 = no limit). Default 3." };
             var untilStep = new Option<long?>("--until-step") { Description = "Checkpoint and stop at step K, keeping the whole run's schedule; continue with --resume." };
+            var gradCache = new Option<int?>("--grad-cache-chunk") { Description = "Gradient caching: encode each batch in chunks of N images and combine their gradients into the full batch's (0 = off)." };
             var deterministicBatches = new Option<bool>("--deterministic") { Description = "Deterministic batch composition (ordered assembly), for runs that resume exactly." };
             var batchSize = new Option<int?>("--batch-size") { Description = "Samples per batch (two views each). Default 128." };
             var imageSize = new Option<int?>("--image-size") { Description = "View side in pixels. Default 32." };
@@ -100,7 +101,7 @@ namespace Contrastive.Host
             var cmd = new Command("train", "Train an encoder with a contrastive method, then report kNN accuracy against a random-init encoder.")
             {
                 data, method, encoder, outDir, maxSteps, maxMinutes, untilStep, batchSize, imageSize, workers, device, checkpointEvery, resume, seed, threads,
-                deterministicBatches, imageColumn, labelColumn, seriesLength, seriesColumnsTrain, json,
+                deterministicBatches, gradCache, imageColumn, labelColumn, seriesLength, seriesColumnsTrain, json,
             };
             cmd.SetAction(async (parse, ct) =>
             {
@@ -110,7 +111,7 @@ namespace Contrastive.Host
                 Set(maxSteps, "Training:MaxSteps"); Set(maxMinutes, "Training:MaxMinutes"); Set(batchSize, "Batching:BatchSize");
                 Set(imageSize, "Augment:Size"); Set(workers, "Batching:Workers"); Set(device, "Training:Device");
                 Set(checkpointEvery, "Training:CheckpointEvery"); Set(seed, "Training:Seed"); Set(threads, "Training:Threads");
-                Set(imageColumn, "Data:ImageColumn"); Set(labelColumn, "Data:LabelColumn"); Set(untilStep, "Training:UntilStep");
+                Set(imageColumn, "Data:ImageColumn"); Set(labelColumn, "Data:LabelColumn"); Set(untilStep, "Training:UntilStep"); Set(gradCache, "Training:GradCacheChunk");
                 Set(seriesLength, "Series:Length"); Set(seriesColumnsTrain, "Data:SeriesColumns");
                 if (parse.GetValue(resume)) overrides["Training:Resume"] = "true";
                 if (parse.GetValue(deterministicBatches)) overrides["Batching:Deterministic"] = "true";

@@ -31,6 +31,14 @@ public sealed class TrainingOptions
     [Range(0, long.MaxValue)]
     public long UntilStep { get; set; }
 
+    /// <summary>
+    /// Gradient caching: encode a batch's views in chunks of this many images and combine the chunks' gradients into the
+    /// full batch's (a batch larger than memory allows for one pass). 0 = off. Default 0. With BatchNorm the statistics
+    /// are per chunk.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int GradCacheChunk { get; set; }
+
     /// <summary>Stop after this many minutes of training (0 = no time limit). Default 3.</summary>
     [Range(0.0, 1e7)]
     public double MaxMinutes { get; set; } = 3;

@@ -66,16 +66,23 @@ public sealed class SimClrTrainer : IDisposable
         _optimizer.SetLearningRate(LastLearningRate);
 
         var x = ImageInput.ToTensor(batch, Device);
-        var z = Model.forward(x);
-        var z1 = z.narrow(0, 0, batch.Count);
-        var z2 = z.narrow(0, batch.Count, batch.Count);
-        var loss = _loss.Compute(z1, z2);
+        int n = batch.Count;
+        double value;
         _optimizer.ZeroGrad();
-        loss.backward();
+        if (_o.GradCacheChunk > 0 && x.shape[0] > _o.GradCacheChunk)
+        {
+            value = GradCache.Backward(Model.forward, x, _o.GradCacheChunk, z => _loss.Compute(z.narrow(0, 0, n), z.narrow(0, n, n)));
+        }
+        else
+        {
+            var z = Model.forward(x);
+            var loss = _loss.Compute(z.narrow(0, 0, n), z.narrow(0, n, n));
+            loss.backward();
+            value = loss.item<float>();
+        }
         _optimizer.Step();
         Step++;
         Samples += batch.Count;
-        double value = loss.item<float>();
         if (double.IsNaN(value) || double.IsInfinity(value))
             throw new InvalidOperationException($"The loss became {value} at step {Step}; lower the learning rate (now {LastLearningRate:g4}) or check the data.");
         return value;
