@@ -6,7 +6,8 @@ namespace Contrastive.Perf;
 /// Benchmarks: dotnet run -c Release --project perf -- --filter '*'
 /// (BenchmarkDotNet's own arguments: --filter, --job short, ...);
 /// allocation breakdown: dotnet run -c Release --project perf -- pipeline-alloc DIR [SIZE] [WORKERS] [SECONDS];
-/// upload shards for an object-storage bench: dotnet run -c Release --project perf -- s3-upload DIR s3://bucket/prefix.
+/// upload shards for an object-storage bench: dotnet run -c Release --project perf -- s3-upload DIR s3://bucket/prefix;
+/// the SimCLR step against the PyTorch peer: dotnet run -c Release --project perf -- train-step [BATCH] [SIZE] [THREADS] [STEPS].
 /// </summary>
 public static class Program
 {
@@ -15,6 +16,11 @@ public static class Program
         if (args.Length > 2 && args[0] == "s3-upload")
         {
             await S3Upload.RunAsync(args[1], args[2]);
+            return;
+        }
+        if (args.Length > 0 && args[0] == "train-step")
+        {
+            await TrainStep.RunAsync(args[1..]);
             return;
         }
         if (args.Length > 1 && args[0] == "pipeline-alloc")
