@@ -77,7 +77,7 @@ namespace Contrastive.Host
         private static Command TrainCommand(TextWriter output, TextWriter error)
         {
             var data = new Option<string?>("--data") { Description = "Data: a Parquet file, a directory or a glob. Default: the demo dataset under ./data/demo (written on first use)." };
-            var method = new Option<string?>("--method") { Description = "Method: simclr (images) or cpc (time series)." };
+            var method = new Option<string?>("--method") { Description = "Method: simclr or moco (images), or cpc (time series)." };
             var seriesLength = new Option<int?>("--window") { Description = "cpc: window length in samples (a multiple of 160). Default 6400." };
             var seriesColumnsTrain = new Option<string?>("--series-columns") { Description = "cpc: list column(s) of time-series Parquet, comma-separated (default: detected)." };
             var encoder = new Option<string?>("--encoder") { Description = "Encoder: convnet (default), resnet18, resnet34 or resnet50." };
@@ -86,6 +86,7 @@ namespace Contrastive.Host
             var maxMinutes = new Option<double?>("--max-minutes") { Description = "Stop after M minutes (0 = no limit). Default 3." };
             var untilStep = new Option<long?>("--until-step") { Description = "Checkpoint and stop at step K, keeping the whole run's schedule; continue with --resume." };
             var gradCache = new Option<int?>("--grad-cache-chunk") { Description = "Gradient caching: encode each batch in chunks of N images and combine their gradients into the full batch's (0 = off)." };
+            var mocoQueue = new Option<int?>("--moco-queue") { Description = "moco: keys in the queue of negatives. Default 4096." };
             var deterministicBatches = new Option<bool>("--deterministic") { Description = "Deterministic batch composition (ordered assembly), for runs that resume exactly." };
             var batchSize = new Option<int?>("--batch-size") { Description = "Samples per batch (two views each). Default 128." };
             var imageSize = new Option<int?>("--image-size") { Description = "View side in pixels. Default 32." };
@@ -101,7 +102,7 @@ namespace Contrastive.Host
             var cmd = new Command("train", "Train an encoder with a contrastive method, then report kNN accuracy against a random-init encoder.")
             {
                 data, method, encoder, outDir, maxSteps, maxMinutes, untilStep, batchSize, imageSize, workers, device, checkpointEvery, resume, seed, threads,
-                deterministicBatches, gradCache, imageColumn, labelColumn, seriesLength, seriesColumnsTrain, json,
+                deterministicBatches, gradCache, mocoQueue, imageColumn, labelColumn, seriesLength, seriesColumnsTrain, json,
             };
             cmd.SetAction(async (parse, ct) =>
             {
@@ -111,7 +112,7 @@ namespace Contrastive.Host
                 Set(maxSteps, "Training:MaxSteps"); Set(maxMinutes, "Training:MaxMinutes"); Set(batchSize, "Batching:BatchSize");
                 Set(imageSize, "Augment:Size"); Set(workers, "Batching:Workers"); Set(device, "Training:Device");
                 Set(checkpointEvery, "Training:CheckpointEvery"); Set(seed, "Training:Seed"); Set(threads, "Training:Threads");
-                Set(imageColumn, "Data:ImageColumn"); Set(labelColumn, "Data:LabelColumn"); Set(untilStep, "Training:UntilStep"); Set(gradCache, "Training:GradCacheChunk");
+                Set(imageColumn, "Data:ImageColumn"); Set(labelColumn, "Data:LabelColumn"); Set(untilStep, "Training:UntilStep"); Set(gradCache, "Training:GradCacheChunk"); Set(mocoQueue, "Training:MocoQueue");
                 Set(seriesLength, "Series:Length"); Set(seriesColumnsTrain, "Data:SeriesColumns");
                 if (parse.GetValue(resume)) overrides["Training:Resume"] = "true";
                 if (parse.GetValue(deterministicBatches)) overrides["Batching:Deterministic"] = "true";

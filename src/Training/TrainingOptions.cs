@@ -6,7 +6,7 @@ namespace Contrastive.Training;
 public sealed class TrainingOptions
 {
     /// <summary>Method. Default "simclr" (the one this version has).</summary>
-    [Required, RegularExpression("^(simclr|cpc)$", ErrorMessage = "Method must be simclr or cpc.")]
+    [Required, RegularExpression("^(simclr|moco|cpc)$", ErrorMessage = "Method must be simclr, moco or cpc.")]
     public string Method { get; set; } = "simclr";
 
     /// <summary>Encoder: "convnet" (small, default: minutes on a CPU), "resnet18", "resnet34" or "resnet50".</summary>
@@ -38,6 +38,18 @@ public sealed class TrainingOptions
     /// </summary>
     [Range(0, 1_000_000)]
     public int GradCacheChunk { get; set; }
+
+    /// <summary>MoCo: keys kept in the queue of negatives. Default 4096 (the paper: 65536 for ImageNet).</summary>
+    [Range(1, 10_000_000)]
+    public int MocoQueue { get; set; } = 4096;
+
+    /// <summary>MoCo: momentum of the key network. Default 0.99 (the paper: 0.999 over 200 epochs; short runs want a faster key).</summary>
+    [Range(0.0, 0.999999)]
+    public double MocoMomentum { get; set; } = 0.99;
+
+    /// <summary>MoCo: InfoNCE temperature. Default 0.2 (MoCo v2).</summary>
+    [Range(1e-4, 100.0)]
+    public double MocoTemperature { get; set; } = 0.2;
 
     /// <summary>Stop after this many minutes of training (0 = no time limit). Default 3.</summary>
     [Range(0.0, 1e7)]

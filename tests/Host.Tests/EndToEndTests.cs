@@ -96,3 +96,29 @@ public sealed class ExactResumeTests() : TempFolderTest("resume")
         Assert.True(whole.Optimizer.AsSpan().SequenceEqual(split.Optimizer), "optimizer state differs after the resume");
     }
 }
+
+public sealed class MocoEndToEndTests() : TempFolderTest("moco")
+{
+    [Fact]
+    public async Task Moco_trains_on_the_demo_data_beats_random_init_and_resumes_with_its_queue()
+    {
+        string data = Path.Combine(Folder, "demo"), run = Path.Combine(Folder, "run");
+        var (code, _, err) = await CliRunner.Run("demo-data", "--output", data, "--count", "1500", "--seed", "2");
+        Assert.True(code == 0, err);
+        (code, var stdout, err) = await CliRunner.Run("train", "--method", "moco", "--data", data, "--out", run, "--max-steps", "200", "--max-minutes", "0",
+            "--batch-size", "64", "--workers", "1", "--seed", "0", "--moco-queue", "512", "--json");
+        Assert.True(code == 0, err);
+        var r = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        double trained = r.GetProperty("knn_top1").GetDouble(), random = r.GetProperty("knn_top1_random_init").GetDouble();
+        Assert.True(trained > random, $"MoCo kNN {trained} is not above random-init {random}");
+
+        (code, stdout, err) = await CliRunner.Run("train", "--method", "moco", "--data", data, "--out", run, "--max-steps", "204", "--max-minutes", "0",
+            "--batch-size", "64", "--workers", "1", "--moco-queue", "512", "--resume", "--json");
+        Assert.True(code == 0, err);
+        Assert.Equal(200, JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement.GetProperty("resumed_from_step").GetInt64());
+
+        (code, _, err) = await CliRunner.Run("train", "--method", "simclr", "--data", data, "--out", run, "--max-steps", "205", "--resume");
+        Assert.Equal(1, code);
+        Assert.Contains("was made by --method moco", err);
+    }
+}

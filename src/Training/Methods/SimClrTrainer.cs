@@ -14,6 +14,7 @@ public sealed class SimClrTrainer : IDisposable
     private readonly StepOptimizer _optimizer;
     private readonly NtXentLoss _loss;
     private readonly LrSchedule _schedule;
+    private readonly MomentumContrast? _moco;
 
     public SimClrTrainer(TrainingOptions options, int imageSize, Device device)
     {
@@ -23,6 +24,9 @@ public sealed class SimClrTrainer : IDisposable
         Model = CreateModel(options, device);
         _optimizer = StepOptimizer.Create(options.Optimizer, Model, options.LearningRate, options.WeightDecay);
         _loss = new NtXentLoss(options.Temperature);
+        if (options.Method == "moco")
+            _moco = new MomentumContrast(Model, () => new SimClrModel(options.Encoder, options.SmallImages, ProjectionHidden(options.Encoder), options.ProjectionDim),
+                options.MocoQueue, options.MocoMomentum, options.MocoTemperature, options.ProjectionDim, options.Seed, device);
         _schedule = new LrSchedule(options.LearningRate, options.WarmupFraction);
     }
 
@@ -69,7 +73,14 @@ public sealed class SimClrTrainer : IDisposable
         int n = batch.Count;
         double value;
         _optimizer.ZeroGrad();
-        if (_o.GradCacheChunk > 0 && x.shape[0] > _o.GradCacheChunk)
+        Tensor? keys = null;
+        if (_moco is not null)
+        {
+            var loss = _moco.Loss(Model, x, n, out keys);
+            loss.backward();
+            value = loss.item<float>();
+        }
+        else if (_o.GradCacheChunk > 0 && x.shape[0] > _o.GradCacheChunk)
         {
             value = GradCache.Backward(Model.forward, x, _o.GradCacheChunk, z => _loss.Compute(z.narrow(0, 0, n), z.narrow(0, n, n)));
         }
@@ -81,6 +92,11 @@ public sealed class SimClrTrainer : IDisposable
             value = loss.item<float>();
         }
         _optimizer.Step();
+        if (_moco is not null)
+        {
+            _moco.UpdateKey(Model);
+            _moco.Enqueue(keys!);
+        }
         Step++;
         Samples += batch.Count;
         if (double.IsNaN(value) || double.IsInfinity(value))
@@ -97,18 +113,28 @@ public sealed class SimClrTrainer : IDisposable
             ProjectionDim = _o.ProjectionDim, ProjectionHidden = ProjectionHidden(_o.Encoder),
             Step = Step, Samples = Samples, Epoch = cursor?.Epoch ?? epoch, Cursor = cursor, Seconds = seconds, Seed = _o.Seed,
         };
-        return store.Write(info, SaveModel(Model), _optimizer.SaveState());
+        return store.Write(info, SaveModel(Model), OptimizerState());
     }
 
     /// <summary>Restores model, optimizer and position from a checkpoint of the same configuration.</summary>
     public void Restore(CheckpointData data)
     {
+        if (data.Info.Method != _o.Method)
+            throw new InvalidDataException($"Checkpoint '{data.Path}' was made by --method {data.Info.Method}; this run is {_o.Method}. Use a new --out or the same method.");
         if (data.Info.Encoder != _o.Encoder || data.Info.ImageSize != ImageSize || data.Info.ProjectionDim != _o.ProjectionDim)
             throw new InvalidDataException(
                 $"Checkpoint '{data.Path}' was made with encoder {data.Info.Encoder}, image size {data.Info.ImageSize}, projection {data.Info.ProjectionDim}; " +
                 $"this run uses {_o.Encoder}, {ImageSize}, {_o.ProjectionDim}. Use a new --out or the same settings.");
         LoadModel(Model, data.Model);
-        _optimizer.LoadState(data.Optimizer);
+        if (_moco is null) _optimizer.LoadState(data.Optimizer);
+        else
+        {
+            // MoCo: the optimizer's state, then the key network and the queue.
+            using var ms = new MemoryStream(data.Optimizer);
+            using var r = new BinaryReader(ms);
+            _optimizer.LoadState(r.ReadBytes(r.ReadInt32()));
+            _moco.LoadState(r.ReadBytes(r.ReadInt32()));
+        }
         Step = data.Info.Step;
         Samples = data.Info.Samples;
     }
@@ -127,8 +153,25 @@ public sealed class SimClrTrainer : IDisposable
         model.load(reader);
     }
 
+    private byte[] OptimizerState()
+    {
+        var state = _optimizer.SaveState();
+        if (_moco is null) return state;
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(state.Length);
+            w.Write(state);
+            var moco = _moco.SaveState();
+            w.Write(moco.Length);
+            w.Write(moco);
+        }
+        return ms.ToArray();
+    }
+
     public void Dispose()
     {
+        _moco?.Dispose();
         _optimizer.Dispose();
         Model.Dispose();
     }
