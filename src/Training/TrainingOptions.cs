@@ -6,7 +6,7 @@ namespace Contrastive.Training;
 public sealed class TrainingOptions
 {
     /// <summary>Method. Default "simclr" (the one this version has).</summary>
-    [Required, RegularExpression("^(simclr|moco|cpc)$", ErrorMessage = "Method must be simclr, moco or cpc.")]
+    [Required, RegularExpression("^(simclr|moco|byol|cpc)$", ErrorMessage = "Method must be simclr, moco, byol or cpc.")]
     public string Method { get; set; } = "simclr";
 
     /// <summary>Encoder: "convnet" (small, default: minutes on a CPU), "resnet18", "resnet34" or "resnet50".</summary>
@@ -38,6 +38,10 @@ public sealed class TrainingOptions
     /// </summary>
     [Range(0, 1_000_000)]
     public int GradCacheChunk { get; set; }
+
+    /// <summary>BYOL: the target network's base EMA rate τ, rising on a cosine to 1. Default 0.99 (the paper: 0.996 over 300 epochs).</summary>
+    [Range(0.0, 1.0)]
+    public double ByolTau { get; set; } = 0.99;
 
     /// <summary>MoCo: keys kept in the queue of negatives. Default 4096 (the paper: 65536 for ImageNet).</summary>
     [Range(1, 10_000_000)]

@@ -15,6 +15,7 @@ public sealed class SimClrTrainer : IDisposable
     private readonly NtXentLoss _loss;
     private readonly LrSchedule _schedule;
     private readonly MomentumContrast? _moco;
+    private readonly Bootstrap? _byol;
 
     public SimClrTrainer(TrainingOptions options, int imageSize, Device device)
     {
@@ -22,10 +23,14 @@ public sealed class SimClrTrainer : IDisposable
         Device = device;
         ImageSize = imageSize;
         Model = CreateModel(options, device);
-        _optimizer = StepOptimizer.Create(options.Optimizer, Model, options.LearningRate, options.WeightDecay);
+        SimClrModel NewModel() => new(options.Encoder, options.SmallImages, ProjectionHidden(options.Encoder), options.ProjectionDim);
+        if (options.Method == "byol")
+            _byol = new Bootstrap(Model, NewModel, options.ProjectionDim, ProjectionHidden(options.Encoder), options.ByolTau, device);
+        _optimizer = StepOptimizer.Create(options.Optimizer, _byol is null ? Model.parameters() : Model.parameters().Concat(_byol.Predictor.parameters()),
+            options.LearningRate, options.WeightDecay);
         _loss = new NtXentLoss(options.Temperature);
         if (options.Method == "moco")
-            _moco = new MomentumContrast(Model, () => new SimClrModel(options.Encoder, options.SmallImages, ProjectionHidden(options.Encoder), options.ProjectionDim),
+            _moco = new MomentumContrast(Model, NewModel,
                 options.MocoQueue, options.MocoMomentum, options.MocoTemperature, options.ProjectionDim, options.Seed, device);
         _schedule = new LrSchedule(options.LearningRate, options.WarmupFraction);
     }
@@ -74,7 +79,13 @@ public sealed class SimClrTrainer : IDisposable
         double value;
         _optimizer.ZeroGrad();
         Tensor? keys = null;
-        if (_moco is not null)
+        if (_byol is not null)
+        {
+            var loss = _byol.Loss(Model, x, n);
+            loss.backward();
+            value = loss.item<float>();
+        }
+        else if (_moco is not null)
         {
             var loss = _moco.Loss(Model, x, n, out keys);
             loss.backward();
@@ -97,6 +108,7 @@ public sealed class SimClrTrainer : IDisposable
             _moco.UpdateKey(Model);
             _moco.Enqueue(keys!);
         }
+        _byol?.UpdateTarget(Model, progress);
         Step++;
         Samples += batch.Count;
         if (double.IsNaN(value) || double.IsInfinity(value))
@@ -126,14 +138,16 @@ public sealed class SimClrTrainer : IDisposable
                 $"Checkpoint '{data.Path}' was made with encoder {data.Info.Encoder}, image size {data.Info.ImageSize}, projection {data.Info.ProjectionDim}; " +
                 $"this run uses {_o.Encoder}, {ImageSize}, {_o.ProjectionDim}. Use a new --out or the same settings.");
         LoadModel(Model, data.Model);
-        if (_moco is null) _optimizer.LoadState(data.Optimizer);
+        if (_moco is null && _byol is null) _optimizer.LoadState(data.Optimizer);
         else
         {
-            // MoCo: the optimizer's state, then the key network and the queue.
+            // MoCo and BYOL: the optimizer's state, then the method's own (key network and queue; predictor and target).
             using var ms = new MemoryStream(data.Optimizer);
             using var r = new BinaryReader(ms);
             _optimizer.LoadState(r.ReadBytes(r.ReadInt32()));
-            _moco.LoadState(r.ReadBytes(r.ReadInt32()));
+            var own = r.ReadBytes(r.ReadInt32());
+            if (_moco is not null) _moco.LoadState(own);
+            else _byol!.LoadState(own);
         }
         Step = data.Info.Step;
         Samples = data.Info.Samples;
@@ -156,15 +170,15 @@ public sealed class SimClrTrainer : IDisposable
     private byte[] OptimizerState()
     {
         var state = _optimizer.SaveState();
-        if (_moco is null) return state;
+        if (_moco is null && _byol is null) return state;
         using var ms = new MemoryStream();
         using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
         {
             w.Write(state.Length);
             w.Write(state);
-            var moco = _moco.SaveState();
-            w.Write(moco.Length);
-            w.Write(moco);
+            var own = _moco?.SaveState() ?? _byol!.SaveState();
+            w.Write(own.Length);
+            w.Write(own);
         }
         return ms.ToArray();
     }
@@ -172,6 +186,7 @@ public sealed class SimClrTrainer : IDisposable
     public void Dispose()
     {
         _moco?.Dispose();
+        _byol?.Dispose();
         _optimizer.Dispose();
         Model.Dispose();
     }

@@ -20,11 +20,14 @@ public abstract class StepOptimizer : IDisposable
 
     /// <summary>"sgd" (momentum 0.9, Nesterov), "adamw" or "lars" (momentum 0.9, trust coefficient 0.001; biases and norm
     /// parameters excluded from adaptation and weight decay) over <paramref name="module"/>'s parameters.</summary>
-    public static StepOptimizer Create(string name, nn.Module module, double lr, double weightDecay) => name switch
+    public static StepOptimizer Create(string name, nn.Module module, double lr, double weightDecay) => Create(name, module.parameters(), lr, weightDecay);
+
+    /// <summary>As <see cref="Create(string, nn.Module, double, double)"/>, over the given parameters.</summary>
+    public static StepOptimizer Create(string name, IEnumerable<TorchSharp.Modules.Parameter> parameters, double lr, double weightDecay) => name switch
     {
-        "sgd" => new Torch(optim.SGD(module.parameters(), lr, momentum: 0.9, weight_decay: weightDecay, nesterov: true)),
-        "adamw" => new Torch(optim.AdamW(module.parameters(), lr, weight_decay: weightDecay)),
-        "lars" => new Lars(module.parameters(), lr, weightDecay: weightDecay),
+        "sgd" => new Torch(optim.SGD(parameters, lr, momentum: 0.9, weight_decay: weightDecay, nesterov: true)),
+        "adamw" => new Torch(optim.AdamW(parameters, lr, weight_decay: weightDecay)),
+        "lars" => new Lars(parameters, lr, weightDecay: weightDecay),
         _ => throw new ArgumentException($"Unknown optimizer '{name}': use sgd, adamw or lars."),
     };
 
