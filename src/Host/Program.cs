@@ -77,7 +77,7 @@ namespace Contrastive.Host
         private static Command TrainCommand(TextWriter output, TextWriter error)
         {
             var data = new Option<string?>("--data") { Description = "Data: a Parquet file, a directory or a glob. Default: the demo dataset under ./data/demo (written on first use)." };
-            var method = new Option<string?>("--method") { Description = "Method: simclr, moco or byol (images), or cpc (time series)." };
+            var method = new Option<string?>("--method") { Description = "Method: simclr, supcon (labels), moco or byol (images), or cpc (time series)." };
             var seriesLength = new Option<int?>("--window") { Description = "cpc: window length in samples (a multiple of 160). Default 6400." };
             var seriesColumnsTrain = new Option<string?>("--series-columns") { Description = "cpc: list column(s) of time-series Parquet, comma-separated (default: detected)." };
             var encoder = new Option<string?>("--encoder") { Description = "Encoder: convnet (default), resnet18, resnet34 or resnet50." };

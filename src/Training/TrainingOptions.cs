@@ -6,7 +6,7 @@ namespace Contrastive.Training;
 public sealed class TrainingOptions
 {
     /// <summary>Method. Default "simclr" (the one this version has).</summary>
-    [Required, RegularExpression("^(simclr|moco|byol|cpc)$", ErrorMessage = "Method must be simclr, moco, byol or cpc.")]
+    [Required, RegularExpression("^(simclr|supcon|moco|byol|cpc)$", ErrorMessage = "Method must be simclr, supcon, moco, byol or cpc.")]
     public string Method { get; set; } = "simclr";
 
     /// <summary>Encoder: "convnet" (small, default: minutes on a CPU), "resnet18", "resnet34" or "resnet50".</summary>
@@ -38,6 +38,10 @@ public sealed class TrainingOptions
     /// </summary>
     [Range(0, 1_000_000)]
     public int GradCacheChunk { get; set; }
+
+    /// <summary>SupCon: temperature. Default 0.1 (Khosla et al. 2020).</summary>
+    [Range(1e-4, 100.0)]
+    public double SupConTemperature { get; set; } = 0.1;
 
     /// <summary>BYOL: the target network's base EMA rate τ, rising on a cosine to 1. Default 0.99 (the paper: 0.996 over 300 epochs).</summary>
     [Range(0.0, 1.0)]

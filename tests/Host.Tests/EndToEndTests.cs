@@ -122,3 +122,27 @@ public sealed class MocoEndToEndTests() : TempFolderTest("moco")
         Assert.Contains("was made by --method moco", err);
     }
 }
+
+public sealed class SupConEndToEndTests() : TempFolderTest("supcon")
+{
+    [Fact]
+    public async Task SupCon_uses_the_labels_and_beats_random_init_and_refuses_unlabelled_data()
+    {
+        string data = Path.Combine(Folder, "demo");
+        var (code, _, err) = await CliRunner.Run("demo-data", "--output", data, "--count", "1200", "--seed", "5");
+        Assert.True(code == 0, err);
+        (code, var stdout, err) = await CliRunner.Run("train", "--method", "supcon", "--data", data, "--out", Path.Combine(Folder, "run"), "--max-steps", "60",
+            "--max-minutes", "0", "--batch-size", "64", "--workers", "1", "--json");
+        Assert.True(code == 0, err);
+        var r = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        double trained = r.GetProperty("knn_top1").GetDouble(), random = r.GetProperty("knn_top1_random_init").GetDouble();
+        Assert.True(trained > random + 0.05, $"SupCon kNN {trained} is not clearly above random-init {random}");
+
+        string flat = Path.Combine(Folder, "flat");
+        Directory.CreateDirectory(flat);
+        for (int i = 0; i < 20; i++) File.WriteAllBytes(Path.Combine(flat, $"{i}.jpg"), DemoImageGenerator.Make(0, i).Jpeg);
+        (code, _, err) = await CliRunner.Run("train", "--method", "supcon", "--data", flat, "--out", Path.Combine(Folder, "run2"), "--max-steps", "1");
+        Assert.Equal(2, code);
+        Assert.Contains("--method supcon needs labels", err);
+    }
+}

@@ -35,6 +35,8 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
 
         if (training.Threads > 0) torch.set_num_threads(training.Threads);
         var device = TorchDevice.Resolve(training.Device);
+        if (training.Method == "supcon" && !dataset.HasLabels)
+            throw new UsageException($"--method supcon needs labels, and the data at '{uri}' has none ({string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}"))}).");
         var split = dataset.HasLabels ? new HoldoutSplit(training.HoldoutFraction) : HoldoutSplit.None;
         var store = new CheckpointStore(training.Out, training.KeepCheckpoints);
         using var trainer = new SimClrTrainer(training, views.Size, device);

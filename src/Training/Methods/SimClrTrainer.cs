@@ -13,6 +13,7 @@ public sealed class SimClrTrainer : IDisposable
     private readonly TrainingOptions _o;
     private readonly StepOptimizer _optimizer;
     private readonly NtXentLoss _loss;
+    private readonly SupConLoss? _supcon;
     private readonly LrSchedule _schedule;
     private readonly MomentumContrast? _moco;
     private readonly Bootstrap? _byol;
@@ -29,6 +30,7 @@ public sealed class SimClrTrainer : IDisposable
         _optimizer = StepOptimizer.Create(options.Optimizer, _byol is null ? Model.parameters() : Model.parameters().Concat(_byol.Predictor.parameters()),
             options.LearningRate, options.WeightDecay);
         _loss = new NtXentLoss(options.Temperature);
+        if (options.Method == "supcon") _supcon = new SupConLoss(options.SupConTemperature);
         if (options.Method == "moco")
             _moco = new MomentumContrast(Model, NewModel,
                 options.MocoQueue, options.MocoMomentum, options.MocoTemperature, options.ProjectionDim, options.Seed, device);
@@ -79,7 +81,18 @@ public sealed class SimClrTrainer : IDisposable
         double value;
         _optimizer.ZeroGrad();
         Tensor? keys = null;
-        if (_byol is not null)
+        if (_supcon is not null)
+        {
+            // Supervised contrastive: the positives of an anchor are every other view of its class (both views of
+            // every sample share the sample's label). A sample without a label is a class of its own (its own index).
+            var labels = new long[2 * n];
+            for (int i = 0; i < n; i++)
+                labels[i] = labels[n + i] = batch.Labels[i] >= 0 ? batch.Labels[i] : -1 - batch.Indices[i];
+            var loss = _supcon.Compute(Model.forward(x), tensor(labels, device: Device));
+            loss.backward();
+            value = loss.item<float>();
+        }
+        else if (_byol is not null)
         {
             var loss = _byol.Loss(Model, x, n);
             loss.backward();
