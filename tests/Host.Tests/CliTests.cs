@@ -245,6 +245,12 @@ public sealed class InspectCliTests() : TempFolderTest("inspect")
             File.WriteAllBytes(Path.Combine(dir, $"{i:D3}.wav"), Pcm16Wav(row.Channels[0]));
         }
         File.WriteAllBytes(Path.Combine(folder, "class0", "broken.wav"), "RIFF\0\0\0\0WAVEjunk"u8.ToArray());
+        var (icode, istdout, ierr) = await CliRunner.Run("inspect", "--data", folder, "--json");
+        Assert.True(icode == 0, ierr);
+        var ir = System.Text.Json.JsonDocument.Parse(istdout.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal("audiofolder", ir.GetProperty("format").GetString());
+        Assert.Equal(61, ir.GetProperty("samples").GetInt64());
+        Assert.Equal(6, ir.GetProperty("labels").GetInt32());
         var (code, stdout, err) = await CliRunner.Run("train", "--method", "cpc", "--data", folder, "--out", Path.Combine(Folder, "r1"), "--window", "640",
             "--max-steps", "8", "--max-minutes", "0", "--batch-size", "8", "--workers", "1", "--json");
         Assert.True(code == 0, err);

@@ -26,7 +26,7 @@ public sealed record SeriesShape(
 public static class InspectRun
 {
     /// <summary>
-    /// Inspects image data, or time-series Parquet when <paramref name="seriesColumns"/> are named or the Parquet
+    /// Inspects image data, a folder of WAV files, or time-series Parquet when <paramref name="seriesColumns"/> are named or the Parquet
     /// shards have no image column but list columns of numbers.
     /// </summary>
     public static async Task<InspectResult> RunAsync(string uri, string? imageColumn, string? labelColumn, CancellationToken ct,
@@ -34,7 +34,12 @@ public static class InspectRun
     {
         if (seriesColumns is { Count: > 0 }) return await InspectSeriesAsync(uri, seriesColumns, labelColumn, ct).ConfigureAwait(false);
         IImageDataset ds;
+        string local = uri.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? uri[7..] : uri;
         try { ds = await ImageDataset.OpenAsync(uri, imageColumn, labelColumn, ct).ConfigureAwait(false); }
+        catch (DataSourceException) when (Directory.Exists(local) && ImageFolderDataset.HasImages(local, ImageFolderDataset.AudioExtensions))
+        {
+            ds = ImageFolderDataset.OpenAudio(uri, local); // a folder of WAV files (the CPC path)
+        }
         catch (DataSourceException e) { throw new UsageException($"--data: {e.Message}", e); }
         catch (ShardFormatException e) when (e.Column is null && imageColumn is null)
         {

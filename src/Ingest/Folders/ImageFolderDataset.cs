@@ -56,7 +56,8 @@ public sealed class ImageFolderDataset : IImageDataset
     /// <summary>Files per chunk. Default 100.</summary>
     public int ChunkSize { get; }
 
-    internal static bool HasImages(string directory, IReadOnlyList<string>? extensions = null) =>
+    /// <summary>Whether <paramref name="directory"/> holds any file with one of the extensions (default: the image ones), at any depth.</summary>
+    public static bool HasImages(string directory, IReadOnlyList<string>? extensions = null) =>
         Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Any(f => Matches(f, extensions ?? Extensions));
 
     private static bool Matches(string path, IReadOnlyList<string> extensions)
