@@ -16,14 +16,19 @@ internal static class SampleOrder
     }
 
     /// <summary>Applies the split and, when shuffling, a per-chunk sample permutation.</summary>
-    public static SampleChunk Select(SampleChunk chunk, ReadPlan plan)
+    public static SampleChunk Select(SampleChunk chunk, ReadPlan plan) => Order(chunk.Indices, plan) is { } order ? chunk.Select(order) : chunk;
+
+    /// <summary>
+    /// The positions of a chunk's samples (by their global <paramref name="indices"/>) that the plan keeps, in the plan's
+    /// order; null when that is all of them in stored order. Shared by every chunk type so all formats order alike.
+    /// </summary>
+    public static List<int>? Order(long[] indices, ReadPlan plan)
     {
-        int n = chunk.Count;
+        int n = indices.Length;
         var order = new List<int>(n);
         for (int i = 0; i < n; i++)
-            if (plan.Split.IsHeldOut(chunk.Indices[i]) == plan.HeldOut) order.Add(i);
-        if (plan.Shuffle) Permute(order, Rng(plan.Seed, plan.Epoch, chunk.Indices.Length > 0 ? chunk.Indices[0] : 0));
-        if (order.Count == n && !plan.Shuffle) return chunk;
-        return chunk.Select(order);
+            if (plan.Split.IsHeldOut(indices[i]) == plan.HeldOut) order.Add(i);
+        if (plan.Shuffle) Permute(order, Rng(plan.Seed, plan.Epoch, n > 0 ? indices[0] : 0));
+        return order.Count == n && !plan.Shuffle ? null : order;
     }
 }

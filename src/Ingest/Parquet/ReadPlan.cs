@@ -17,6 +17,11 @@ public readonly record struct ReadPlan(int Epoch, long Seed, bool Shuffle, Holdo
     /// <summary>Whether the unit at <paramref name="position"/> of the epoch's order is before <see cref="From"/>.</summary>
     public bool Skips(int position) => From is { } f && f.SkipsUnit(Epoch, position);
 
+    /// <summary>Samples to drop from the front of a chunk of <paramref name="count"/> samples of the unit at
+    /// <paramref name="position"/>, whose first sample is <paramref name="offset"/> samples into the unit.</summary>
+    public int SkipCount(int count, int position, int offset) =>
+        From is { } f ? Math.Clamp(f.SkipInUnit(Epoch, position) - offset, 0, count) : 0;
+
     /// <summary>
     /// Applies <see cref="From"/> to a chunk of the unit at <paramref name="position"/> whose first sample is
     /// <paramref name="offset"/> samples into the unit: drops the samples before the cursor (disposing the chunk when
@@ -24,8 +29,8 @@ public readonly record struct ReadPlan(int Epoch, long Seed, bool Shuffle, Holdo
     /// </summary>
     public SampleChunk? Trim(SampleChunk chunk, int position, int offset)
     {
-        int skip = From is { } f ? f.SkipInUnit(Epoch, position) - offset : 0;
-        var result = skip > 0 ? chunk.Skip(Math.Min(skip, chunk.Count)) : chunk;
+        int skip = SkipCount(chunk.Count, position, offset);
+        var result = skip > 0 ? chunk.Skip(skip) : chunk;
         if (result.Count > 0) return result;
         result.Dispose();
         return null;

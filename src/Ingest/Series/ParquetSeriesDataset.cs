@@ -141,7 +141,7 @@ public sealed class ParquetSeriesDataset : IImageDataset
                     open = s;
                 }
                 var chunk = Select(await ReadRowGroupAsync(reader!, shard, g, plan.Epoch, position, ct).ConfigureAwait(false), plan);
-                int skip = plan.From is { } f && f.Epoch == plan.Epoch && f.Unit == position ? Math.Min(f.Offset, chunk.Count) : 0;
+                int skip = plan.SkipCount(chunk.Count, position, 0);
                 if (skip > 0) chunk = chunk.Reorder(Enumerable.Range(skip, chunk.Count - skip).ToArray(), skip);
                 if (chunk.Count > 0) yield return chunk;
                 else chunk.Dispose();
@@ -154,14 +154,7 @@ public sealed class ParquetSeriesDataset : IImageDataset
         }
     }
 
-    private static SeriesChunk Select(SeriesChunk chunk, ReadPlan plan)
-    {
-        var order = new List<int>(chunk.Count);
-        for (int i = 0; i < chunk.Count; i++)
-            if (plan.Split.IsHeldOut(chunk.Indices[i]) == plan.HeldOut) order.Add(i);
-        if (plan.Shuffle) SampleOrder.Permute(order, SampleOrder.Rng(plan.Seed, plan.Epoch, chunk.Count > 0 ? chunk.Indices[0] : 0));
-        return order.Count == chunk.Count && !plan.Shuffle ? chunk : chunk.Reorder(order);
-    }
+    private static SeriesChunk Select(SeriesChunk chunk, ReadPlan plan) => SampleOrder.Order(chunk.Indices, plan) is { } order ? chunk.Reorder(order) : chunk;
 
     private async Task<SeriesChunk> ReadRowGroupAsync(ParquetReader reader, Shard shard, int g, int epoch, int unit, CancellationToken ct)
     {

@@ -58,6 +58,15 @@ public sealed class ResNet : Encoder
         return _layers.forward(s);
     }
 
+    /// <summary>ReLU(main(x) + shortcut(x)), the shortcut being the identity when there is none. Each block keeps its own
+    /// fields (TorchSharp registers submodules by field, and checkpoint keys follow the field names).</summary>
+    private static Tensor Residual(Sequential main, Sequential? shortcut, Tensor x)
+    {
+        using var m = main.forward(x);
+        using var s = shortcut is null ? x.alias() : shortcut.forward(x);
+        return functional.relu(m + s);
+    }
+
     private sealed class BasicBlock : Module<Tensor, Tensor>
     {
         private readonly Sequential _main;
@@ -73,12 +82,7 @@ public sealed class ResNet : Encoder
             RegisterComponents();
         }
 
-        public override Tensor forward(Tensor x)
-        {
-            using var main = _main.forward(x);
-            using var shortcut = _shortcut is null ? x.alias() : _shortcut.forward(x);
-            return functional.relu(main + shortcut);
-        }
+        public override Tensor forward(Tensor x) => Residual(_main, _shortcut, x);
     }
 
     private sealed class Bottleneck : Module<Tensor, Tensor>
@@ -98,11 +102,6 @@ public sealed class ResNet : Encoder
             RegisterComponents();
         }
 
-        public override Tensor forward(Tensor x)
-        {
-            using var main = _main.forward(x);
-            using var shortcut = _shortcut is null ? x.alias() : _shortcut.forward(x);
-            return functional.relu(main + shortcut);
-        }
+        public override Tensor forward(Tensor x) => Residual(_main, _shortcut, x);
     }
 }
