@@ -109,6 +109,36 @@ public class InputPipelineTests
         Assert.Equal(new Dictionary<string, long> { ["mem://shard-0"] = 2, ["mem://shard-1"] = 2 }, p.Stats.BadByShard);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Each_batch_counts_the_bad_samples_before_its_cursor_whatever_was_read_ahead(bool deterministic)
+    {
+        // Samples 3, 13, 23, 33 are bad (chunks 0-3, shards 0, 1, 0, 1). One worker: batch composition is the read order.
+        var options = new BatchingOptions { BatchSize = 5, Workers = 1, Deterministic = deterministic, BadSampleAllowance = 5, MaxBadSampleFraction = 0.5 };
+        await using var p = InputPipeline.Start(Chunks(4, 10, n => n % 10 == 3 ? [0xFF, 0xD8, 1, 2] : Jpeg), options, Settings());
+        var seen = new List<(long Last, long Skipped)>();
+        await foreach (var lease in p.ReadAllAsync())
+            using (lease)
+                seen.Add((lease.Batch.Indices[lease.Batch.Count - 1], lease.Batch.SkippedBefore));
+        Assert.Equal(8, seen.Count);
+        foreach (var (last, skipped) in seen) Assert.Equal(Enumerable.Range(0, 40).Count(n => n % 10 == 3 && n < last), skipped);
+        Assert.Equal(new Dictionary<string, long> { ["mem://shard-0"] = 2, ["mem://shard-1"] = 2 }, p.SkippedBefore(seen[^1].Skipped));
+        Assert.Equal(new Dictionary<string, long> { ["mem://shard-0"] = 1, ["mem://shard-1"] = 1 }, p.SkippedBefore(2));
+
+        // A consumer that stops after two batches (samples 0-10) had one bad sample skipped from its data.
+        await using var q = InputPipeline.Start(Chunks(4, 10, n => n % 10 == 3 ? [0xFF, 0xD8, 1, 2] : Jpeg), new BatchingOptions { BatchSize = 5, Workers = 1, Deterministic = deterministic, BadSampleAllowance = 5, MaxBadSampleFraction = 0.5, Prefetch = 4 }, Settings());
+        long before = -1;
+        int taken = 0;
+        await foreach (var lease in q.ReadAllAsync())
+        {
+            using (lease) before = lease.Batch.SkippedBefore;
+            if (++taken == 2) break;
+        }
+        Assert.Equal(1, before);
+        Assert.Equal(new Dictionary<string, long> { ["mem://shard-0"] = 1 }, q.SkippedBefore(before));
+    }
+
     [Fact]
     public async Task Exceeding_the_bad_sample_budget_fails_the_run_with_counts()
     {

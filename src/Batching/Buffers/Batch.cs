@@ -60,6 +60,13 @@ public sealed class Batch
     /// </summary>
     public Contrastive.Ingest.ReadCursor? Resume { get; internal set; }
 
+    /// <summary>
+    /// Bad samples (skipped, counted) in the data before <see cref="Resume"/>: what a consumer that stops after this batch
+    /// has had skipped from its data, independent of how far the pipeline has read ahead
+    /// (<see cref="InputPipeline.SkippedBefore"/> gives them per shard).
+    /// </summary>
+    public long SkippedBefore { get; internal set; }
+
     /// <summary>Bytes of one view: 3 × Size × Size for images, channels × length × 4 for float series windows.</summary>
     public int ViewBytes { get; }
 

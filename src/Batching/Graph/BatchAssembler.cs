@@ -107,7 +107,7 @@ internal sealed class BatchAssembler(BatchPool pool, ChannelWriter<BatchLease> o
             lock (_all) _all.Remove(open);
             var batch = open.Lease.Batch;
             batch.Count = open.Reserved;
-            batch.Resume = progress?.Cursor();
+            (batch.Resume, batch.SkippedBefore) = progress?.Cursor() ?? (null, 0);
             try
             {
                 await output.WriteAsync(open.Lease, ct).ConfigureAwait(false);

@@ -57,6 +57,12 @@ public sealed class InputPipeline : IAsyncDisposable
 
     public PipelineStats Stats { get; } = new();
 
+    /// <summary>
+    /// The first <paramref name="count"/> bad samples in read order (a batch's <see cref="Batch.SkippedBefore"/>), per shard:
+    /// the bad samples of the data a consumer has taken, where <see cref="PipelineStats.BadByShard"/> also counts read-ahead.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> SkippedBefore(long count) => _progress.SkippedBefore(count);
+
     public BatchPool Pool { get; }
 
     public string DecoderName { get; }

@@ -13,6 +13,7 @@ internal sealed class ReadProgress
     internal sealed class Chunk(SampleChunk chunk)
     {
         public readonly ReadCursor Start = chunk.CursorAt(0);
+        public readonly string Shard = chunk.Shard;
         public readonly BatchAssembler.Open?[] Batches = new BatchAssembler.Open?[chunk.Count];
         public int DoneUpTo;
 
@@ -26,6 +27,8 @@ internal sealed class ReadProgress
 
     private readonly Queue<Chunk> _chunks = new();
     private ReadCursor? _end; // just after the last chunk read
+    private readonly List<(string Shard, long Count)> _skips = []; // bad samples the cursor has passed, in read order, runs per shard
+    private long _skipped;
 
     public Chunk Register(SampleChunk chunk)
     {
@@ -38,18 +41,47 @@ internal sealed class ReadProgress
         return c;
     }
 
-    /// <summary>The cursor after everything published so far (call as a batch is published, after marking it).</summary>
-    public ReadCursor? Cursor()
+    /// <summary>
+    /// The cursor after everything published so far (call as a batch is published, after marking it), and how many bad
+    /// samples lie before it (<see cref="SkippedBefore"/> tells which shards they were in).
+    /// </summary>
+    public (ReadCursor? Cursor, long Skipped) Cursor()
     {
         lock (_chunks)
         {
             while (_chunks.TryPeek(out var c))
             {
-                while (c.DoneUpTo < c.Batches.Length && Volatile.Read(ref c.Batches[c.DoneUpTo]) is { IsPublished: true }) c.DoneUpTo++;
-                if (c.DoneUpTo < c.Batches.Length) return c.Start with { Offset = c.Start.Offset + c.DoneUpTo };
+                while (c.DoneUpTo < c.Batches.Length && Volatile.Read(ref c.Batches[c.DoneUpTo]) is { IsPublished: true } b)
+                {
+                    if (ReferenceEquals(b, Skipped)) Passed(c.Shard);
+                    c.DoneUpTo++;
+                }
+                if (c.DoneUpTo < c.Batches.Length) return (c.Start with { Offset = c.Start.Offset + c.DoneUpTo }, _skipped);
                 _chunks.Dequeue();
             }
-            return _end;
+            return (_end, _skipped);
         }
+    }
+
+    private void Passed(string shard)
+    {
+        _skipped++;
+        if (_skips.Count > 0 && ReferenceEquals(_skips[^1].Shard, shard)) _skips[^1] = (shard, _skips[^1].Count + 1);
+        else _skips.Add((shard, 1));
+    }
+
+    /// <summary>The first <paramref name="count"/> bad samples the cursor passed, counted per shard (sorted by shard).</summary>
+    public IReadOnlyDictionary<string, long> SkippedBefore(long count)
+    {
+        var byShard = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        lock (_chunks)
+            foreach (var (shard, n) in _skips)
+            {
+                if (count <= 0) break;
+                long take = Math.Min(n, count);
+                byShard[shard] = byShard.GetValueOrDefault(shard) + take;
+                count -= take;
+            }
+        return byShard;
     }
 }

@@ -38,6 +38,7 @@ internal static class RunSteps
         bool interrupted = false;
         double lastLog = 0;
         var lastSnapshot = pipeline.Stats.Snapshot();
+        long skipped = 0; // bad samples before the cursor of the last batch trained on
         try
         {
             await foreach (var lease in pipeline.ReadAllAsync(pipelineStop.Token).ConfigureAwait(false))
@@ -47,6 +48,7 @@ internal static class RunSteps
                 {
                     loss = hooks.TrainStep(lease.Batch, ScheduleProgress(training, hooks.Step(), clock.Elapsed.TotalSeconds));
                     cursor = lease.Batch.Resume ?? cursor;
+                    skipped = lease.Batch.SkippedBefore;
                 }
                 recent.Enqueue(loss);
                 if (recent.Count > 20) recent.Dequeue();
@@ -80,8 +82,8 @@ internal static class RunSteps
         {
             interrupted = true;
         }
-        var (bad, byShard) = BadSamples(pipeline.Stats, log);
         pipelineStop.Cancel();
+        var (bad, byShard) = BadSamples(pipeline, skipped, log);
 
         double seconds = clock.Elapsed.TotalSeconds;
         if (hooks.Step() > 0 && savedStep != hooks.Step()) checkpoint = hooks.Save(seconds, cursor);
@@ -131,14 +133,17 @@ internal static class RunSteps
         return interrupted;
     }
 
-    /// <summary>The run's bad samples, total and per shard, logged as a warning when there were any.</summary>
-    public static (long Total, IReadOnlyDictionary<string, long> ByShard) BadSamples(PipelineStats stats, ILogger log)
+    /// <summary>
+    /// The bad samples skipped in the data the run trained on (before the last batch's cursor: reproducible, whatever the
+    /// pipeline had read ahead), total and per shard, logged as a warning when there were any.
+    /// </summary>
+    public static (long Total, IReadOnlyDictionary<string, long> ByShard) BadSamples(InputPipeline pipeline, long skipped, ILogger log)
     {
-        long total = stats.BadSamples;
-        var byShard = stats.BadByShard;
+        var byShard = pipeline.SkippedBefore(skipped);
+        long total = byShard.Values.Sum();
         if (total > 0)
             log.LogWarning("{Bad} bad sample(s) skipped: {ByShard}; first: {Examples}", total,
-                string.Join(", ", byShard.Select(kv => $"{kv.Key}: {kv.Value}")), string.Join("; ", stats.BadExamples.Take(3)));
+                string.Join(", ", byShard.Select(kv => $"{kv.Key}: {kv.Value}")), string.Join("; ", pipeline.Stats.BadExamples.Take(3)));
         return (total, byShard);
     }
 }
