@@ -5,7 +5,7 @@ public static class ImageDataset
 {
     /// <summary>
     /// A Parquet file, directory or glob → Parquet shards; .tar / .tar.gz / .tgz files (or a directory or glob of them)
-    /// → WebDataset shards; a directory of images (class sub-folders, or flat) → an image folder. A directory is read
+    /// → WebDataset shards; an IDX images file (MNIST's "…-images-idx3-ubyte[.gz]") → its images and the labels file beside it; a directory of images (class sub-folders, or flat) → an image folder. A directory is read
     /// as Parquet if it has Parquet files, else as WebDataset if it has tar shards, else as an image folder.
     /// </summary>
     /// <exception cref="DataSourceException">The location does not exist or holds nothing readable.</exception>
@@ -21,6 +21,7 @@ public static class ImageDataset
         }
         string local = uri.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? uri[7..] : uri;
         if (WebDataset.IsShard(local)) return await WebDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false);
+        if (IdxDataset.IsImagesFile(local)) return IdxDataset.Open(uri, local);
         if (Directory.Exists(local) && !ShardSource.HasFiles(local, ".parquet"))
         {
             if (WebDataset.ShardExtensions.Any(e => ShardSource.HasFiles(local, e))) return await WebDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false);
