@@ -77,7 +77,7 @@ namespace Contrastive.Host
         private static Command TrainCommand(TextWriter output, TextWriter error)
         {
             var data = new Option<string?>("--data") { Description = "Data: a Parquet file, a directory or a glob. Default: the demo dataset under ./data/demo (written on first use)." };
-            var method = new Option<string?>("--method") { Description = "Method: simclr, supcon (labels), moco or byol (images), or cpc (time series)." };
+            var method = new Option<string?>("--method") { Description = "Method: simclr, supcon (labels), moco, byol or dino (images), or cpc (time series)." };
             var seriesLength = new Option<int?>("--window") { Description = "cpc: window length in samples (a multiple of 160). Default 6400." };
             var seriesColumnsTrain = new Option<string?>("--series-columns") { Description = "cpc: list column(s) of time-series Parquet, comma-separated (default: detected)." };
             var encoder = new Option<string?>("--encoder") { Description = "Encoder: convnet (default), resnet18, resnet34 or resnet50." };
@@ -87,6 +87,7 @@ namespace Contrastive.Host
             var untilStep = new Option<long?>("--until-step") { Description = "Checkpoint and stop at step K, keeping the whole run's schedule; continue with --resume." };
             var gradCache = new Option<int?>("--grad-cache-chunk") { Description = "Gradient caching: encode each batch in chunks of N images and combine their gradients into the full batch's (0 = off)." };
             var mocoQueue = new Option<int?>("--moco-queue") { Description = "moco: keys in the queue of negatives. Default 4096." };
+            var localViews = new Option<int?>("--local-views") { Description = "dino: local (small) views per sample besides the 2 global ones. Default 6." };
             var deterministicBatches = new Option<bool>("--deterministic") { Description = "Deterministic batch composition (ordered assembly), for runs that resume exactly." };
             var batchSize = new Option<int?>("--batch-size") { Description = "Samples per batch (two views each). Default 128." };
             var imageSize = new Option<int?>("--image-size") { Description = "View side in pixels. Default 32." };
@@ -102,7 +103,7 @@ namespace Contrastive.Host
             var cmd = new Command("train", "Train an encoder with a contrastive method, then report kNN accuracy against a random-init encoder.")
             {
                 data, method, encoder, outDir, maxSteps, maxMinutes, untilStep, batchSize, imageSize, workers, device, checkpointEvery, resume, seed, threads,
-                deterministicBatches, gradCache, mocoQueue, imageColumn, labelColumn, seriesLength, seriesColumnsTrain, json,
+                deterministicBatches, gradCache, mocoQueue, localViews, imageColumn, labelColumn, seriesLength, seriesColumnsTrain, json,
             };
             cmd.SetAction(async (parse, ct) =>
             {
@@ -113,6 +114,7 @@ namespace Contrastive.Host
                 Set(imageSize, "Augment:Size"); Set(workers, "Batching:Workers"); Set(device, "Training:Device");
                 Set(checkpointEvery, "Training:CheckpointEvery"); Set(seed, "Training:Seed"); Set(threads, "Training:Threads");
                 Set(imageColumn, "Data:ImageColumn"); Set(labelColumn, "Data:LabelColumn"); Set(untilStep, "Training:UntilStep"); Set(gradCache, "Training:GradCacheChunk"); Set(mocoQueue, "Training:MocoQueue");
+                Set(localViews, "MultiCrop:LocalViews");
                 Set(seriesLength, "Series:Length"); Set(seriesColumnsTrain, "Data:SeriesColumns");
                 if (parse.GetValue(resume)) overrides["Training:Resume"] = "true";
                 if (parse.GetValue(deterministicBatches)) overrides["Batching:Deterministic"] = "true";
@@ -139,6 +141,7 @@ namespace Contrastive.Host
             builder.Services.AddOptions<TrainingOptions>().Bind(builder.Configuration.GetSection("Training")).ValidateDataAnnotations().ValidateOnStart();
             builder.Services.AddOptions<BatchingOptions>().Bind(builder.Configuration.GetSection("Batching")).ValidateDataAnnotations().ValidateOnStart();
             builder.Services.AddOptions<SimClrViewOptions>().Bind(builder.Configuration.GetSection("Augment")).ValidateDataAnnotations().ValidateOnStart();
+            builder.Services.AddOptions<MultiCropViewOptions>().Bind(builder.Configuration.GetSection("MultiCrop")).ValidateDataAnnotations().ValidateOnStart();
             builder.Services.AddOptions<SeriesWindowOptions>().Bind(builder.Configuration.GetSection("Series")).ValidateDataAnnotations().ValidateOnStart();
             builder.Services.AddOptions<CpcTrainingOptions>().Bind(builder.Configuration.GetSection("Cpc")).ValidateDataAnnotations().ValidateOnStart();
             builder.Services.AddSingleton<RunOutcome>();
@@ -186,16 +189,26 @@ namespace Contrastive.Host
             var k = new Option<int>("--knn-k") { Description = "Neighbours.", DefaultValueFactory = _ => 20 };
             var device = new Option<string>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
             var workers = new Option<int>("--workers") { Description = "Decode workers (0 = cores - 1).", DefaultValueFactory = _ => 0 };
+            var baselines = new Option<bool>("--baselines") { Description = "Also score the architecture at random init and raw pixels (the evaluation view as floats)." };
+            var crop = new Option<double>("--crop-fraction") { Description = "Centre crop as a share of the shorter side before resizing to the run's image size (1 = whole image).", DefaultValueFactory = _ => 0.875 };
             var json = new Option<bool>("--json") { Description = "Print {\"knn_top1\": ...} as the last line." };
-            var cmd = new Command("eval", "Weighted kNN top-1 (cosine, T = 0.1) of a checkpoint's encoder.") { checkpoint, train, test, k, device, workers, json };
+            var cmd = new Command("eval", "Weighted kNN top-1 (k neighbours, cosine, T = 0.1) and a linear probe's top-1 of a checkpoint's encoder.")
+                { checkpoint, train, test, k, device, workers, baselines, crop, json };
             cmd.SetAction(async (parse, ct) =>
             {
                 if (parse.GetValue(k) < 1) throw new UsageException("--knn-k must be at least 1.");
                 var batching = new BatchingOptions { Workers = parse.GetValue(workers) };
                 var result = await EvalRun.RunAsync(parse.GetValue(checkpoint)!, parse.GetValue(train)!, parse.GetValue(test)!, parse.GetValue(k), 0.1,
-                    parse.GetValue(device)!, batching, ct).ConfigureAwait(false);
-                output.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(result)
-                    : System.FormattableString.Invariant($"kNN top-1: {result.KnnTop1:F4}\nlinear probe top-1: {result.LinearTop1:F4}"));
+                    parse.GetValue(device)!, batching, ct, baselines: parse.GetValue(baselines), cropFraction: parse.GetValue(crop)).ConfigureAwait(false);
+                if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(result));
+                else
+                {
+                    output.WriteLine(System.FormattableString.Invariant($"kNN top-1: {result.KnnTop1:F4}\nlinear probe top-1: {result.LinearTop1:F4}"));
+                    if (result.KnnTop1RandomInit is { } kr)
+                        output.WriteLine(System.FormattableString.Invariant(
+                            $"random init: kNN {kr:F4}, linear {result.LinearTop1RandomInit:F4}\nraw pixels:  kNN {result.KnnTop1Pixels:F4}, linear {result.LinearTop1Pixels:F4}"));
+                    output.WriteLine($"({result.TrainSamples} train, {result.TestSamples} test samples)");
+                }
                 return Ok;
             });
             return cmd;

@@ -6,7 +6,7 @@ namespace Contrastive.Training;
 public sealed class TrainingOptions
 {
     /// <summary>Method. Default "simclr" (the one this version has).</summary>
-    [Required, RegularExpression("^(simclr|supcon|moco|byol|cpc)$", ErrorMessage = "Method must be simclr, supcon, moco, byol or cpc.")]
+    [Required, RegularExpression("^(simclr|supcon|moco|byol|dino|cpc)$", ErrorMessage = "Method must be simclr, supcon, moco, byol, dino or cpc.")]
     public string Method { get; set; } = "simclr";
 
     /// <summary>Encoder: "convnet" (small, default: minutes on a CPU), "resnet18", "resnet34" or "resnet50".</summary>
@@ -46,6 +46,38 @@ public sealed class TrainingOptions
     /// <summary>BYOL: the target network's base EMA rate τ, rising on a cosine to 1. Default 0.99 (the paper: 0.996 over 300 epochs).</summary>
     [Range(0.0, 1.0)]
     public double ByolTau { get; set; } = 0.99;
+
+    /// <summary>DINO: prototypes K of the head's last layer. Default 4096 (the paper: 65536 for ImageNet).</summary>
+    [Range(2, 1_000_000)]
+    public int DinoOutDim { get; set; } = 4096;
+
+    /// <summary>DINO: the head's bottleneck width (before the prototypes). Default 256.</summary>
+    [Range(2, 100_000)]
+    public int DinoBottleneck { get; set; } = 256;
+
+    /// <summary>DINO: the head MLP's hidden width; 0 (default): 2048 for ResNets, 512 for the small ConvNet.</summary>
+    [Range(0, 100_000)]
+    public int DinoHidden { get; set; }
+
+    /// <summary>DINO: the teacher's base EMA momentum, rising on a cosine to 1. Default 0.996 (the paper).</summary>
+    [Range(0.0, 1.0)]
+    public double DinoTeacherMomentum { get; set; } = 0.996;
+
+    /// <summary>DINO: student temperature. Default 0.1.</summary>
+    [Range(1e-4, 100.0)]
+    public double DinoStudentTemperature { get; set; } = 0.1;
+
+    /// <summary>DINO: teacher temperature (sharpening). Default 0.04.</summary>
+    [Range(1e-4, 100.0)]
+    public double DinoTeacherTemperature { get; set; } = 0.04;
+
+    /// <summary>DINO: momentum of the teacher outputs' running centre. Default 0.9.</summary>
+    [Range(0.0, 1.0)]
+    public double DinoCenterMomentum { get; set; } = 0.9;
+
+    /// <summary>Clip the gradient's global norm to this before each step (0 = off). Default 0; DINO runs use 3 (the paper's) when it is 0.</summary>
+    [Range(0.0, 1e9)]
+    public double ClipGradNorm { get; set; }
 
     /// <summary>MoCo: keys kept in the queue of negatives. Default 4096 (the paper: 65536 for ImageNet).</summary>
     [Range(1, 10_000_000)]

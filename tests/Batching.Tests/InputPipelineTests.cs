@@ -96,6 +96,39 @@ public class InputPipelineTests
         Assert.Equal(0, p.Pool.Outstanding);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Multi_crop_views_of_two_sizes_land_in_their_slots_as_the_policy_makes_them(bool deterministic)
+    {
+        var policy = new MultiCropViewPolicy(new SimClrViewOptions { Size = 21 }, new MultiCropViewOptions { LocalViews = 3 });
+        Assert.Equal(9, policy.LocalSize); // 3/7 of 21
+        var settings = new PipelineSettings(new ImageSampleProcessor(policy), 1, DropLast: false);
+        await using var p = InputPipeline.Start(Chunks(3, 5), new BatchingOptions { BatchSize = 4, Workers = 2, Deterministic = deterministic }, settings);
+        var decoded = new PixelBuffer();
+        new SkiaImageDecoder().Decode(Jpeg, decoded);
+        int samples = 0;
+        await foreach (var lease in p.ReadAllAsync())
+        {
+            using (lease)
+            {
+                var b = lease.Batch;
+                Assert.Equal(5, b.Views);
+                Assert.Equal([21, 21, 9, 9, 9], Enumerable.Range(0, 5).Select(b.ViewSize));
+                Assert.Equal(4L * (2 * 3 * 21 * 21), b.ViewOffset(2));
+                for (int i = 0; i < b.Count; i++, samples++)
+                    for (int v = 0; v < 5; v++)
+                    {
+                        var expect = new byte[3 * b.ViewSize(v) * b.ViewSize(v)];
+                        policy.WriteView(decoded, v, 1, 0, b.Indices[i], expect, new ViewWorkspace());
+                        Assert.Equal(expect, b.ViewSlot(v, i).ToArray());
+                    }
+            }
+        }
+        Assert.Equal(15, samples);
+        Assert.Equal(0, p.Pool.Outstanding);
+    }
+
     [Fact]
     public async Task Bad_samples_are_skipped_and_counted_within_the_budget()
     {

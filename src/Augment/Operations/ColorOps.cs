@@ -13,6 +13,12 @@ public static class ColorOps
         for (int i = 0; i < rgb.Length; i++) rgb[i] = Math.Clamp(rgb[i] * factor, 0f, 1f);
     }
 
+    /// <summary>torchvision's solarize: every value at or above <paramref name="threshold"/> is inverted (1 − v).</summary>
+    public static void Solarize(Span<float> rgb, float threshold)
+    {
+        for (int i = 0; i < rgb.Length; i++) if (rgb[i] >= threshold) rgb[i] = 1f - rgb[i];
+    }
+
     /// <summary>Blends with the mean of the grayscale image.</summary>
     public static void Contrast(Span<float> rgb, float factor)
     {

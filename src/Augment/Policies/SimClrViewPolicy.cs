@@ -4,7 +4,6 @@ namespace Contrastive.Augment;
 public sealed class SimClrViewPolicy : IViewPolicy
 {
     private readonly SimClrViewOptions _o;
-    private readonly int _blurKernel;
 
     public SimClrViewPolicy(SimClrViewOptions options, int views = 2)
     {
@@ -13,7 +12,6 @@ public sealed class SimClrViewPolicy : IViewPolicy
         if (options.BlurSigmaMin > options.BlurSigmaMax) throw new ArgumentException($"BlurSigmaMin ({options.BlurSigmaMin}) is above BlurSigmaMax ({options.BlurSigmaMax}).");
         _o = options;
         ViewCount = views;
-        _blurKernel = GaussianBlur.KernelSizeFor(options.Size);
     }
 
     public int ViewCount { get; }
@@ -23,18 +21,27 @@ public sealed class SimClrViewPolicy : IViewPolicy
     public void WriteView(PixelBuffer image, int view, long seed, int epoch, long sampleIndex, Span<byte> chw, ViewWorkspace ws)
     {
         var rng = new SampleRandom(seed, epoch, sampleIndex, view);
-        int size = _o.Size;
+        Render(image, _o, _o.Size, _o.ScaleMin, _o.ScaleMax, _o.BlurProbability, 0, ref rng, chw, ws);
+    }
+
+    /// <summary>
+    /// One view: random resized crop (area fraction in [<paramref name="scaleMin"/>, <paramref name="scaleMax"/>]) to
+    /// <paramref name="size"/>, flip, colour jitter in random order, grayscale, Gaussian blur with probability
+    /// <paramref name="blurProbability"/> (kernel 10% of the size), solarize with probability <paramref name="solarizeProbability"/>.
+    /// </summary>
+    internal static void Render(PixelBuffer image, SimClrViewOptions o, int size, double scaleMin, double scaleMax, double blurProbability,
+        double solarizeProbability, ref SampleRandom rng, Span<byte> chw, ViewWorkspace ws)
+    {
         var work = ws.WorkFor(size);
 
-        var crop = CropParameters.RandomResized(image.Width, image.Height, _o.ScaleMin, _o.ScaleMax, _o.RatioMin, _o.RatioMax, ref rng);
+        var crop = CropParameters.RandomResized(image.Width, image.Height, scaleMin, scaleMax, o.RatioMin, o.RatioMax, ref rng);
         Resample.CropResize(image.Pixels, image.Width, image.Height, crop.X, crop.Y, crop.Width, crop.Height, work, size, size, ws.Resample);
 
-        if (rng.Chance(_o.FlipProbability)) ColorOps.FlipHorizontal(work, size, size);
+        if (rng.Chance(o.FlipProbability)) ColorOps.FlipHorizontal(work, size, size);
 
-        if (rng.Chance(_o.JitterProbability))
+        if (rng.Chance(o.JitterProbability))
         {
-            double s = _o.JitterStrength;
-            double b = 0.8 * s, c = 0.8 * s, sat = 0.8 * s, h = Math.Min(0.5, 0.2 * s);
+            double s = o.JitterStrength;            double b = 0.8 * s, c = 0.8 * s, sat = 0.8 * s, h = Math.Min(0.5, 0.2 * s);
             // torchvision ColorJitter.get_params: a random order, then one factor per adjustment.
             Span<int> order = [0, 1, 2, 3];
             for (int i = 3; i > 0; i--)
@@ -58,14 +65,16 @@ public sealed class SimClrViewPolicy : IViewPolicy
             }
         }
 
-        if (rng.Chance(_o.GrayscaleProbability)) ColorOps.Grayscale(work);
+        if (rng.Chance(o.GrayscaleProbability)) ColorOps.Grayscale(work);
 
-        if (rng.Chance(_o.BlurProbability))
+        if (rng.Chance(blurProbability))
         {
-            var kernel = ws.KernelFor(_blurKernel);
-            GaussianBlur.Kernel(kernel, rng.Uniform(_o.BlurSigmaMin, _o.BlurSigmaMax));
+            var kernel = ws.KernelFor(GaussianBlur.KernelSizeFor(size));
+            GaussianBlur.Kernel(kernel, rng.Uniform(o.BlurSigmaMin, o.BlurSigmaMax));
             GaussianBlur.Apply(work, size, size, kernel, ws.Temp);
         }
+
+        if (solarizeProbability > 0 && rng.Chance(solarizeProbability)) ColorOps.Solarize(work, 0.5f);
 
         Layout.ToChwBytes(work, size, size, chw);
     }

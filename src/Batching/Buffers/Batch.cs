@@ -7,12 +7,17 @@ namespace Contrastive.Batching;
 /// </summary>
 public sealed class Batch
 {
-    internal Batch(int views, int capacity, int viewBytes, int size, bool floatStorage = false)
+    internal Batch(int views, int capacity, int viewBytes, int size, bool floatStorage = false, int[]? viewSizes = null)
     {
         Views = views;
         Capacity = capacity;
         Size = size;
         ViewBytes = viewBytes;
+        if (viewSizes is not null && (floatStorage || viewSizes.Length != views))
+            throw new ArgumentException("per-view sizes are for image views, one size per view", nameof(viewSizes));
+        _viewSizes = viewSizes;
+        _offsets = new long[views + 1];
+        for (int v = 0; v < views; v++) _offsets[v + 1] = _offsets[v] + (long)capacity * ViewBytesOf(v);
         if (floatStorage)
         {
             if (viewBytes % sizeof(float) != 0) throw new ArgumentException($"float views need a multiple of 4 bytes, not {viewBytes}", nameof(viewBytes));
@@ -21,20 +26,32 @@ public sealed class Batch
         }
         else
         {
-            Pixels = GC.AllocateUninitializedArray<byte>(checked(views * capacity * viewBytes), pinned: true);
+            Pixels = GC.AllocateUninitializedArray<byte>(checked((int)_offsets[views]), pinned: true);
         }
         Labels = new long[capacity];
         Indices = new long[capacity];
         Keys = new string?[capacity];
     }
 
+    private readonly int[]? _viewSizes; // null: every view is Size × Size (or ViewBytes for series)
+    private readonly long[] _offsets;   // byte offset of each view's block of Capacity slots
+
     public int Views { get; }
 
     /// <summary>Samples the buffer holds when full.</summary>
     public int Capacity { get; }
 
-    /// <summary>Side of each view in pixels (0 for series windows).</summary>
+    /// <summary>Side of view 0 in pixels, and of every view unless <see cref="ViewSize"/> says otherwise (0 for series windows).</summary>
     public int Size { get; }
+
+    /// <summary>Side of view <paramref name="view"/> in pixels (multi-crop policies make smaller local views).</summary>
+    public int ViewSize(int view) => _viewSizes?[view] ?? Size;
+
+    /// <summary>Bytes of one sample's view <paramref name="view"/>.</summary>
+    public int ViewBytesOf(int view) => _viewSizes is null ? ViewBytes : 3 * _viewSizes[view] * _viewSizes[view];
+
+    /// <summary>Byte offset in <see cref="Pixels"/> of view <paramref name="view"/>'s block (<see cref="Capacity"/> slots of it).</summary>
+    public long ViewOffset(int view) => _offsets[view];
 
     /// <summary>Samples in this batch (below <see cref="Capacity"/> only for a final partial batch).</summary>
     public int Count { get; internal set; }
@@ -67,11 +84,11 @@ public sealed class Batch
     /// </summary>
     public long SkippedBefore { get; internal set; }
 
-    /// <summary>Bytes of one view: 3 × Size × Size for images, channels × length × 4 for float series windows.</summary>
+    /// <summary>Bytes of view 0: 3 × Size × Size for images, channels × length × 4 for float series windows (<see cref="ViewBytesOf"/> for others).</summary>
     public int ViewBytes { get; }
 
     /// <summary>The slot of view <paramref name="view"/> of sample <paramref name="slot"/>.</summary>
     public Span<byte> ViewSlot(int view, int slot) => Values is null
-        ? Pixels.AsSpan((view * Capacity + slot) * ViewBytes, ViewBytes)
+        ? Pixels.AsSpan((int)_offsets[view] + slot * ViewBytesOf(view), ViewBytesOf(view))
         : System.Runtime.InteropServices.MemoryMarshal.AsBytes(Values.AsSpan((view * Capacity + slot) * (ViewBytes / sizeof(float)), ViewBytes / sizeof(float)));
 }

@@ -15,14 +15,15 @@ public sealed class BatchPool : IDisposable
     }
 
     /// <param name="floatViews">Store views as float32 (<see cref="Batch.Values"/>) rather than bytes.</param>
-    public BatchPool(int buffers, int views, int batchSize, int viewBytes, int size, bool floatViews = false)
+    /// <param name="viewSizes">Image views of different sides (multi-crop), one per view; null when all are <paramref name="size"/>.</param>
+    public BatchPool(int buffers, int views, int batchSize, int viewBytes, int size, bool floatViews = false, int[]? viewSizes = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(buffers, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        for (int i = 0; i < buffers; i++) _free.Add(new Batch(views, batchSize, viewBytes, size, floatViews));
+        for (int i = 0; i < buffers; i++) _free.Add(new Batch(views, batchSize, viewBytes, size, floatViews, viewSizes));
         _available = new SemaphoreSlim(buffers, buffers);
         Buffers = buffers;
-        TotalBytes = (long)buffers * views * batchSize * viewBytes;
+        TotalBytes = (long)buffers * batchSize * (viewSizes is null ? (long)views * viewBytes : viewSizes.Sum(s => 3L * s * s));
     }
 
     public int Buffers { get; }

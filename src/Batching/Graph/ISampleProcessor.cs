@@ -13,8 +13,25 @@ public interface ISampleProcessor
 
     int ViewCount { get; }
 
-    /// <summary>Bytes of one view in a batch slot.</summary>
+    /// <summary>Bytes of one view in a batch slot (of view 0 when views differ in size).</summary>
     int ViewBytes { get; }
+
+    /// <summary>Sides of the image views when they differ (multi-crop: global then local views); null when all are <see cref="Size"/>.</summary>
+    int[]? ViewSizes => null;
+
+    /// <summary>Bytes of view <paramref name="view"/> of one sample.</summary>
+    int ViewBytesOf(int view) => ViewSizes is { } s ? 3 * s[view] * s[view] : ViewBytes;
+
+    /// <summary>Bytes of all views of one sample.</summary>
+    int SampleBytes
+    {
+        get
+        {
+            int total = 0;
+            for (int v = 0; v < ViewCount; v++) total += ViewBytesOf(v);
+            return total;
+        }
+    }
 
     /// <summary>Image side in pixels (0 for non-image views).</summary>
     int Size { get; }
@@ -50,6 +67,10 @@ public sealed class ImageSampleProcessor(IViewPolicy policy, Func<IImageDecoder>
     public int ViewBytes => 3 * Policy.Size * Policy.Size;
 
     public int Size => Policy.Size;
+
+    public int[]? ViewSizes { get; } = Enumerable.Range(0, policy.ViewCount).Any(v => policy.ViewSize(v) != policy.Size)
+        ? Enumerable.Range(0, policy.ViewCount).Select(policy.ViewSize).ToArray()
+        : null;
 
     public ISampleWorker CreateWorker() => new Worker(_decoders(), Policy);
 

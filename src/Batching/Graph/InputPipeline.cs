@@ -37,6 +37,7 @@ public sealed class InputPipeline : IAsyncDisposable
     private sealed record Tracked(SampleChunk Chunk, ReadProgress.Chunk Progress);
 
     private readonly ReadProgress _progress = new();
+    private readonly int _sampleBytes; // all views of one sample
 
     private InputPipeline(BatchingOptions options, PipelineSettings settings, CancellationToken ct)
     {
@@ -45,7 +46,9 @@ public sealed class InputPipeline : IAsyncDisposable
         _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _workerCount = options.EffectiveWorkersFor(settings.TrainerSharesCpu);
         var processor = settings.Processor;
-        Pool = new BatchPool(options.Prefetch + _workerCount + 2, processor.ViewCount, options.BatchSize, processor.ViewBytes, processor.Size, processor.FloatViews);
+        _sampleBytes = processor.SampleBytes;
+        Pool = new BatchPool(options.Prefetch + _workerCount + 2, processor.ViewCount, options.BatchSize, processor.ViewBytes, processor.Size, processor.FloatViews,
+            processor.ViewSizes);
         _output = Channel.CreateBounded<BatchLease>(new BoundedChannelOptions(options.Prefetch) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _assembler = new BatchAssembler(Pool, _output.Writer, Stats, options.BatchSize, settings.DropLast, _progress);
         _workers.Add(processor.CreateWorker());
@@ -237,13 +240,16 @@ public sealed class InputPipeline : IAsyncDisposable
     private void MakeViews(ISampleWorker w, SampleChunk chunk, int i, Batch? batch, int slot, byte[]? staging)
     {
         long t0 = Stopwatch.GetTimestamp(), a0 = GC.GetAllocatedBytesForCurrentThread();
-        int views = _settings.Processor.ViewCount, viewBytes = _settings.Processor.ViewBytes;
+        var processor = _settings.Processor;
+        int views = processor.ViewCount, at = i * _sampleBytes;
         for (int v = 0; v < views; v++)
         {
-            var dst = batch is not null ? batch.ViewSlot(v, slot) : staging.AsSpan((i * views + v) * viewBytes, viewBytes);
+            int bytes = processor.ViewBytesOf(v);
+            var dst = batch is not null ? batch.ViewSlot(v, slot) : staging.AsSpan(at, bytes);
+            at += bytes;
             w.WriteView(v, _settings.Seed, chunk.Epoch, chunk.Indices[i], dst);
         }
-        Stats.Augmented(views, viewBytes, Stopwatch.GetTimestamp() - t0, GC.GetAllocatedBytesForCurrentThread() - a0);
+        Stats.Augmented(views, _sampleBytes, Stopwatch.GetTimestamp() - t0, GC.GetAllocatedBytesForCurrentThread() - a0);
     }
 
     private ISampleWorker RentWorker() => _workers.TryTake(out var w) ? w : _settings.Processor.CreateWorker();
@@ -287,8 +293,7 @@ public sealed class InputPipeline : IAsyncDisposable
         var w = RentWorker();
         try
         {
-            int viewBytes = _settings.Processor.ViewBytes, views = _settings.Processor.ViewCount;
-            var staging = ArrayPool<byte>.Shared.Rent(chunk.Count * views * viewBytes);
+            var staging = ArrayPool<byte>.Shared.Rent(chunk.Count * _sampleBytes);
             var ok = ArrayPool<bool>.Shared.Rent(chunk.Count);
             for (int i = 0; i < chunk.Count; i++)
             {
@@ -311,7 +316,7 @@ public sealed class InputPipeline : IAsyncDisposable
         try
         {
             var (chunk, progress) = staged.Item;
-            int viewBytes = _settings.Processor.ViewBytes, views = _settings.Processor.ViewCount;
+            var processor = _settings.Processor;
             for (int i = 0; i < chunk.Count; i++)
             {
                 if (!staged.Ok[i]) { progress.Skip(i); continue; }
@@ -320,8 +325,12 @@ public sealed class InputPipeline : IAsyncDisposable
                 try
                 {
                     var batch = slot.Batch.Lease.Batch;
-                    for (int v = 0; v < views; v++)
-                        staged.Views.AsSpan((i * views + v) * viewBytes, viewBytes).CopyTo(batch.ViewSlot(v, slot.Index));
+                    for (int v = 0, at = i * _sampleBytes; v < processor.ViewCount; v++)
+                    {
+                        int bytes = processor.ViewBytesOf(v);
+                        staged.Views.AsSpan(at, bytes).CopyTo(batch.ViewSlot(v, slot.Index));
+                        at += bytes;
+                    }
                     SetSample(batch, slot.Index, chunk, i);
                 }
                 finally

@@ -87,11 +87,11 @@ public sealed class PipelineStats
         Interlocked.Add(ref _decodeAlloc, allocated);
     }
 
-    internal void Augmented(int views, int viewBytes, long ticks, long allocated)
+    internal void Augmented(int views, int sampleBytes, long ticks, long allocated)
     {
         Interlocked.Add(ref _augmentAlloc, allocated);
         Interlocked.Add(ref _views, views);
-        Interlocked.Add(ref _viewBytes, (long)views * viewBytes);
+        Interlocked.Add(ref _viewBytes, sampleBytes);
         Interlocked.Add(ref _augmentTicks, ticks);
         Interlocked.Increment(ref _samplesDone);
     }

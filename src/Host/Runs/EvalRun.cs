@@ -1,32 +1,51 @@
 using Contrastive.Batching;
 using Contrastive.Ingest;
 using Contrastive.Training;
+using System.Text.Json.Serialization;
 using TorchSharp;
 
 namespace Contrastive.Host;
 
-/// <summary>What `contrastive eval` reports.</summary>
+/// <summary>What `contrastive eval` reports; with --baselines, the same for a random-init encoder and for raw pixels.</summary>
 public sealed record EvalResult(
-    [property: System.Text.Json.Serialization.JsonPropertyName("knn_top1")] double KnnTop1,
-    [property: System.Text.Json.Serialization.JsonPropertyName("linear_top1")] double LinearTop1);
+    [property: JsonPropertyName("knn_top1")] double KnnTop1,
+    [property: JsonPropertyName("linear_top1")] double LinearTop1)
+{
+    [JsonPropertyName("knn_top1_random_init"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? KnnTop1RandomInit { get; init; }
+    [JsonPropertyName("linear_top1_random_init"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? LinearTop1RandomInit { get; init; }
+    [JsonPropertyName("knn_top1_pixels"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? KnnTop1Pixels { get; init; }
+    [JsonPropertyName("linear_top1_pixels"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? LinearTop1Pixels { get; init; }
+    [JsonPropertyName("train_samples")] public long TrainSamples { get; init; }
+    [JsonPropertyName("test_samples")] public long TestSamples { get; init; }
+}
 
 /// <summary>
 /// `contrastive eval`: a checkpoint's encoder on labelled train and test data: weighted kNN top-1 (train features as the
-/// bank, test as queries) and a linear probe's top-1 (logistic regression fitted on the frozen train features).
+/// bank, test as queries) and a linear probe's top-1 (logistic regression fitted on the frozen train features). With
+/// <c>baselines</c>, the same two figures for the architecture at random init (seeded with the run's seed) and for raw pixels
+/// (the evaluation view as floats in [0, 1]): a learned encoder that does not beat raw pixels has not earned its keep.
 /// </summary>
 public static class EvalRun
 {
     public static async Task<EvalResult> RunAsync(string checkpointPath, string trainUri, string testUri, int k, double temperature, string deviceName, BatchingOptions batching,
-        CancellationToken ct, int probeEpochs = 300)
+        CancellationToken ct, int probeEpochs = 300, bool baselines = false, double cropFraction = 0.875)
     {
         if (!File.Exists(checkpointPath)) throw new UsageException($"--checkpoint: '{checkpointPath}' does not exist.");
         var ckpt = CheckpointStore.Read(checkpointPath);
         if (ckpt.Info.Method == "cpc")
             throw new UsageException($"--checkpoint: '{checkpointPath}' is a CPC checkpoint; eval takes image encoders (a CPC run reports its linear probe when it ends).");
+        if (cropFraction is <= 0 or > 1) throw new UsageException($"--crop-fraction must be in (0, 1], not {cropFraction}.");
         var device = TorchDevice.Resolve(deviceName);
         using var model = new SimClrModel(ckpt.Info.Encoder, ckpt.Info.SmallImages, ckpt.Info.ProjectionHidden, ckpt.Info.ProjectionDim);
         SimClrTrainer.LoadModel(model, ckpt.Model);
         model.to(device);
+        SimClrModel? random = null;
+        if (baselines)
+        {
+            torch.manual_seed(ckpt.Info.Seed);
+            random = new SimClrModel(ckpt.Info.Encoder, ckpt.Info.SmallImages, ckpt.Info.ProjectionHidden, ckpt.Info.ProjectionDim);
+            random.to(device);
+        }
 
         IImageDataset train, test;
         try { train = await ImageDataset.OpenAsync(trainUri, ct: ct).ConfigureAwait(false); }
@@ -37,17 +56,24 @@ public static class EvalRun
         if (!test.HasLabels) throw new UsageException($"--test-data: '{testUri}' has no label column; kNN and the linear probe need labels.");
 
         var plan = new ReadPlan(0, ckpt.Info.Seed, false, HoldoutSplit.None);
-        Encoder[] encoders = [model.Encoder];
-        var bank = await FeaturePass.RunAsync(train, plan, long.MaxValue, ckpt.Info.ImageSize, batching, encoders, device, ct).ConfigureAwait(false);
-        var queries = await FeaturePass.RunAsync(test, plan, long.MaxValue, ckpt.Info.ImageSize, batching, encoders, device, ct).ConfigureAwait(false);
+        Encoder?[] encoders = random is null ? [model.Encoder] : [model.Encoder, random.Encoder, null];
+        var bank = await FeaturePass.RunAsync(train, plan, long.MaxValue, ckpt.Info.ImageSize, batching, encoders, device, ct, cropFraction).ConfigureAwait(false);
+        var queries = await FeaturePass.RunAsync(test, plan, long.MaxValue, ckpt.Info.ImageSize, batching, encoders, device, ct, cropFraction).ConfigureAwait(false);
         try
         {
-            double knn = KnnClassifier.Top1(bank[0].Features, bank[0].Labels, queries[0].Features, queries[0].Labels, k, temperature);
-            double linear = LinearProbe.Top1(bank[0].Features, bank[0].Labels, queries[0].Features, queries[0].Labels, probeEpochs, seed: ckpt.Info.Seed);
-            return new EvalResult(knn, linear);
+            (double Knn, double Linear) Score(int e) => (
+                KnnClassifier.Top1(bank[e].Features, bank[e].Labels, queries[e].Features, queries[e].Labels, k, temperature),
+                LinearProbe.Top1(bank[e].Features, bank[e].Labels, queries[e].Features, queries[e].Labels, probeEpochs, seed: ckpt.Info.Seed));
+            var (knn, linear) = Score(0);
+            var result = new EvalResult(knn, linear) { TrainSamples = bank[0].Labels.shape[0], TestSamples = queries[0].Labels.shape[0] };
+            if (random is null) return result;
+            var (knnRandom, linearRandom) = Score(1);
+            var (knnPixels, linearPixels) = Score(2);
+            return result with { KnnTop1RandomInit = knnRandom, LinearTop1RandomInit = linearRandom, KnnTop1Pixels = knnPixels, LinearTop1Pixels = linearPixels };
         }
         finally
         {
+            random?.Dispose();
             foreach (var (f, l) in bank.Concat(queries)) { f.Dispose(); l.Dispose(); }
         }
     }

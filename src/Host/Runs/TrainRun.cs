@@ -13,7 +13,8 @@ namespace Contrastive.Host;
 /// stream two-view batches through the input pipeline into the trainer until a step or time limit or a stop
 /// request, checkpoint, then evaluate the trained and the random-init encoder by kNN on the held-out split.
 /// </summary>
-public sealed class TrainRun(DataOptions data, TrainingOptions training, BatchingOptions batching, SimClrViewOptions views, ILogger log)
+public sealed class TrainRun(DataOptions data, TrainingOptions training, BatchingOptions batching, SimClrViewOptions views, ILogger log,
+    MultiCropViewOptions? multiCrop = null)
 {
     public async Task<TrainResult> RunAsync(CancellationToken stop)
     {
@@ -53,7 +54,7 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
             RunSteps.LogResumed(log, ckpt);
         }
 
-        var policy = new SimClrViewPolicy(views);
+        IViewPolicy policy = training.Method == "dino" ? new MultiCropViewPolicy(views, multiCrop ?? new MultiCropViewOptions()) : new SimClrViewPolicy(views);
         var clock = Stopwatch.StartNew();
         int currentEpoch = epoch;
         LoopOutcome outcome;
@@ -64,8 +65,9 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
                 dataset.ReadEpochsAsync(e => new ReadPlan(e, training.Seed, Shuffle: true, split, Rank: data.Rank, WorldSize: data.WorldSize), epoch, e => currentEpoch = e,
                     from: cursor),
                 batching, new PipelineSettings(policy, training.Seed, DropLast: true), pipelineStop.Token);
-            log.LogInformation("Training {Method}/{Encoder} on {Device}: batch {Batch} x 2 views at {Size}px, {Workers} worker(s) ({Decoder} decoder), torch threads {Threads}; batch memory {Mb:F1} MB in {Buffers} buffers",
-                training.Method, training.Encoder, device.type, batching.BatchSize, views.Size, batching.EffectiveWorkers, pipeline.DecoderName,
+            log.LogInformation("Training {Method}/{Encoder} on {Device}: batch {Batch} x {Views} at {Size}px, {Workers} worker(s) ({Decoder} decoder), torch threads {Threads}; batch memory {Mb:F1} MB in {Buffers} buffers",
+                training.Method, training.Encoder, device.type, batching.BatchSize,
+                policy is MultiCropViewPolicy mc ? $"2 global + {mc.ViewCount - 2} local views ({mc.LocalSize}px)" : "2 views", views.Size, batching.EffectiveWorkers, pipeline.DecoderName,
                 torch.get_num_threads(), pipeline.Pool.TotalBytes / 1e6, pipeline.Pool.Buffers);
             var hooks = new StepHooks(
                 () => trainer.Step,

@@ -13,7 +13,7 @@ namespace Contrastive.Host;
 /// </summary>
 public sealed class TrainingService(
     IOptions<DataOptions> data, IOptions<TrainingOptions> training, IOptions<BatchingOptions> batching, IOptions<SimClrViewOptions> views,
-    IOptions<SeriesWindowOptions> series, IOptions<CpcTrainingOptions> cpc, RunOutcome outcome, IHostApplicationLifetime lifetime, ILogger<TrainingService> log) : BackgroundService
+    IOptions<MultiCropViewOptions> multiCrop, IOptions<SeriesWindowOptions> series, IOptions<CpcTrainingOptions> cpc, RunOutcome outcome, IHostApplicationLifetime lifetime, ILogger<TrainingService> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -22,7 +22,7 @@ public sealed class TrainingService(
         {
             outcome.Result = training.Value.Method == "cpc"
                 ? await new CpcRun(data.Value, training.Value, batching.Value, series.Value, cpc.Value, log).RunAsync(stoppingToken).ConfigureAwait(false)
-                : await new TrainRun(data.Value, training.Value, batching.Value, views.Value, log).RunAsync(stoppingToken).ConfigureAwait(false);
+                : await new TrainRun(data.Value, training.Value, batching.Value, views.Value, log, multiCrop.Value).RunAsync(stoppingToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {

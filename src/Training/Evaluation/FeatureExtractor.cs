@@ -5,8 +5,11 @@ using static TorchSharp.torch;
 namespace Contrastive.Training;
 
 /// <summary>Collects encoder features and labels over single-view evaluation batches, for kNN or a probe.</summary>
-public sealed class FeatureExtractor(Encoder encoder, Device device) : IDisposable
+public sealed class FeatureExtractor(Encoder? encoder, Device device) : IDisposable
 {
+    /// <summary>Raw-pixel features: each image's first view as floats in [0, 1], flattened (the baseline a learned encoder must beat).</summary>
+    public static FeatureExtractor Pixels() => new(null, CPU);
+
     private readonly List<Tensor> _features = [];
     private readonly List<long> _labels = [];
 
@@ -16,6 +19,16 @@ public sealed class FeatureExtractor(Encoder encoder, Device device) : IDisposab
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        if (encoder is null)
+        {
+            long per = batch.ViewBytes;
+            var raw = new float[batch.Count * per];
+            var px = batch.Pixels.AsSpan(0, (int)(batch.Count * per));
+            for (int i = 0; i < px.Length; i++) raw[i] = px[i] / 255f;
+            _features.Add(tensor(raw, [batch.Count, per]).MoveToOuterDisposeScope());
+            for (int i = 0; i < batch.Count; i++) _labels.Add(batch.Labels[i]);
+            return;
+        }
         encoder.eval();
         var x = ImageInput.ToTensor(batch, device);
         var f = encoder.forward(x).to(CPU);

@@ -15,8 +15,11 @@ public sealed class SimClrTrainer : IDisposable
     private readonly NtXentLoss _loss;
     private readonly SupConLoss? _supcon;
     private readonly LrSchedule _schedule;
+    private readonly TorchSharp.Modules.Parameter[] _parameters;
+    private readonly double _clip;
     private readonly MomentumContrast? _moco;
     private readonly Bootstrap? _byol;
+    private readonly SelfDistillation? _dino;
 
     public SimClrTrainer(TrainingOptions options, int imageSize, Device device)
     {
@@ -27,8 +30,16 @@ public sealed class SimClrTrainer : IDisposable
         SimClrModel NewModel() => new(options.Encoder, options.SmallImages, ProjectionHidden(options.Encoder), options.ProjectionDim);
         if (options.Method == "byol")
             _byol = new Bootstrap(Model, NewModel, options.ProjectionDim, ProjectionHidden(options.Encoder), options.ByolTau, device);
-        _optimizer = StepOptimizer.Create(options.Optimizer, _byol is null ? Model.parameters() : Model.parameters().Concat(_byol.Predictor.parameters()),
-            options.LearningRate, options.WeightDecay);
+        if (options.Method == "dino")
+            _dino = new SelfDistillation(Model, NewModel, DinoHidden(options), options.DinoBottleneck, options.DinoOutDim, options.DinoTeacherMomentum,
+                options.DinoStudentTemperature, options.DinoTeacherTemperature, options.DinoCenterMomentum, device);
+        // DINO trains the encoder and its own head (the projection head is not used); BYOL adds its predictor.
+        var trained = _dino is not null ? Model.Encoder.parameters().Concat(_dino.StudentHead.parameters())
+            : _byol is not null ? Model.parameters().Concat(_byol.Predictor.parameters())
+            : Model.parameters();
+        _parameters = trained.ToArray();
+        _optimizer = StepOptimizer.Create(options.Optimizer, _parameters, options.LearningRate, options.WeightDecay);
+        _clip = options.ClipGradNorm > 0 ? options.ClipGradNorm : _dino is not null ? 3.0 : 0;
         _loss = new NtXentLoss(options.Temperature);
         if (options.Method == "supcon") _supcon = new SupConLoss(options.SupConTemperature);
         if (options.Method == "moco")
@@ -54,6 +65,9 @@ public sealed class SimClrTrainer : IDisposable
     /// <summary>Hidden width of the projection head: the encoder's feature size, as in SimCLR.</summary>
     public static int ProjectionHidden(string encoder) => encoder switch { "resnet18" or "resnet34" => 512, "resnet50" => 2048, _ => 256 };
 
+    /// <summary>DINO's head width: as configured, else 2048 for ResNets and 512 for the small ConvNet.</summary>
+    public static int DinoHidden(TrainingOptions o) => o.DinoHidden > 0 ? o.DinoHidden : o.Encoder.StartsWith("resnet", StringComparison.Ordinal) ? 2048 : 512;
+
     /// <summary>A fresh model with the run seed's initialisation (the same weights a run starts from).</summary>
     public static SimClrModel CreateModel(TrainingOptions o, Device device)
     {
@@ -67,8 +81,9 @@ public sealed class SimClrTrainer : IDisposable
     /// <param name="progress">Training progress in [0, 1] for the learning-rate schedule.</param>
     public double TrainStep(Batch batch, double progress)
     {
-        if (batch.Views != 2) throw new ArgumentException($"SimCLR needs 2 views per sample, the batch has {batch.Views}.");
-        if (batch.Count < 2) throw new ArgumentException("SimCLR needs at least 2 samples per batch.");
+        if (_dino is not null ? batch.Views < 2 : batch.Views != 2)
+            throw new ArgumentException($"--method {_o.Method} needs {(_dino is not null ? "at least " : "")}2 views per sample, the batch has {batch.Views}.");
+        if (batch.Count < 2) throw new ArgumentException($"--method {_o.Method} needs at least 2 samples per batch.");
         // libtorch's CPU thread count is per OS thread (OpenMP), and each step may run on another thread-pool thread.
         if (_o.Threads > 0 && torch.get_num_threads() != _o.Threads) torch.set_num_threads(_o.Threads);
         using var scope = NewDisposeScope();
@@ -76,7 +91,7 @@ public sealed class SimClrTrainer : IDisposable
         LastLearningRate = _schedule.At(progress);
         _optimizer.SetLearningRate(LastLearningRate);
 
-        var x = ImageInput.ToTensor(batch, Device);
+        var x = ImageInput.ToTensor(batch, Device, 0, 2);
         int n = batch.Count;
         double value;
         _optimizer.ZeroGrad();
@@ -89,6 +104,13 @@ public sealed class SimClrTrainer : IDisposable
             for (int i = 0; i < n; i++)
                 labels[i] = labels[n + i] = batch.Labels[i] >= 0 ? batch.Labels[i] : -1 - batch.Indices[i];
             var loss = _supcon.Compute(Model.forward(x), tensor(labels, device: Device));
+            loss.backward();
+            value = loss.item<float>();
+        }
+        else if (_dino is not null)
+        {
+            var local = batch.Views > 2 ? ImageInput.ToTensor(batch, Device, 2, batch.Views - 2) : null;
+            var loss = _dino.Loss(Model.Encoder, x, local, n);
             loss.backward();
             value = loss.item<float>();
         }
@@ -115,6 +137,7 @@ public sealed class SimClrTrainer : IDisposable
             loss.backward();
             value = loss.item<float>();
         }
+        if (_clip > 0) nn.utils.clip_grad_norm_(_parameters, _clip);
         _optimizer.Step();
         if (_moco is not null)
         {
@@ -122,6 +145,7 @@ public sealed class SimClrTrainer : IDisposable
             _moco.Enqueue(keys!);
         }
         _byol?.UpdateTarget(Model, progress);
+        _dino?.UpdateTeacher(Model.Encoder, progress);
         Step++;
         Samples += batch.Count;
         if (double.IsNaN(value) || double.IsInfinity(value))
@@ -151,16 +175,17 @@ public sealed class SimClrTrainer : IDisposable
                 $"Checkpoint '{data.Path}' was made with encoder {data.Info.Encoder}, image size {data.Info.ImageSize}, projection {data.Info.ProjectionDim}; " +
                 $"this run uses {_o.Encoder}, {ImageSize}, {_o.ProjectionDim}. Use a new --out or the same settings.");
         LoadModel(Model, data.Model);
-        if (_moco is null && _byol is null) _optimizer.LoadState(data.Optimizer);
+        if (_moco is null && _byol is null && _dino is null) _optimizer.LoadState(data.Optimizer);
         else
         {
-            // MoCo and BYOL: the optimizer's state, then the method's own (key network and queue; predictor and target).
+            // MoCo, BYOL, DINO: the optimizer's state, then the method's own (key network and queue; predictor and target; heads, teacher, centre).
             using var ms = new MemoryStream(data.Optimizer);
             using var r = new BinaryReader(ms);
             _optimizer.LoadState(r.ReadBytes(r.ReadInt32()));
             var own = r.ReadBytes(r.ReadInt32());
             if (_moco is not null) _moco.LoadState(own);
-            else _byol!.LoadState(own);
+            else if (_byol is not null) _byol.LoadState(own);
+            else _dino!.LoadState(own);
         }
         Step = data.Info.Step;
         Samples = data.Info.Samples;
@@ -183,13 +208,13 @@ public sealed class SimClrTrainer : IDisposable
     private byte[] OptimizerState()
     {
         var state = _optimizer.SaveState();
-        if (_moco is null && _byol is null) return state;
+        if (_moco is null && _byol is null && _dino is null) return state;
         using var ms = new MemoryStream();
         using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
         {
             w.Write(state.Length);
             w.Write(state);
-            var own = _moco?.SaveState() ?? _byol!.SaveState();
+            var own = _moco?.SaveState() ?? _byol?.SaveState() ?? _dino!.SaveState();
             w.Write(own.Length);
             w.Write(own);
         }
@@ -200,6 +225,7 @@ public sealed class SimClrTrainer : IDisposable
     {
         _moco?.Dispose();
         _byol?.Dispose();
+        _dino?.Dispose();
         _optimizer.Dispose();
         Model.Dispose();
     }
