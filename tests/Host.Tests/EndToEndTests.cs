@@ -151,3 +151,41 @@ public sealed class SupConEndToEndTests() : TempFolderTest("supcon")
         Assert.Contains("--method supcon needs labels", err);
     }
 }
+
+public sealed class DinoEndToEndTests() : TempFolderTest("dino")
+{
+    [Fact]
+    public async Task Dino_trains_with_global_and_local_views_resumes_with_its_teacher_and_evaluates_against_baselines()
+    {
+        string data = Path.Combine(Folder, "demo"), run = Path.Combine(Folder, "run");
+        var (code, _, err) = await CliRunner.Run("demo-data", "--output", data, "--count", "1100", "--seed", "4");
+        Assert.True(code == 0, err);
+        (code, var stdout, err) = await CliRunner.Run("train", "--method", "dino", "--data", data, "--out", run, "--max-steps", "6", "--max-minutes", "0",
+            "--batch-size", "16", "--local-views", "3", "--workers", "1", "--json");
+        Assert.True(code == 0, err);
+        Assert.Contains("2 global + 3 local views (14px) at 32px", err);
+        var r = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal(6, r.GetProperty("steps").GetInt64());
+        double loss = r.GetProperty("final_loss").GetDouble();
+        Assert.True(loss > 0 && loss < 3 * Math.Log(4096), $"DINO loss {loss}"); // cross-entropies over K = 4096 prototypes
+        Assert.InRange(r.GetProperty("knn_top1").GetDouble(), 0, 1);
+
+        (code, stdout, err) = await CliRunner.Run("train", "--method", "dino", "--data", data, "--out", run, "--max-steps", "8", "--max-minutes", "0",
+            "--batch-size", "16", "--local-views", "3", "--workers", "1", "--resume", "--json");
+        Assert.True(code == 0, err);
+        Assert.Equal(6, JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement.GetProperty("resumed_from_step").GetInt64());
+
+        string checkpoint = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement.GetProperty("checkpoint").GetString()!;
+        (code, stdout, err) = await CliRunner.Run("eval", "--checkpoint", checkpoint, "--train-data", Path.Combine(data, "shard-00000.parquet"),
+            "--test-data", Path.Combine(data, "shard-00001.parquet"), "--baselines", "--json");
+        Assert.True(code == 0, err);
+        var e = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        foreach (var name in new[] { "knn_top1", "linear_top1", "knn_top1_random_init", "linear_top1_random_init", "knn_top1_pixels", "linear_top1_pixels" })
+            Assert.InRange(e.GetProperty(name).GetDouble(), 0.0, 1.0);
+        Assert.Equal((1000, 100), (e.GetProperty("train_samples").GetInt64(), e.GetProperty("test_samples").GetInt64())); // shard 0 and shard 1
+
+        (code, _, err) = await CliRunner.Run("train", "--method", "byol", "--data", data, "--out", run, "--max-steps", "9", "--resume");
+        Assert.Equal(1, code);
+        Assert.Contains("was made by --method dino", err);
+    }
+}

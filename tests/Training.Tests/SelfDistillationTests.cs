@@ -75,6 +75,18 @@ public class SelfDistillationTests
     }
 
     [Fact]
+    public void Truncated_normal_initialisation_has_the_spread_it_should()
+    {
+        using var scope = NewDisposeScope();
+        torch.manual_seed(7);
+        var t = empty(4096, 64);
+        DinoHead.TruncatedNormal(t, 0.02);
+        Assert.True(t.abs().max().item<float>() <= 0.04f);
+        Assert.InRange(t.mean().item<float>(), -0.001, 0.001);
+        Assert.InRange(t.std().item<float>(), 0.0170, 0.0182); // σ·0.880, the standard deviation of N(0, σ²) cut at ±2σ
+    }
+
+    [Fact]
     public void The_head_gives_cosines_to_the_prototypes_whatever_their_norm()
     {
         using var scope = NewDisposeScope();
@@ -83,6 +95,7 @@ public class SelfDistillationTests
         var x = randn(3, 8);
         var y = head.forward(x);
         Assert.Equal(new long[] { 3, 10 }, y.shape);
+        Assert.True(y.std().item<float>() > 0.05f, $"head outputs barely vary: std {y.std().item<float>()}");
         Assert.True(y.abs().max().item<float>() <= 1.0001f);
         using (no_grad()) head.parameters().Last().mul_(7f); // the prototypes: scaling them changes nothing
         Assert.True(y.allclose(head.forward(x), atol: 1e-5));

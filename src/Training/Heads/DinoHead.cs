@@ -20,16 +20,34 @@ public sealed class DinoHead : Module<Tensor, Tensor>
         _mlp = Sequential(Linear(inputDim, hiddenDim), GELU(), Linear(hiddenDim, hiddenDim), GELU(), Linear(hiddenDim, bottleneckDim));
         foreach (var m in _mlp.modules().OfType<Linear>())
         {
-            init.trunc_normal_(m.weight, std: 0.02);
+            TruncatedNormal(m.weight, 0.02);
             if (m.bias is not null) init.zeros_(m.bias);
         }
         _prototypes = Parameter(empty(outputDim, bottleneckDim));
-        init.trunc_normal_(_prototypes, std: 0.02);
+        TruncatedNormal(_prototypes, 0.02);
         OutputDim = outputDim;
         RegisterComponents();
     }
 
     public int OutputDim { get; }
+
+    /// <summary>
+    /// Fills <paramref name="t"/> from N(0, σ²) truncated to ±2σ (redrawing values outside). Our own because TorchSharp
+    /// 0.107's init.trunc_normal_ fills the tensor with the constant σ.
+    /// </summary>
+    public static void TruncatedNormal(Tensor t, double std)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        t.normal_(0, std);
+        for (int round = 0; round < 100; round++)
+        {
+            var outside = t.abs().gt(2 * std);
+            if (!outside.any().item<bool>()) return;
+            t.copy_(where(outside, empty_like(t).normal_(0, std), t));
+        }
+        t.clamp_(-2 * std, 2 * std);
+    }
 
     public override Tensor forward(Tensor x)
     {
