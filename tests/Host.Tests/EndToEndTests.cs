@@ -163,7 +163,6 @@ public sealed class DinoEndToEndTests() : TempFolderTest("dino")
         (code, var stdout, err) = await CliRunner.Run("train", "--method", "dino", "--data", data, "--out", run, "--max-steps", "6", "--max-minutes", "0",
             "--batch-size", "16", "--local-views", "3", "--workers", "1", "--json");
         Assert.True(code == 0, err);
-        Assert.Contains("2 global + 3 local views (14px) at 32px", err);
         var r = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
         Assert.Equal(6, r.GetProperty("steps").GetInt64());
         double loss = r.GetProperty("final_loss").GetDouble();
