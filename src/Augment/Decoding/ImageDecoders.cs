@@ -1,0 +1,38 @@
+namespace Contrastive.Augment;
+
+/// <summary>
+/// The default image decoder: <see cref="TurboJpegDecoder"/> when libturbojpeg is installed, else
+/// <see cref="SkiaImageDecoder"/>. The environment variable <c>CONTRASTIVE_DECODER</c> forces one: <c>skia</c>,
+/// <c>turbojpeg</c> (an error when the library is missing) or <c>auto</c> (the default).
+/// </summary>
+public static class ImageDecoders
+{
+    public const string EnvironmentVariable = "CONTRASTIVE_DECODER";
+
+    /// <summary>The name of the decoder <see cref="CreateDefault"/> makes ("turbojpeg" or "skia").</summary>
+    /// <exception cref="InvalidOperationException"><c>CONTRASTIVE_DECODER</c> is not a known value, or asks for an absent library.</exception>
+    public static string DefaultName => Choose(Environment.GetEnvironmentVariable(EnvironmentVariable), TurboJpegDecoder.IsAvailable);
+
+    /// <summary>A new decoder (one per worker thread), chosen as <see cref="DefaultName"/> says.</summary>
+    public static IImageDecoder CreateDefault() => DefaultName == "turbojpeg" ? new TurboJpegDecoder() : new SkiaImageDecoder();
+
+    /// <summary>Picks a decoder name from the setting (null or empty: auto) and whether libturbojpeg is present.</summary>
+    internal static string Choose(string? setting, bool turboJpegAvailable)
+    {
+        switch (setting?.Trim().ToLowerInvariant())
+        {
+            case null or "" or "auto":
+                return turboJpegAvailable ? "turbojpeg" : "skia";
+            case "skia":
+                return "skia";
+            case "turbojpeg":
+                return turboJpegAvailable
+                    ? "turbojpeg"
+                    : throw new InvalidOperationException(
+                        $"{EnvironmentVariable}=turbojpeg, but libturbojpeg.so.0 was not found: install it (Debian/Ubuntu: " +
+                        $"apt-get install libturbojpeg0) or unset {EnvironmentVariable}.");
+            default:
+                throw new InvalidOperationException($"{EnvironmentVariable}='{setting}' is not a decoder: use skia, turbojpeg or auto.");
+        }
+    }
+}
