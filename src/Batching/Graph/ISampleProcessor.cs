@@ -55,7 +55,7 @@ public interface ISampleWorker
 /// <summary>Images: a decoder per worker and a view policy.</summary>
 public sealed class ImageSampleProcessor(IViewPolicy policy, Func<IImageDecoder>? decoderFactory = null) : ISampleProcessor
 {
-    private readonly Func<IImageDecoder> _decoders = decoderFactory ?? (() => new SkiaImageDecoder());
+    private readonly Func<IImageDecoder> _decoders = decoderFactory ?? ImageDecoders.CreateDefault;
     private string? _name;
 
     public IViewPolicy Policy { get; } = policy;
