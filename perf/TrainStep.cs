@@ -11,7 +11,8 @@ namespace Contrastive.Perf;
 /// 512-2048-128 projection head, NT-Xent (T = 0.5), SGD momentum 0.9 (lr 0.1, weight decay 1e-6), on a 2 × B batch of
 /// S-pixel views, T torch threads; prints the median step time over the timed steps after two warm-up steps.
 /// Our step also converts the uint8 batch to normalised floats, as training does (the peer starts from floats).
-/// usage: train-step [BATCH=64] [SIZE=96] [THREADS=2] [STEPS=10]
+/// usage: train-step [BATCH=64] [SIZE=96] [THREADS=2] [STEPS=10] [ENCODER=resnet18] [STEM=imagenet|small]
+/// Also prints the process's peak working set, for the largest batch a device's memory holds (README).
 /// </summary>
 public static class TrainStep
 {
@@ -20,9 +21,11 @@ public static class TrainStep
         int[] a = [64, 96, 2, 10];
         for (int i = 0; i < Math.Min(args.Length, 4); i++) a[i] = int.Parse(args[i], System.Globalization.CultureInfo.InvariantCulture);
         var (b, s, threads, steps) = (a[0], a[1], a[2], a[3]);
+        string encoder = args.Length > 4 ? args[4] : "resnet18";
+        bool small = args.Length > 5 && args[5] == "small";
         torch.set_num_threads(threads);
         torch.manual_seed(0);
-        using var model = new SimClrModel("resnet18", smallImages: false, projectionHidden: 2048, projectionDim: 128);
+        using var model = new SimClrModel(encoder, smallImages: small, projectionHidden: encoder == "convnet" ? 256 : 2048, projectionDim: 128);
         using var opt = StepOptimizer.Create("sgd", model, 0.1, 1e-6);
         var loss = new NtXentLoss(0.5);
         using var pool = new BatchPool(1, 2, b, s);
@@ -48,7 +51,11 @@ public static class TrainStep
         }
         times.Sort();
         double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
-        Console.WriteLine(System.FormattableString.Invariant(
-            $"TorchSharp {typeof(torch).Assembly.GetName().Version} SimCLR ResNet-18 step, batch 2x{b} at {s}px, {threads} threads: median {median:F0} ms (min {times[0]:F0}, max {times[^1]:F0})"));
+        using var process = Process.GetCurrentProcess();
+        process.Refresh();
+        string what = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"TorchSharp {typeof(torch).Assembly.GetName().Version} SimCLR {encoder}{(small ? " (small stem)" : "")} step, batch 2x{b} at {s}px, {threads} threads");
+        Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{what}: median {median:F0} ms (min {times[0]:F0}, max {times[^1]:F0}); peak working set {process.PeakWorkingSet64 / 1048576.0:F0} MiB"));
     }
 }
