@@ -7,7 +7,8 @@ namespace Contrastive.Perf;
 /// (BenchmarkDotNet's own arguments: --filter, --job short, ...);
 /// allocation breakdown: dotnet run -c Release --project perf -- pipeline-alloc DIR [SIZE] [WORKERS] [SECONDS];
 /// upload shards for an object-storage bench: dotnet run -c Release --project perf -- s3-upload DIR s3://bucket/prefix;
-/// the SimCLR step against the PyTorch peer: dotnet run -c Release --project perf -- train-step [BATCH] [SIZE] [THREADS] [STEPS].
+/// the SimCLR step against the PyTorch peer: dotnet run -c Release --project perf -- train-step [BATCH] [SIZE] [THREADS] [STEPS];
+/// JPEG decoders (skia, turbojpeg, Pillow) on one thread: dotnet run -c Release --project perf -- decode [generated|DIR] [N] [SECONDS].
 /// </summary>
 public static class Program
 {
@@ -21,6 +22,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "train-step")
         {
             await TrainStep.RunAsync(args[1..]);
+            return;
+        }
+        if (args.Length > 0 && args[0] == "decode")
+        {
+            DecodeBenchmark.Run(args[1..]);
             return;
         }
         if (args.Length > 1 && args[0] == "pipeline-alloc")
