@@ -15,6 +15,20 @@ internal static class SampleOrder
         }
     }
 
+    /// <summary>
+    /// An epoch's read units (row groups, tar shards, chunks of files) in the plan's order with their positions in it,
+    /// leaving out other ranks' units and those before the plan's cursor. <paramref name="units"/> is permuted in place.
+    /// </summary>
+    public static IEnumerable<(int Position, T Unit)> Units<T>(List<T> units, ReadPlan plan)
+    {
+        if (plan.Shuffle) Permute(units, Rng(plan.Seed, plan.Epoch, -1));
+        for (int position = 0; position < units.Count; position++)
+            if (plan.IsMine(position) && !plan.Skips(position)) yield return (position, units[position]);
+    }
+
+    /// <summary>Units numbered 0 to <paramref name="count"/> − 1, in the plan's order (<see cref="Units{T}(List{T}, ReadPlan)"/>).</summary>
+    public static IEnumerable<(int Position, int Unit)> Units(int count, ReadPlan plan) => Units(Enumerable.Range(0, count).ToList(), plan);
+
     /// <summary>Applies the split and, when shuffling, a per-chunk sample permutation.</summary>
     public static SampleChunk Select(SampleChunk chunk, ReadPlan plan) => Order(chunk.Indices, plan) is { } order ? chunk.Select(order) : chunk;
 

@@ -117,14 +117,8 @@ public sealed class ImageFolderDataset : IImageDataset
 
     public async IAsyncEnumerable<SampleChunk> ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
-        int chunks = (_files.Length + ChunkSize - 1) / ChunkSize;
-        var order = new List<int>(chunks);
-        for (int c = 0; c < chunks; c++) order.Add(c);
-        if (plan.Shuffle) SampleOrder.Permute(order, SampleOrder.Rng(plan.Seed, plan.Epoch, -1));
-        for (int position = 0; position < order.Count; position++)
+        foreach (var (position, c) in SampleOrder.Units((_files.Length + ChunkSize - 1) / ChunkSize, plan))
         {
-            if (!plan.IsMine(position) || plan.Skips(position)) continue;
-            int c = order[position];
             ct.ThrowIfCancellationRequested();
             int first = c * ChunkSize, n = Math.Min(ChunkSize, _files.Length - first);
             var chunk = await ReadChunkAsync(first, n, plan.Epoch, position, ct).ConfigureAwait(false);

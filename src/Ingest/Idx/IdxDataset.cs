@@ -163,16 +163,11 @@ public sealed class IdxDataset : IImageDataset
     public async IAsyncEnumerable<SampleChunk> ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
         int count = (int)SampleCount;
-        int chunks = (count + ChunkSize - 1) / ChunkSize;
-        var order = new List<int>(chunks);
-        for (int c = 0; c < chunks; c++) order.Add(c);
-        if (plan.Shuffle) SampleOrder.Permute(order, SampleOrder.Rng(plan.Seed, plan.Epoch, -1));
-        for (int position = 0; position < order.Count; position++)
+        foreach (var (position, c) in SampleOrder.Units((count + ChunkSize - 1) / ChunkSize, plan))
         {
-            if (!plan.IsMine(position) || plan.Skips(position)) continue;
             ct.ThrowIfCancellationRequested();
             await Task.Yield(); // the data is in memory: let the consumer run between chunks
-            int first = order[position] * ChunkSize, n = Math.Min(ChunkSize, count - first);
+            int first = c * ChunkSize, n = Math.Min(ChunkSize, count - first);
             if (plan.Trim(SampleOrder.Select(MakeChunk(first, n, plan.Epoch, position), plan), position, 0) is { } selected) yield return selected;
         }
     }

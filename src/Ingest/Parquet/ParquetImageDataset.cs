@@ -66,7 +66,6 @@ public sealed class ParquetImageDataset : IImageDataset
         for (int s = 0; s < Shards.Count; s++)
             for (int g = 0; g < Shards[s].RowGroupRows.Count; g++)
                 parts.Add((s, g));
-        if (plan.Shuffle) SampleOrder.Permute(parts, SampleOrder.Rng(plan.Seed, plan.Epoch, -1));
         ParquetReader? reader = null;
         Stream? stream = null;
         IRangeReadable? ranges = null;
@@ -74,10 +73,9 @@ public sealed class ParquetImageDataset : IImageDataset
         using var raw = new BinaryColumnReader();
         try
         {
-            for (int position = 0; position < parts.Count; position++)
+            foreach (var (position, part) in SampleOrder.Units(parts, plan))
             {
-                if (!plan.IsMine(position) || plan.Skips(position)) continue;
-                var (s, g) = parts[position];
+                var (s, g) = part;
                 ct.ThrowIfCancellationRequested();
                 var shard = Shards[s];
                 if (open != s)

@@ -114,18 +114,16 @@ public sealed class ParquetSeriesDataset : IImageDataset
         var parts = new List<(int Shard, int RowGroup)>();
         for (int s = 0; s < _shards.Count; s++)
             for (int g = 0; g < _shards[s].RowGroupRows.Length; g++) parts.Add((s, g));
-        if (plan.Shuffle) SampleOrder.Permute(parts, SampleOrder.Rng(plan.Seed, plan.Epoch, -1));
 
         ParquetReader? reader = null;
         Stream? stream = null;
         int open = -1;
         try
         {
-            for (int position = 0; position < parts.Count; position++)
+            foreach (var (position, part) in SampleOrder.Units(parts, plan))
             {
-                if (!plan.IsMine(position) || plan.Skips(position)) continue;
                 ct.ThrowIfCancellationRequested();
-                var (s, g) = parts[position];
+                var (s, g) = part;
                 var shard = _shards[s];
                 if (open != s)
                 {

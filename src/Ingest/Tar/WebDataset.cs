@@ -62,13 +62,8 @@ public sealed class WebDataset : IImageDataset
 
     public async IAsyncEnumerable<SampleChunk> ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
-        var order = new List<int>(_shards.Count);
-        for (int s = 0; s < _shards.Count; s++) order.Add(s);
-        if (plan.Shuffle) SampleOrder.Permute(order, SampleOrder.Rng(plan.Seed, plan.Epoch, -1));
-        for (int position = 0; position < order.Count; position++)
+        foreach (var (position, s) in SampleOrder.Units(_shards.Count, plan))
         {
-            if (!plan.IsMine(position) || plan.Skips(position)) continue;
-            int s = order[position];
             var (shard, size) = _shards[s];
             long next = (long)s << 32;
             int part = 0, offset = 0;
