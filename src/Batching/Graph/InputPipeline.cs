@@ -36,7 +36,7 @@ public sealed class InputPipeline : IAsyncDisposable
     /// <summary>A chunk and the record of where its samples went.</summary>
     private sealed record Tracked(SampleChunk Chunk, ReadProgress.Chunk Progress);
 
-    private readonly ReadProgress _progress = new();
+    private readonly ReadProgress _progress;
     private readonly int _sampleBytes; // all views of one sample
 
     private InputPipeline(BatchingOptions options, PipelineSettings settings, CancellationToken ct)
@@ -49,6 +49,7 @@ public sealed class InputPipeline : IAsyncDisposable
         _sampleBytes = processor.SampleBytes;
         Pool = new BatchPool(options.Prefetch + _workerCount + 2, processor.ViewCount, options.BatchSize, processor.ViewBytes, processor.Size, processor.FloatViews,
             processor.ViewSizes);
+        _progress = new ReadProgress(retain: Pool.Buffers + 2);
         _output = Channel.CreateBounded<BatchLease>(new BoundedChannelOptions(options.Prefetch) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _assembler = new BatchAssembler(Pool, _output.Writer, Stats, options.BatchSize, settings.DropLast, _progress);
         _workers.Add(processor.CreateWorker());

@@ -27,8 +27,18 @@ internal sealed class ReadProgress
 
     private readonly Queue<Chunk> _chunks = new();
     private ReadCursor? _end; // just after the last chunk read
-    private readonly List<(string Shard, long Count)> _skips = []; // bad samples the cursor has passed, in read order, runs per shard
+    // Bad samples the cursor has passed: the recent ones as runs per shard in read order, older ones summed per shard in
+    // _base. Runs are folded into _base once no batch a consumer may still hold or have just taken can point into them:
+    // a consumer holds at most all the pool's buffers, so the skip counts of the last `retain` published batches bound it.
+    private readonly List<(string Shard, long Count)> _skips = [];
+    private readonly Dictionary<string, long> _base = new(StringComparer.Ordinal);
+    private long _baseCount;
     private long _skipped;
+    private readonly Queue<long> _published = new();
+    private readonly int _retain;
+
+    /// <param name="retain">Published batches whose bad-sample counts stay resolvable per shard (at least the pool's buffers + 1).</param>
+    public ReadProgress(int retain = 64) => _retain = Math.Max(1, retain);
 
     public Chunk Register(SampleChunk chunk)
     {
@@ -56,32 +66,56 @@ internal sealed class ReadProgress
                     if (ReferenceEquals(b, Skipped)) Passed(c.Shard);
                     c.DoneUpTo++;
                 }
-                if (c.DoneUpTo < c.Batches.Length) return (c.Start with { Offset = c.Start.Offset + c.DoneUpTo }, _skipped);
+                if (c.DoneUpTo < c.Batches.Length) return (c.Start with { Offset = c.Start.Offset + c.DoneUpTo }, Published(_skipped));
                 _chunks.Dequeue();
             }
-            return (_end, _skipped);
+            return (_end, Published(_skipped));
         }
+    }
+
+    /// <summary>Records a published batch's skip count; folds runs no retained batch points into into the per-shard base.</summary>
+    private long Published(long skipped)
+    {
+        _published.Enqueue(skipped);
+        if (_published.Count > _retain)
+        {
+            long oldest = _published.Dequeue();
+            while (_skips.Count > 0 && _baseCount + _skips[0].Count <= oldest)
+            {
+                var (shard, n) = _skips[0];
+                _base[shard] = _base.GetValueOrDefault(shard) + n;
+                _baseCount += n;
+                _skips.RemoveAt(0);
+            }
+        }
+        return skipped;
     }
 
     private void Passed(string shard)
     {
         _skipped++;
-        if (_skips.Count > 0 && ReferenceEquals(_skips[^1].Shard, shard)) _skips[^1] = (shard, _skips[^1].Count + 1);
+        if (_skips.Count > 0 && string.Equals(_skips[^1].Shard, shard, StringComparison.Ordinal)) _skips[^1] = (shard, _skips[^1].Count + 1);
         else _skips.Add((shard, 1));
     }
 
     /// <summary>The first <paramref name="count"/> bad samples the cursor passed, counted per shard (sorted by shard).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is from a batch published long before the retained ones.</exception>
     public IReadOnlyDictionary<string, long> SkippedBefore(long count)
     {
-        var byShard = new SortedDictionary<string, long>(StringComparer.Ordinal);
         lock (_chunks)
-            foreach (var (shard, n) in _skips)
+        {
+            if (count < _baseCount)
+                throw new ArgumentOutOfRangeException(nameof(count), $"skip count {count} is older than the {_retain} most recently published batches");
+            var byShard = new SortedDictionary<string, long>(_base, StringComparer.Ordinal);
+            count -= _baseCount;
+            for (int i = 0; i < _skips.Count && count > 0; i++)
             {
-                if (count <= 0) break;
+                var (shard, n) = _skips[i];
                 long take = Math.Min(n, count);
                 byShard[shard] = byShard.GetValueOrDefault(shard) + take;
                 count -= take;
             }
-        return byShard;
+            return byShard;
+        }
     }
 }
