@@ -117,9 +117,25 @@ public sealed class TrainingOptions
     [Required, RegularExpression("^(adamw|sgd|lars)$", ErrorMessage = "Optimizer must be adamw, sgd or lars.")]
     public string Optimizer { get; set; } = "adamw";
 
-    /// <summary>Peak learning rate after warmup. Default 0.001 (AdamW).</summary>
+    /// <summary>
+    /// Peak learning rate after warmup, before <see cref="LrBatchScaling"/>. Default: 0.001 for adamw; 0.3 for sgd and lars
+    /// (SimCLR's base rate, scaled by batch / 256).
+    /// </summary>
     [Range(1e-8, 100.0)]
-    public double LearningRate { get; set; } = 1e-3;
+    public double? LearningRate { get; set; }
+
+    /// <summary>
+    /// Multiply the learning rate by batch / 256 (SimCLR's rule: lr = base × batch / 256). Default: on for sgd and lars,
+    /// off for adamw.
+    /// </summary>
+    public bool? LrBatchScaling { get; set; }
+
+    /// <summary>The peak learning rate in effect for a batch of <paramref name="batchSize"/> samples.</summary>
+    public double EffectiveLearningRate(int batchSize)
+    {
+        double lr = LearningRate ?? (Optimizer == "adamw" ? 1e-3 : 0.3);
+        return LrBatchScaling ?? Optimizer != "adamw" ? lr * batchSize / 256.0 : lr;
+    }
 
     /// <summary>Weight decay. Default 1e-4.</summary>
     [Range(0.0, 1.0)]

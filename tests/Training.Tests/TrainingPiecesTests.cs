@@ -6,6 +6,17 @@ namespace Contrastive.Training.Tests;
 public class NtXentLossTests
 {
     [Fact]
+    public void The_learning_rate_follows_simclrs_batch_rule_for_sgd_and_lars_and_is_as_given_for_adamw()
+    {
+        Assert.Equal(1e-3, new TrainingOptions().EffectiveLearningRate(512), 12);                             // adamw: not scaled
+        Assert.Equal(0.3 * 512 / 256, new TrainingOptions { Optimizer = "lars" }.EffectiveLearningRate(512), 12); // base 0.3 × batch / 256
+        Assert.Equal(0.3 * 64 / 256, new TrainingOptions { Optimizer = "sgd" }.EffectiveLearningRate(64), 12);
+        Assert.Equal(1.2 * 4096 / 256, new TrainingOptions { Optimizer = "lars", LearningRate = 1.2 }.EffectiveLearningRate(4096), 12);
+        Assert.Equal(0.05, new TrainingOptions { Optimizer = "sgd", LearningRate = 0.05, LrBatchScaling = false }.EffectiveLearningRate(1024), 12);
+        Assert.Equal(2e-3 * 2, new TrainingOptions { LearningRate = 2e-3, LrBatchScaling = true }.EffectiveLearningRate(512), 12);
+    }
+
+    [Fact]
     public void Equals_cross_entropy_over_the_masked_similarity_matrix_computed_by_hand()
     {
         using var scope = NewDisposeScope();

@@ -25,8 +25,8 @@ public sealed class CpcTrainer : IDisposable
         Device = device;
         WindowLength = windowLength;
         Model = CreateModel(options.Seed, model, device);
-        _optimizer = StepOptimizer.Create(options.Optimizer, Model, options.LearningRate, options.WeightDecay);
-        _schedule = new LrSchedule(options.LearningRate, options.WarmupFraction);
+        _optimizer = StepOptimizer.Create(options.Optimizer, Model, options.EffectiveLearningRate(256), options.WeightDecay);
+        _schedule = new LrSchedule(options.EffectiveLearningRate(256), options.WarmupFraction);
         _negatives = new Generator((ulong)options.Seed + 1, device);
     }
 

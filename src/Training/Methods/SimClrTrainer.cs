@@ -21,7 +21,8 @@ public sealed class SimClrTrainer : IDisposable
     private readonly Bootstrap? _byol;
     private readonly SelfDistillation? _dino;
 
-    public SimClrTrainer(TrainingOptions options, int imageSize, Device device)
+    /// <param name="batchSize">Samples per batch, for the learning rate's batch scaling (<see cref="TrainingOptions.EffectiveLearningRate"/>).</param>
+    public SimClrTrainer(TrainingOptions options, int imageSize, Device device, int batchSize = 256)
     {
         _o = options;
         Device = device;
@@ -38,17 +39,21 @@ public sealed class SimClrTrainer : IDisposable
             : _byol is not null ? Model.parameters().Concat(_byol.Predictor.parameters())
             : Model.parameters();
         _parameters = trained.ToArray();
-        _optimizer = StepOptimizer.Create(options.Optimizer, _parameters, options.LearningRate, options.WeightDecay);
+        LearningRate = options.EffectiveLearningRate(batchSize);
+        _optimizer = StepOptimizer.Create(options.Optimizer, _parameters, LearningRate, options.WeightDecay);
         _clip = options.ClipGradNorm > 0 ? options.ClipGradNorm : _dino is not null ? 3.0 : 0;
         _loss = new NtXentLoss(options.Temperature);
         if (options.Method == "supcon") _supcon = new SupConLoss(options.SupConTemperature);
         if (options.Method == "moco")
             _moco = new MomentumContrast(Model, NewModel,
                 options.MocoQueue, options.MocoMomentum, options.MocoTemperature, options.ProjectionDim, options.Seed, device);
-        _schedule = new LrSchedule(options.LearningRate, options.WarmupFraction);
+        _schedule = new LrSchedule(LearningRate, options.WarmupFraction);
     }
 
     public SimClrModel Model { get; }
+
+    /// <summary>The peak learning rate in effect (after batch scaling).</summary>
+    public double LearningRate { get; }
 
     public Device Device { get; }
 
