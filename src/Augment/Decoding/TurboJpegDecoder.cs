@@ -23,7 +23,7 @@ namespace Contrastive.Augment;
 /// it recovered from ("Corrupt JPEG data: ...", e.g. extraneous bytes before a marker, a bad Huffman code) are
 /// accepted, as Pillow and Skia accept them. Every other warning is refused, in particular "Premature end of JPEG
 /// file": a truncated file, whose missing rows libjpeg fills with grey (Skia reports such a file as incomplete and
-/// Pillow raises "image file is truncated"). The judgement is made on the message because TurboJPEG 2.x reports a
+/// Pillow 9.4 raises OSError "Truncated File Read"). The judgement is made on the message because TurboJPEG 2.x reports a
 /// fatal error that follows a warning with the warning's code (tjGetErrorCode only looks at a "warning seen" flag),
 /// so the code alone does not prove that the image was completed; a fatal message replaces the warning's text, and
 /// no fatal libjpeg message starts with "Corrupt JPEG data". libjpeg keeps only the first warning's text, so an image
