@@ -60,7 +60,14 @@ public sealed class ImageSampleProcessor(IViewPolicy policy, Func<IImageDecoder>
 
     public IViewPolicy Policy { get; } = policy;
 
-    public string Name => _name ??= _decoders().Name;
+    /// <summary>The decoder's name: the default's without making one, else that of a decoder made (and disposed) to ask.</summary>
+    public string Name => _name ??= decoderFactory is null ? ImageDecoders.DefaultName : NameOf(_decoders());
+
+    private static string NameOf(IImageDecoder decoder)
+    {
+        try { return decoder.Name; }
+        finally { (decoder as IDisposable)?.Dispose(); }
+    }
 
     public int ViewCount => Policy.ViewCount;
 

@@ -10,7 +10,7 @@ namespace Contrastive.Batching;
 /// <param name="TrainerSharesCpu">With Workers = 0: leave a core to the trainer (true) or use them all (false).</param>
 public sealed record PipelineSettings(ISampleProcessor Processor, long Seed, bool DropLast, string Name = "train", bool TrainerSharesCpu = true)
 {
-    /// <summary>Images with the view policy <paramref name="Policy"/>, decoded by <paramref name="DecoderFactory"/>'s decoders (default SkiaSharp).</summary>
+    /// <summary>Images with the view policy <paramref name="Policy"/>, decoded by <paramref name="DecoderFactory"/>'s decoders (default <see cref="ImageDecoders.CreateDefault"/>: TurboJPEG when installed, else SkiaSharp).</summary>
     public PipelineSettings(IViewPolicy Policy, long Seed, bool DropLast, Func<IImageDecoder>? DecoderFactory = null, string Name = "train", bool TrainerSharesCpu = true)
         : this(new ImageSampleProcessor(Policy, DecoderFactory), Seed, DropLast, Name, TrainerSharesCpu)
     {
