@@ -54,4 +54,11 @@ public sealed class SimClrViewOptions
 
     [Range(0.01, 10.0)]
     public double BlurSigmaMax { get; set; } = 2.0;
+
+    /// <summary>
+    /// BYOL's asymmetric pair (Grill et al. 2020): view 0 always blurred, view 1 blurred with p 0.1 and solarized with p 0.2
+    /// (<see cref="BlurProbability"/> is then unused). Default false: both views alike, as SimCLR and MoCo v2 (whose
+    /// augmentation is this one at the default jitter strength 0.5: brightness, contrast, saturation 0.4, hue 0.1).
+    /// </summary>
+    public bool Asymmetric { get; set; }
 }

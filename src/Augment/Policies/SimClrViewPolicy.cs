@@ -1,6 +1,9 @@
 namespace Contrastive.Augment;
 
-/// <summary>SimCLR's symmetric two-view policy; every view is drawn independently with the same distribution.</summary>
+/// <summary>
+/// SimCLR's two-view policy: every view drawn independently with the same distribution; with
+/// <see cref="SimClrViewOptions.Asymmetric"/>, BYOL's pair (view 0 always blurred; view 1 rarely blurred, sometimes solarized).
+/// </summary>
 public sealed class SimClrViewPolicy : IViewPolicy
 {
     private readonly SimClrViewOptions _o;
@@ -21,7 +24,8 @@ public sealed class SimClrViewPolicy : IViewPolicy
     public void WriteView(PixelBuffer image, int view, long seed, int epoch, long sampleIndex, Span<byte> chw, ViewWorkspace ws)
     {
         var rng = new SampleRandom(seed, epoch, sampleIndex, view);
-        Render(image, _o, _o.Size, _o.ScaleMin, _o.ScaleMax, _o.BlurProbability, 0, ref rng, chw, ws);
+        var (blur, solarize) = !_o.Asymmetric ? (_o.BlurProbability, 0.0) : view % 2 == 0 ? (1.0, 0.0) : (0.1, 0.2);
+        Render(image, _o, _o.Size, _o.ScaleMin, _o.ScaleMax, blur, solarize, ref rng, chw, ws);
     }
 
     /// <summary>
