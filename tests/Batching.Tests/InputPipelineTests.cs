@@ -129,6 +129,42 @@ public class InputPipelineTests
         Assert.Equal(0, p.Pool.Outstanding);
     }
 
+    public static TheoryData<string> Policies => ["simclr", "byol-asymmetric", "dino-multicrop"];
+
+    private static IViewPolicy PolicyNamed(string name) => name switch
+    {
+        "simclr" => new SimClrViewPolicy(new SimClrViewOptions { Size = 16 }),
+        "byol-asymmetric" => new SimClrViewPolicy(new SimClrViewOptions { Size = 16, ScaleMin = 0.08, Asymmetric = true }),
+        _ => new MultiCropViewPolicy(new SimClrViewOptions { Size = 21 }, new MultiCropViewOptions { LocalViews = 2 }),
+    };
+
+    [Theory]
+    [MemberData(nameof(Policies))]
+    public async Task Every_policy_gives_each_sample_the_same_views_whatever_the_worker_count_and_assembly_order(string name)
+    {
+        async Task<Dictionary<(long, int), byte[]>> Views(int workers, bool deterministic)
+        {
+            var settings = new PipelineSettings(new ImageSampleProcessor(PolicyNamed(name)), 11, DropLast: false);
+            await using var p = InputPipeline.Start(Chunks(4, 6), new BatchingOptions { BatchSize = 5, Workers = workers, Deterministic = deterministic }, settings);
+            var views = new Dictionary<(long, int), byte[]>();
+            await foreach (var lease in p.ReadAllAsync())
+                using (lease)
+                    for (int i = 0; i < lease.Batch.Count; i++)
+                        for (int v = 0; v < lease.Batch.Views; v++)
+                            views.Add((lease.Batch.Indices[i], v), lease.Batch.ViewSlot(v, i).ToArray());
+            return views;
+        }
+        var one = await Views(1, deterministic: true);
+        Assert.Equal(24 * PolicyNamed(name).ViewCount, one.Count);
+        Assert.NotEqual(one[(0, 0)], one[(0, 1)]); // views of a sample differ
+        foreach (var (workers, deterministic) in new[] { (3, false), (2, true) })
+        {
+            var other = await Views(workers, deterministic);
+            Assert.Equal(one.Keys.Order(), other.Keys.Order());
+            foreach (var (key, bytes) in one) Assert.True(bytes.AsSpan().SequenceEqual(other[key]), $"{name}: sample {key.Item1} view {key.Item2} differs with {workers} workers");
+        }
+    }
+
     [Fact]
     public async Task Bad_samples_are_skipped_and_counted_within_the_budget()
     {
