@@ -133,6 +133,29 @@ public sealed partial class TurboJpegDecoderTests(ITestOutputHelper log) : IDisp
         Assert.Contains("skia, turbojpeg or auto", Assert.Throws<InvalidOperationException>(() => ImageDecoders.Choose("libpng", true)).Message);
     }
 
+    [Fact]
+    public void The_pixel_limit_setting_parses_or_fails_clearly_and_both_decoders_refuse_above_it()
+    {
+        Assert.Equal(40_000_000, ImageDecoders.ParseMaxPixels(null));
+        Assert.Equal(40_000_000, ImageDecoders.ParseMaxPixels(" "));
+        Assert.Equal(1_000_000, ImageDecoders.ParseMaxPixels("1000000"));
+        Assert.Equal(250_000_000, ImageDecoders.ParseMaxPixels("250_000_000"));
+        foreach (var bad in new[] { "0", "-5", "12.5", "lots" })
+            Assert.Contains("CONTRASTIVE_MAX_PIXELS", Assert.Throws<InvalidOperationException>(() => ImageDecoders.ParseMaxPixels(bad)).Message);
+
+        // A 37 × 23 JPEG (851 pixels) against a limit of 850: refused by both, with the size in the message.
+        using var bmp = new SkiaSharp.SKBitmap(37, 23);
+        using var img = SkiaSharp.SKImage.FromBitmap(bmp);
+        var jpeg = img.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 90).ToArray();
+        IImageDecoder[] decoders = [new SkiaImageDecoder(850), new TurboJpegDecoder(850)];
+        foreach (var d in decoders)
+            Assert.Contains("37x23", Assert.Throws<ImageDecodeException>(() => d.Decode(jpeg, new PixelBuffer())).Message);
+        new SkiaImageDecoder(851).Decode(jpeg, new PixelBuffer());
+        using var turbo = new TurboJpegDecoder(851);
+        turbo.Decode(jpeg, new PixelBuffer());
+        foreach (var d in decoders) (d as IDisposable)?.Dispose();
+    }
+
     [Theory]
     [InlineData(400, 300, 90)]
     [InlineData(400, 300, 95)]

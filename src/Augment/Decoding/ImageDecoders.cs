@@ -3,18 +3,31 @@ namespace Contrastive.Augment;
 /// <summary>
 /// The default image decoder: <see cref="TurboJpegDecoder"/> when libturbojpeg is installed, else
 /// <see cref="SkiaImageDecoder"/>. The environment variable <c>CONTRASTIVE_DECODER</c> forces one: <c>skia</c>,
-/// <c>turbojpeg</c> (an error when the library is missing) or <c>auto</c> (the default).
+/// <c>turbojpeg</c> (an error when the library is missing) or <c>auto</c> (the default). <c>CONTRASTIVE_MAX_PIXELS</c> sets
+/// the largest width × height either decoder accepts (default 40,000,000): larger images are refused from their header,
+/// counted and skipped as bad samples.
 /// </summary>
 public static class ImageDecoders
 {
     public const string EnvironmentVariable = "CONTRASTIVE_DECODER";
+
+    public const string MaxPixelsVariable = "CONTRASTIVE_MAX_PIXELS";
+
+    /// <summary>The pixel limit in effect: <c>CONTRASTIVE_MAX_PIXELS</c>, else 40,000,000.</summary>
+    /// <exception cref="InvalidOperationException">The variable is not a positive whole number.</exception>
+    public static long MaxPixels => ParseMaxPixels(Environment.GetEnvironmentVariable(MaxPixelsVariable));
+
+    internal static long ParseMaxPixels(string? setting) =>
+        string.IsNullOrWhiteSpace(setting) ? 40_000_000
+        : long.TryParse(setting.Replace("_", "", StringComparison.Ordinal), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long v) && v > 0 ? v
+        : throw new InvalidOperationException($"{MaxPixelsVariable}='{setting}' is not a positive whole number of pixels (e.g. 40000000).");
 
     /// <summary>The name of the decoder <see cref="CreateDefault"/> makes ("turbojpeg" or "skia").</summary>
     /// <exception cref="InvalidOperationException"><c>CONTRASTIVE_DECODER</c> is not a known value, or asks for an absent library.</exception>
     public static string DefaultName => Choose(Environment.GetEnvironmentVariable(EnvironmentVariable), TurboJpegDecoder.IsAvailable);
 
     /// <summary>A new decoder (one per worker thread), chosen as <see cref="DefaultName"/> says.</summary>
-    public static IImageDecoder CreateDefault() => DefaultName == "turbojpeg" ? new TurboJpegDecoder() : new SkiaImageDecoder();
+    public static IImageDecoder CreateDefault() => DefaultName == "turbojpeg" ? new TurboJpegDecoder(MaxPixels) : new SkiaImageDecoder(MaxPixels);
 
     /// <summary>Picks a decoder name from the setting (null or empty: auto) and whether libturbojpeg is present.</summary>
     internal static string Choose(string? setting, bool turboJpegAvailable)
