@@ -165,6 +165,29 @@ public class InputPipelineTests
         }
     }
 
+    private sealed class CountingDecoder(int[] disposed) : IImageDecoder, IDisposable
+    {
+        private readonly SkiaImageDecoder _inner = new();
+        public string Name => "counting";
+        public void Decode(ReadOnlySpan<byte> encoded, PixelBuffer output) => _inner.Decode(encoded, output);
+        public void Dispose() => Interlocked.Increment(ref disposed[0]);
+    }
+
+    [Fact]
+    public async Task The_pipeline_disposes_every_decoder_it_made()
+    {
+        int created = 0;
+        var disposed = new int[1];
+        var settings = new PipelineSettings(new SimClrViewPolicy(new SimClrViewOptions { Size = 8 }), 1, false,
+            () => { Interlocked.Increment(ref created); return new CountingDecoder(disposed); });
+        var p = InputPipeline.Start(Chunks(6, 5), new BatchingOptions { BatchSize = 4, Workers = 3 }, settings);
+        await foreach (var lease in p.ReadAllAsync()) lease.Dispose();
+        await p.DisposeAsync();
+        Assert.Equal("counting", p.DecoderName);
+        Assert.True(created >= 2, $"{created} decoders"); // the name's, and at least one worker's
+        Assert.Equal(created, disposed[0]);
+    }
+
     [Fact]
     public async Task Bad_samples_are_skipped_and_counted_within_the_budget()
     {

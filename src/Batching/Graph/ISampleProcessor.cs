@@ -42,7 +42,7 @@ public interface ISampleProcessor
     ISampleWorker CreateWorker();
 }
 
-/// <summary>One worker's state: prepares a sample, then writes its views.</summary>
+/// <summary>One worker's state: prepares a sample, then writes its views. Disposed with the pipeline when it is IDisposable.</summary>
 public interface ISampleWorker
 {
     /// <summary>Takes up a sample (decodes it); throws <see cref="SampleFormatException"/> for a bad one.</summary>
@@ -81,8 +81,10 @@ public sealed class ImageSampleProcessor(IViewPolicy policy, Func<IImageDecoder>
 
     public ISampleWorker CreateWorker() => new Worker(_decoders(), Policy);
 
-    private sealed class Worker(IImageDecoder decoder, IViewPolicy policy) : ISampleWorker
+    private sealed class Worker(IImageDecoder decoder, IViewPolicy policy) : ISampleWorker, IDisposable
     {
+        public void Dispose() => (decoder as IDisposable)?.Dispose();
+
         private readonly PixelBuffer _pixels = new();
         private readonly ViewWorkspace _workspace = new();
 

@@ -377,6 +377,7 @@ public sealed class InputPipeline : IAsyncDisposable
         try { _cts.Cancel(); } catch (ObjectDisposedException) { }
         try { await Completion.ConfigureAwait(false); } catch { /* the consumer already saw the fault */ }
         while (_output.Reader.TryRead(out var lease)) lease.Dispose();
+        while (_workers.TryTake(out var worker)) (worker as IDisposable)?.Dispose(); // decoders' native handles
         _metrics.Dispose();
         _cts.Dispose();
     }
