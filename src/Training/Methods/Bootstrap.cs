@@ -30,7 +30,7 @@ public sealed class Bootstrap : IDisposable
     public SimClrModel Target { get; }
 
     /// <summary>τ at training progress <paramref name="progress"/> ∈ [0, 1].</summary>
-    public double Tau(double progress) => 1 - (1 - BaseTau) * (Math.Cos(Math.PI * Math.Clamp(progress, 0, 1)) + 1) / 2;
+    public double Tau(double progress) => MovingAverage.CosineRate(BaseTau, progress);
 
     /// <summary>The symmetric loss for views 1 and 2 of <paramref name="n"/> samples in <paramref name="x"/> [2n, 3, S, S].</summary>
     public Tensor Loss(SimClrModel online, Tensor x, int n)
@@ -50,32 +50,21 @@ public sealed class Bootstrap : IDisposable
     /// <summary>After the optimizer step: θ_target ← τ·θ_target + (1 − τ)·θ_online.</summary>
     public void UpdateTarget(SimClrModel online, double progress)
     {
-        double tau = Tau(progress);
-        using var _ = no_grad();
-        foreach (var (pt, po) in Target.parameters().Zip(online.parameters())) pt.mul_(tau).add_(po, alpha: 1 - tau);
+        MovingAverage.Update(Target.parameters(), online.parameters(), Tau(progress));
     }
 
-    public byte[] SaveState()
+    public byte[] SaveState() => StateParts.Write(w =>
     {
-        using var ms = new MemoryStream();
-        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            var pred = SimClrTrainer.SaveModel(Predictor);
-            w.Write(pred.Length);
-            w.Write(pred);
-            var target = SimClrTrainer.SaveModel(Target);
-            w.Write(target.Length);
-            w.Write(target);
-        }
-        return ms.ToArray();
-    }
+        StateParts.WriteModule(w, Predictor);
+        StateParts.WriteModule(w, Target);
+    });
 
     public void LoadState(byte[] state)
     {
         using var ms = new MemoryStream(state);
         using var r = new BinaryReader(ms);
-        SimClrTrainer.LoadModel(Predictor, r.ReadBytes(r.ReadInt32()));
-        SimClrTrainer.LoadModel(Target, r.ReadBytes(r.ReadInt32()));
+        StateParts.ReadModule(r, Predictor);
+        StateParts.ReadModule(r, Target);
     }
 
     public void Dispose()

@@ -70,8 +70,7 @@ public sealed class MomentumContrast : IDisposable
     /// <summary>After the optimizer step: the key network moves toward the query network.</summary>
     public void UpdateKey(SimClrModel query)
     {
-        using var _ = no_grad();
-        foreach (var (pk, pq) in Key.parameters().Zip(query.parameters())) pk.mul_(Momentum).add_(pq, alpha: 1 - Momentum);
+        MovingAverage.Update(Key.parameters(), query.parameters(), Momentum);
     }
 
     /// <summary>Writes <paramref name="keys"/> [n, D] over the oldest entries of the queue (wrapping around).</summary>
@@ -83,34 +82,20 @@ public sealed class MomentumContrast : IDisposable
         _pointer = (_pointer + n) % QueueSize;
     }
 
-    public byte[] SaveState()
+    public byte[] SaveState() => StateParts.Write(w =>
     {
-        using var ms = new MemoryStream();
-        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            var key = SimClrTrainer.SaveModel(Key);
-            w.Write(key.Length);
-            w.Write(key);
-            w.Write(_pointer);
-            var q = _queue.cpu().data<float>().ToArray();
-            w.Write(q.Length);
-            foreach (var v in q) w.Write(v);
-        }
-        return ms.ToArray();
-    }
+        StateParts.WriteModule(w, Key);
+        w.Write(_pointer);
+        StateParts.WriteValues(w, _queue);
+    });
 
     public void LoadState(byte[] state)
     {
         using var ms = new MemoryStream(state);
         using var r = new BinaryReader(ms);
-        SimClrTrainer.LoadModel(Key, r.ReadBytes(r.ReadInt32()));
+        StateParts.ReadModule(r, Key);
         _pointer = r.ReadInt64();
-        int len = r.ReadInt32();
-        if (len != _queue.numel()) throw new InvalidDataException($"the checkpoint's MoCo queue has {len} values; this run's has {_queue.numel()} (another Training:MocoQueue?)");
-        var data = new float[len];
-        for (int i = 0; i < len; i++) data[i] = r.ReadSingle();
-        using var _ = no_grad();
-        _queue.copy_(tensor(data).reshape(_queue.shape));
+        StateParts.ReadValuesInto(r, _queue, n => $"the checkpoint's MoCo queue has {n} values; this run's has {_queue.numel()} (another Training:MocoQueue?)");
     }
 
     public void Dispose()

@@ -55,7 +55,7 @@ public sealed class SelfDistillation : IDisposable
     public Tensor Center => _center;
 
     /// <summary>The teacher momentum at training progress <paramref name="progress"/> ∈ [0, 1].</summary>
-    public double Momentum(double progress) => 1 - (1 - BaseMomentum) * (Math.Cos(Math.PI * Math.Clamp(progress, 0, 1)) + 1) / 2;
+    public double Momentum(double progress) => MovingAverage.CosineRate(BaseMomentum, progress);
 
     /// <summary>
     /// The loss for <paramref name="n"/> samples: <paramref name="global"/> [2n, 3, S, S] (views 0, 1) and
@@ -81,42 +81,26 @@ public sealed class SelfDistillation : IDisposable
     public void UpdateTeacher(Encoder student, double progress)
     {
         double m = Momentum(progress);
-        using var _ = no_grad();
-        foreach (var (pt, ps) in _teacherEncoder.parameters().Zip(student.parameters())) pt.mul_(m).add_(ps, alpha: 1 - m);
-        foreach (var (pt, ps) in TeacherHead.parameters().Zip(StudentHead.parameters())) pt.mul_(m).add_(ps, alpha: 1 - m);
+        MovingAverage.Update(_teacherEncoder.parameters(), student.parameters(), m);
+        MovingAverage.Update(TeacherHead.parameters(), StudentHead.parameters(), m);
     }
 
-    public byte[] SaveState()
+    public byte[] SaveState() => StateParts.Write(w =>
     {
-        using var ms = new MemoryStream();
-        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            foreach (var part in new[] { SimClrTrainer.SaveModel(StudentHead), SimClrTrainer.SaveModel(TeacherModel), SimClrTrainer.SaveModel(TeacherHead) })
-            {
-                w.Write(part.Length);
-                w.Write(part);
-            }
-            var c = _center.cpu().data<float>().ToArray();
-            w.Write(c.Length);
-            foreach (var v in c) w.Write(v);
-        }
-        return ms.ToArray();
-    }
+        StateParts.WriteModule(w, StudentHead);
+        StateParts.WriteModule(w, TeacherModel);
+        StateParts.WriteModule(w, TeacherHead);
+        StateParts.WriteValues(w, _center);
+    });
 
     public void LoadState(byte[] state)
     {
         using var ms = new MemoryStream(state);
         using var r = new BinaryReader(ms);
-        SimClrTrainer.LoadModel(StudentHead, r.ReadBytes(r.ReadInt32()));
-        SimClrTrainer.LoadModel(TeacherModel, r.ReadBytes(r.ReadInt32()));
-        SimClrTrainer.LoadModel(TeacherHead, r.ReadBytes(r.ReadInt32()));
-        int k = r.ReadInt32();
-        if (k != _center.shape[1]) throw new InvalidDataException($"the checkpoint's DINO centre has {k} outputs, this run's head {_center.shape[1]}");
-        var c = new float[k];
-        for (int i = 0; i < k; i++) c[i] = r.ReadSingle();
-        using var _ = no_grad();
-        using var loaded = tensor(c).view(1, k);
-        _center.copy_(loaded);
+        StateParts.ReadModule(r, StudentHead);
+        StateParts.ReadModule(r, TeacherModel);
+        StateParts.ReadModule(r, TeacherHead);
+        StateParts.ReadValuesInto(r, _center, k => $"the checkpoint's DINO centre has {k} outputs, this run's head {_center.shape[1]}");
     }
 
     public void Dispose()

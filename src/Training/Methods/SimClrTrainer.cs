@@ -186,8 +186,8 @@ public sealed class SimClrTrainer : IDisposable
             // MoCo, BYOL, DINO: the optimizer's state, then the method's own (key network and queue; predictor and target; heads, teacher, centre).
             using var ms = new MemoryStream(data.Optimizer);
             using var r = new BinaryReader(ms);
-            _optimizer.LoadState(r.ReadBytes(r.ReadInt32()));
-            var own = r.ReadBytes(r.ReadInt32());
+            _optimizer.LoadState(StateParts.ReadPart(r));
+            var own = StateParts.ReadPart(r);
             if (_moco is not null) _moco.LoadState(own);
             else if (_byol is not null) _byol.LoadState(own);
             else _dino!.LoadState(own);
@@ -214,16 +214,12 @@ public sealed class SimClrTrainer : IDisposable
     {
         var state = _optimizer.SaveState();
         if (_moco is null && _byol is null && _dino is null) return state;
-        using var ms = new MemoryStream();
-        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
+        var own = _moco?.SaveState() ?? _byol?.SaveState() ?? _dino!.SaveState();
+        return StateParts.Write(w =>
         {
-            w.Write(state.Length);
-            w.Write(state);
-            var own = _moco?.SaveState() ?? _byol?.SaveState() ?? _dino!.SaveState();
-            w.Write(own.Length);
-            w.Write(own);
-        }
-        return ms.ToArray();
+            StateParts.WritePart(w, state);
+            StateParts.WritePart(w, own);
+        });
     }
 
     public void Dispose()
