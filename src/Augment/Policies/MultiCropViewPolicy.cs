@@ -32,8 +32,11 @@ public sealed class MultiCropViewPolicy : IViewPolicy
     public void WriteView(PixelBuffer image, int view, long seed, int epoch, long sampleIndex, Span<byte> chw, ViewWorkspace ws)
     {
         var rng = new SampleRandom(seed, epoch, sampleIndex, view);
-        if (view == 0) SimClrViewPolicy.Render(image, _colour, Size, _o.GlobalScaleMin, 1, 1.0, 0, ref rng, chw, ws);
-        else if (view == 1) SimClrViewPolicy.Render(image, _colour, Size, _o.GlobalScaleMin, 1, 0.1, 0.2, ref rng, chw, ws);
+        if (view < GlobalViews)
+        {
+            var (blur, solarize) = SimClrViewPolicy.ByolPair(view);
+            SimClrViewPolicy.Render(image, _colour, Size, _o.GlobalScaleMin, 1, blur, solarize, ref rng, chw, ws);
+        }
         else SimClrViewPolicy.Render(image, _colour, LocalSize, _o.LocalScaleMin, _o.LocalScaleMax, 0.5, 0, ref rng, chw, ws);
     }
 }

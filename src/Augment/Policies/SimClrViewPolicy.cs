@@ -24,9 +24,12 @@ public sealed class SimClrViewPolicy : IViewPolicy
     public void WriteView(PixelBuffer image, int view, long seed, int epoch, long sampleIndex, Span<byte> chw, ViewWorkspace ws)
     {
         var rng = new SampleRandom(seed, epoch, sampleIndex, view);
-        var (blur, solarize) = !_o.Asymmetric ? (_o.BlurProbability, 0.0) : view % 2 == 0 ? (1.0, 0.0) : (0.1, 0.2);
+        var (blur, solarize) = _o.Asymmetric ? ByolPair(view) : (_o.BlurProbability, 0.0);
         Render(image, _o, _o.Size, _o.ScaleMin, _o.ScaleMax, blur, solarize, ref rng, chw, ws);
     }
+
+    /// <summary>BYOL's asymmetric blur and solarize probabilities: (1, 0) for even views, (0.1, 0.2) for odd ones.</summary>
+    internal static (double Blur, double Solarize) ByolPair(int view) => view % 2 == 0 ? (1.0, 0.0) : (0.1, 0.2);
 
     /// <summary>
     /// One view: random resized crop (area fraction in [<paramref name="scaleMin"/>, <paramref name="scaleMax"/>]) to
