@@ -168,13 +168,13 @@ public static class DecodeBenchmark
         return results;
     }
 
-    private static byte[][] Load(string dir, int count) =>
+    internal static byte[][] Load(string dir, int count) =>
         Directory.EnumerateFiles(dir)
             .Where(f => f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpeg", StringComparison.OrdinalIgnoreCase))
             .Order(StringComparer.Ordinal).Take(count).Select(File.ReadAllBytes).ToArray();
 
     /// <summary>400×300 quality-95 JPEGs that compress like photos: smooth gradients, soft (blurred) and hard shapes, noise.</summary>
-    private static byte[][] Generate(int count)
+    internal static byte[][] Generate(int count)
     {
         const int w = 400, h = 300;
         var result = new byte[count][];
