@@ -72,7 +72,7 @@ public static class Resample
     }
 
     /// <summary>Builds per-output-pixel input ranges and normalised triangle weights. Returns the row stride of the weight table.</summary>
-    private static int BuildFilter(int inSize, int outSize, ref int[] starts, ref int[] counts, ref float[] weights)
+    internal static int BuildFilter(int inSize, int outSize, ref int[] starts, ref int[] counts, ref float[] weights)
     {
         double scale = (double)inSize / outSize;
         double support = scale > 1 ? scale : 1.0;

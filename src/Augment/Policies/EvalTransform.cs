@@ -14,7 +14,7 @@ public sealed class EvalTransform(int size, double cropFraction = 0.875) : IView
     {
         var work = ws.WorkFor(Size);
         var crop = CropParameters.Center(image.Width, image.Height, cropFraction);
-        Resample.CropResize(image.Pixels, image.Width, image.Height, crop.X, crop.Y, crop.Width, crop.Height, work, Size, Size, ws.Resample);
-        Layout.ToChwBytes(work, Size, Size, chw);
+        PlanarOps.CropResize(image.Pixels, image.Width, image.Height, crop.X, crop.Y, crop.Width, crop.Height, work, Size, Size, ws.Planar);
+        PlanarOps.ToBytes(work, chw);
     }
 }

@@ -40,11 +40,12 @@ public sealed class SimClrViewPolicy : IViewPolicy
         double solarizeProbability, ref SampleRandom rng, Span<byte> chw, ViewWorkspace ws)
     {
         var work = ws.WorkFor(size);
+        int pixels = size * size;
 
         var crop = CropParameters.RandomResized(image.Width, image.Height, scaleMin, scaleMax, o.RatioMin, o.RatioMax, ref rng);
-        Resample.CropResize(image.Pixels, image.Width, image.Height, crop.X, crop.Y, crop.Width, crop.Height, work, size, size, ws.Resample);
+        PlanarOps.CropResize(image.Pixels, image.Width, image.Height, crop.X, crop.Y, crop.Width, crop.Height, work, size, size, ws.Planar);
 
-        if (rng.Chance(o.FlipProbability)) ColorOps.FlipHorizontal(work, size, size);
+        if (rng.Chance(o.FlipProbability)) PlanarOps.FlipHorizontal(work, size, size);
 
         if (rng.Chance(o.JitterProbability))
         {
@@ -64,25 +65,25 @@ public sealed class SimClrViewPolicy : IViewPolicy
             {
                 switch (op)
                 {
-                    case 0: ColorOps.Brightness(work, fb); break;
-                    case 1: ColorOps.Contrast(work, fc); break;
-                    case 2: ColorOps.Saturation(work, fs); break;
-                    default: ColorOps.Hue(work, fh); break;
+                    case 0: PlanarOps.Brightness(work, fb); break;
+                    case 1: PlanarOps.Contrast(work, pixels, fc); break;
+                    case 2: PlanarOps.Saturation(work, pixels, fs); break;
+                    default: PlanarOps.Hue(work, pixels, fh); break;
                 }
             }
         }
 
-        if (rng.Chance(o.GrayscaleProbability)) ColorOps.Grayscale(work);
+        if (rng.Chance(o.GrayscaleProbability)) PlanarOps.Grayscale(work, pixels);
 
         if (rng.Chance(blurProbability))
         {
             var kernel = ws.KernelFor(GaussianBlur.KernelSizeFor(size));
             GaussianBlur.Kernel(kernel, rng.Uniform(o.BlurSigmaMin, o.BlurSigmaMax));
-            GaussianBlur.Apply(work, size, size, kernel, ws.Temp);
+            PlanarOps.Blur(work, size, size, kernel, ws.Temp, ws.Planar);
         }
 
-        if (solarizeProbability > 0 && rng.Chance(solarizeProbability)) ColorOps.Solarize(work, 0.5f);
+        if (solarizeProbability > 0 && rng.Chance(solarizeProbability)) PlanarOps.Solarize(work, 0.5f);
 
-        Layout.ToChwBytes(work, size, size, chw);
+        PlanarOps.ToBytes(work, chw);
     }
 }

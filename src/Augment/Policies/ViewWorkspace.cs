@@ -3,11 +3,12 @@ namespace Contrastive.Augment;
 /// <summary>Per-worker scratch memory for making views; reused for every sample, so steady state allocates nothing.</summary>
 public sealed class ViewWorkspace
 {
-    internal readonly Resample.Scratch Resample = new();
+    internal readonly PlanarOps.Scratch Planar = new();
     internal float[] Work = [];
     internal float[] Temp = [];
     internal float[] Kernel = [];
 
+    /// <summary>Three planes of size × size floats (R, G, B), the view being made.</summary>
     internal Span<float> WorkFor(int size)
     {
         int n = size * size * 3;
