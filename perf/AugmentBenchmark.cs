@@ -6,11 +6,13 @@ using Contrastive.Batching;
 namespace Contrastive.Perf;
 
 /// <summary>
-/// `dotnet run -c Release --project perf -- augment [generated|DIR] [N=200] [SECONDS=10] [ROUNDS=5]`: the Augment issue's
+/// `dotnet run -c Release --project perf -- augment [generated[:WxH]|DIR] [N=200] [SECONDS=10] [ROUNDS=5]`: the Augment issue's
 /// two-view benchmark. Per source image: decode with the default decoder, then two SimCLR views at 224 px (crop scale
 /// 0.08–1, ratio 3/4–4/3, flip 0.5, ColorJitter(0.8, 0.8, 0.8, 0.2) with p 0.8 in random order, grayscale 0.2,
 /// Gaussian blur k 23, σ 0.1–2, p 0.5) written as uint8 into a batch slot, through the pipeline's own sample worker.
-/// Measured on one thread and on two (a worker each), with the managed bytes allocated an image; each round also runs
+/// Generated images are 400×300 quality-95 JPEGs unless WxH says otherwise. Measured on one thread and on two (a worker
+/// each), with the managed bytes allocated an image, and on one thread with DCT-scaled decoding turned off
+/// (Augment:DecodeScaling false; the same as on when no crop is reduced 2× or more); each round also runs
 /// ../shared/peers/peer_torchvision_aug.py (torchvision + Pillow, one core) on the same files. Median round reported.
 /// </summary>
 public static class AugmentBenchmark
@@ -23,12 +25,13 @@ public static class AugmentBenchmark
         int count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200;
         double seconds = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 10;
         int rounds = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 5;
-        byte[][] jpegs = source == "generated" ? DecodeBenchmark.Generate(count) : DecodeBenchmark.Load(source, count);
+        byte[][] jpegs = source.StartsWith("generated", StringComparison.Ordinal) ? Generated(source, count) : DecodeBenchmark.Load(source, count);
         if (jpegs.Length == 0) throw new InvalidOperationException($"no JPEG files in {source}");
         string peer = FindPeer();
 
         var options = new SimClrViewOptions { Size = 224, ScaleMin = 0.08, JitterStrength = 1.0 };
         var processor = new ImageSampleProcessor(new SimClrViewPolicy(options));
+        var fullDecode = new ImageSampleProcessor(new SimClrViewPolicy(new SimClrViewOptions { Size = 224, ScaleMin = 0.08, JitterStrength = 1.0, DecodeScaling = false }));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{jpegs.Length} JPEGs from {source}, {jpegs.Average(j => j.Length) / 1024.0:F1} KB on average; decoder {processor.Name}; " +
             $"two 224-px SimCLR views an image; {Environment.ProcessorCount} cores; vector width {System.Numerics.Vector<float>.Count} floats; " +
@@ -42,19 +45,22 @@ public static class AugmentBenchmark
         {
             for (int i = 0; i < jpegs.Length; i++) File.WriteAllBytes(Path.Combine(dir, $"{i:D5}.jpg"), jpegs[i]);
             Measure(processor, jpegs, 1, 1.0); // warm-up: JIT, buffers at their largest
+            Measure(fullDecode, jpegs, 1, 0.5);
             for (int r = 0; r < rounds; r++)
             {
                 var (one, bytes) = Measure(processor, jpegs, 1, seconds / rounds);
                 var (two, _) = Measure(processor, jpegs, 2, seconds / rounds);
+                var (full, _) = Measure(fullDecode, jpegs, 1, seconds / rounds);
                 double peerRate = RunPeer(peer, dir);
                 allocated = Math.Max(allocated, bytes);
                 Add("ours, 1 thread", one);
                 Add("ours, 2 threads", two);
+                Add("ours, 1 thread, full decode", full);
                 Add("peer, 1 core", peerRate);
                 Add("ratio to peer (1 core)", one / peerRate);
                 Add("2 threads / 1 thread", two / one);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"round {r + 1}: ours {one:F0}/s on 1 thread, {two:F0}/s on 2; peer {peerRate:F1}/s; ratio {one / peerRate:F1}x; scaling {two / one:F2}x; {bytes:F1} B allocated an image"));
+                    $"round {r + 1}: ours {one:F0}/s on 1 thread, {two:F0}/s on 2, {full:F0}/s without DCT scaling; peer {peerRate:F1}/s; ratio {one / peerRate:F1}x; scaling {two / one:F2}x; {bytes:F1} B allocated an image"));
             }
         }
         finally
@@ -121,9 +127,16 @@ public static class AugmentBenchmark
         return (counts.Sum() / clock.Elapsed.TotalSeconds, allocated);
     }
 
+    private static byte[][] Generated(string source, int count)
+    {
+        if (source == "generated") return DecodeBenchmark.Generate(count);
+        var size = source["generated:".Length..].Split('x');
+        return DecodeBenchmark.Generate(count, int.Parse(size[0], CultureInfo.InvariantCulture), int.Parse(size[1], CultureInfo.InvariantCulture));
+    }
+
     private static void Augment(ISampleWorker worker, byte[] jpeg, long index, byte[] slot, int viewBytes)
     {
-        worker.Prepare(jpeg);
+        worker.Prepare(jpeg, 0, 0, index);
         worker.WriteView(0, 0, 0, index, slot.AsSpan(0, viewBytes));
         worker.WriteView(1, 0, 0, index, slot.AsSpan(viewBytes, viewBytes));
     }

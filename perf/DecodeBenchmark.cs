@@ -174,9 +174,8 @@ public static class DecodeBenchmark
             .Order(StringComparer.Ordinal).Take(count).Select(File.ReadAllBytes).ToArray();
 
     /// <summary>400×300 quality-95 JPEGs that compress like photos: smooth gradients, soft (blurred) and hard shapes, noise.</summary>
-    internal static byte[][] Generate(int count)
+    internal static byte[][] Generate(int count, int w = 400, int h = 300)
     {
-        const int w = 400, h = 300;
         var result = new byte[count][];
         for (int n = 0; n < count; n++)
         {

@@ -9,4 +9,17 @@ public interface IImageDecoder
     /// <summary>Decodes <paramref name="encoded"/> into <paramref name="output"/>.</summary>
     /// <exception cref="ImageDecodeException">The bytes are not a decodable image within the pixel limit.</exception>
     void Decode(ReadOnlySpan<byte> encoded, PixelBuffer output);
+
+    /// <summary>
+    /// Decodes, reduced where the decoder can do it cheaply (TurboJPEG: 1/2, 1/4 or 1/8 in the DCT domain) to the smallest
+    /// size that is still at least what <paramref name="sizing"/> asks for, given the stored size; in full otherwise.
+    /// <see cref="PixelBuffer.SourceWidth"/> and <see cref="PixelBuffer.SourceHeight"/> keep the stored size.
+    /// </summary>
+    void Decode(ReadOnlySpan<byte> encoded, PixelBuffer output, IDecodeSizing sizing) => Decode(encoded, output);
+}
+
+/// <summary>The smallest decoded size a consumer can use, given the image's stored size (see <see cref="IImageDecoder"/>).</summary>
+public interface IDecodeSizing
+{
+    (int MinWidth, int MinHeight) MinimumSize(int width, int height);
 }

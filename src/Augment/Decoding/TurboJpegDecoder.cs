@@ -71,14 +71,21 @@ public sealed class TurboJpegDecoder : IImageDecoder, IDisposable
     public long MaxPixels { get; }
 
     public void Decode(ReadOnlySpan<byte> encoded, PixelBuffer output) =>
-        Decode(encoded, output, int.MaxValue, int.MaxValue); // no scale reaches that size, so the image is decoded in full
+        Decode(encoded, output, int.MaxValue, int.MaxValue, null); // no scale reaches that size, so the image is decoded in full
+
+    /// <summary>Decodes at the smallest DCT scale whose output is at least what <paramref name="sizing"/> asks for the stored size.</summary>
+    public void Decode(ReadOnlySpan<byte> encoded, PixelBuffer output, IDecodeSizing sizing) =>
+        Decode(encoded, output, 0, 0, sizing ?? throw new ArgumentNullException(nameof(sizing)));
 
     /// <summary>
     /// Decodes scaled down in the DCT domain by the smallest of 1/8, 1/4 and 1/2 whose output, ceil(side × 1/n) as
     /// TJSCALED computes it, is still at least <paramref name="minWidth"/> × <paramref name="minHeight"/>; in full when
     /// none is (0 puts no bound on that side). Images handed to Skia (not JPEG, CMYK) are always decoded in full.
     /// </summary>
-    public unsafe void Decode(ReadOnlySpan<byte> encoded, PixelBuffer output, int minWidth, int minHeight)
+    public void Decode(ReadOnlySpan<byte> encoded, PixelBuffer output, int minWidth, int minHeight) =>
+        Decode(encoded, output, minWidth, minHeight, null);
+
+    private unsafe void Decode(ReadOnlySpan<byte> encoded, PixelBuffer output, int minWidth, int minHeight, IDecodeSizing? sizing)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentOutOfRangeException.ThrowIfNegative(minWidth);
@@ -116,6 +123,12 @@ public sealed class TurboJpegDecoder : IImageDecoder, IDisposable
             // Pillow, which start every image afresh: the result depends on the bytes alone.
             if (!DefinesTables(encoded)) Renew();
 
+            if (sizing is not null)
+            {
+                var (w, h) = sizing.MinimumSize(width, height);
+                (minWidth, minHeight) = (Math.Max(0, w), Math.Max(0, h));
+            }
+
             int outWidth = width, outHeight = height;
             foreach (int denom in ScaleDenominators)
             {
@@ -130,7 +143,7 @@ public sealed class TurboJpegDecoder : IImageDecoder, IDisposable
 
             // tjDecompress2 picks the largest factor whose output fits in outWidth x outHeight; TJSCALED is monotonic
             // in the factor, so that is the factor chosen above and the output is exactly this size.
-            output.Resize(outWidth, outHeight);
+            output.Resize(outWidth, outHeight, width, height);
             fixed (byte* dst = output.Pixels)
                 rc = tjDecompress2(_handle, src, size, dst, outWidth, outWidth * 3, outHeight, PixelFormatRgb, FlagLimitScans);
             if (rc == 0) return;

@@ -13,7 +13,7 @@ public sealed class EvalTransform(int size, double cropFraction = 0.875) : IView
     public void WriteView(PixelBuffer image, int view, long seed, int epoch, long sampleIndex, Span<byte> chw, ViewWorkspace ws)
     {
         var work = ws.WorkFor(Size);
-        var crop = CropParameters.Center(image.Width, image.Height, cropFraction);
+        var crop = image.ToPixels(CropParameters.Center(image.SourceWidth, image.SourceHeight, cropFraction));
         PlanarOps.CropResize(image.Pixels, image.Width, image.Height, crop.X, crop.Y, crop.Width, crop.Height, work, Size, Size, ws.Planar);
         PlanarOps.ToBytes(work, chw);
     }

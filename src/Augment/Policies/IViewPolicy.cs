@@ -16,4 +16,11 @@ public interface IViewPolicy
     /// The result depends only on the image, (seed, epoch, sampleIndex, view) and the policy's options.
     /// </summary>
     void WriteView(PixelBuffer image, int view, long seed, int epoch, long sampleIndex, Span<byte> chw, ViewWorkspace workspace);
+
+    /// <summary>
+    /// The smallest decoded size from which every view of the sample can be made without enlarging a crop that the full
+    /// image would have reduced, for an image stored at <paramref name="width"/> × <paramref name="height"/>; a decoder
+    /// that can reduce cheaply (TurboJPEG's DCT scaling) decodes no larger than it needs. Default: the full size.
+    /// </summary>
+    (int MinWidth, int MinHeight) DecodeSize(int width, int height, long seed, int epoch, long sampleIndex) => (width, height);
 }

@@ -29,6 +29,21 @@ public sealed class MultiCropViewPolicy : IViewPolicy
 
     public int ViewSize(int view) => view < GlobalViews ? Size : LocalSize;
 
+    public (int MinWidth, int MinHeight) DecodeSize(int width, int height, long seed, int epoch, long sampleIndex)
+    {
+        if (!_colour.DecodeScaling) return (width, height);
+        double need = 0;
+        for (int v = 0; v < ViewCount; v++)
+        {
+            var rng = new SampleRandom(seed, epoch, sampleIndex, v);
+            var crop = v < GlobalViews
+                ? SimClrViewPolicy.DrawCrop(width, height, _colour, _o.GlobalScaleMin, 1, ref rng)
+                : SimClrViewPolicy.DrawCrop(width, height, _colour, _o.LocalScaleMin, _o.LocalScaleMax, ref rng);
+            need = Math.Max(need, SimClrViewPolicy.Reduction(crop, ViewSize(v)));
+        }
+        return SimClrViewPolicy.DecodeAtLeast(width, height, need);
+    }
+
     public void WriteView(PixelBuffer image, int view, long seed, int epoch, long sampleIndex, Span<byte> chw, ViewWorkspace ws)
     {
         var rng = new SampleRandom(seed, epoch, sampleIndex, view);

@@ -61,4 +61,11 @@ public sealed class SimClrViewOptions
     /// augmentation is this one at the default jitter strength 0.5: brightness, contrast, saturation 0.4, hue 0.1).
     /// </summary>
     public bool Asymmetric { get; set; }
+
+    /// <summary>
+    /// Decode less (default true): where the decoder can reduce in the DCT domain (TurboJPEG: 1/2, 1/4, 1/8), decode at
+    /// the smallest such size at which every view's crop is still at least the view's size, since the resize would
+    /// reduce them that much anyway. The crops are drawn on the stored size either way; false decodes in full.
+    /// </summary>
+    public bool DecodeScaling { get; set; } = true;
 }

@@ -28,6 +28,29 @@ public sealed class SimClrViewPolicy : IViewPolicy
         Render(image, _o, _o.Size, _o.ScaleMin, _o.ScaleMax, blur, solarize, ref rng, chw, ws);
     }
 
+    public (int MinWidth, int MinHeight) DecodeSize(int width, int height, long seed, int epoch, long sampleIndex)
+    {
+        if (!_o.DecodeScaling) return (width, height);
+        double need = 0;
+        for (int v = 0; v < ViewCount; v++)
+        {
+            var rng = new SampleRandom(seed, epoch, sampleIndex, v);
+            need = Math.Max(need, Reduction(DrawCrop(width, height, _o, _o.ScaleMin, _o.ScaleMax, ref rng), _o.Size));
+        }
+        return DecodeAtLeast(width, height, need);
+    }
+
+    /// <summary>The crop of a view: the first draw from the view's random stream, on the image's stored size.</summary>
+    internal static CropRect DrawCrop(int width, int height, SimClrViewOptions o, double scaleMin, double scaleMax, ref SampleRandom rng) =>
+        CropParameters.RandomResized(width, height, scaleMin, scaleMax, o.RatioMin, o.RatioMax, ref rng);
+
+    /// <summary>The fraction of the stored size at which <paramref name="crop"/> is still at least <paramref name="size"/> on both sides.</summary>
+    internal static double Reduction(CropRect crop, int size) => Math.Max((double)size / crop.Width, (double)size / crop.Height);
+
+    /// <summary>The decoded size for a reduction to <paramref name="fraction"/> of the stored size (in full at 1 or above).</summary>
+    internal static (int MinWidth, int MinHeight) DecodeAtLeast(int width, int height, double fraction) =>
+        fraction >= 1 ? (width, height) : ((int)Math.Ceiling(width * fraction), (int)Math.Ceiling(height * fraction));
+
     /// <summary>BYOL's asymmetric blur and solarize probabilities: (1, 0) for even views, (0.1, 0.2) for odd ones.</summary>
     internal static (double Blur, double Solarize) ByolPair(int view) => view % 2 == 0 ? (1.0, 0.0) : (0.1, 0.2);
 
@@ -42,7 +65,7 @@ public sealed class SimClrViewPolicy : IViewPolicy
         var work = ws.WorkFor(size);
         int pixels = size * size;
 
-        var crop = CropParameters.RandomResized(image.Width, image.Height, scaleMin, scaleMax, o.RatioMin, o.RatioMax, ref rng);
+        var crop = image.ToPixels(DrawCrop(image.SourceWidth, image.SourceHeight, o, scaleMin, scaleMax, ref rng));
         PlanarOps.CropResize(image.Pixels, image.Width, image.Height, crop.X, crop.Y, crop.Width, crop.Height, work, size, size, ws.Planar);
 
         if (rng.Chance(o.FlipProbability)) PlanarOps.FlipHorizontal(work, size, size);

@@ -45,8 +45,11 @@ public interface ISampleProcessor
 /// <summary>One worker's state: prepares a sample, then writes its views. Disposed with the pipeline when it is IDisposable.</summary>
 public interface ISampleWorker
 {
-    /// <summary>Takes up a sample (decodes it); throws <see cref="SampleFormatException"/> for a bad one.</summary>
-    void Prepare(ReadOnlyMemory<byte> encoded);
+    /// <summary>
+    /// Takes up a sample (decodes it, no larger than its views need); throws <see cref="SampleFormatException"/> for a bad
+    /// one. (<paramref name="seed"/>, <paramref name="epoch"/>, <paramref name="index"/>) are those its views will be written with.
+    /// </summary>
+    void Prepare(ReadOnlyMemory<byte> encoded, long seed, int epoch, long index);
 
     /// <summary>Writes view <paramref name="view"/> of the prepared sample; a pure function of the sample and (seed, epoch, index, view).</summary>
     void WriteView(int view, long seed, int epoch, long index, Span<byte> dst);
@@ -81,18 +84,23 @@ public sealed class ImageSampleProcessor(IViewPolicy policy, Func<IImageDecoder>
 
     public ISampleWorker CreateWorker() => new Worker(_decoders(), Policy);
 
-    private sealed class Worker(IImageDecoder decoder, IViewPolicy policy) : ISampleWorker, IDisposable
+    private sealed class Worker(IImageDecoder decoder, IViewPolicy policy) : ISampleWorker, IDecodeSizing, IDisposable
     {
         public void Dispose() => (decoder as IDisposable)?.Dispose();
 
         private readonly PixelBuffer _pixels = new();
         private readonly ViewWorkspace _workspace = new();
+        private long _seed, _index;
+        private int _epoch;
 
-        public void Prepare(ReadOnlyMemory<byte> encoded)
+        public void Prepare(ReadOnlyMemory<byte> encoded, long seed, int epoch, long index)
         {
             if (encoded.IsEmpty) throw new ImageDecodeException("the sample has no image bytes");
-            decoder.Decode(encoded.Span, _pixels);
+            (_seed, _epoch, _index) = (seed, epoch, index);
+            decoder.Decode(encoded.Span, _pixels, this);
         }
+
+        public (int MinWidth, int MinHeight) MinimumSize(int width, int height) => policy.DecodeSize(width, height, _seed, _epoch, _index);
 
         public void WriteView(int view, long seed, int epoch, long index, Span<byte> dst) =>
             policy.WriteView(_pixels, view, seed, epoch, index, dst, _workspace);
@@ -128,7 +136,7 @@ public sealed class SeriesSampleProcessor(SeriesWindowPolicy policy, int channel
         private float[]? _decoded; // a decoded WAV file's samples, channel-major
         private int _decodedCount;
 
-        public void Prepare(ReadOnlyMemory<byte> encoded)
+        public void Prepare(ReadOnlyMemory<byte> encoded, long seed, int epoch, long index)
         {
             var span = encoded.Span;
             if (span.Length >= 12 && span[..4].SequenceEqual("RIFF"u8))

@@ -226,7 +226,7 @@ public sealed class InputPipeline : IAsyncDisposable
         try
         {
             if (chunk.Problems?[i] is { } problem) throw new SampleFormatException(problem);
-            w.Prepare(bytes);
+            w.Prepare(bytes, _settings.Seed, chunk.Epoch, chunk.Indices[i]);
         }
         catch (SampleFormatException e)
         {
