@@ -319,11 +319,11 @@ public static class PlanarOps
         int padLen = width + 2 * radius;
         if (scratch.Pad.Length < padLen) scratch.Pad = new float[padLen];
         if (scratch.Taps.Length < taps) scratch.Taps = new int[taps];
+        var offsets = scratch.Taps.AsSpan(0, taps);
         ref float pad = ref MemoryMarshal.GetArrayDataReference(scratch.Pad);
-        ref float k0 = ref MemoryMarshal.GetReference(kernel);
 
-        // Horizontal: each row reflected into the pad, then a sliding dot product over vectors of outputs, four vectors at
-        // a time so that the four sums proceed side by side instead of waiting on one another.
+        // Horizontal: each row reflected into the pad, whose tap k for output x is at x + k.
+        for (int k = 0; k < taps; k++) offsets[k] = k;
         for (int row = 0; row < 3 * height; row++)
         {
             var src = planes.Slice(row * width, width);
@@ -333,81 +333,60 @@ public static class PlanarOps
                 Unsafe.Add(ref pad, x) = src[GaussianBlur.Reflect(x - radius, width)];
                 Unsafe.Add(ref pad, radius + width + x) = src[GaussianBlur.Reflect(width + x, width)];
             }
-            ref float dst = ref MemoryMarshal.GetReference(temp.Slice(row * width, width));
-            int i = 0;
-            for (; i <= width - 4 * Lanes; i += 4 * Lanes)
-            {
-                Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                for (int k = 0; k < taps; k++)
-                {
-                    var w = new Vector<float>(Unsafe.Add(ref k0, k));
-                    ref float at = ref Unsafe.Add(ref pad, i + k);
-                    a0 += w * Vector.LoadUnsafe(ref at);
-                    a1 += w * Vector.LoadUnsafe(ref at, (nuint)Lanes);
-                    a2 += w * Vector.LoadUnsafe(ref at, (nuint)(2 * Lanes));
-                    a3 += w * Vector.LoadUnsafe(ref at, (nuint)(3 * Lanes));
-                }
-                a0.StoreUnsafe(ref dst, (nuint)i);
-                a1.StoreUnsafe(ref dst, (nuint)(i + Lanes));
-                a2.StoreUnsafe(ref dst, (nuint)(i + 2 * Lanes));
-                a3.StoreUnsafe(ref dst, (nuint)(i + 3 * Lanes));
-            }
-            for (; i <= width - Lanes; i += Lanes)
-            {
-                var acc = Vector<float>.Zero;
-                for (int k = 0; k < taps; k++) acc += new Vector<float>(Unsafe.Add(ref k0, k)) * Vector.LoadUnsafe(ref pad, (nuint)(i + k));
-                acc.StoreUnsafe(ref dst, (nuint)i);
-            }
-            for (; i < width; i++)
-            {
-                float acc = 0;
-                for (int k = 0; k < taps; k++) acc += Unsafe.Add(ref k0, k) * Unsafe.Add(ref pad, i + k);
-                Unsafe.Add(ref dst, i) = acc;
-            }
+            WeightedSum(ref pad, offsets, kernel, temp.Slice(row * width, width));
         }
 
-        // Vertical: each output row is the weighted sum of the reflected source rows.
-        ref int rows = ref MemoryMarshal.GetArrayDataReference(scratch.Taps);
+        // Vertical: tap k of output row y is the reflected row y + k − radius.
         for (int c = 0; c < 3; c++)
         {
             ref float tp = ref MemoryMarshal.GetReference(temp.Slice(c * plane, plane));
-            ref float op = ref MemoryMarshal.GetReference(planes.Slice(c * plane, plane));
             for (int y = 0; y < height; y++)
             {
-                for (int k = 0; k < taps; k++) Unsafe.Add(ref rows, k) = GaussianBlur.Reflect(y + k - radius, height) * width;
-                ref float dst = ref Unsafe.Add(ref op, y * width);
-                int i = 0;
-                for (; i <= width - 4 * Lanes; i += 4 * Lanes)
-                {
-                    Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                    for (int k = 0; k < taps; k++)
-                    {
-                        var w = new Vector<float>(Unsafe.Add(ref k0, k));
-                        ref float at = ref Unsafe.Add(ref tp, Unsafe.Add(ref rows, k) + i);
-                        a0 += w * Vector.LoadUnsafe(ref at);
-                        a1 += w * Vector.LoadUnsafe(ref at, (nuint)Lanes);
-                        a2 += w * Vector.LoadUnsafe(ref at, (nuint)(2 * Lanes));
-                        a3 += w * Vector.LoadUnsafe(ref at, (nuint)(3 * Lanes));
-                    }
-                    a0.StoreUnsafe(ref dst, (nuint)i);
-                    a1.StoreUnsafe(ref dst, (nuint)(i + Lanes));
-                    a2.StoreUnsafe(ref dst, (nuint)(i + 2 * Lanes));
-                    a3.StoreUnsafe(ref dst, (nuint)(i + 3 * Lanes));
-                }
-                for (; i <= width - Lanes; i += Lanes)
-                {
-                    var acc = Vector<float>.Zero;
-                    for (int k = 0; k < taps; k++)
-                        acc += new Vector<float>(Unsafe.Add(ref k0, k)) * Vector.LoadUnsafe(ref tp, (nuint)(Unsafe.Add(ref rows, k) + i));
-                    acc.StoreUnsafe(ref dst, (nuint)i);
-                }
-                for (; i < width; i++)
-                {
-                    float acc = 0;
-                    for (int k = 0; k < taps; k++) acc += Unsafe.Add(ref k0, k) * Unsafe.Add(ref tp, Unsafe.Add(ref rows, k) + i);
-                    Unsafe.Add(ref dst, i) = acc;
-                }
+                for (int k = 0; k < taps; k++) offsets[k] = GaussianBlur.Reflect(y + k - radius, height) * width;
+                WeightedSum(ref tp, offsets, kernel, planes.Slice(c * plane + y * width, width));
             }
+        }
+    }
+
+    /// <summary>
+    /// dst[i] = Σₖ kernel[k] · src[offsets[k] + i], the taps summed in order; four vectors of outputs at a time, so that
+    /// their sums proceed side by side instead of each waiting on its previous tap.
+    /// </summary>
+    private static void WeightedSum(ref float src, ReadOnlySpan<int> offsets, ReadOnlySpan<float> kernel, Span<float> dst)
+    {
+        int taps = kernel.Length, width = dst.Length;
+        ref float k0 = ref MemoryMarshal.GetReference(kernel);
+        ref int o0 = ref MemoryMarshal.GetReference(offsets);
+        ref float d = ref MemoryMarshal.GetReference(dst);
+        int i = 0;
+        for (; i <= width - 4 * Lanes; i += 4 * Lanes)
+        {
+            Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int k = 0; k < taps; k++)
+            {
+                var w = new Vector<float>(Unsafe.Add(ref k0, k));
+                ref float at = ref Unsafe.Add(ref src, Unsafe.Add(ref o0, k) + i);
+                a0 += w * Vector.LoadUnsafe(ref at);
+                a1 += w * Vector.LoadUnsafe(ref at, (nuint)Lanes);
+                a2 += w * Vector.LoadUnsafe(ref at, (nuint)(2 * Lanes));
+                a3 += w * Vector.LoadUnsafe(ref at, (nuint)(3 * Lanes));
+            }
+            a0.StoreUnsafe(ref d, (nuint)i);
+            a1.StoreUnsafe(ref d, (nuint)(i + Lanes));
+            a2.StoreUnsafe(ref d, (nuint)(i + 2 * Lanes));
+            a3.StoreUnsafe(ref d, (nuint)(i + 3 * Lanes));
+        }
+        for (; i <= width - Lanes; i += Lanes)
+        {
+            var acc = Vector<float>.Zero;
+            for (int k = 0; k < taps; k++) acc += new Vector<float>(Unsafe.Add(ref k0, k)) * Vector.LoadUnsafe(ref src, (nuint)(Unsafe.Add(ref o0, k) + i));
+            acc.StoreUnsafe(ref d, (nuint)i);
+        }
+        for (; i < width; i++)
+        {
+            float acc = 0;
+            for (int k = 0; k < taps; k++) acc += Unsafe.Add(ref k0, k) * Unsafe.Add(ref src, Unsafe.Add(ref o0, k) + i);
+            Unsafe.Add(ref d, i) = acc;
         }
     }
 
