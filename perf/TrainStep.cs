@@ -11,7 +11,7 @@ namespace Contrastive.Perf;
 /// 512-2048-128 projection head, NT-Xent (T = 0.5), SGD momentum 0.9 (lr 0.1, weight decay 1e-6), on a 2 × B batch of
 /// S-pixel views, T torch threads; prints the median step time over the timed steps after two warm-up steps.
 /// Our step also converts the uint8 batch to normalised floats, as training does (the peer starts from floats).
-/// usage: train-step [BATCH=64] [SIZE=96] [THREADS=2] [STEPS=10] [ENCODER=resnet18] [STEM=imagenet|small]
+/// usage: train-step [BATCH=64] [SIZE=96] [THREADS=2] [STEPS=10] [ENCODER=resnet18] [STEM=imagenet|small] [PRECISION=fp32|bf16]
 /// Also prints the process's peak working set, for the largest batch a device's memory holds (README).
 /// </summary>
 public static class TrainStep
@@ -23,6 +23,8 @@ public static class TrainStep
         var (b, s, threads, steps) = (a[0], a[1], a[2], a[3]);
         string encoder = args.Length > 4 ? args[4] : "resnet18";
         bool small = args.Length > 5 && args[5] == "small";
+        string precision = args.Length > 6 ? args[6] : "fp32";
+        var compute = new TrainingOptions { Precision = precision }.ComputeType(CPU);
         torch.set_num_threads(threads);
         torch.manual_seed(0);
         using var model = new SimClrModel(encoder, smallImages: small, projectionHidden: encoder == "convnet" ? 256 : 2048, projectionDim: 128);
@@ -39,6 +41,7 @@ public static class TrainStep
             if (torch.get_num_threads() != threads) torch.set_num_threads(threads);
             long t0 = Stopwatch.GetTimestamp();
             using (var scope = NewDisposeScope())
+            using (Autocast.Enter(compute))
             {
                 var x = ImageInput.ToTensor(lease.Batch, CPU);
                 var z = model.forward(x);
@@ -54,7 +57,7 @@ public static class TrainStep
         using var process = Process.GetCurrentProcess();
         process.Refresh();
         string what = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"TorchSharp {typeof(torch).Assembly.GetName().Version} SimCLR {encoder}{(small ? " (small stem)" : "")} step, batch 2x{b} at {s}px, {threads} threads");
+            $"TorchSharp {typeof(torch).Assembly.GetName().Version} SimCLR {encoder}{(small ? " (small stem)" : "")} step, batch 2x{b} at {s}px, {threads} threads, {precision}");
         Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"{what}: median {median:F0} ms (min {times[0]:F0}, max {times[^1]:F0}); peak working set {process.PeakWorkingSet64 / 1048576.0:F0} MiB"));
     }

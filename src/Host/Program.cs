@@ -97,13 +97,14 @@ namespace Contrastive.Host
             var resume = new Option<bool>("--resume") { Description = "Continue from the newest intact checkpoint in --out." };
             var seed = new Option<long?>("--seed") { Description = "Run seed. Default 0." };
             var threads = new Option<int?>("--threads") { Description = "Torch CPU threads (0 = all cores)." };
+            var precision = new Option<string?>("--precision") { Description = "auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16: what the encoder and heads compute in; weights, optimizer and losses stay fp32." };
             var imageColumn = new Option<string?>("--image-column") { Description = "Image column of Parquet data (default: detected)." };
             var labelColumn = new Option<string?>("--label-column") { Description = "Label column of Parquet data (default: detected)." };
             var json = new Option<bool>("--json") { Description = "Print the result as one JSON object on the last line." };
             var cmd = new Command("train", "Train an encoder with a contrastive method, then report kNN accuracy against a random-init encoder.")
             {
                 data, method, encoder, outDir, maxSteps, maxMinutes, untilStep, batchSize, imageSize, workers, device, checkpointEvery, resume, seed, threads,
-                deterministicBatches, gradCache, mocoQueue, localViews, imageColumn, labelColumn, seriesLength, seriesColumnsTrain, json,
+                deterministicBatches, gradCache, mocoQueue, localViews, precision, imageColumn, labelColumn, seriesLength, seriesColumnsTrain, json,
             };
             cmd.SetAction(async (parse, ct) =>
             {
@@ -114,7 +115,7 @@ namespace Contrastive.Host
                 Set(imageSize, "Augment:Size"); Set(workers, "Batching:Workers"); Set(device, "Training:Device");
                 Set(checkpointEvery, "Training:CheckpointEvery"); Set(seed, "Training:Seed"); Set(threads, "Training:Threads");
                 Set(imageColumn, "Data:ImageColumn"); Set(labelColumn, "Data:LabelColumn"); Set(untilStep, "Training:UntilStep"); Set(gradCache, "Training:GradCacheChunk"); Set(mocoQueue, "Training:MocoQueue");
-                Set(localViews, "MultiCrop:LocalViews");
+                Set(localViews, "MultiCrop:LocalViews"); Set(precision, "Training:Precision");
                 Set(seriesLength, "Series:Length"); Set(seriesColumnsTrain, "Data:SeriesColumns");
                 if (parse.GetValue(resume)) overrides["Training:Resume"] = "true";
                 if (parse.GetValue(deterministicBatches)) overrides["Batching:Deterministic"] = "true";

@@ -153,6 +153,26 @@ public sealed class TrainingOptions
     [Range(2, 65536)]
     public int ProjectionDim { get; set; } = 128;
 
+    /// <summary>
+    /// Arithmetic precision of the encoder and heads: "auto" (default: bf16 on CUDA, fp32 on the CPU), "fp32", or "bf16"
+    /// (convolutions and linear layers in bfloat16 by explicit casts, with fp32 master weights, optimizer state,
+    /// normalisation statistics and losses; see <see cref="Autocast"/>). bf16 runs on the CPU too, mostly slower there.
+    /// </summary>
+    [Required, RegularExpression("^(auto|fp32|bf16)$", ErrorMessage = "Precision must be auto, fp32 or bf16.")]
+    public string Precision { get; set; } = "auto";
+
+    /// <summary>On CUDA, let fp32 matrix multiplications and convolutions use TF32 tensor cores. Default true.</summary>
+    public bool AllowTf32 { get; set; } = true;
+
+    /// <summary>The reduced type the layers compute in on <paramref name="device"/>, or null for fp32 throughout.</summary>
+    public TorchSharp.torch.ScalarType? ComputeType(TorchSharp.torch.Device device) => Precision switch
+    {
+        "bf16" => TorchSharp.torch.ScalarType.BFloat16,
+        "fp32" => null,
+        "auto" => device.type == TorchSharp.DeviceType.CUDA ? TorchSharp.torch.ScalarType.BFloat16 : null,
+        _ => throw new ArgumentException($"Precision must be auto, fp32 or bf16, not '{Precision}'."),
+    };
+
     /// <summary>Intra-op threads for torch on CPU (0 = all cores). Default 0.</summary>
     [Range(0, 1024)]
     public int Threads { get; set; }

@@ -11,10 +11,12 @@ public sealed class MemoryCollection;
 [Collection(nameof(MemoryCollection))]
 public class NativeMemoryTests
 {
-    [Fact]
-    public async Task Five_hundred_training_steps_keep_the_working_set_flat()
+    [Theory]
+    [InlineData("fp32")]
+    [InlineData("bf16")] // the casts' copies are freed too
+    public async Task Five_hundred_training_steps_keep_the_working_set_flat(string precision)
     {
-        var options = new TrainingOptions { Encoder = "convnet", Seed = 1, Threads = 1, LearningRate = 1e-3 };
+        var options = new TrainingOptions { Encoder = "convnet", Seed = 1, Threads = 1, LearningRate = 1e-3, Precision = precision };
         using var trainer = new SimClrTrainer(options, 16, torch.CPU);
         using var pool = new BatchPool(1, 2, 32, 16);
         using var lease = await pool.RentAsync(default);

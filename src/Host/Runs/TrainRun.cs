@@ -65,10 +65,10 @@ public sealed class TrainRun(DataOptions data, TrainingOptions training, Batchin
                 dataset.ReadEpochsAsync(e => new ReadPlan(e, training.Seed, Shuffle: true, split, Rank: data.Rank, WorldSize: data.WorldSize), epoch, e => currentEpoch = e,
                     from: cursor),
                 batching, new PipelineSettings(policy, training.Seed, DropLast: true), pipelineStop.Token);
-            log.LogInformation("Training {Method}/{Encoder} on {Device}: batch {Batch} x {Views} at {Size}px, {Workers} worker(s) ({Decoder} decoder), torch threads {Threads}; {Optimizer} peak lr {Lr:g4}; batch memory {Mb:F1} MB in {Buffers} buffers",
+            log.LogInformation("Training {Method}/{Encoder} on {Device}: batch {Batch} x {Views} at {Size}px, {Workers} worker(s) ({Decoder} decoder), torch threads {Threads}; {Precision}; {Optimizer} peak lr {Lr:g4}; batch memory {Mb:F1} MB in {Buffers} buffers",
                 training.Method, training.Encoder, device.type, batching.BatchSize,
                 policy is MultiCropViewPolicy mc ? $"2 global + {mc.ViewCount - 2} local views ({mc.LocalSize}px)" : "2 views", views.Size, batching.EffectiveWorkers, pipeline.DecoderName,
-                torch.get_num_threads(), training.Optimizer, trainer.LearningRate, pipeline.Pool.TotalBytes / 1e6, pipeline.Pool.Buffers);
+                torch.get_num_threads(), trainer.PrecisionName, training.Optimizer, trainer.LearningRate, pipeline.Pool.TotalBytes / 1e6, pipeline.Pool.Buffers);
             var hooks = new StepHooks(
                 () => trainer.Step,
                 trainer.TrainStep,

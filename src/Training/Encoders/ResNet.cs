@@ -13,8 +13,8 @@ namespace Contrastive.Training;
 /// </summary>
 public sealed class ResNet : Encoder
 {
-    private readonly Sequential _stem;
-    private readonly Sequential _layers;
+    private readonly Chain _stem;
+    private readonly Chain _layers;
 
     public ResNet(int depth, bool smallImages) : base($"ResNet{depth}")
     {
@@ -27,8 +27,8 @@ public sealed class ResNet : Encoder
         };
         Depth = depth;
         _stem = smallImages
-            ? Sequential(Conv2d(3, 64, 3, stride: 1, padding: 1, bias: false), BatchNorm2d(64), ReLU(inplace: true))
-            : Sequential(Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false), BatchNorm2d(64), ReLU(inplace: true), MaxPool2d(3, stride: 2, padding: 1));
+            ? new Chain(Conv2d(3, 64, 3, stride: 1, padding: 1, bias: false), BatchNorm2d(64), ReLU(inplace: true))
+            : new Chain(Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false), BatchNorm2d(64), ReLU(inplace: true), MaxPool2d(3, stride: 2, padding: 1));
         var layers = new List<Module<Tensor, Tensor>>();
         int inCh = 64, expansion = bottleneck ? 4 : 1;
         int[] widths = [64, 128, 256, 512];
@@ -43,7 +43,7 @@ public sealed class ResNet : Encoder
         }
         layers.Add(AdaptiveAvgPool2d(1));
         layers.Add(Flatten());
-        _layers = Sequential(layers);
+        _layers = new Chain(layers);
         FeatureDim = inCh;
         RegisterComponents();
     }
@@ -60,7 +60,7 @@ public sealed class ResNet : Encoder
 
     /// <summary>ReLU(main(x) + shortcut(x)), the shortcut being the identity when there is none. Each block keeps its own
     /// fields (TorchSharp registers submodules by field, and checkpoint keys follow the field names).</summary>
-    private static Tensor Residual(Sequential main, Sequential? shortcut, Tensor x)
+    private static Tensor Residual(Chain main, Chain? shortcut, Tensor x)
     {
         using var m = main.forward(x);
         using var s = shortcut is null ? x.alias() : shortcut.forward(x);
@@ -69,16 +69,16 @@ public sealed class ResNet : Encoder
 
     private sealed class BasicBlock : Module<Tensor, Tensor>
     {
-        private readonly Sequential _main;
-        private readonly Sequential? _shortcut;
+        private readonly Chain _main;
+        private readonly Chain? _shortcut;
 
         public BasicBlock(int inCh, int outCh, int stride) : base(nameof(BasicBlock))
         {
-            _main = Sequential(
+            _main = new Chain(
                 Conv2d(inCh, outCh, 3, stride: stride, padding: 1, bias: false), BatchNorm2d(outCh), ReLU(inplace: true),
                 Conv2d(outCh, outCh, 3, stride: 1, padding: 1, bias: false), BatchNorm2d(outCh));
             if (stride != 1 || inCh != outCh)
-                _shortcut = Sequential(Conv2d(inCh, outCh, 1, stride: stride, bias: false), BatchNorm2d(outCh));
+                _shortcut = new Chain(Conv2d(inCh, outCh, 1, stride: stride, bias: false), BatchNorm2d(outCh));
             RegisterComponents();
         }
 
@@ -87,18 +87,18 @@ public sealed class ResNet : Encoder
 
     private sealed class Bottleneck : Module<Tensor, Tensor>
     {
-        private readonly Sequential _main;
-        private readonly Sequential? _shortcut;
+        private readonly Chain _main;
+        private readonly Chain? _shortcut;
 
         public Bottleneck(int inCh, int width, int stride) : base(nameof(Bottleneck))
         {
             int outCh = width * 4;
-            _main = Sequential(
+            _main = new Chain(
                 Conv2d(inCh, width, 1, bias: false), BatchNorm2d(width), ReLU(inplace: true),
                 Conv2d(width, width, 3, stride: stride, padding: 1, bias: false), BatchNorm2d(width), ReLU(inplace: true),
                 Conv2d(width, outCh, 1, bias: false), BatchNorm2d(outCh));
             if (stride != 1 || inCh != outCh)
-                _shortcut = Sequential(Conv2d(inCh, outCh, 1, stride: stride, bias: false), BatchNorm2d(outCh));
+                _shortcut = new Chain(Conv2d(inCh, outCh, 1, stride: stride, bias: false), BatchNorm2d(outCh));
             RegisterComponents();
         }
 

@@ -11,12 +11,12 @@ namespace Contrastive.Training;
 /// </summary>
 public sealed class SmallConvNet : Encoder
 {
-    private readonly Sequential _net;
+    private readonly Chain _net;
 
     public SmallConvNet(int width = 32) : base(nameof(SmallConvNet))
     {
         int w1 = width, w2 = width * 2, w3 = width * 4, w4 = width * 8;
-        _net = Sequential(
+        _net = new Chain(
             Conv2d(3, w1, 3, padding: 1, bias: false), BatchNorm2d(w1), ReLU(inplace: true),
             MaxPool2d(2),
             Conv2d(w1, w2, 3, padding: 1, bias: false), BatchNorm2d(w2), ReLU(inplace: true),

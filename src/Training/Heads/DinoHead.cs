@@ -12,12 +12,12 @@ namespace Contrastive.Training;
 /// </summary>
 public sealed class DinoHead : Module<Tensor, Tensor>
 {
-    private readonly Sequential _mlp;
+    private readonly Chain _mlp;
     private readonly Parameter _prototypes; // [K, bottleneck], directions only
 
     public DinoHead(int inputDim, int hiddenDim, int bottleneckDim, int outputDim) : base(nameof(DinoHead))
     {
-        _mlp = Sequential(Linear(inputDim, hiddenDim), GELU(), Linear(hiddenDim, hiddenDim), GELU(), Linear(hiddenDim, bottleneckDim));
+        _mlp = new Chain(Linear(inputDim, hiddenDim), GELU(), Linear(hiddenDim, hiddenDim), GELU(), Linear(hiddenDim, bottleneckDim));
         foreach (var m in _mlp.modules().OfType<Linear>())
         {
             TruncatedNormal(m.weight, 0.02);

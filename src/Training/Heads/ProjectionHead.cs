@@ -8,11 +8,11 @@ namespace Contrastive.Training;
 /// <summary>SimCLR's projection MLP: Linear → BatchNorm → ReLU → Linear (Chen et al. 2020, v2 uses BN).</summary>
 public sealed class ProjectionHead : Module<Tensor, Tensor>
 {
-    private readonly Sequential _mlp;
+    private readonly Chain _mlp;
 
     public ProjectionHead(int inputDim, int hiddenDim, int outputDim) : base(nameof(ProjectionHead))
     {
-        _mlp = Sequential(Linear(inputDim, hiddenDim, hasBias: false), BatchNorm1d(hiddenDim), ReLU(inplace: true), Linear(hiddenDim, outputDim));
+        _mlp = new Chain(Linear(inputDim, hiddenDim, hasBias: false), BatchNorm1d(hiddenDim), ReLU(inplace: true), Linear(hiddenDim, outputDim));
         RegisterComponents();
     }
 

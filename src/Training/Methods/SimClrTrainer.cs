@@ -20,6 +20,7 @@ public sealed class SimClrTrainer : IDisposable
     private readonly MomentumContrast? _moco;
     private readonly Bootstrap? _byol;
     private readonly SelfDistillation? _dino;
+    private readonly ScalarType? _compute;
 
     /// <param name="batchSize">Samples per batch, for the learning rate's batch scaling (<see cref="TrainingOptions.EffectiveLearningRate"/>).</param>
     public SimClrTrainer(TrainingOptions options, int imageSize, Device device, int batchSize = 256)
@@ -48,7 +49,16 @@ public sealed class SimClrTrainer : IDisposable
             _moco = new MomentumContrast(Model, NewModel,
                 options.MocoQueue, options.MocoMomentum, options.MocoTemperature, options.ProjectionDim, options.Seed, device);
         _schedule = new LrSchedule(LearningRate, options.WarmupFraction);
+        _compute = options.ComputeType(device);
+        if (device.type == DeviceType.CUDA)
+        {
+            backends.cuda.matmul.allow_tf32 = options.AllowTf32;
+            backends.cudnn.allow_tf32 = options.AllowTf32;
+        }
     }
+
+    /// <summary>"bf16" or "fp32": what the encoder and heads compute in (parameters, optimizer and losses are fp32 either way).</summary>
+    public string PrecisionName => _compute is null ? "fp32" : "bf16";
 
     public SimClrModel Model { get; }
 
@@ -92,6 +102,7 @@ public sealed class SimClrTrainer : IDisposable
         // libtorch's CPU thread count is per OS thread (OpenMP), and each step may run on another thread-pool thread.
         if (_o.Threads > 0 && torch.get_num_threads() != _o.Threads) torch.set_num_threads(_o.Threads);
         using var scope = NewDisposeScope();
+        using var mixed = Autocast.Enter(_compute);
         Model.train();
         LastLearningRate = _schedule.At(progress);
         _optimizer.SetLearningRate(LastLearningRate);
