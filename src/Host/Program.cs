@@ -31,6 +31,7 @@ namespace Contrastive.Host
             root.Subcommands.Add(BenchCommand(output, error));
             root.Subcommands.Add(InspectCommand(output));
             root.Subcommands.Add(PackCommand(output, error));
+            root.Subcommands.Add(MethodsCommand(output));
 
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
@@ -77,7 +78,7 @@ namespace Contrastive.Host
         private static Command TrainCommand(TextWriter output, TextWriter error)
         {
             var data = new Option<string?>("--data") { Description = "Data: a Parquet file, a directory or a glob. Default: the demo dataset under ./data/demo (written on first use)." };
-            var method = new Option<string?>("--method") { Description = "Method: simclr, supcon (labels), moco, byol or dino (images), or cpc (time series)." };
+            var method = new Option<string?>("--method") { Description = $"Method: {MethodRegistry.Names} ('contrastive methods' describes them). Default simclr." };
             var seriesLength = new Option<int?>("--window") { Description = "cpc: window length in samples (a multiple of 160). Default 6400." };
             var seriesColumnsTrain = new Option<string?>("--series-columns") { Description = "cpc: list column(s) of time-series Parquet, comma-separated (default: detected)." };
             var encoder = new Option<string?>("--encoder") { Description = "Encoder: convnet (default), resnet18, resnet34 or resnet50." };
@@ -114,7 +115,7 @@ namespace Contrastive.Host
                 Set(maxSteps, "Training:MaxSteps"); Set(maxMinutes, "Training:MaxMinutes"); Set(batchSize, "Batching:BatchSize");
                 Set(imageSize, "Augment:Size"); Set(workers, "Batching:Workers"); Set(device, "Training:Device");
                 Set(checkpointEvery, "Training:CheckpointEvery"); Set(seed, "Training:Seed"); Set(threads, "Training:Threads");
-                Set(imageColumn, "Data:ImageColumn"); Set(labelColumn, "Data:LabelColumn"); Set(untilStep, "Training:UntilStep"); Set(gradCache, "Training:GradCacheChunk"); Set(mocoQueue, "Training:MocoQueue");
+                Set(imageColumn, "Data:ImageColumn"); Set(labelColumn, "Data:LabelColumn"); Set(untilStep, "Training:UntilStep"); Set(gradCache, "Training:GradCacheChunk"); Set(mocoQueue, "Moco:Queue");
                 Set(localViews, "MultiCrop:LocalViews"); Set(precision, "Training:Precision");
                 Set(seriesLength, "Series:Length"); Set(seriesColumnsTrain, "Data:SeriesColumns");
                 if (parse.GetValue(resume)) overrides["Training:Resume"] = "true";
@@ -134,17 +135,13 @@ namespace Contrastive.Host
                 ContentRootPath = AppContext.BaseDirectory,
             });
             Settings.AddSources(builder.Configuration, overrides);
+            // Every section, the method's own included, is bound and validated before the host starts: a bad setting is one line naming it.
+            var settings = RunSettings.Bind(builder.Configuration);
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
             builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(2));
-            builder.Services.AddOptions<DataOptions>().Bind(builder.Configuration.GetSection("Data")).ValidateDataAnnotations().ValidateOnStart();
-            builder.Services.AddOptions<TrainingOptions>().Bind(builder.Configuration.GetSection("Training")).ValidateDataAnnotations().ValidateOnStart();
-            builder.Services.AddOptions<BatchingOptions>().Bind(builder.Configuration.GetSection("Batching")).ValidateDataAnnotations().ValidateOnStart();
-            builder.Services.AddOptions<SimClrViewOptions>().Bind(builder.Configuration.GetSection("Augment")).ValidateDataAnnotations().ValidateOnStart();
-            builder.Services.AddOptions<MultiCropViewOptions>().Bind(builder.Configuration.GetSection("MultiCrop")).ValidateDataAnnotations().ValidateOnStart();
-            builder.Services.AddOptions<SeriesWindowOptions>().Bind(builder.Configuration.GetSection("Series")).ValidateDataAnnotations().ValidateOnStart();
-            builder.Services.AddOptions<CpcTrainingOptions>().Bind(builder.Configuration.GetSection("Cpc")).ValidateDataAnnotations().ValidateOnStart();
+            builder.Services.AddSingleton(settings);
             builder.Services.AddSingleton<RunOutcome>();
             builder.Services.AddHostedService<TrainingService>();
 
@@ -215,6 +212,35 @@ namespace Contrastive.Host
             return cmd;
         }
 
+        private static Command MethodsCommand(TextWriter output)
+        {
+            var json = new Option<bool>("--json") { Description = "Print {\"methods\":[...]} as one JSON object." };
+            var cmd = new Command("methods", "List the registered methods: data, views, label needs and the defaults of their options.") { json };
+            cmd.SetAction(parse =>
+            {
+                var methods = MethodRegistry.All;
+                if (parse.GetValue(json))
+                {
+                    var list = methods.Select(m => new Dictionary<string, object?>
+                    {
+                        ["name"] = m.Name, ["data"] = m.Data.ToString().ToLowerInvariant(), ["views"] = m.ViewsDescription, ["needs_labels"] = m.NeedsLabels,
+                        ["section"] = m.Section, ["grad_cache"] = m.SupportsGradCache, ["summary"] = m.Summary, ["defaults"] = m.DefaultsJson(),
+                    });
+                    output.WriteLine(JsonSerializer.Serialize(new { methods = list }));
+                    return Ok;
+                }
+                foreach (var m in methods)
+                {
+                    output.WriteLine($"{m.Name} ({m.Data.ToString().ToLowerInvariant()}{(m.NeedsLabels ? ", needs labels" : "")}): {m.Summary}");
+                    output.WriteLine($"  views: {m.ViewsDescription}");
+                    var defaults = string.Join(", ", m.DefaultsJson().EnumerateObject().Select(p => $"{p.Name} {p.Value.GetRawText()}"));
+                    output.WriteLine($"  options (section {m.Section}): {defaults}");
+                }
+                return Ok;
+            });
+            return cmd;
+        }
+
         private static Command PackCommand(TextWriter output, TextWriter error)
         {
             var input = new Option<string>("--input") { Description = "Any supported source: Parquet, tar shards or an image folder.", Required = true };
@@ -262,7 +288,7 @@ namespace Contrastive.Host
         private static Command BenchCommand(TextWriter output, TextWriter error)
         {
             var data = new Option<string?>("--data") { Description = "Data to read (file, directory or glob). Default: the demo dataset under ./data/demo." };
-            var method = new Option<string>("--method") { Description = "View policy of this method: simclr.", DefaultValueFactory = _ => "simclr" };
+            var method = new Option<string>("--method") { Description = "Make the views this image method trains on (its view policy).", DefaultValueFactory = _ => "simclr" };
             var batchSize = new Option<int>("--batch-size") { Description = "Samples per batch.", DefaultValueFactory = _ => 256 };
             var workers = new Option<int?>("--workers") { Description = "Decode + augment workers. Default: all cores (no trainer shares them)." };
             var seconds = new Option<double>("--seconds") { Description = "Measured seconds (after the warm-up).", DefaultValueFactory = _ => 20 };
@@ -280,8 +306,10 @@ namespace Contrastive.Host
             };
             cmd.SetAction(async (parse, ct) =>
             {
-                if (!string.Equals(parse.GetValue(method), "simclr", StringComparison.OrdinalIgnoreCase))
-                    throw new UsageException($"--method: '{parse.GetValue(method)}' is not available; this version has simclr.");
+                var registration = MethodRegistry.Find(parse.GetValue(method))
+                    ?? throw new UsageException($"--method: '{parse.GetValue(method)}' is not registered; use one of {MethodRegistry.Names}.");
+                if (registration.Data != MethodData.Images)
+                    throw new UsageException($"--method: {registration.Name} trains on {registration.Data.ToString().ToLowerInvariant()}; bench measures the image pipeline.");
                 if (parse.GetValue(seconds) <= 0) throw new UsageException("--seconds must be positive.");
                 if (parse.GetValue(warmup) is < 0) throw new UsageException("--warmup must not be negative.");
                 if (parse.GetValue(rate) is { } r && r <= 0) throw new UsageException("--consumer-rate must be positive.");
@@ -294,7 +322,9 @@ namespace Contrastive.Host
                 var dataOptions = Settings.Bind<DataOptions>(config, "Data");
                 string uri = await DemoDataset.EnsureAsync(dataOptions, error.WriteLine, ct).ConfigureAwait(false);
                 using var sampler = parse.GetValue(traceAlloc) ? new AllocationSampler() : null;
-                var run = new BenchRun(uri, Settings.Bind<BatchingOptions>(config, "Batching"), Settings.Bind<SimClrViewOptions>(config, "Augment"),
+                var views = new ViewSettings(Settings.Bind<SimClrViewOptions>(config, "Augment"), Settings.Bind<MultiCropViewOptions>(config, "MultiCrop"));
+                var policy = registration.ImageViews(Settings.Bind(config, registration), views)!;
+                var run = new BenchRun(uri, Settings.Bind<BatchingOptions>(config, "Batching"), policy,
                     parse.GetValue(seconds), parse.GetValue(rate), error, () => sampler?.Start(), parse.GetValue(warmup));
                 bool ingest = parse.GetValue(stage) == "ingest";
                 var result = ingest ? await run.RunIngestAsync(ct).ConfigureAwait(false) : await run.RunAsync(ct).ConfigureAwait(false);

@@ -3,10 +3,10 @@ using System.ComponentModel.DataAnnotations;
 namespace Contrastive.Training;
 
 /// <summary>How to train. Configuration section "Training"; the CLI's train options override it.</summary>
-public sealed class TrainingOptions
+public sealed class TrainingOptions : IValidatableObject
 {
-    /// <summary>Method. Default "simclr" (the one this version has).</summary>
-    [Required, RegularExpression("^(simclr|supcon|moco|byol|dino|cpc)$", ErrorMessage = "Method must be simclr, supcon, moco, byol, dino or cpc.")]
+    /// <summary>Method: a name in the <see cref="MethodRegistry"/> (`contrastive methods` lists them). Default "simclr".</summary>
+    [Required]
     public string Method { get; set; } = "simclr";
 
     /// <summary>Encoder: "convnet" (small, default: minutes on a CPU), "resnet18", "resnet34" or "resnet50".</summary>
@@ -39,57 +39,9 @@ public sealed class TrainingOptions
     [Range(0, 1_000_000)]
     public int GradCacheChunk { get; set; }
 
-    /// <summary>SupCon: temperature. Default 0.1 (Khosla et al. 2020).</summary>
-    [Range(1e-4, 100.0)]
-    public double SupConTemperature { get; set; } = 0.1;
-
-    /// <summary>BYOL: the target network's base EMA rate τ, rising on a cosine to 1. Default 0.99 (the paper: 0.996 over 300 epochs).</summary>
-    [Range(0.0, 1.0)]
-    public double ByolTau { get; set; } = 0.99;
-
-    /// <summary>DINO: prototypes K of the head's last layer. Default 4096 (the paper: 65536 for ImageNet).</summary>
-    [Range(2, 1_000_000)]
-    public int DinoOutDim { get; set; } = 4096;
-
-    /// <summary>DINO: the head's bottleneck width (before the prototypes). Default 256.</summary>
-    [Range(2, 100_000)]
-    public int DinoBottleneck { get; set; } = 256;
-
-    /// <summary>DINO: the head MLP's hidden width; 0 (default): 2048 for ResNets, 512 for the small ConvNet.</summary>
-    [Range(0, 100_000)]
-    public int DinoHidden { get; set; }
-
-    /// <summary>DINO: the teacher's base EMA momentum, rising on a cosine to 1. Default 0.996 (the paper).</summary>
-    [Range(0.0, 1.0)]
-    public double DinoTeacherMomentum { get; set; } = 0.996;
-
-    /// <summary>DINO: student temperature. Default 0.1.</summary>
-    [Range(1e-4, 100.0)]
-    public double DinoStudentTemperature { get; set; } = 0.1;
-
-    /// <summary>DINO: teacher temperature (sharpening). Default 0.04.</summary>
-    [Range(1e-4, 100.0)]
-    public double DinoTeacherTemperature { get; set; } = 0.04;
-
-    /// <summary>DINO: momentum of the teacher outputs' running centre. Default 0.9.</summary>
-    [Range(0.0, 1.0)]
-    public double DinoCenterMomentum { get; set; } = 0.9;
-
-    /// <summary>Clip the gradient's global norm to this before each step (0 = off). Default 0; DINO runs use 3 (the paper's) when it is 0.</summary>
+    /// <summary>Clip the gradient's global norm to this before each step (0 = the method's default: none, DINO 3).</summary>
     [Range(0.0, 1e9)]
     public double ClipGradNorm { get; set; }
-
-    /// <summary>MoCo: keys kept in the queue of negatives. Default 4096 (the paper: 65536 for ImageNet).</summary>
-    [Range(1, 10_000_000)]
-    public int MocoQueue { get; set; } = 4096;
-
-    /// <summary>MoCo: momentum of the key network. Default 0.99 (the paper: 0.999 over 200 epochs; short runs want a faster key).</summary>
-    [Range(0.0, 0.999999)]
-    public double MocoMomentum { get; set; } = 0.99;
-
-    /// <summary>MoCo: InfoNCE temperature. Default 0.2 (MoCo v2).</summary>
-    [Range(1e-4, 100.0)]
-    public double MocoTemperature { get; set; } = 0.2;
 
     /// <summary>Stop after this many minutes of training (0 = no time limit). Default 3.</summary>
     [Range(0.0, 1e7)]
@@ -145,14 +97,6 @@ public sealed class TrainingOptions
     [Range(0.0, 1.0)]
     public double WarmupFraction { get; set; } = 0.05;
 
-    /// <summary>NT-Xent temperature. Default 0.5 (SimCLR's CIFAR setting).</summary>
-    [Range(1e-4, 100.0)]
-    public double Temperature { get; set; } = 0.5;
-
-    /// <summary>Projection head output size. Default 128 (SimCLR).</summary>
-    [Range(2, 65536)]
-    public int ProjectionDim { get; set; } = 128;
-
     /// <summary>
     /// Arithmetic precision of the encoder and heads: "auto" (default: bf16 on CUDA, fp32 on the CPU), "fp32", or "bf16"
     /// (convolutions and linear layers in bfloat16 by explicit casts, with fp32 master weights, optimizer state,
@@ -193,7 +137,18 @@ public sealed class TrainingOptions
     [Range(1, int.MaxValue)]
     public int KnnBankSize { get; set; } = 20000;
 
+    /// <summary>Epochs of the linear probe a series run ends with (full-batch Adam on frozen, standardised features). Default 300.</summary>
+    [Range(1, 100_000)]
+    public int ProbeEpochs { get; set; } = 300;
+
     /// <summary>Seconds between progress lines. Default 10.</summary>
     [Range(0.1, 86400.0)]
     public double LogEverySeconds { get; set; } = 10;
+
+    /// <summary>Rules across fields and the registry: the method must be registered.</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MethodRegistry.Find(Method) is null)
+            yield return new ValidationResult($"Method '{Method}' is not registered: use one of {MethodRegistry.Names}.", [nameof(Method)]);
+    }
 }

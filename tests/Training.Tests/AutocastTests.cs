@@ -53,7 +53,7 @@ public class AutocastTests
     [Fact]
     public void Under_bf16_an_encoder_computes_in_bf16_and_returns_fp32_close_to_fp32()
     {
-        using var model = SimClrTrainer.CreateModel(new TrainingOptions { Encoder = "resnet18", Seed = 2 }, CPU);
+        using var model = TestTrainers.Model(new TrainingOptions { Encoder = "resnet18", Seed = 2 });
         model.eval();
         using var x = randn(2, 3, 16, 16, generator: new Generator(6));
         using var full = model.forward(x);
@@ -73,7 +73,7 @@ public class AutocastTests
     [Fact]
     public void Under_bf16_gradients_reach_the_fp32_parameters_close_to_fp32s()
     {
-        using var model = SimClrTrainer.CreateModel(new TrainingOptions { Encoder = "convnet", Seed = 2 }, CPU);
+        using var model = TestTrainers.Model(new TrainingOptions { Encoder = "convnet", Seed = 2 });
         model.train();
         var loss = new NtXentLoss(0.5);
         using var x = randn(16, 3, 16, 16, generator: new Generator(7));
@@ -103,21 +103,18 @@ public class AutocastTests
     }
 
     [Fact]
-    public async Task The_trainer_in_bf16_fits_a_batch_and_keeps_fp32_weights()
+    public void The_trainer_in_bf16_fits_a_batch_and_keeps_fp32_weights()
     {
         var options = new TrainingOptions { Encoder = "convnet", Seed = 1, Threads = 1, LearningRate = 3e-3, Precision = "bf16" };
-        using var trainer = new SimClrTrainer(options, 16, CPU);
+        using var trainer = TestTrainers.Create(options, 16);
         Assert.Equal("bf16", trainer.PrecisionName);
-        using var pool = new BatchPool(1, 2, 16, 16);
-        using var lease = await pool.RentAsync(default);
-        var batch = lease.Batch;
+        var batch = new Batch(2, 16, 16) { Count = 16 };
         new Random(4).NextBytes(batch.Pixels);
-        typeof(Batch).GetProperty(nameof(Batch.Count))!.SetValue(batch, 16);
         double first = trainer.TrainStep(batch, 0.5);
         double last = first;
         for (int i = 0; i < 30; i++) last = trainer.TrainStep(batch, 0.5);
         Assert.True(last < first - 0.1, $"30 bf16 steps on one batch took the loss from {first:F3} to {last:F3}");
-        Assert.All(trainer.Model.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+        Assert.All(trainer.Method.Model.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
         Assert.Null(Autocast.Compute); // the step's scope ended
     }
 

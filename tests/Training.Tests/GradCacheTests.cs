@@ -36,17 +36,15 @@ public class GradCacheTests
     }
 
     [Fact]
-    public async Task The_SimClr_trainer_takes_a_step_with_gradient_caching()
+    public void The_SimClr_trainer_takes_a_step_with_gradient_caching()
     {
         var options = new TrainingOptions { Encoder = "convnet", Seed = 2, GradCacheChunk = 6 };
-        using var trainer = new SimClrTrainer(options, 8, CPU);
-        using var pool = new Contrastive.Batching.BatchPool(1, 2, 8, 8);
-        using var lease = await pool.RentAsync(default);
-        new Random(1).NextBytes(lease.Batch.Pixels);
-        typeof(Contrastive.Batching.Batch).GetProperty("Count")!.SetValue(lease.Batch, 8);
-        var before = trainer.Model.parameters().First().data<float>().ToArray();
-        double loss = trainer.TrainStep(lease.Batch, 0.5);
+        using var trainer = TestTrainers.Create(options, 8);
+        var batch = new Batch(2, 8, 8) { Count = 8 };
+        new Random(1).NextBytes(batch.Pixels);
+        var before = trainer.Method.Model.parameters().First().data<float>().ToArray();
+        double loss = trainer.TrainStep(batch, 0.5);
         Assert.InRange(loss, 0.1, 10);
-        Assert.NotEqual(before, trainer.Model.parameters().First().data<float>().ToArray());
+        Assert.NotEqual(before, trainer.Method.Model.parameters().First().data<float>().ToArray());
     }
 }

@@ -35,7 +35,7 @@ public sealed class SeriesPipelineTests : IDisposable
                 using (lease)
                 using (var scope = NewDisposeScope())
                 {
-                    var x = CpcTrainer.Input(lease.Batch, 2, 320, CPU);
+                    var x = CpcMethod.Input(lease.Batch, 2, 320, CPU);
                     Assert.Equal(new long[] { lease.Batch.Count, 2, 320 }, x.shape);
                     for (int i = 0; i < lease.Batch.Count; i++, seen++)
                     {
@@ -59,7 +59,7 @@ public sealed class SeriesPipelineTests : IDisposable
     {
         using var pool = new BatchPool(1, 1, 2, 4);
         var lease = await pool.RentAsync(default);
-        Assert.Throws<ArgumentException>(() => CpcTrainer.Input(lease.Batch, 1, 16, CPU));
+        Assert.Throws<ArgumentException>(() => CpcMethod.Input(lease.Batch, 1, 16, CPU));
         lease.Dispose();
     }
 }

@@ -19,6 +19,9 @@ public sealed class SimClrViewPolicy : IViewPolicy
 
     public int ViewCount { get; }
 
+    /// <summary>The options the views are made with.</summary>
+    public SimClrViewOptions Options => _o;
+
     public int Size => _o.Size;
 
     public void WriteView(PixelBuffer image, int view, long seed, int epoch, long sampleIndex, Span<byte> chw, ViewWorkspace ws)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Contrastive.Augment;
 
 namespace Contrastive.Batching;
 
@@ -40,10 +41,10 @@ public sealed class BatchPool : IDisposable
         if (!_free.TryTake(out var batch)) throw new InvalidOperationException("batch pool accounting is broken: a permit without a buffer");
         batch.Count = 0;
         Interlocked.Increment(ref _outstanding);
-        return new BatchLease(this, batch);
+        return new BatchLease(batch, Return);
     }
 
-    internal void Return(Batch batch)
+    private void Return(Batch batch)
     {
         _free.Add(batch);
         Interlocked.Decrement(ref _outstanding);

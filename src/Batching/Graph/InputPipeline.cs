@@ -17,7 +17,7 @@ namespace Contrastive.Batching;
 /// A fault anywhere cancels the graph and reaches the consumer as the original exception; every lease returns
 /// to the pool on completion, fault or cancel.
 /// </summary>
-public sealed class InputPipeline : IAsyncDisposable
+public sealed class InputPipeline : IAsyncDisposable, IBatchSource
 {
     private readonly Channel<BatchLease> _output;
     private readonly CancellationTokenSource _cts;
@@ -68,6 +68,17 @@ public sealed class InputPipeline : IAsyncDisposable
     public IReadOnlyDictionary<string, long> SkippedBefore(long count) => _progress.SkippedBefore(count);
 
     public BatchPool Pool { get; }
+
+    private PipelineSnapshot? _described;
+
+    /// <summary>The per-stage figures since the previous call (since the start for the first): <see cref="PipelineSnapshot.Summary"/>.</summary>
+    public string? Describe()
+    {
+        var now = Stats.Snapshot();
+        var interval = _described is { } before ? now.Since(before) : now;
+        _described = now;
+        return interval.Summary();
+    }
 
     public string DecoderName { get; }
 

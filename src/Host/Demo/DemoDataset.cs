@@ -44,6 +44,20 @@ public static class DemoDataset
         return dir;
     }
 
+    /// <summary>The series data to use: the URI given, else the demo series (2,400 series of 16,000 samples, 6 classes), written on first use.</summary>
+    public static async Task<string> EnsureSeriesAsync(DataOptions data, Action<string> log, CancellationToken ct)
+    {
+        if (!string.IsNullOrWhiteSpace(data.Uri)) return data.Uri;
+        string dir = data.DemoSeriesPath;
+        if (!Exists(dir))
+        {
+            log($"No --data given: writing the demo series (2400 series of 16000 samples, {DemoSeriesGenerator.Classes} classes) to {Path.GetFullPath(dir)}");
+            await DemoSeriesGenerator.WriteAsync(dir, 2400, 16000, 0, null, ct).ConfigureAwait(false);
+            MarkComplete(dir, 2400, 0);
+        }
+        return dir;
+    }
+
     /// <summary>True when <paramref name="dir"/> already holds a complete demo dataset (marker written last).</summary>
     public static bool Exists(string dir) => File.Exists(Path.Combine(dir, ".complete"));
 

@@ -11,7 +11,7 @@ namespace Contrastive.Host;
 /// returns leases, or one that holds each batch as long as a trainer of the given speed would, and measures
 /// every stage after a warm-up. The throughput profiling run users ask for.
 /// </summary>
-public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOptions views, double seconds, double? consumerRate, TextWriter progress,
+public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy policy, double seconds, double? consumerRate, TextWriter progress,
     Action? windowStarted = null, double? warmupSeconds = null)
 {
     /// <summary>Seconds run before measuring: as given, or 15% of the measured time, 1 to 60 s (pools and caches fill first).</summary>
@@ -25,13 +25,12 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
         var dataset = await OpenAsync(ct).ConfigureAwait(false);
 
         double warmup = Warmup;
-        var policy = new SimClrViewPolicy(views);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var settings = new PipelineSettings(policy, 0, DropLast: true, Name: "bench", TrainerSharesCpu: false);
         await using var pipeline = InputPipeline.Start(dataset.ReadEpochsAsync(e => new ReadPlan(e, 0, Shuffle: true, HoldoutSplit.None)), batching, settings, stop.Token);
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"bench: {uri} ({dataset.Format}, {dataset.ShardCount} shards, {dataset.SampleCount} samples), {pipeline.Workers} worker(s), {pipeline.DecoderName} decoder, " +
-            $"batch {batching.BatchSize} x {policy.ViewCount} views at {views.Size} px, {pipeline.Pool.Buffers} buffers = {pipeline.Pool.TotalBytes / 1e6:F1} MB, " +
+            $"batch {batching.BatchSize} x {policy.ViewCount} views at {policy.Size} px, {pipeline.Pool.Buffers} buffers = {pipeline.Pool.TotalBytes / 1e6:F1} MB, " +
             $"{seconds:F0} s ({warmup:F0} s warm-up){(consumerRate is { } r ? $", consumer {r:F0} images/s" : ", null consumer")}"));
 
         var consumer = Task.Run(async () =>
@@ -147,7 +146,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, SimClrViewOpt
             Seconds = Math.Round(w.Elapsed.TotalSeconds, 2),
             WarmupSeconds = warmup,
             BatchSize = batching.BatchSize,
-            ImageSize = views.Size,
+            ImageSize = policy.Size,
             ConsumerRate = consumerRate,
             BadSamples = end.BadSamples,
             BadSamplesByShard = pipeline.Stats.BadByShard,

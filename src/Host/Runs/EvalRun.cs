@@ -31,21 +31,18 @@ public static class EvalRun
         CancellationToken ct, int probeEpochs = 300, bool baselines = false, double cropFraction = 0.875)
     {
         if (!File.Exists(checkpointPath)) throw new UsageException($"--checkpoint: '{checkpointPath}' does not exist.");
-        var ckpt = CheckpointStore.Read(checkpointPath);
-        if (ckpt.Info.Method == "cpc")
-            throw new UsageException($"--checkpoint: '{checkpointPath}' is a CPC checkpoint; eval takes image encoders (a CPC run reports its linear probe when it ends).");
+        CheckpointData ckpt;
+        try { ckpt = CheckpointStore.Read(checkpointPath); }
+        catch (InvalidDataException e) { throw new UsageException($"--checkpoint: {e.Message}", e); }
+        var registration = MethodRegistry.Find(ckpt.Info.Method)
+            ?? throw new UsageException($"--checkpoint: '{checkpointPath}' was made by method '{ckpt.Info.Method}', which this build does not have ({MethodRegistry.Names}).");
+        if (registration.Data != MethodData.Images)
+            throw new UsageException($"--checkpoint: '{checkpointPath}' is a {registration.Name} checkpoint of a {registration.Data.ToString().ToLowerInvariant()} encoder; eval takes image encoders (a {registration.Name} run reports its linear probe when it ends).");
         if (cropFraction is <= 0 or > 1) throw new UsageException($"--crop-fraction must be in (0, 1], not {cropFraction}.");
         var device = TorchDevice.Resolve(deviceName);
-        using var model = new SimClrModel(ckpt.Info.Encoder, ckpt.Info.SmallImages, ckpt.Info.ProjectionHidden, ckpt.Info.ProjectionDim);
-        SimClrTrainer.LoadModel(model, ckpt.Model);
-        model.to(device);
-        SimClrModel? random = null;
-        if (baselines)
-        {
-            torch.manual_seed(ckpt.Info.Seed);
-            random = new SimClrModel(ckpt.Info.Encoder, ckpt.Info.SmallImages, ckpt.Info.ProjectionHidden, ckpt.Info.ProjectionDim);
-            random.to(device);
-        }
+        using var method = ContrastiveTrainer.Load(ckpt, device);
+        // The same method built from the checkpoint's seed, untrained: the random-init baseline.
+        using var random = baselines ? ContrastiveTrainer.Load(ckpt, device, randomInit: true) : null;
 
         IImageDataset train, test;
         try { train = await ImageDataset.OpenAsync(trainUri, ct: ct).ConfigureAwait(false); }
@@ -56,9 +53,10 @@ public static class EvalRun
         if (!test.HasLabels) throw new UsageException($"--test-data: '{testUri}' has no label column; kNN and the linear probe need labels.");
 
         var plan = new ReadPlan(0, ckpt.Info.Seed, false, HoldoutSplit.None);
-        Encoder?[] encoders = random is null ? [model.Encoder] : [model.Encoder, random.Encoder, null];
-        var bank = await FeaturePass.RunAsync(train, plan, long.MaxValue, ckpt.Info.ImageSize, batching, encoders, device, ct, cropFraction).ConfigureAwait(false);
-        var queries = await FeaturePass.RunAsync(test, plan, long.MaxValue, ckpt.Info.ImageSize, batching, encoders, device, ct, cropFraction).ConfigureAwait(false);
+        Func<Batch, TorchSharp.torch.Tensor>?[] embeds = random is null ? [method.Embed] : [method.Embed, random.Embed, null];
+        var view = new ImageSampleProcessor(new EvalTransform(ckpt.Info.ImageSize, cropFraction));
+        var bank = await FeaturePass.RunAsync(train, plan, long.MaxValue, view, batching, embeds, ct).ConfigureAwait(false);
+        var queries = await FeaturePass.RunAsync(test, plan, long.MaxValue, view, batching, embeds, ct).ConfigureAwait(false);
         try
         {
             (double Knn, double Linear) Score(int e) => (
@@ -73,7 +71,6 @@ public static class EvalRun
         }
         finally
         {
-            random?.Dispose();
             foreach (var (f, l) in bank.Concat(queries)) { f.Dispose(); l.Dispose(); }
         }
     }

@@ -7,25 +7,25 @@ using TorchSharp;
 namespace Contrastive.Host;
 
 /// <summary>
-/// Runs the evaluation view of a dataset split through one or more encoders (null: raw pixels), decoding each image once.
-/// <paramref name="cropFraction"/> is the centre crop's share of the shorter side (torchvision's 224/256 = 0.875; 1: the whole image).
+/// Runs the evaluation view of a dataset split (an <see cref="EvalTransform"/> for images, an un-augmented window for series)
+/// through one or more embeddings (a method's <see cref="IContrastiveMethod.Embed"/>; null: raw pixels), reading each sample once.
 /// </summary>
 internal static class FeaturePass
 {
     public static async Task<(TorchSharp.torch.Tensor Features, TorchSharp.torch.Tensor Labels)[]> RunAsync(
-        IImageDataset data, ReadPlan plan, long limit, int size, BatchingOptions batching, IReadOnlyList<Encoder?> encoders,
-        torch.Device device, CancellationToken ct, double cropFraction = 0.875)
+        IImageDataset data, ReadPlan plan, long limit, ISampleProcessor view, BatchingOptions batching, IReadOnlyList<Func<Batch, TorchSharp.torch.Tensor>?> embeds,
+        CancellationToken ct)
     {
         var options = new BatchingOptions
         {
             BatchSize = Math.Min(256, Math.Max(2, batching.BatchSize)), Workers = batching.Workers, Prefetch = batching.Prefetch,
             ChunkQueue = batching.ChunkQueue, MaxBadSampleFraction = batching.MaxBadSampleFraction, BadSampleAllowance = batching.BadSampleAllowance,
         };
-        var extractors = encoders.Select(e => e is null ? FeatureExtractor.Pixels() : new FeatureExtractor(e, device)).ToArray();
+        var extractors = embeds.Select(e => new FeatureExtractor(e)).ToArray();
         try
         {
             await using var pipeline = InputPipeline.Start(Limit(data.ReadAsync(plan, ct), limit), options,
-                new PipelineSettings(new EvalTransform(size, cropFraction), plan.Seed, DropLast: false), ct);
+                new PipelineSettings(view, plan.Seed, DropLast: false, Name: "eval"), ct);
             await foreach (var lease in pipeline.ReadAllAsync(ct))
             {
                 using (lease)

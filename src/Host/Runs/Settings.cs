@@ -23,9 +23,13 @@ public static class Settings
     }
 
     /// <summary>Binds section <paramref name="section"/> and validates it; a failure is a usage error naming the setting.</summary>
-    public static T Bind<T>(IConfiguration config, string section) where T : new()
+    public static T Bind<T>(IConfiguration config, string section) where T : new() => (T)Bind(config, section, new T()!);
+
+    /// <summary>Binds and validates a method's own options (its registration's section and class).</summary>
+    public static object Bind(IConfiguration config, Contrastive.Training.MethodRegistration method) => Bind(config, method.Section, method.NewOptions());
+
+    private static object Bind(IConfiguration config, string section, object value)
     {
-        var value = new T();
         try
         {
             config.GetSection(section).Bind(value);

@@ -14,8 +14,25 @@ public sealed record TrainResult
     /// <summary>cpc: linear-probe top-1 on the held-out series, trained encoder and random-init encoder.</summary>
     [JsonPropertyName("probe_top1")] public double? ProbeTop1 { get; init; }
     [JsonPropertyName("probe_top1_random_init")] public double? ProbeTop1RandomInit { get; init; }
-    /// <summary>cpc: prediction accuracy per step ahead (k = 1, 2, …), averaged over the last 20 steps.</summary>
-    [JsonPropertyName("cpc_accuracy")] public IReadOnlyList<double>? CpcAccuracy { get; init; }
+    /// <summary>cpc: prediction accuracy per step ahead (k = 1, 2, …), averaged over the last 20 steps (from <see cref="StepMetrics"/>).</summary>
+    [JsonPropertyName("cpc_accuracy"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<double>? CpcAccuracy
+    {
+        get
+        {
+            if (StepMetrics is null) return null;
+            var list = new List<double>();
+            while (StepMetrics.TryGetValue($"cpc/accuracy_k{list.Count + 1}", out double a)) list.Add(a);
+            return list.Count > 0 ? list : null;
+        }
+    }
+
+    /// <summary>A method's own per-step figures (CPC's accuracy per step ahead), averaged over the last 20 steps.</summary>
+    [JsonPropertyName("step_metrics"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, double>? StepMetrics { get; init; }
+
+    /// <summary>Share of the training loop's wall time spent waiting for batches (0–1): near 1, the input pipeline is the bottleneck.</summary>
+    [JsonPropertyName("input_bound")] public double InputBound { get; init; }
     [JsonPropertyName("checkpoint")] public string? Checkpoint { get; init; }
     [JsonPropertyName("bad_samples")] public long BadSamples { get; init; }
     /// <summary>Bad samples per shard, for the shards that had any.</summary>

@@ -1,117 +1,215 @@
 using System.Diagnostics;
-using Contrastive.Augment;
 using Contrastive.Batching;
 using Contrastive.Ingest;
 using Contrastive.Training;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Contrastive.Host;
 
 /// <summary>
-/// One training run, start to end: open the data (making the demo set if none was named), resume if asked,
-/// stream two-view batches through the input pipeline into the trainer until a step or time limit or a stop
-/// request, checkpoint, then evaluate the trained and the random-init encoder by kNN on the held-out split.
+/// One training run of any registered method, start to end: open the data (making the demo set if none was named),
+/// resume if asked, stream batches of the method's views through the input pipeline into the shared
+/// <see cref="TrainingLoop"/> until a limit or a stop request, checkpoint, then evaluate the trained against the
+/// random-init network on the held-out split (kNN for images, a linear probe for series).
 /// </summary>
-public sealed class TrainRun(DataOptions data, TrainingOptions training, BatchingOptions batching, SimClrViewOptions views, ILogger log,
-    MultiCropViewOptions? multiCrop = null)
+public sealed class TrainRun(RunSettings settings, ILogger log)
 {
+    private const int MetricsWindow = 20;
+
     public async Task<TrainResult> RunAsync(CancellationToken stop)
     {
-        string uri = await DemoDataset.EnsureAsync(data, m => log.LogInformation("{Message}", m), stop).ConfigureAwait(false);
+        var (data, training, batching) = (settings.Data, settings.Training, settings.Batching);
+        var method = settings.Method;
+        bool images = method.Data == MethodData.Images;
         if (data.Rank >= data.WorldSize)
             throw new UsageException($"Data:Rank ({data.Rank}) must be below Data:WorldSize ({data.WorldSize}) (RANK / WORLD_SIZE).");
-        IImageDataset dataset;
+        var (dataset, channels, uri) = await OpenDataAsync(images, stop).ConfigureAwait(false);
+        log.LogInformation("Data {Uri}: {Format}, {Shards} shard(s), {Samples} samples{Channels}, columns {Columns}, labels: {Labels}",
+            uri, dataset.Format, dataset.ShardCount, dataset.SampleCount, images ? "" : $" of {channels} channel(s)",
+            string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}")), dataset.HasLabels ? "yes" : "none");
+        if (method.NeedsLabels && !dataset.HasLabels)
+            throw new UsageException($"--method {method.Name} needs labels, and the data at '{uri}' has none ({string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}"))}).");
+
+        if (training.Threads > 0) torch.set_num_threads(training.Threads);
+        var device = TorchDevice.Resolve(training.Device);
+        var split = dataset.HasLabels ? new HoldoutSplit(training.HoldoutFraction) : HoldoutSplit.None;
+        var context = new MethodContext(training, settings.MethodOptions, device, images ? settings.Augment.Size : settings.Series.Length, channels);
+        ContrastiveTrainer trainer;
+        try { trainer = new ContrastiveTrainer(method, context, batching.BatchSize); }
+        catch (ArgumentException e) { throw new UsageException(e.Message, e); }
+        using var _ = trainer;
+        var store = new CheckpointStore(training.Out, training.KeepCheckpoints);
+
+        ReadCursor? cursor = null;
+        int epoch = 0;
+        long? resumedFrom = null;
+        if (training.Resume)
+        {
+            if (trainer.ResumeLatest(store, skipped => log.LogWarning("Skipping checkpoint: {Reason}", skipped)) is { } ckpt)
+            {
+                cursor = ckpt.Info.Cursor;
+                epoch = ckpt.Info.Epoch;
+                resumedFrom = trainer.Step;
+                log.LogInformation("resumed from step {Step} ({Path}); data from {Cursor}", ckpt.Info.Step, ckpt.Path,
+                    ckpt.Info.Cursor?.ToString() ?? $"the start of epoch {ckpt.Info.Epoch}");
+            }
+            else log.LogWarning("--resume: no intact checkpoint in {Out}; starting from step 0", Path.GetFullPath(training.Out));
+        }
+
+        ISampleProcessor processor = images
+            ? new ImageSampleProcessor(method.ImageViews(settings.MethodOptions, new ViewSettings(settings.Augment, settings.MultiCrop))
+                ?? throw new InvalidOperationException($"Method {method.Name} trains on images but gives no view policy."))
+            : new SeriesSampleProcessor(new SeriesWindowPolicy(settings.Series), channels);
+        var recent = new Queue<IReadOnlyList<(string Name, double Value)>>();
+        LoopResult outcome;
+        using var metrics = new MetricsLog(training.Out);
+        using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
+        {
+            await using var pipeline = InputPipeline.Start(
+                dataset.ReadEpochsAsync(e => new ReadPlan(e, training.Seed, Shuffle: true, split, Rank: data.Rank, WorldSize: data.WorldSize), epoch, from: cursor),
+                batching, new PipelineSettings(processor, training.Seed, DropLast: true), pipelineStop.Token);
+            log.LogInformation("Training {Method} ({Views}) on {Device}: {Model}; batch {Batch}, {Workers} worker(s) ({Decoder}{Fallback}), torch threads {Threads}; {Precision}; {Optimizer} peak lr {Lr:g4}{Clip}; batch memory {Mb:F1} MB in {Buffers} buffers",
+                method.Name, Views(processor), device.type, images ? $"{training.Encoder} at {settings.Augment.Size}px" : $"windows of {channels} x {settings.Series.Length}",
+                batching.BatchSize, pipeline.Workers, pipeline.DecoderName, images ? DecoderFallbackNote(pipeline.DecoderName) : "", torch.get_num_threads(),
+                trainer.PrecisionName, training.Optimizer, trainer.LearningRate, trainer.ClipGradNorm > 0 ? $", gradient clip {trainer.ClipGradNorm:g3}" : "",
+                pipeline.Pool.TotalBytes / 1e6, pipeline.Pool.Buffers);
+            var loop = new TrainingLoop(trainer, store)
+            {
+                Metrics = metrics,
+                Status = s => StatusLine(s),
+                Message = m => log.LogInformation("{Message}", m),
+                InputDone = pipelineStop.Cancel,
+                AfterStep = (_, _) =>
+                {
+                    if (trainer.Method.LastMetrics.Count == 0) return;
+                    recent.Enqueue(trainer.Method.LastMetrics);
+                    if (recent.Count > MetricsWindow) recent.Dequeue();
+                },
+            };
+            outcome = await loop.RunAsync(pipeline, cursor, stop).ConfigureAwait(false);
+        }
+        if (outcome.BadSamples > 0)
+            log.LogWarning("{Bad} bad sample(s) skipped: {ByShard}", outcome.BadSamples, string.Join(", ", outcome.BadByShard.Select(kv => $"{kv.Key}: {kv.Value}")));
+        var stepMetrics = MeanMetrics(recent);
+        if (stepMetrics.Count > 0)
+        {
+            metrics.Write(trainer.Step, outcome.Seconds, [.. stepMetrics.Select(kv => (kv.Key, kv.Value))]);
+            log.LogInformation("Last {N} steps: {Metrics}", recent.Count, string.Join(", ", stepMetrics.Select(kv => $"{kv.Key} {kv.Value:F3}")));
+        }
+
+        var result = new TrainResult
+        {
+            Steps = trainer.Step, Samples = trainer.Samples, Seconds = Math.Round(outcome.Seconds, 2), FinalLoss = outcome.MeanLoss,
+            InputBound = outcome.WaitShare,
+            Checkpoint = outcome.Checkpoint is null ? null : Path.GetFullPath(outcome.Checkpoint),
+            BadSamples = outcome.BadSamples, BadSamplesByShard = outcome.BadByShard, ResumedFromStep = resumedFrom, Interrupted = outcome.Interrupted,
+            StepMetrics = stepMetrics.Count > 0 ? stepMetrics : null,
+        };
+        if (outcome.Interrupted || !dataset.HasLabels || split.Fraction <= 0) return result;
+
+        // The same method freshly built from the run's seed is the random-init baseline.
+        using var random = method.Create(context);
+        var embeds = new Func<Batch, Tensor>?[] { trainer.Method.Embed, random.Embed };
+        ISampleProcessor evalView = images
+            ? new ImageSampleProcessor(new EvalTransform(settings.Augment.Size, 0.875))
+            : new SeriesSampleProcessor(new SeriesWindowPolicy(new SeriesWindowOptions { Length = settings.Series.Length, ScaleProbability = 0, NoiseProbability = 0, MaskProbability = 0 }), channels);
+        var bank = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: false), images ? training.KnnBankSize : long.MaxValue,
+            evalView, batching, embeds, stop).ConfigureAwait(false);
+        var test = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: true), long.MaxValue,
+            evalView, batching, embeds, stop).ConfigureAwait(false);
         try
         {
-            dataset = await ImageDataset.OpenAsync(uri, data.ImageColumn, data.LabelColumn, stop).ConfigureAwait(false);
+            if (bank[0].Labels.shape[0] == 0 || test[0].Labels.shape[0] == 0)
+                throw new UsageException($"Evaluation needs labelled samples on both sides of the held-out split: {bank[0].Labels.shape[0]} train, {test[0].Labels.shape[0]} held out.");
+            if (images)
+            {
+                log.LogInformation("kNN evaluation (k={K}, T={T}) on the held-out {Fraction:P0}: trained vs random-init", training.KnnK, training.KnnTemperature, split.Fraction);
+                double Knn(int e) => KnnClassifier.Top1(bank[e].Features, bank[e].Labels, test[e].Features, test[e].Labels, training.KnnK, training.KnnTemperature);
+                result = result with { KnnTop1 = Knn(0), KnnTop1RandomInit = Knn(1) };
+                log.LogInformation("kNN top-1: trained {Trained:F4}, random init {Random:F4} ({Bank} bank, {Test} test samples)", result.KnnTop1, result.KnnTop1RandomInit,
+                    bank[0].Labels.shape[0], test[0].Labels.shape[0]);
+                metrics.Write(trainer.Step, outcome.Seconds, ("eval/knn_top1", result.KnnTop1!.Value), ("eval/knn_top1_random_init", result.KnnTop1RandomInit!.Value));
+            }
+            else
+            {
+                log.LogInformation("Linear probe on the held-out {Fraction:P0} (one un-augmented window per series): trained vs random-init", split.Fraction);
+                double Probe(int e) => LinearProbe.Top1(bank[e].Features, bank[e].Labels, test[e].Features, test[e].Labels, training.ProbeEpochs, seed: training.Seed);
+                result = result with { ProbeTop1 = Probe(0), ProbeTop1RandomInit = Probe(1) };
+                log.LogInformation("Linear probe top-1: trained {Trained:F4}, random init {Random:F4} ({Train} train, {Test} test series)", result.ProbeTop1,
+                    result.ProbeTop1RandomInit, bank[0].Labels.shape[0], test[0].Labels.shape[0]);
+                metrics.Write(trainer.Step, outcome.Seconds, ("eval/probe_top1", result.ProbeTop1!.Value), ("eval/probe_top1_random_init", result.ProbeTop1RandomInit!.Value));
+            }
+        }
+        finally
+        {
+            foreach (var (f, l) in bank.Concat(test)) { f.Dispose(); l.Dispose(); }
+        }
+        return result;
+    }
+
+    private void StatusLine(LoopStatus s)
+    {
+        var o = settings.Training;
+        string of = o.MaxSteps > 0 ? $"/{o.MaxSteps}" : "";
+        string eta = s.EtaSeconds is { } e ? $", ETA {Duration(e)}" : "";
+        log.LogInformation("step {Step}{Of} epoch {Epoch} loss {Loss:F4} lr {Lr:G3} | {Rate:F0} samples/s, waited for data {Wait:P0} | {Elapsed} elapsed{Eta}{Bad}",
+            s.Step, of, s.Epoch, s.MeanLoss, s.LearningRate, s.SamplesPerSecond, s.WaitShare, Duration(s.Seconds), eta, s.BadSamples > 0 ? $" | bad samples {s.BadSamples}" : "");
+        if (s.Input is not null) log.LogDebug("pipeline: {Pipeline}", s.Input);
+    }
+
+    /// <summary>A duration as a person reads it: 45s, 3m05s, 2h07m.</summary>
+    internal static string Duration(double seconds)
+    {
+        var t = TimeSpan.FromSeconds(Math.Max(0, seconds));
+        return t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m{t.Seconds:D2}s" : $"{t.Seconds}s";
+    }
+
+    private static string Views(ISampleProcessor p) => p switch
+    {
+        ImageSampleProcessor { Policy: MultiCropViewPolicy mc } => $"2 global + {mc.ViewCount - 2} local views of {mc.LocalSize}px",
+        ImageSampleProcessor i => $"{i.ViewCount} views",
+        _ => "1 window",
+    };
+
+    /// <summary>What the Skia fallback costs, when the default TurboJPEG decoder could not be loaded.</summary>
+    internal static string DecoderFallbackNote(string decoder) =>
+        decoder.Contains("skia", StringComparison.OrdinalIgnoreCase) && Environment.GetEnvironmentVariable("CONTRASTIVE_DECODER") is null or ""
+            ? "; libturbojpeg not found: Skia decodes JPEG about 2.2x slower (docs/benchmarks.md); apt-get install libturbojpeg0"
+            : "";
+
+    private async Task<(IImageDataset Dataset, int Channels, string Uri)> OpenDataAsync(bool images, CancellationToken stop)
+    {
+        var data = settings.Data;
+        try
+        {
+            if (images)
+            {
+                string uri = await DemoDataset.EnsureAsync(data, m => log.LogInformation("{Message}", m), stop).ConfigureAwait(false);
+                return (await ImageDataset.OpenAsync(uri, data.ImageColumn, data.LabelColumn, stop).ConfigureAwait(false), 0, uri);
+            }
+            string series = await DemoDataset.EnsureSeriesAsync(data, m => log.LogInformation("{Message}", m), stop).ConfigureAwait(false);
+            var columns = data.SeriesColumns?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            var (dataset, channels) = await SeriesData.OpenAsync(series, columns, data.LabelColumn, stop).ConfigureAwait(false);
+            return (dataset, channels, series);
         }
         catch (DataSourceException e)
         {
             throw new UsageException($"--data: {e.Message}", e);
         }
-        log.LogInformation("Data {Uri}: {Format}, {Shards} shard(s), {Samples} samples, columns {Columns}, labels: {Labels}",
-            uri, dataset.Format, dataset.ShardCount, dataset.SampleCount, string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}")),
-            dataset.HasLabels ? "yes" : "none");
-
-        if (training.Threads > 0) torch.set_num_threads(training.Threads);
-        var device = TorchDevice.Resolve(training.Device);
-        if (training.Method == "supcon" && !dataset.HasLabels)
-            throw new UsageException($"--method supcon needs labels, and the data at '{uri}' has none ({string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}"))}).");
-        var split = dataset.HasLabels ? new HoldoutSplit(training.HoldoutFraction) : HoldoutSplit.None;
-        var store = new CheckpointStore(training.Out, training.KeepCheckpoints);
-        using var trainer = new SimClrTrainer(training, views.Size, device, batching.BatchSize);
-
-        int epoch = 0;
-        ReadCursor? cursor = null;
-        long? resumedFrom = null;
-        if (RunSteps.LatestForResume(training, store, log) is { } ckpt)
-        {
-            trainer.Restore(ckpt);
-            epoch = ckpt.Info.Epoch;
-            cursor = ckpt.Info.Cursor;
-            resumedFrom = trainer.Step;
-            RunSteps.LogResumed(log, ckpt);
-        }
-
-        IViewPolicy policy = training.Method == "dino" ? new MultiCropViewPolicy(views, multiCrop ?? new MultiCropViewOptions()) : new SimClrViewPolicy(views);
-        var clock = Stopwatch.StartNew();
-        int currentEpoch = epoch;
-        LoopOutcome outcome;
-        using var metrics = new RunLog(training.Out);
-        using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
-        {
-            await using var pipeline = InputPipeline.Start(
-                dataset.ReadEpochsAsync(e => new ReadPlan(e, training.Seed, Shuffle: true, split, Rank: data.Rank, WorldSize: data.WorldSize), epoch, e => currentEpoch = e,
-                    from: cursor),
-                batching, new PipelineSettings(policy, training.Seed, DropLast: true), pipelineStop.Token);
-            log.LogInformation("Training {Method}/{Encoder} on {Device}: batch {Batch} x {Views} at {Size}px, {Workers} worker(s) ({Decoder} decoder), torch threads {Threads}; {Precision}; {Optimizer} peak lr {Lr:g4}; batch memory {Mb:F1} MB in {Buffers} buffers",
-                training.Method, training.Encoder, device.type, batching.BatchSize,
-                policy is MultiCropViewPolicy mc ? $"2 global + {mc.ViewCount - 2} local views ({mc.LocalSize}px)" : "2 views", views.Size, batching.EffectiveWorkers, pipeline.DecoderName,
-                torch.get_num_threads(), trainer.PrecisionName, training.Optimizer, trainer.LearningRate, pipeline.Pool.TotalBytes / 1e6, pipeline.Pool.Buffers);
-            var hooks = new StepHooks(
-                () => trainer.Step,
-                trainer.TrainStep,
-                (seconds, at) => trainer.SaveCheckpoint(store, currentEpoch, seconds, at),
-                (loss, interval) => log.LogInformation("step {Step} epoch {Epoch} loss {Loss:F4} lr {Lr:G3} | trained {Rate:F0} img/s, waited for data {Wait:P1} | pipeline: {Pipeline}",
-                    trainer.Step, currentEpoch, loss, trainer.LastLearningRate, interval.ConsumerBatches * batching.BatchSize / Math.Max(1e-9, interval.Elapsed.TotalSeconds),
-                    interval.Starvation, interval.Summary()),
-                () => trainer.LastLearningRate);
-            outcome = await RunSteps.TrainAsync(pipeline, pipelineStop, hooks, training, cursor, clock, stop, log, metrics, batching.BatchSize).ConfigureAwait(false);
-        }
-        bool interrupted = outcome.Interrupted;
-
-        double? knn = null, knnRandom = null;
-        if (!interrupted && dataset.HasLabels && split.Fraction > 0)
-        {
-            log.LogInformation("kNN evaluation (k={K}, T={T}) on the held-out {Fraction:P0}: trained vs random-init encoder", training.KnnK, training.KnnTemperature, split.Fraction);
-            using var random = SimClrTrainer.CreateModel(training, device);
-            Encoder[] encoders = [trainer.Model.Encoder, random.Encoder];
-            var bank = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: false), training.KnnBankSize,
-                views.Size, batching, encoders, device, stop).ConfigureAwait(false);
-            var test = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: true), long.MaxValue,
-                views.Size, batching, encoders, device, stop).ConfigureAwait(false);
-            knn = KnnClassifier.Top1(bank[0].Features, bank[0].Labels, test[0].Features, test[0].Labels, training.KnnK, training.KnnTemperature);
-            knnRandom = KnnClassifier.Top1(bank[1].Features, bank[1].Labels, test[1].Features, test[1].Labels, training.KnnK, training.KnnTemperature);
-            log.LogInformation("kNN top-1: trained {Trained:F4}, random init {Random:F4} ({Bank} bank, {Test} test samples)", knn, knnRandom, bank[0].Labels.shape[0], test[0].Labels.shape[0]);
-            metrics.Write(trainer.Step, outcome.Seconds, ("eval/knn_top1", knn.Value), ("eval/knn_top1_random_init", knnRandom.Value));
-            foreach (var (f, l) in bank.Concat(test)) { f.Dispose(); l.Dispose(); }
-        }
-
-        return new TrainResult
-        {
-            Steps = trainer.Step,
-            Samples = trainer.Samples,
-            Seconds = Math.Round(outcome.Seconds, 2),
-            FinalLoss = outcome.MeanLoss,
-            KnnTop1 = knn,
-            KnnTop1RandomInit = knnRandom,
-            Checkpoint = outcome.Checkpoint is null ? null : Path.GetFullPath(outcome.Checkpoint),
-            BadSamples = outcome.BadSamples,
-            BadSamplesByShard = outcome.BadByShard,
-            ResumedFromStep = resumedFrom,
-            Interrupted = interrupted,
-        };
     }
 
+    private static Dictionary<string, double> MeanMetrics(IEnumerable<IReadOnlyList<(string Name, double Value)>> rows)
+    {
+        var sums = new Dictionary<string, (double Sum, int N)>();
+        foreach (var row in rows)
+            foreach (var (name, value) in row)
+                if (!double.IsNaN(value))
+                {
+                    var (sum, n) = sums.GetValueOrDefault(name);
+                    sums[name] = (sum + value, n + 1);
+                }
+        return sums.ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value.Sum / kv.Value.N, 4));
+    }
 }

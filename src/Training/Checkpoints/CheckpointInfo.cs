@@ -3,11 +3,22 @@ namespace Contrastive.Training;
 /// <summary>What a checkpoint says about itself (stored as JSON in its header).</summary>
 public sealed record CheckpointInfo
 {
-    public int Format { get; init; } = 1;
+    /// <summary>2: the optimizer section holds two parts (the optimizer's state, the method's own) and <see cref="MethodOptions"/> is set. 1: earlier files.</summary>
+    public int Format { get; init; } = 2;
     public string Method { get; init; } = "simclr";
     public string Encoder { get; init; } = "convnet";
     public bool SmallImages { get; init; } = true;
+
+    /// <summary>Side of the (global) views in pixels; a series method's window length.</summary>
     public int ImageSize { get; init; }
+
+    /// <summary>Series: channels per window (0 for images).</summary>
+    public int Channels { get; init; }
+
+    /// <summary>The method's own options as JSON (its registration's options class), so a run can be rebuilt from the file alone.</summary>
+    public string? MethodOptions { get; init; }
+
+    /// <summary>Format 1 only: the projection head's output size (now in <see cref="MethodOptions"/>).</summary>
     public int ProjectionDim { get; init; }
     public int ProjectionHidden { get; init; }
     public long Step { get; init; }

@@ -24,9 +24,9 @@ internal static class StateParts
 
     public static byte[] ReadPart(BinaryReader r) => r.ReadBytes(r.ReadInt32());
 
-    public static void WriteModule(BinaryWriter w, nn.Module module) => WritePart(w, SimClrTrainer.SaveModel(module));
+    public static void WriteModule(BinaryWriter w, nn.Module module) => WritePart(w, ModuleState.Save(module));
 
-    public static void ReadModule(BinaryReader r, nn.Module module) => SimClrTrainer.LoadModel(module, ReadPart(r));
+    public static void ReadModule(BinaryReader r, nn.Module module) => ModuleState.Load(module, ReadPart(r));
 
     public static void WriteValues(BinaryWriter w, Tensor t)
     {

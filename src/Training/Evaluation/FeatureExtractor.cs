@@ -1,14 +1,22 @@
-using Contrastive.Batching;
+using Contrastive.Augment;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Contrastive.Training;
 
-/// <summary>Collects encoder features and labels over single-view evaluation batches, for kNN or a probe.</summary>
-public sealed class FeatureExtractor(Encoder? encoder, Device device) : IDisposable
+/// <summary>
+/// Collects features and labels over single-view evaluation batches, for kNN or a probe: a method's embedding
+/// (<see cref="IContrastiveMethod.Embed"/>), an encoder's, or raw pixels.
+/// </summary>
+public sealed class FeatureExtractor(Func<Batch, Tensor>? embed) : IDisposable
 {
+    /// <summary>An encoder's features of the first view, on <paramref name="device"/>.</summary>
+    public FeatureExtractor(Encoder encoder, Device device) : this(b => ImageModels.Embed(encoder, b, device))
+    {
+    }
+
     /// <summary>Raw-pixel features: each image's first view as floats in [0, 1], flattened (the baseline a learned encoder must beat).</summary>
-    public static FeatureExtractor Pixels() => new(null, CPU);
+    public static FeatureExtractor Pixels() => new((Func<Batch, Tensor>?)null);
 
     private readonly List<Tensor> _features = [];
     private readonly List<long> _labels = [];
@@ -19,7 +27,7 @@ public sealed class FeatureExtractor(Encoder? encoder, Device device) : IDisposa
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        if (encoder is null)
+        if (embed is null)
         {
             long per = batch.ViewBytes;
             var raw = new float[batch.Count * per];
@@ -29,10 +37,7 @@ public sealed class FeatureExtractor(Encoder? encoder, Device device) : IDisposa
             for (int i = 0; i < batch.Count; i++) _labels.Add(batch.Labels[i]);
             return;
         }
-        encoder.eval();
-        var x = ImageInput.ToTensor(batch, device);
-        var f = encoder.forward(x).to(CPU);
-        _features.Add(f.MoveToOuterDisposeScope());
+        _features.Add(embed(batch).to(CPU).MoveToOuterDisposeScope());
         for (int i = 0; i < batch.Count; i++) _labels.Add(batch.Labels[i]);
     }
 

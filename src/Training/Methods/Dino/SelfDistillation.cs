@@ -26,11 +26,11 @@ public sealed class SelfDistillation : IDisposable
         StudentHead = new DinoHead(student.Encoder.FeatureDim, hidden, bottleneck, outputDim);
         StudentHead.to(device);
         TeacherModel = create();
-        SimClrTrainer.LoadModel(TeacherModel, SimClrTrainer.SaveModel(student));
+        ModuleState.Copy(student, TeacherModel);
         TeacherModel.to(device);
         _teacherEncoder = TeacherModel.Encoder;
         TeacherHead = new DinoHead(student.Encoder.FeatureDim, hidden, bottleneck, outputDim);
-        SimClrTrainer.LoadModel(TeacherHead, SimClrTrainer.SaveModel(StudentHead));
+        ModuleState.Copy(StudentHead, TeacherHead);
         TeacherHead.to(device);
         foreach (var p in TeacherModel.parameters().Concat(TeacherHead.parameters())) p.requires_grad = false;
         _center = zeros(1, outputDim, device: device);

@@ -18,7 +18,7 @@ public sealed class Bootstrap : IDisposable
         Predictor = new ProjectionHead(dim, hidden, dim);
         Predictor.to(device);
         Target = create();
-        SimClrTrainer.LoadModel(Target, SimClrTrainer.SaveModel(online));
+        ModuleState.Copy(online, Target);
         Target.to(device);
         foreach (var p in Target.parameters()) p.requires_grad = false;
     }

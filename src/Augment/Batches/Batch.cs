@@ -1,14 +1,29 @@
-namespace Contrastive.Batching;
+namespace Contrastive.Augment;
 
 /// <summary>
-/// One batch buffer, allocated once and reused through <see cref="BatchPool"/>: V views × B samples × one view's
-/// bytes (3 × S × S uint8 for images; C × L float32 for series windows), view-major (all samples' view 0, then
-/// view 1, ...), plus labels, sample indices and keys.
+/// One batch buffer, allocated once and reused (the input pipeline's pool leases it out): V views × B samples × one
+/// view's bytes (3 × S × S uint8 for images; C × L float32 for series windows), view-major (all samples' view 0, then
+/// view 1, ...), plus labels, sample indices and keys. The contract between the input side and the trainer: it lives
+/// here, not with the Dataflow graph, so that a trainer (and a test, or a library user with its own data) can make one.
 /// </summary>
 public sealed class Batch
 {
-    internal Batch(int views, int capacity, int viewBytes, int size, bool floatStorage = false, int[]? viewSizes = null)
+    /// <summary>Image views: <paramref name="views"/> views of 3 × <paramref name="size"/>² bytes for up to <paramref name="capacity"/> samples.</summary>
+    public Batch(int views, int capacity, int size) : this(views, capacity, 3 * size * size, size)
     {
+    }
+
+    /// <summary>Float series windows: one view of <paramref name="channels"/> × <paramref name="length"/> values per sample.</summary>
+    public static Batch ForSeries(int capacity, int channels, int length) =>
+        new(1, capacity, checked(channels * length * sizeof(float)), 0, floatStorage: true);
+
+    /// <param name="viewBytes">Bytes of one sample's view (for image views 3 × size², unless <paramref name="viewSizes"/> gives each view's side).</param>
+    /// <param name="floatStorage">Store views as float32 (<see cref="Values"/>) rather than bytes.</param>
+    /// <param name="viewSizes">Image views of different sides (multi-crop), one per view; null when all are <paramref name="size"/>.</param>
+    public Batch(int views, int capacity, int viewBytes, int size, bool floatStorage = false, int[]? viewSizes = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(views, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Views = views;
         Capacity = capacity;
         Size = size;
@@ -53,8 +68,14 @@ public sealed class Batch
     /// <summary>Byte offset in <see cref="Pixels"/> of view <paramref name="view"/>'s block (<see cref="Capacity"/> slots of it).</summary>
     public long ViewOffset(int view) => _offsets[view];
 
-    /// <summary>Samples in this batch (below <see cref="Capacity"/> only for a final partial batch).</summary>
-    public int Count { get; internal set; }
+    /// <summary>Samples in this batch (below <see cref="Capacity"/> only for a final partial batch); set by whoever fills it.</summary>
+    public int Count
+    {
+        get => _count;
+        set => _count = value >= 0 && value <= Capacity ? value : throw new ArgumentOutOfRangeException(nameof(value), $"a batch of capacity {Capacity} cannot hold {value} samples");
+    }
+
+    private int _count;
 
     /// <summary>The pixel buffer, pinned so a device copy can read it directly (empty when the views are floats).</summary>
     public byte[] Pixels { get; }
@@ -75,14 +96,14 @@ public sealed class Batch
     /// sample after this batch's last; in unordered mode it is the first sample not yet in a batch (samples after it
     /// that were already in batches, at most those of the chunks in flight, are seen again after a resume).
     /// </summary>
-    public Contrastive.Ingest.ReadCursor? Resume { get; internal set; }
+    public Contrastive.Ingest.ReadCursor? Resume { get; set; }
 
     /// <summary>
     /// Bad samples (skipped, counted) in the data before <see cref="Resume"/>: what a consumer that stops after this batch
     /// has had skipped from its data, independent of how far the pipeline has read ahead
-    /// (<see cref="InputPipeline.SkippedBefore"/> gives them per shard).
+    /// (<see cref="IBatchSource.SkippedBefore"/> gives them per shard).
     /// </summary>
-    public long SkippedBefore { get; internal set; }
+    public long SkippedBefore { get; set; }
 
     /// <summary>Bytes of view 0: 3 × Size × Size for images, channels × length × 4 for float series windows (<see cref="ViewBytesOf"/> for others).</summary>
     public int ViewBytes { get; }

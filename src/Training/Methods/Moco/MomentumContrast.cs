@@ -23,7 +23,7 @@ public sealed class MomentumContrast : IDisposable
         Momentum = momentum;
         Temperature = temperature > 0 ? temperature : throw new ArgumentOutOfRangeException(nameof(temperature));
         Key = create();
-        SimClrTrainer.LoadModel(Key, SimClrTrainer.SaveModel(query));
+        ModuleState.Copy(query, Key);
         Key.to(device);
         foreach (var p in Key.parameters()) p.requires_grad = false;
         using (no_grad())
@@ -95,7 +95,7 @@ public sealed class MomentumContrast : IDisposable
         using var r = new BinaryReader(ms);
         StateParts.ReadModule(r, Key);
         _pointer = r.ReadInt64();
-        StateParts.ReadValuesInto(r, _queue, n => $"the checkpoint's MoCo queue has {n} values; this run's has {_queue.numel()} (another Training:MocoQueue?)");
+        StateParts.ReadValuesInto(r, _queue, n => $"the checkpoint's MoCo queue has {n} values; this run's has {_queue.numel()} (another Moco:Queue?)");
     }
 
     public void Dispose()

@@ -2,8 +2,8 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Contrastive.Training;
 
-/// <summary>CPC model sizes and loss settings. Configuration section "Cpc". Defaults suit two CPU cores; the paper's are 512/256.</summary>
-public sealed class CpcTrainingOptions
+/// <summary>CPC (van den Oord et al. 2018): model sizes, loss settings and the probe. Configuration section "Cpc"; the windows are section "Series". Defaults suit two CPU cores; the paper's are 512/256.</summary>
+public sealed class CpcMethodOptions
 {
     /// <summary>Channels of every encoder layer. Default 128 (the paper: 512).</summary>
     [Range(1, 4096)]
@@ -24,9 +24,6 @@ public sealed class CpcTrainingOptions
     /// <summary>Draw negatives from other steps of the same sequence too. Default false (other sequences only).</summary>
     public bool SameSequenceNegatives { get; set; }
 
-    /// <summary>Epochs of the linear probe (full-batch Adam on frozen, standardised features). Default 300.</summary>
-    [Range(1, 100_000)]
-    public int ProbeEpochs { get; set; } = 300;
 
     public CpcOptions ToModelOptions(int inputChannels) => new()
     {

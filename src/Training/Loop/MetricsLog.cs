@@ -1,20 +1,20 @@
 using System.Globalization;
 using TorchSharp;
 
-namespace Contrastive.Host;
+namespace Contrastive.Training;
 
 /// <summary>
 /// A run's figures on disk in --out: `metrics.jsonl` (one JSON object per line), `metrics.csv` (step, seconds, name,
 /// value) and TensorBoard event files under `tensorboard/` (TorchSharp's SummaryWriter). Appends, so a resumed run
 /// continues the same files. Lines are flushed as written: a killed run keeps what it logged.
 /// </summary>
-internal sealed class RunLog : IDisposable
+public sealed class MetricsLog : IDisposable
 {
     private readonly StreamWriter _jsonl;
     private readonly StreamWriter _csv;
     private readonly TorchSharp.Modules.SummaryWriter _tensorboard;
 
-    public RunLog(string outDir)
+    public MetricsLog(string outDir)
     {
         Directory.CreateDirectory(outDir);
         _jsonl = new StreamWriter(new FileStream(Path.Combine(outDir, "metrics.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };

@@ -1,4 +1,4 @@
-using Contrastive.Batching;
+using Contrastive.Augment;
 using TorchSharp;
 using static TorchSharp.torch;
 

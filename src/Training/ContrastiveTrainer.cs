@@ -1,0 +1,202 @@
+using System.Text.Json.Nodes;
+using Contrastive.Augment;
+using Contrastive.Ingest;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Contrastive.Training;
+
+/// <summary>
+/// What every method shares: the optimizer and its learning-rate schedule, gradient clipping, precision, gradient caching
+/// and checkpoints. <see cref="TrainStep"/> is one optimizer step on one batch, inside its own dispose scope so native
+/// memory stays flat; the method (<see cref="IContrastiveMethod"/>) supplies the loss and its after-step update.
+/// </summary>
+public sealed class ContrastiveTrainer : IDisposable
+{
+    private readonly TrainingOptions _o;
+    private readonly StepOptimizer _optimizer;
+    private readonly LrSchedule _schedule;
+    private readonly double _clip;
+    private readonly ScalarType? _compute;
+    private readonly IRepresentationLoss? _cached; // gradient caching, when on
+
+    /// <param name="registration">The method (from the <see cref="MethodRegistry"/>).</param>
+    /// <param name="context">What the method is built from; <see cref="MethodContext.Options"/> are the method's options.</param>
+    /// <param name="batchSize">Samples per batch, for the learning rate's batch scaling (<see cref="TrainingOptions.EffectiveLearningRate"/>).</param>
+    /// <exception cref="ArgumentException">A setting the method cannot honour (gradient caching where it is not exact, a window too short for CPC).</exception>
+    public ContrastiveTrainer(MethodRegistration registration, MethodContext context, int batchSize)
+    {
+        _o = context.Training;
+        Registration = registration;
+        Context = context;
+        if (_o.GradCacheChunk > 0 && !registration.SupportsGradCache)
+            throw new ArgumentException(
+                $"Training:GradCacheChunk (--grad-cache-chunk {_o.GradCacheChunk}) gives the full batch's gradient only for methods whose loss couples the batch's " +
+                $"representations ({string.Join(", ", MethodRegistry.All.Where(m => m.SupportsGradCache).Select(m => m.Name))}); " +
+                $"{registration.Name} is not one of them. Set it to 0, or lower --batch-size to fit memory.");
+        Method = registration.Create(context);
+        if (_o.GradCacheChunk > 0)
+            _cached = Method as IRepresentationLoss ?? throw new ArgumentException($"{registration.Name} says it supports gradient caching but is no IRepresentationLoss.");
+        LearningRate = _o.EffectiveLearningRate(batchSize);
+        _optimizer = StepOptimizer.Create(_o.Optimizer, Method.Parameters, LearningRate, _o.WeightDecay);
+        _clip = _o.ClipGradNorm > 0 ? _o.ClipGradNorm : Method.DefaultClipGradNorm;
+        _schedule = new LrSchedule(LearningRate, _o.WarmupFraction);
+        _compute = _o.ComputeType(context.Device);
+        if (context.Device.type == DeviceType.CUDA)
+        {
+            backends.cuda.matmul.allow_tf32 = _o.AllowTf32;
+            backends.cudnn.allow_tf32 = _o.AllowTf32;
+        }
+    }
+
+    public MethodRegistration Registration { get; }
+
+    public MethodContext Context { get; }
+
+    public IContrastiveMethod Method { get; }
+
+    public TrainingOptions Options => _o;
+
+    /// <summary>"bf16" or "fp32": what the encoder and heads compute in (parameters, optimizer and losses are fp32 either way).</summary>
+    public string PrecisionName => _compute is null ? "fp32" : "bf16";
+
+    /// <summary>The peak learning rate in effect (after batch scaling).</summary>
+    public double LearningRate { get; }
+
+    /// <summary>The gradient-norm clip in effect (0: none).</summary>
+    public double ClipGradNorm => _clip;
+
+    /// <summary>Optimizer steps taken, counting those before a resume.</summary>
+    public long Step { get; private set; }
+
+    /// <summary>Samples trained on, counting those before a resume.</summary>
+    public long Samples { get; private set; }
+
+    public double LastLearningRate { get; private set; }
+
+    /// <summary>One optimizer step on a batch; returns the loss. <paramref name="progress"/> ∈ [0, 1] drives the schedule.</summary>
+    public double TrainStep(Batch batch, double progress)
+    {
+        // libtorch's CPU thread count is per OS thread (OpenMP), and each step may run on another thread-pool thread.
+        if (_o.Threads > 0 && torch.get_num_threads() != _o.Threads) torch.set_num_threads(_o.Threads);
+        using var scope = NewDisposeScope();
+        using var mixed = Autocast.Enter(_compute);
+        Method.Model.train();
+        LastLearningRate = _schedule.At(progress);
+        _optimizer.SetLearningRate(LastLearningRate);
+        _optimizer.ZeroGrad();
+        double value;
+        Tensor? rows = _cached?.Inputs(batch);
+        if (_cached is not null && rows!.shape[0] > _o.GradCacheChunk)
+        {
+            value = GradCache.Backward(_cached.Encode, rows, _o.GradCacheChunk, z => _cached.LossOn(z, batch));
+        }
+        else
+        {
+            var loss = _cached is not null ? _cached.LossOn(_cached.Encode(rows!), batch) : Method.Loss(batch, progress);
+            loss.backward();
+            value = loss.item<float>();
+        }
+        if (_clip > 0) nn.utils.clip_grad_norm_(Method.Parameters, _clip);
+        _optimizer.Step();
+        Method.AfterStep(progress);
+        Step++;
+        Samples += batch.Count;
+        if (double.IsNaN(value) || double.IsInfinity(value))
+            throw new InvalidOperationException($"The loss became {value} at step {Step}; lower the learning rate (now {LastLearningRate:g4}) or check the data.");
+        return value;
+    }
+
+    /// <summary>The checkpoint header for this run at its current step.</summary>
+    public CheckpointInfo Describe(double seconds, ReadCursor? cursor, int epoch = 0) => new()
+    {
+        Method = Registration.Name, Encoder = Registration.Data == MethodData.Images ? _o.Encoder : Registration.Name, SmallImages = _o.SmallImages,
+        ImageSize = Context.ImageSize, Channels = Context.Channels, MethodOptions = Registration.SerializeOptions(Context.Options),
+        Step = Step, Samples = Samples, Epoch = cursor?.Epoch ?? epoch, Cursor = cursor, Seconds = seconds, Seed = _o.Seed,
+    };
+
+    /// <summary>Writes a checkpoint of the model, the optimizer, the method's own state and the position; returns its path.</summary>
+    public string SaveCheckpoint(CheckpointStore store, double seconds, ReadCursor? cursor, int epoch = 0)
+    {
+        var state = StateParts.Write(w =>
+        {
+            StateParts.WritePart(w, _optimizer.SaveState());
+            StateParts.WritePart(w, Method.SaveState());
+        });
+        return store.Write(Describe(seconds, cursor, epoch), ModuleState.Save(Method.Model), state);
+    }
+
+    /// <summary>Restores model, optimizer, method state and position from a checkpoint of the same method and settings.</summary>
+    /// <exception cref="InvalidDataException">The checkpoint was made by another method or with other settings; the message says which.</exception>
+    public void Restore(CheckpointData data)
+    {
+        var info = data.Info;
+        if (!string.Equals(info.Method, Registration.Name, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidDataException($"Checkpoint '{data.Path}' was made by --method {info.Method}; this run is {Registration.Name}. Use a new --out or the same method.");
+        var mine = Describe(0, null);
+        var differences = new List<string>();
+        if (Registration.Data == MethodData.Images && info.Encoder != mine.Encoder) differences.Add($"encoder {info.Encoder} (this run: {mine.Encoder})");
+        if (info.ImageSize != mine.ImageSize) differences.Add($"{(Registration.Data == MethodData.Images ? "image size" : "window")} {info.ImageSize} (this run: {mine.ImageSize})");
+        if (info.Format >= 2 && info.MethodOptions is not null && !JsonNode.DeepEquals(JsonNode.Parse(info.MethodOptions), JsonNode.Parse(mine.MethodOptions!)))
+            differences.Add($"{Registration.Section} options {info.MethodOptions} (this run: {mine.MethodOptions})");
+        if (differences.Count > 0)
+            throw new InvalidDataException($"Checkpoint '{data.Path}' was made with {string.Join("; ", differences)}. Use a new --out or the same settings.");
+        ModuleState.Load(Method.Model, data.Model);
+        // Format 1 wrote the optimizer's state alone for methods without state of their own, and parts for the others.
+        if (info.Format < 2 && Method.SaveState().Length == 0)
+        {
+            _optimizer.LoadState(data.Optimizer);
+        }
+        else
+        {
+            using var ms = new MemoryStream(data.Optimizer);
+            using var r = new BinaryReader(ms);
+            _optimizer.LoadState(StateParts.ReadPart(r));
+            var own = StateParts.ReadPart(r);
+            if (own.Length > 0) Method.LoadState(own);
+        }
+        Step = info.Step;
+        Samples = info.Samples;
+    }
+
+    /// <summary>
+    /// Restores the newest checkpoint in <paramref name="store"/> that verifies and returns it; null when there is none.
+    /// Corrupt files are skipped and reported through <paramref name="skipped"/>.
+    /// </summary>
+    public CheckpointData? ResumeLatest(CheckpointStore store, Action<string>? skipped = null)
+    {
+        var ckpt = store.LatestIntact(skipped);
+        if (ckpt is not null) Restore(ckpt);
+        return ckpt;
+    }
+
+    /// <summary>
+    /// The method of a checkpoint rebuilt from the file alone (its registration, options, encoder, size and seed), with the
+    /// checkpoint's weights loaded, or with the seed's initial weights when <paramref name="randomInit"/> (the baseline).
+    /// </summary>
+    public static IContrastiveMethod Load(CheckpointData data, Device device, bool randomInit = false)
+    {
+        var info = data.Info;
+        var registration = MethodRegistry.Find(info.Method)
+            ?? throw new InvalidDataException($"Checkpoint '{data.Path}' was made by method '{info.Method}', which this build does not have ({MethodRegistry.Names}).");
+        object options = registration.DeserializeOptions(info.MethodOptions ?? Format1Options(registration, info));
+        var training = new TrainingOptions { Method = registration.Name, Encoder = info.Encoder, SmallImages = info.SmallImages, Seed = info.Seed };
+        var method = registration.Create(new MethodContext(training, options, device, info.ImageSize, info.Channels));
+        if (!randomInit) ModuleState.Load(method.Model, data.Model);
+        return method;
+    }
+
+    /// <summary>Format-1 checkpoints kept the projection size in the header: the defaults with that size.</summary>
+    private static string? Format1Options(MethodRegistration registration, CheckpointInfo info)
+    {
+        var node = JsonNode.Parse(registration.SerializeOptions(registration.NewOptions()))!.AsObject();
+        if (info.ProjectionDim > 0 && node.ContainsKey("ProjectionDim")) node["ProjectionDim"] = info.ProjectionDim;
+        return node.ToJsonString();
+    }
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        Method.Dispose();
+    }
+}

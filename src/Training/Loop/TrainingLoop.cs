@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using Contrastive.Augment;
+using Contrastive.Ingest;
+
+namespace Contrastive.Training;
+
+/// <summary>A periodic status of a running loop, for a progress display or a log line.</summary>
+/// <param name="Step">Optimizer steps taken (counting those before a resume).</param>
+/// <param name="Epoch">The epoch of the last batch trained on.</param>
+/// <param name="MeanLoss">Mean loss of the last 20 steps.</param>
+/// <param name="SamplesPerSecond">Samples trained per second since the previous status.</param>
+/// <param name="WaitShare">Share of the time since the previous status that the loop waited for a batch (0–1).</param>
+/// <param name="Progress">Share of the run done, by whichever of the step and time limits is nearer (null with neither).</param>
+/// <param name="EtaSeconds">Seconds left at the current rate (null with no limit).</param>
+/// <param name="Input">The input side's own figures since the previous status (<see cref="IBatchSource.Describe"/>), or null.</param>
+public sealed record LoopStatus(long Step, int Epoch, double MeanLoss, double LearningRate, double SamplesPerSecond, double WaitShare, double? Progress,
+    double? EtaSeconds, double Seconds, long BadSamples, string? Input);
+
+/// <summary>How a loop ended.</summary>
+/// <param name="Checkpoint">The last checkpoint written (null when no step was taken).</param>
+/// <param name="Interrupted">Stopped before the run's end: a stop request or <see cref="TrainingOptions.UntilStep"/>.</param>
+/// <param name="MeanLoss">Mean loss of the last 20 steps.</param>
+/// <param name="WaitShare">Share of the loop's wall time spent waiting for batches (input bound: near 1).</param>
+/// <param name="BadSamples">Bad samples skipped in the data trained on (before the last batch's cursor).</param>
+public sealed record LoopResult(string? Checkpoint, bool Interrupted, double Seconds, double? MeanLoss, double WaitShare, long BadSamples,
+    IReadOnlyDictionary<string, long> BadByShard, ReadCursor? Cursor);
+
+/// <summary>
+/// The training loop every method and every front end (the CLI, the service, a library user) shares: takes batches from
+/// an <see cref="IBatchSource"/> into a <see cref="ContrastiveTrainer"/> until a step or time limit, --until-step or a stop
+/// request; checkpoints every <see cref="TrainingOptions.CheckpointEvery"/> steps and at the end, with the cursor of the
+/// last batch trained on; reports a <see cref="LoopStatus"/> every <see cref="TrainingOptions.LogEverySeconds"/> and each
+/// step's figures to an optional <see cref="MetricsLog"/>.
+/// </summary>
+public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore store)
+{
+    /// <summary>Called with each periodic status.</summary>
+    public Action<LoopStatus>? Status { get; init; }
+
+    /// <summary>Called with notable events in words (reaching --until-step, the end).</summary>
+    public Action<string>? Message { get; init; }
+
+    /// <summary>Called after every step (step, loss): a place for per-step bookkeeping.</summary>
+    public Action<long, double>? AfterStep { get; init; }
+
+    /// <summary>Where each step's loss and rate (and at status times throughput and waiting) go; null: nowhere.</summary>
+    public MetricsLog? Metrics { get; init; }
+
+    /// <summary>Called once the loop takes no more batches, before the final checkpoint (stop reading ahead there).</summary>
+    public Action? InputDone { get; init; }
+
+    private readonly TrainingOptions _o = trainer.Options;
+
+    /// <summary>Runs the loop. <paramref name="clock"/> counts this run's time (started now when null).</summary>
+    public async Task<LoopResult> RunAsync(IBatchSource source, ReadCursor? cursor, CancellationToken stop, Stopwatch? clock = null)
+    {
+        clock ??= Stopwatch.StartNew();
+        var recent = new Queue<double>();
+        string? checkpoint = null;
+        long savedStep = -1;
+        bool interrupted = false;
+        double lastStatus = clock.Elapsed.TotalSeconds, waited = 0, waitedSinceStatus = 0;
+        long samplesAtStatus = trainer.Samples;
+        long skipped = 0;
+        var enumerator = source.ReadAllAsync(stop).GetAsyncEnumerator(stop);
+        try
+        {
+            while (true)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                if (!await enumerator.MoveNextAsync().ConfigureAwait(false)) break;
+                double w = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                waited += w;
+                waitedSinceStatus += w;
+                double loss;
+                using (var lease = enumerator.Current)
+                {
+                    loss = trainer.TrainStep(lease.Batch, ScheduleProgress(trainer.Step, clock.Elapsed.TotalSeconds));
+                    cursor = lease.Batch.Resume ?? cursor;
+                    skipped = lease.Batch.SkippedBefore;
+                }
+                recent.Enqueue(loss);
+                if (recent.Count > 20) recent.Dequeue();
+                long step = trainer.Step;
+                AfterStep?.Invoke(step, loss);
+                double t = clock.Elapsed.TotalSeconds;
+                var extra = trainer.Method.LastMetrics;
+                if (t - lastStatus >= _o.LogEverySeconds)
+                {
+                    double interval = Math.Max(1e-9, t - lastStatus);
+                    double rate = (trainer.Samples - samplesAtStatus) / interval;
+                    double wait = Math.Clamp(waitedSinceStatus / interval, 0, 1);
+                    Metrics?.Write(step, t, [("train/loss", loss), ("train/lr", trainer.LastLearningRate), ("train/samples_per_sec", rate), ("pipeline/starvation", wait), .. extra]);
+                    double? progress = HasLimit ? Math.Min(1, Progress(step, t)) : null;
+                    Status?.Invoke(new LoopStatus(step, cursor?.Epoch ?? 0, recent.Average(), trainer.LastLearningRate, rate, wait, progress,
+                        Eta(step, t, rate), t, skipped, source.Describe()));
+                    lastStatus = t;
+                    waitedSinceStatus = 0;
+                    samplesAtStatus = trainer.Samples;
+                }
+                else
+                {
+                    Metrics?.Write(step, t, [("train/loss", loss), ("train/lr", trainer.LastLearningRate), .. extra]);
+                }
+                if (_o.CheckpointEvery > 0 && step % _o.CheckpointEvery == 0)
+                {
+                    checkpoint = trainer.SaveCheckpoint(store, t, cursor);
+                    savedStep = step;
+                }
+                if (ShouldStop(step, t, stop, out interrupted)) break;
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            interrupted = true;
+        }
+        finally
+        {
+            await enumerator.DisposeAsync().ConfigureAwait(false);
+        }
+        InputDone?.Invoke();
+        var byShard = source.SkippedBefore(skipped);
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (trainer.Step > 0 && savedStep != trainer.Step) checkpoint = trainer.SaveCheckpoint(store, seconds, cursor);
+        Message?.Invoke($"{(interrupted ? "Stopped" : "Finished")} at step {trainer.Step} after {seconds:F0} s; checkpoint {checkpoint ?? "(none: no step taken)"}");
+        return new LoopResult(checkpoint, interrupted, seconds, recent.Count > 0 ? Math.Round(recent.Average(), 5) : null,
+            seconds > 0 ? Math.Round(Math.Clamp(waited / seconds, 0, 1), 4) : 0, byShard.Values.Sum(), byShard, cursor);
+    }
+
+    private bool HasLimit => _o.MaxSteps > 0 || _o.MaxMinutes > 0;
+
+    /// <summary>Training progress: whichever of the step and time limits is nearer to being reached (0 with neither).</summary>
+    public double Progress(long step, double seconds)
+    {
+        double p = 0;
+        if (_o.MaxSteps > 0) p = Math.Max(p, (double)step / _o.MaxSteps);
+        if (_o.MaxMinutes > 0) p = Math.Max(p, seconds / (_o.MaxMinutes * 60));
+        return p;
+    }
+
+    /// <summary>Progress for the learning-rate schedule: with no step or time limit it holds the base rate after warmup's start.</summary>
+    public double ScheduleProgress(long step, double seconds) => HasLimit ? Progress(step, seconds) : _o.WarmupFraction;
+
+    private double? Eta(long step, double seconds, double samplesPerSecond)
+    {
+        double? eta = null;
+        if (_o.MaxMinutes > 0) eta = Math.Max(0, _o.MaxMinutes * 60 - seconds);
+        long target = _o.UntilStep > 0 && (_o.MaxSteps == 0 || _o.UntilStep < _o.MaxSteps) ? _o.UntilStep : _o.MaxSteps;
+        if (target > 0 && samplesPerSecond > 0 && trainer.Samples > 0)
+        {
+            double stepsPerSecond = samplesPerSecond / Math.Max(1.0, (double)trainer.Samples / Math.Max(1, step));
+            double bySteps = Math.Max(0, target - step) / Math.Max(1e-9, stepsPerSecond);
+            eta = eta is null ? bySteps : Math.Min(eta.Value, bySteps);
+        }
+        return eta;
+    }
+
+    private bool ShouldStop(long step, double seconds, CancellationToken stop, out bool interrupted)
+    {
+        interrupted = false;
+        if (HasLimit && Progress(step, seconds) >= 1) return true;
+        if (_o.UntilStep > 0 && step >= _o.UntilStep)
+        {
+            Message?.Invoke($"Reached --until-step {_o.UntilStep}: checkpointing and stopping; --resume continues");
+            interrupted = true;
+            return true;
+        }
+        interrupted = stop.IsCancellationRequested;
+        return interrupted;
+    }
+}

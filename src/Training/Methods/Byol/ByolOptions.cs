@@ -1,0 +1,21 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Contrastive.Training;
+
+/// <summary>BYOL (Grill et al. 2020). Configuration section "Byol".</summary>
+public sealed class ByolOptions
+{
+    /// <summary>The target network's base EMA rate τ, rising on a cosine to 1. Default 0.99 (the paper: 0.996 over 300 epochs).</summary>
+    [Range(0.0, 1.0)]
+    public double Tau { get; set; } = 0.99;
+
+    /// <summary>Projection (and prediction) output size. Default 128 (the paper: 256, with 4096 hidden; sized down for CPU runs).</summary>
+    [Range(2, 65536)]
+    public int ProjectionDim { get; set; } = 128;
+
+    /// <summary>
+    /// BYOL's asymmetric augmentation: view 0 always blurred, view 1 blurred with p 0.1 and solarized with p 0.2. Default true
+    /// (the paper); false uses the symmetric SimCLR pair.
+    /// </summary>
+    public bool AsymmetricViews { get; set; } = true;
+}

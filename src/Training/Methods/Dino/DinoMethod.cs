@@ -1,0 +1,79 @@
+using Contrastive.Augment;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Contrastive.Training;
+
+/// <summary>
+/// DINO: the student (the run's encoder and a DINO head) matches a centred, sharpened moving-average teacher on two global
+/// and several local views (<see cref="SelfDistillation"/>). The checkpoint's model is the encoder with a projection head
+/// (unused by the loss), so evaluation loads it like the other image methods'.
+/// </summary>
+public sealed class DinoMethod : IContrastiveMethod
+{
+    private readonly Device _device;
+
+    public DinoMethod(MethodContext context, DinoOptions options)
+    {
+        _device = context.Device;
+        var o = context.Training;
+        Network = ImageModels.Create(context, 128);
+        Distillation = new SelfDistillation(Network, () => new SimClrModel(o.Encoder, o.SmallImages, ImageModels.ProjectionHidden(o.Encoder), 128),
+            options.HiddenFor(o.Encoder), options.Bottleneck, options.OutDim, options.TeacherMomentum, options.StudentTemperature, options.TeacherTemperature,
+            options.CenterMomentum, context.Device);
+        Parameters = Network.Encoder.parameters().Concat(Distillation.StudentHead.parameters()).ToArray();
+        DefaultClipGradNorm = options.ClipGradNorm;
+    }
+
+    public SimClrModel Network { get; }
+
+    /// <summary>The student head, the teacher and the centre.</summary>
+    public SelfDistillation Distillation { get; }
+
+    public nn.Module Model => Network;
+
+    public IReadOnlyList<Parameter> Parameters { get; }
+
+    public double DefaultClipGradNorm { get; }
+
+    public Tensor Loss(Batch batch, double progress)
+    {
+        if (batch.Views < 2) throw new ArgumentException($"--method dino needs at least 2 views per sample, the batch has {batch.Views}.");
+        if (batch.Count < 2) throw new ArgumentException("--method dino needs at least 2 samples per batch.");
+        var global = ImageInput.ToTensor(batch, _device, 0, 2);
+        var local = batch.Views > 2 ? ImageInput.ToTensor(batch, _device, 2, batch.Views - 2) : null;
+        return Distillation.Loss(Network.Encoder, global, local, batch.Count);
+    }
+
+    public void AfterStep(double progress) => Distillation.UpdateTeacher(Network.Encoder, progress);
+
+    public byte[] SaveState() => Distillation.SaveState();
+
+    public void LoadState(byte[] state) => Distillation.LoadState(state);
+
+    public Tensor Embed(Batch batch) => ImageModels.Embed(Network.Encoder, batch, _device);
+
+    public void Dispose()
+    {
+        Distillation.Dispose();
+        Network.Dispose();
+    }
+}
+
+/// <summary>DINO's entry in the <see cref="MethodRegistry"/>.</summary>
+public sealed class DinoRegistration : MethodRegistration<DinoOptions>
+{
+    public override string Name => "dino";
+
+    public override string Summary => "DINO (Caron et al. 2021): self-distillation from a centred, sharpened moving-average teacher over multi-crop views.";
+
+    public override MethodData Data => MethodData.Images;
+
+    public override string Section => "Dino";
+
+    public override string ViewsDescription => "multi-crop: 2 global + MultiCrop:LocalViews local views (section MultiCrop), BYOL's blur/solarize";
+
+    protected override IViewPolicy? Views(DinoOptions options, ViewSettings views) => new MultiCropViewPolicy(views.Augment, views.MultiCrop);
+
+    protected override IContrastiveMethod Create(MethodContext context, DinoOptions options) => new DinoMethod(context, options);
+}

@@ -1,0 +1,39 @@
+using Contrastive.Augment;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Contrastive.Training;
+
+/// <summary>The encoder + projection head every image method starts from, and the checks they share.</summary>
+public static class ImageModels
+{
+    /// <summary>Hidden width of the projection head: the encoder's feature size, as in SimCLR.</summary>
+    public static int ProjectionHidden(string encoder) => encoder switch { "resnet18" or "resnet34" => 512, "resnet50" => 2048, _ => 256 };
+
+    /// <summary>A fresh encoder + projection head with the run seed's initialisation, on the context's device.</summary>
+    public static SimClrModel Create(MethodContext context, int projectionDim)
+    {
+        var o = context.Training;
+        TorchSharp.torch.manual_seed(o.Seed);
+        var model = new SimClrModel(o.Encoder, o.SmallImages, ProjectionHidden(o.Encoder), projectionDim);
+        model.to(context.Device);
+        return model;
+    }
+
+    /// <summary>A batch of exactly two same-size views of at least two samples, as pair methods need.</summary>
+    public static void RequirePairs(Batch batch, string method)
+    {
+        if (batch.Views != 2) throw new ArgumentException($"--method {method} needs 2 views per sample, the batch has {batch.Views}.");
+        if (batch.Count < 2) throw new ArgumentException($"--method {method} needs at least 2 samples per batch.");
+    }
+
+    /// <summary>Encoder features of the batch's first view, [Count, D], on the CPU, without a graph.</summary>
+    public static Tensor Embed(Encoder encoder, Batch batch, Device device)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        encoder.eval();
+        var x = ImageInput.ToTensor(batch, device, 0, 1);
+        return encoder.forward(x).cpu().MoveToOuterDisposeScope();
+    }
+}

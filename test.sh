@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs what the tests need on a fresh Debian 12 / Ubuntu machine that has the
+# .NET 10 SDK and node/npm, then runs every test project (and builds the C# sample in samples/, which a test runs).
+#  - libturbojpeg0 (the default JPEG decoder; the Augment tests compare it with Skia): apt-get, with sudo when not root.
+#  - DuckDB (an independent Parquet writer) and s3rver (an S3-protocol server) from npm into tests/tools.
+# Extra arguments go to `dotnet test` (e.g. ./test.sh --filter FullyQualifiedName~Methods).
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+have_lib() { # no grep -q: with pipefail, grep quitting early can kill ldconfig with SIGPIPE and the test look false
+  { ldconfig -p 2>/dev/null || /sbin/ldconfig -p; } | grep "$1" >/dev/null
+}
+apt_install() {
+  local sudo=
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "test.sh: need root or sudo to install $*" >&2; exit 1; }
+    sudo=sudo
+  fi
+  $sudo apt-get update -qq && $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK is needed (dotnet not on PATH)" >&2; exit 1; }
+command -v npm >/dev/null || { echo "test.sh: node and npm are needed (the tests drive DuckDB and s3rver from npm)" >&2; exit 1; }
+have_lib 'libturbojpeg\.so\.0' || apt_install libturbojpeg0
+(cd tests/tools && npm install --no-audit --no-fund --loglevel=error)
+# npm may rewrite the lock file with other platforms' optional packages; the committed one stays as it is.
+git checkout -- tests/tools/package-lock.json 2>/dev/null || true
+dotnet test "$@"
