@@ -8,7 +8,8 @@ namespace Contrastive.Perf;
 /// <summary>
 /// `dotnet run -c Release --project perf -- decode [generated|DIR] [N=200] [SECONDS=10] [ROUNDS=5]`: single-thread
 /// JPEG decode rate, images/s, over N JPEGs held in memory: generated (400×300, quality 95: gradients, soft and hard
-/// shapes and sensor-like noise, seeded) or the first N *.jpg/*.jpeg files of DIR. Decoders: skia, turbojpeg,
+/// shapes and sensor-like noise, seeded) or the first N *.jpg/*.jpeg files of DIR. Decoders: skia, imagesharp (fully
+/// managed, always in full), turbojpeg,
 /// turbojpeg at 1/2 scale (DCT domain), and the system python3's Pillow on the same files as torchvision's pil_loader
 /// decodes them (open + convert("RGB")), in full and with draft() at 1/2. After one warm-up pass each decoder runs
 /// SECONDS in all, split into ROUNDS rounds that take the decoders in turn; the median round is reported.
@@ -65,7 +66,12 @@ public static class DecodeBenchmark
         Console.WriteLine($"libturbojpeg: {(TurboJpegDecoder.IsAvailable ? "found" : "NOT FOUND")}");
 
         using var turbo = TurboJpegDecoder.IsAvailable ? new TurboJpegDecoder() : null;
-        var decoders = new List<(string Name, Action<byte[], int, PixelBuffer> Decode)> { ("skia", (b, _, p) => skia.Decode(b, p)) };
+        var sharp = new ImageSharpDecoder();
+        var decoders = new List<(string Name, Action<byte[], int, PixelBuffer> Decode)>
+        {
+            ("skia", (b, _, p) => skia.Decode(b, p)),
+            ("imagesharp", (b, _, p) => sharp.Decode(b, p)),
+        };
         if (turbo is not null)
         {
             decoders.Add(("turbojpeg", (b, _, p) => turbo.Decode(b, p)));

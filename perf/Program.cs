@@ -8,7 +8,7 @@ namespace Contrastive.Perf;
 /// allocation breakdown: dotnet run -c Release --project perf -- pipeline-alloc DIR [SIZE] [WORKERS] [SECONDS];
 /// upload shards for an object-storage bench: dotnet run -c Release --project perf -- s3-upload DIR s3://bucket/prefix;
 /// the SimCLR step against the PyTorch peer: dotnet run -c Release --project perf -- train-step [BATCH] [SIZE] [THREADS] [STEPS];
-/// JPEG decoders (skia, turbojpeg, Pillow) on one thread: dotnet run -c Release --project perf -- decode [generated|DIR] [N] [SECONDS] [ROUNDS];
+/// JPEG decoders (skia, imagesharp, turbojpeg, Pillow) on one thread: dotnet run -c Release --project perf -- decode [generated|DIR] [N] [SECONDS] [ROUNDS];
 /// decode + two 224-px SimCLR views on 1 and 2 threads against the torchvision peer: dotnet run -c Release --project perf -- augment [generated|DIR] [N] [SECONDS] [ROUNDS].
 /// </summary>
 public static class Program

@@ -8,6 +8,7 @@ namespace Contrastive.Augment.Tests;
 /// TurboJpegDecoder against SkiaImageDecoder on JPEGs generated here with SkiaSharp. These tests need libturbojpeg.so.0
 /// (CI installs libturbojpeg0): without it every test here fails, none is skipped.
 /// </summary>
+[Collection(DecoderEnvironment.Name)]
 public sealed partial class TurboJpegDecoderTests(ITestOutputHelper log) : IDisposable
 {
     // Measured on Debian 12 (libturbojpeg0 2.1.5) against SkiaSharp 3.119.4's bundled decoder: see
@@ -60,7 +61,7 @@ public sealed partial class TurboJpegDecoderTests(ITestOutputHelper log) : IDisp
         return Encode(bmp, SKEncodedImageFormat.Jpeg, quality);
     }
 
-    private static byte[] GrayJpeg(int w, int h, int quality)
+    internal static byte[] GrayJpeg(int w, int h, int quality)
     {
         var rng = new Random(5);
         using var bmp = new SKBitmap(new SKImageInfo(w, h, SKColorType.Gray8, SKAlphaType.Opaque));
@@ -71,7 +72,7 @@ public sealed partial class TurboJpegDecoderTests(ITestOutputHelper log) : IDisp
         return Encode(bmp, SKEncodedImageFormat.Jpeg, quality);
     }
 
-    private static (double Mean, int Max) Difference(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    internal static (double Mean, int Max) Difference(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
     {
         Assert.Equal(a.Length, b.Length);
         long sum = 0;
@@ -85,7 +86,7 @@ public sealed partial class TurboJpegDecoderTests(ITestOutputHelper log) : IDisp
         return ((double)sum / a.Length, max);
     }
 
-    private static byte[] Decoded(IImageDecoder d, byte[] bytes)
+    internal static byte[] Decoded(IImageDecoder d, byte[] bytes)
     {
         var p = new PixelBuffer();
         d.Decode(bytes, p);
@@ -93,7 +94,7 @@ public sealed partial class TurboJpegDecoderTests(ITestOutputHelper log) : IDisp
     }
 
     /// <summary>Offsets of the marker segments before the entropy-coded data, SOS included: (marker, offset of its FF).</summary>
-    private static List<(byte Marker, int Offset)> Segments(byte[] jpeg)
+    internal static List<(byte Marker, int Offset)> Segments(byte[] jpeg)
     {
         var list = new List<(byte, int)>();
         int pos = 2;
@@ -130,7 +131,7 @@ public sealed partial class TurboJpegDecoderTests(ITestOutputHelper log) : IDisp
         Assert.Equal("skia", ImageDecoders.Choose("skia", true));
         Assert.Equal("turbojpeg", ImageDecoders.Choose("TurboJPEG", true));
         Assert.Contains("apt-get install libturbojpeg0", Assert.Throws<InvalidOperationException>(() => ImageDecoders.Choose("turbojpeg", false)).Message);
-        Assert.Contains("skia, turbojpeg or auto", Assert.Throws<InvalidOperationException>(() => ImageDecoders.Choose("libpng", true)).Message);
+        Assert.Contains("skia, turbojpeg, imagesharp or auto", Assert.Throws<InvalidOperationException>(() => ImageDecoders.Choose("libpng", true)).Message);
     }
 
     [Fact]
@@ -521,10 +522,10 @@ public sealed partial class TurboJpegDecoderTests(ITestOutputHelper log) : IDisp
     }
 
     /// <summary>TurboJPEG called directly: to write CMYK JPEGs and to look at the library's own error reporting.</summary>
-    private static unsafe partial class Tj
+    internal static unsafe partial class Tj
     {
         private const string Library = "libturbojpeg.so.0";
-        public const int PixelFormatRgb = 0, PixelFormatCmyk = 11, Subsampling444 = 0, ErrorWarning = 0, FlagProgressive = 16384;
+        public const int PixelFormatRgb = 0, PixelFormatCmyk = 11, Subsampling444 = 0, ErrorWarning = 0, FlagProgressive = 16384, FlagFastUpsample = 256;
 
         [LibraryImport(Library)]
         private static partial nint tjInitCompress();
@@ -573,8 +574,8 @@ public sealed partial class TurboJpegDecoderTests(ITestOutputHelper log) : IDisp
         /// <summary>tjDecompress2 to RGB on a fresh handle: its return value, tjGetErrorCode and tjGetErrorStr2.</summary>
         public static (int Rc, int Code, string Message) Decompress(byte[] jpeg, int w, int h) => DecompressAfter(null, jpeg, w, h).Result;
 
-        /// <summary>Decompresses <paramref name="first"/> (if any), then <paramref name="jpeg"/> on the same handle.</summary>
-        public static ((int Rc, int Code, string Message) Result, byte[] Pixels) DecompressAfter(byte[]? first, byte[] jpeg, int w, int h)
+        /// <summary>Decompresses <paramref name="first"/> (if any), then <paramref name="jpeg"/> (with <paramref name="flags"/>) on the same handle.</summary>
+        public static ((int Rc, int Code, string Message) Result, byte[] Pixels) DecompressAfter(byte[]? first, byte[] jpeg, int w, int h, int flags = 0)
         {
             nint handle = tjInitDecompress();
             Assert.NotEqual(0, handle);
@@ -591,7 +592,7 @@ public sealed partial class TurboJpegDecoderTests(ITestOutputHelper log) : IDisp
                 }
                 fixed (byte* src = jpeg)
                 fixed (byte* d = dst)
-                    rc = tjDecompress2(handle, src, new CULong((nuint)jpeg.Length), d, w, 0, h, PixelFormatRgb, 0);
+                    rc = tjDecompress2(handle, src, new CULong((nuint)jpeg.Length), d, w, 0, h, PixelFormatRgb, flags);
                 return ((rc, tjGetErrorCode(handle), Marshal.PtrToStringUTF8((nint)tjGetErrorStr2(handle)) ?? ""), dst);
             }
             finally
