@@ -125,22 +125,6 @@ public sealed class TrainingOptions : IValidatableObject
     [Range(0.0, 0.9)]
     public double HoldoutFraction { get; set; } = 0.1;
 
-    /// <summary>kNN neighbours. Default 20.</summary>
-    [Range(1, 10000)]
-    public int KnnK { get; set; } = 20;
-
-    /// <summary>kNN temperature. Default 0.1.</summary>
-    [Range(1e-4, 100.0)]
-    public double KnnTemperature { get; set; } = 0.1;
-
-    /// <summary>Most training samples used as the kNN bank. Default 20000.</summary>
-    [Range(1, int.MaxValue)]
-    public int KnnBankSize { get; set; } = 20000;
-
-    /// <summary>Epochs of the linear probe a series run ends with (full-batch Adam on frozen, standardised features). Default 300.</summary>
-    [Range(1, 100_000)]
-    public int ProbeEpochs { get; set; } = 300;
-
     /// <summary>Seconds between progress lines. Default 10.</summary>
     [Range(0.1, 86400.0)]
     public double LogEverySeconds { get; set; } = 10;

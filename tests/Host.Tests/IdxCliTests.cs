@@ -104,6 +104,6 @@ public sealed class IdxCliTests() : TempFolderTest("idx")
         (code, _, err) = await CliRunner.Run("eval", "--checkpoint", r.GetProperty("checkpoint").GetString()!, "--train-data", trainImages,
             "--test-data", testImages, "--crop-fraction", "1.5");
         Assert.Equal(2, code);
-        Assert.Contains("--crop-fraction must be in (0, 1]", err);
+        Assert.Contains("--crop-fraction must be between 0.01 and 1 (given: 1.5)", err);
     }
 }

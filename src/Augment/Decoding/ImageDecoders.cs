@@ -47,8 +47,8 @@ public static class ImageDecoders
         _ => new SkiaImageDecoder(maxPixels),
     };
 
-    /// <summary>Picks a decoder name from the setting (null or empty: auto) and whether libturbojpeg is present.</summary>
-    internal static string Choose(string? setting, bool turboJpegAvailable)
+    /// <summary>Picks a decoder name from the setting (null or empty: auto) and whether libturbojpeg is present; errors name <paramref name="settingName"/>.</summary>
+    internal static string Choose(string? setting, bool turboJpegAvailable, string settingName = EnvironmentVariable)
     {
         switch (setting?.Trim().ToLowerInvariant())
         {
@@ -62,10 +62,10 @@ public static class ImageDecoders
                 return turboJpegAvailable
                     ? "turbojpeg"
                     : throw new InvalidOperationException(
-                        $"{EnvironmentVariable}=turbojpeg, but libturbojpeg.so.0 was not found: install it (Debian/Ubuntu: " +
-                        $"apt-get install libturbojpeg0) or unset {EnvironmentVariable}.");
+                        $"{settingName}=turbojpeg, but libturbojpeg.so.0 was not found: install it (Debian/Ubuntu: " +
+                        $"apt-get install libturbojpeg0) or choose auto, skia or imagesharp.");
             default:
-                throw new InvalidOperationException($"{EnvironmentVariable}='{setting}' is not a decoder: use skia, turbojpeg, imagesharp or auto.");
+                throw new InvalidOperationException($"{settingName}='{setting}' is not a decoder: use skia, turbojpeg, imagesharp or auto.");
         }
     }
 }

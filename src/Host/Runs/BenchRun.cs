@@ -12,7 +12,7 @@ namespace Contrastive.Host;
 /// every stage after a warm-up. The throughput profiling run users ask for.
 /// </summary>
 public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy policy, double seconds, double? consumerRate, TextWriter progress,
-    Action? windowStarted = null, double? warmupSeconds = null)
+    Action? windowStarted = null, double? warmupSeconds = null, Func<IImageDecoder>? decoders = null)
 {
     /// <summary>Seconds run before measuring: as given, or 15% of the measured time, 1 to 60 s (pools and caches fill first).</summary>
     private double Warmup => warmupSeconds ?? Math.Clamp(seconds * 0.15, 1, 60);
@@ -26,7 +26,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
 
         double warmup = Warmup;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var settings = new PipelineSettings(policy, 0, DropLast: true, Name: "bench", TrainerSharesCpu: false);
+        var settings = new PipelineSettings(policy, 0, DropLast: true, decoders, Name: "bench", TrainerSharesCpu: false);
         await using var pipeline = InputPipeline.Start(dataset.ReadEpochsAsync(e => new ReadPlan(e, 0, Shuffle: true, HoldoutSplit.None)), batching, settings, stop.Token);
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"bench: {uri} ({dataset.Format}, {dataset.ShardCount} shards, {dataset.SampleCount} samples), {pipeline.Workers} worker(s), {pipeline.DecoderName} decoder, " +

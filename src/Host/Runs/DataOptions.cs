@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Contrastive.Host;
 
 /// <summary>Where the data is. Configuration section "Data".</summary>
-public sealed class DataOptions
+public sealed class DataOptions : IValidatableObject
 {
     /// <summary>Data URI: a Parquet file, a directory of them or a glob. Empty = the demo dataset under ./data/demo (made on first use).</summary>
     public string Uri { get; set; } = "";
@@ -39,4 +39,11 @@ public sealed class DataOptions
     /// <summary>Images in the demo dataset. Default 8000.</summary>
     [Range(10, 10_000_000)]
     public int DemoCount { get; set; } = 8000;
+
+    /// <summary>Rules across fields: this rank is one of the world's.</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Rank >= WorldSize)
+            yield return new ValidationResult($"must be below Data:WorldSize ({WorldSize}; RANK / WORLD_SIZE), not {Rank}", [nameof(Rank)]);
+    }
 }

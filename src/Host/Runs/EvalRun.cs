@@ -27,9 +27,11 @@ public sealed record EvalResult(
 /// </summary>
 public static class EvalRun
 {
-    public static async Task<EvalResult> RunAsync(string checkpointPath, string trainUri, string testUri, int k, double temperature, string deviceName, BatchingOptions batching,
-        CancellationToken ct, int probeEpochs = 300, bool baselines = false, double cropFraction = 0.875)
+    public static async Task<EvalResult> RunAsync(EvalCommandOptions what, EvaluationOptions evaluation, string deviceName, BatchingOptions batching,
+        Func<IImageDecoder>? decoders, CancellationToken ct)
     {
+        string checkpointPath = what.Checkpoint!, trainUri = what.TrainData!, testUri = what.TestData!;
+        bool baselines = what.Baselines;
         if (!File.Exists(checkpointPath)) throw new UsageException($"--checkpoint: '{checkpointPath}' does not exist.");
         CheckpointData ckpt;
         try { ckpt = CheckpointStore.Read(checkpointPath); }
@@ -38,7 +40,6 @@ public static class EvalRun
             ?? throw new UsageException($"--checkpoint: '{checkpointPath}' was made by method '{ckpt.Info.Method}', which this build does not have ({MethodRegistry.Names}).");
         if (registration.Data != MethodData.Images)
             throw new UsageException($"--checkpoint: '{checkpointPath}' is a {registration.Name} checkpoint of a {registration.Data.ToString().ToLowerInvariant()} encoder; eval takes image encoders (a {registration.Name} run reports its linear probe when it ends).");
-        if (cropFraction is <= 0 or > 1) throw new UsageException($"--crop-fraction must be in (0, 1], not {cropFraction}.");
         var device = TorchDevice.Resolve(deviceName);
         using var method = ContrastiveTrainer.Load(ckpt, device);
         // The same method built from the checkpoint's seed, untrained: the random-init baseline.
@@ -54,14 +55,14 @@ public static class EvalRun
 
         var plan = new ReadPlan(0, ckpt.Info.Seed, false, HoldoutSplit.None);
         Func<Batch, TorchSharp.torch.Tensor>?[] embeds = random is null ? [method.Embed] : [method.Embed, random.Embed, null];
-        var view = new ImageSampleProcessor(new EvalTransform(ckpt.Info.ImageSize, cropFraction));
+        var view = new ImageSampleProcessor(new EvalTransform(ckpt.Info.ImageSize, evaluation.CropFraction), decoders);
         var bank = await FeaturePass.RunAsync(train, plan, long.MaxValue, view, batching, embeds, ct).ConfigureAwait(false);
         var queries = await FeaturePass.RunAsync(test, plan, long.MaxValue, view, batching, embeds, ct).ConfigureAwait(false);
         try
         {
             (double Knn, double Linear) Score(int e) => (
-                KnnClassifier.Top1(bank[e].Features, bank[e].Labels, queries[e].Features, queries[e].Labels, k, temperature),
-                LinearProbe.Top1(bank[e].Features, bank[e].Labels, queries[e].Features, queries[e].Labels, probeEpochs, seed: ckpt.Info.Seed));
+                KnnClassifier.Top1(bank[e].Features, bank[e].Labels, queries[e].Features, queries[e].Labels, evaluation.KnnK, evaluation.KnnTemperature),
+                LinearProbe.Top1(bank[e].Features, bank[e].Labels, queries[e].Features, queries[e].Labels, evaluation.ProbeEpochs, seed: ckpt.Info.Seed));
             var (knn, linear) = Score(0);
             var result = new EvalResult(knn, linear) { TrainSamples = bank[0].Labels.shape[0], TestSamples = queries[0].Labels.shape[0] };
             if (random is null) return result;

@@ -1,4 +1,5 @@
 using Contrastive.Batching;
+using Contrastive.Ingest;
 using Contrastive.Training;
 using Microsoft.Extensions.Configuration;
 
@@ -6,15 +7,36 @@ namespace Contrastive.Host;
 
 /// <summary>Everything a training run is configured by, bound from one configuration (appsettings, CONTRASTIVE_ variables, the command line).</summary>
 public sealed record RunSettings(DataOptions Data, TrainingOptions Training, BatchingOptions Batching, SimClrViewOptions Augment, MultiCropViewOptions MultiCrop,
-    SeriesWindowOptions Series, MethodRegistration Method, object MethodOptions)
+    SeriesWindowOptions Series, DecoderOptions Decoder, EvaluationOptions Evaluation, MethodRegistration Method, object MethodOptions)
 {
-    /// <summary>Binds and validates every section, the method's own included; an error names the setting.</summary>
-    public static RunSettings Bind(IConfiguration config)
+    /// <summary>Binds and validates every section, the method's own included; an error names the setting as the user gave it.</summary>
+    public static RunSettings Bind(CommandConfiguration config)
     {
-        var training = Settings.Bind<TrainingOptions>(config, "Training");
+        var training = config.Bind<TrainingOptions>("Training");
         var method = MethodRegistry.Get(training.Method);
-        return new RunSettings(Settings.Bind<DataOptions>(config, "Data"), training, Settings.Bind<BatchingOptions>(config, "Batching"),
-            Settings.Bind<SimClrViewOptions>(config, "Augment"), Settings.Bind<MultiCropViewOptions>(config, "MultiCrop"),
-            Settings.Bind<SeriesWindowOptions>(config, "Series"), method, Settings.Bind(config, method));
+        var settings = new RunSettings(config.Bind<DataOptions>("Data"), training, config.Bind<BatchingOptions>("Batching"),
+            config.Bind<SimClrViewOptions>("Augment"), config.Bind<MultiCropViewOptions>("MultiCrop"), config.Bind<SeriesWindowOptions>("Series"),
+            BindDecoder(config), config.Bind<EvaluationOptions>("Evaluation"), method, config.Bind(method));
+        ObjectStore.Options = config.Bind<ObjectStoreOptions>("ObjectStore");
+        return settings;
+    }
+
+    /// <summary>
+    /// The "Decoder" section; where it does not say, the older variables CONTRASTIVE_DECODER and CONTRASTIVE_MAX_PIXELS
+    /// (configuration keys "DECODER" and "MAX_PIXELS" under the CONTRASTIVE_ prefix).
+    /// </summary>
+    public static DecoderOptions BindDecoder(CommandConfiguration config)
+    {
+        var c = config.Configuration;
+        var legacy = new Dictionary<string, string?>();
+        if (c["Decoder:Name"] is null && c[ImageDecoders.EnvironmentVariable[Settings.EnvironmentPrefix.Length..]] is { } name) legacy["Decoder:Name"] = name;
+        if (c["Decoder:MaxPixels"] is null && c[ImageDecoders.MaxPixelsVariable[Settings.EnvironmentPrefix.Length..]] is { } pixels)
+            legacy["Decoder:MaxPixels"] = pixels.Replace("_", "", StringComparison.Ordinal);
+        if (legacy.Count == 0) return config.Bind<DecoderOptions>("Decoder");
+        var merged = new ConfigurationBuilder().AddConfiguration(c).AddInMemoryCollection(legacy).Build();
+        return new CommandConfiguration(merged, new Dictionary<string, string>
+        {
+            ["Decoder:Name"] = ImageDecoders.EnvironmentVariable, ["Decoder:MaxPixels"] = ImageDecoders.MaxPixelsVariable,
+        }).Bind<DecoderOptions>("Decoder");
     }
 }

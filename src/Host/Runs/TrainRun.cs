@@ -23,8 +23,6 @@ public sealed class TrainRun(RunSettings settings, ILogger log)
         var (data, training, batching) = (settings.Data, settings.Training, settings.Batching);
         var method = settings.Method;
         bool images = method.Data == MethodData.Images;
-        if (data.Rank >= data.WorldSize)
-            throw new UsageException($"Data:Rank ({data.Rank}) must be below Data:WorldSize ({data.WorldSize}) (RANK / WORLD_SIZE).");
         var (dataset, channels, uri) = await OpenDataAsync(images, stop).ConfigureAwait(false);
         log.LogInformation("Data {Uri}: {Format}, {Shards} shard(s), {Samples} samples{Channels}, columns {Columns}, labels: {Labels}",
             uri, dataset.Format, dataset.ShardCount, dataset.SampleCount, images ? "" : $" of {channels} channel(s)",
@@ -60,7 +58,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log)
 
         ISampleProcessor processor = images
             ? new ImageSampleProcessor(method.ImageViews(settings.MethodOptions, new ViewSettings(settings.Augment, settings.MultiCrop))
-                ?? throw new InvalidOperationException($"Method {method.Name} trains on images but gives no view policy."))
+                ?? throw new InvalidOperationException($"Method {method.Name} trains on images but gives no view policy."), Decoders())
             : new SeriesSampleProcessor(new SeriesWindowPolicy(settings.Series), channels);
         var recent = new Queue<IReadOnlyList<(string Name, double Value)>>();
         LoopResult outcome;
@@ -113,9 +111,9 @@ public sealed class TrainRun(RunSettings settings, ILogger log)
         using var random = method.Create(context);
         var embeds = new Func<Batch, Tensor>?[] { trainer.Method.Embed, random.Embed };
         ISampleProcessor evalView = images
-            ? new ImageSampleProcessor(new EvalTransform(settings.Augment.Size, 0.875))
+            ? new ImageSampleProcessor(new EvalTransform(settings.Augment.Size, settings.Evaluation.CropFraction), Decoders())
             : new SeriesSampleProcessor(new SeriesWindowPolicy(new SeriesWindowOptions { Length = settings.Series.Length, ScaleProbability = 0, NoiseProbability = 0, MaskProbability = 0 }), channels);
-        var bank = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: false), images ? training.KnnBankSize : long.MaxValue,
+        var bank = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: false), images ? settings.Evaluation.KnnBankSize : long.MaxValue,
             evalView, batching, embeds, stop).ConfigureAwait(false);
         var test = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: true), long.MaxValue,
             evalView, batching, embeds, stop).ConfigureAwait(false);
@@ -125,8 +123,8 @@ public sealed class TrainRun(RunSettings settings, ILogger log)
                 throw new UsageException($"Evaluation needs labelled samples on both sides of the held-out split: {bank[0].Labels.shape[0]} train, {test[0].Labels.shape[0]} held out.");
             if (images)
             {
-                log.LogInformation("kNN evaluation (k={K}, T={T}) on the held-out {Fraction:P0}: trained vs random-init", training.KnnK, training.KnnTemperature, split.Fraction);
-                double Knn(int e) => KnnClassifier.Top1(bank[e].Features, bank[e].Labels, test[e].Features, test[e].Labels, training.KnnK, training.KnnTemperature);
+                log.LogInformation("kNN evaluation (k={K}, T={T}) on the held-out {Fraction:P0}: trained vs random-init", settings.Evaluation.KnnK, settings.Evaluation.KnnTemperature, split.Fraction);
+                double Knn(int e) => KnnClassifier.Top1(bank[e].Features, bank[e].Labels, test[e].Features, test[e].Labels, settings.Evaluation.KnnK, settings.Evaluation.KnnTemperature);
                 result = result with { KnnTop1 = Knn(0), KnnTop1RandomInit = Knn(1) };
                 log.LogInformation("kNN top-1: trained {Trained:F4}, random init {Random:F4} ({Bank} bank, {Test} test samples)", result.KnnTop1, result.KnnTop1RandomInit,
                     bank[0].Labels.shape[0], test[0].Labels.shape[0]);
@@ -135,7 +133,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log)
             else
             {
                 log.LogInformation("Linear probe on the held-out {Fraction:P0} (one un-augmented window per series): trained vs random-init", split.Fraction);
-                double Probe(int e) => LinearProbe.Top1(bank[e].Features, bank[e].Labels, test[e].Features, test[e].Labels, training.ProbeEpochs, seed: training.Seed);
+                double Probe(int e) => LinearProbe.Top1(bank[e].Features, bank[e].Labels, test[e].Features, test[e].Labels, settings.Evaluation.ProbeEpochs, seed: training.Seed);
                 result = result with { ProbeTop1 = Probe(0), ProbeTop1RandomInit = Probe(1) };
                 log.LogInformation("Linear probe top-1: trained {Trained:F4}, random init {Random:F4} ({Train} train, {Test} test series)", result.ProbeTop1,
                     result.ProbeTop1RandomInit, bank[0].Labels.shape[0], test[0].Labels.shape[0]);
@@ -173,10 +171,19 @@ public sealed class TrainRun(RunSettings settings, ILogger log)
         _ => "1 window",
     };
 
-    /// <summary>What the Skia fallback costs, when the default TurboJPEG decoder could not be loaded.</summary>
-    internal static string DecoderFallbackNote(string decoder) =>
-        decoder.Contains("skia", StringComparison.OrdinalIgnoreCase) && Environment.GetEnvironmentVariable("CONTRASTIVE_DECODER") is null or ""
-            ? "; libturbojpeg not found: Skia decodes JPEG about 2.2x slower (docs/benchmarks.md); apt-get install libturbojpeg0"
+    private Func<IImageDecoder>? _decoders;
+
+    /// <summary>The configured decoders (resolved once: an error here names Decoder:Name).</summary>
+    private Func<IImageDecoder> Decoders()
+    {
+        try { return _decoders ??= settings.Decoder.Factory(); }
+        catch (InvalidOperationException e) { throw new UsageException(e.Message, e); }
+    }
+
+    /// <summary>What the Skia fallback costs, when auto found no libturbojpeg.</summary>
+    private string DecoderFallbackNote(string decoder) =>
+        decoder == "skia" && settings.Decoder.Name.Equals("auto", StringComparison.OrdinalIgnoreCase)
+            ? "; libturbojpeg not found, so Skia decodes: JPEG about 2.2x slower (docs/benchmarks.md); apt-get install libturbojpeg0"
             : "";
 
     private async Task<(IImageDataset Dataset, int Channels, string Uri)> OpenDataAsync(bool images, CancellationToken stop)

@@ -31,9 +31,34 @@ public static class ObjectStore
         return (bucket, slash < 0 ? "" : rest[(slash + 1)..]);
     }
 
-    internal static IAmazonS3 Client()
+    /// <summary>What to do when no credentials are found (the SDK alone says "Failed to connect to EC2 instance metadata" after retries).</summary>
+    internal const string CredentialsHelp =
+        "no AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN for temporary ones), " +
+        "or AWS_PROFILE naming a profile in ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE for another file); on EC2, ECS or EKS the instance or task role is used";
+
+    /// <summary>Whether any credential source other than the instance metadata service is visible to this process.</summary>
+    internal static bool HasLocalCredentials()
+    {
+        static bool Set(string name) => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name));
+        if (Set("AWS_ACCESS_KEY_ID") || Set("AWS_PROFILE") || Set("AWS_WEB_IDENTITY_TOKEN_FILE") || Set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+            || Set("AWS_CONTAINER_CREDENTIALS_FULL_URI")) return true;
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        string credentials = Environment.GetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE") ?? Path.Combine(home, ".aws", "credentials");
+        string config = Environment.GetEnvironmentVariable("AWS_CONFIG_FILE") ?? Path.Combine(home, ".aws", "config");
+        return File.Exists(credentials) || File.Exists(config);
+    }
+
+    /// <summary>True when <paramref name="e"/> is the SDK failing to find credentials anywhere.</summary>
+    internal static bool IsMissingCredentials(Exception e) =>
+        e is AmazonClientException && e is not AmazonServiceException
+        && (e.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("instance metadata", StringComparison.OrdinalIgnoreCase));
+
+    internal static IAmazonS3 Client(string uri)
     {
         string? endpoint = Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL_S3") ?? Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL");
+        // An S3-compatible store (a custom endpoint) has no instance role: with no credentials in sight, say so at once.
+        if (endpoint is not null && !HasLocalCredentials())
+            throw new DataSourceException(uri, $"Cannot read '{uri}' from {endpoint}: {CredentialsHelp}.");
         string region = Environment.GetEnvironmentVariable("AWS_REGION") ?? Environment.GetEnvironmentVariable("AWS_DEFAULT_REGION") ?? "us-east-1";
         string cacheKey = $"{endpoint}|{region}|{Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID")}";
         return Clients.GetOrAdd(cacheKey, _ =>
@@ -63,7 +88,7 @@ public static class ObjectStore
     public static async Task<IReadOnlyList<(string Uri, long Size)>> ListAsync(string uri, IReadOnlyList<string> extensions, CancellationToken ct)
     {
         var (bucket, prefix) = Parse(uri);
-        var client = Client();
+        var client = Client(uri);
         var found = new List<(string, long)>();
         var request = new ListObjectsV2Request { BucketName = bucket, Prefix = prefix };
         try
@@ -81,6 +106,10 @@ public static class ObjectStore
         catch (AmazonS3Exception e)
         {
             throw new DataSourceException(uri, $"Listing '{uri}' failed: {(int)e.StatusCode} {e.ErrorCode}: {e.Message}", e);
+        }
+        catch (Exception e) when (IsMissingCredentials(e))
+        {
+            throw new DataSourceException(uri, $"Cannot list '{uri}': {CredentialsHelp}.", e);
         }
         catch (Exception e) when (e is AmazonClientException or HttpRequestException or IOException)
         {

@@ -34,7 +34,7 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
 
     public static async Task<S3ReadStream> OpenAsync(string uri, long? length, CancellationToken ct)
     {
-        var client = ObjectStore.Client();
+        var client = ObjectStore.Client(uri);
         if (length is null)
         {
             var (bucket, key) = ObjectStore.Parse(uri);
@@ -46,6 +46,10 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
             catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Forbidden)
             {
                 throw new ShardFormatException(uri, null, $"'{uri}': {(int)e.StatusCode} {e.ErrorCode}: {e.Message}", e);
+            }
+            catch (Exception e) when (ObjectStore.IsMissingCredentials(e))
+            {
+                throw new DataSourceException(uri, $"Cannot read '{uri}': {ObjectStore.CredentialsHelp}.", e);
             }
         }
         return new S3ReadStream(client, uri, length.Value, ObjectStore.Options);
@@ -163,6 +167,7 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
     private static bool IsTransient(Exception e, CancellationToken ct) => e switch
     {
         OperationCanceledException => !ct.IsCancellationRequested, // a request timeout, not our cancellation
+        _ when ObjectStore.IsMissingCredentials(e) => false, // no retry can find credentials
         AmazonServiceException s => (int)s.StatusCode >= 500 || (int)s.StatusCode == 429 || s.StatusCode == 0,
         AmazonClientException or HttpRequestException or IOException or System.Net.Sockets.SocketException => true,
         _ => false,

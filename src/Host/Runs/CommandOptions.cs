@@ -1,0 +1,104 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Contrastive.Host;
+
+/// <summary>`contrastive eval`: what to score. Configuration section "Eval" (how: section "Evaluation").</summary>
+public sealed class EvalCommandOptions
+{
+    /// <summary>A checkpoint file written by train.</summary>
+    [Required(ErrorMessage = "is required: a checkpoint file written by train")]
+    public string? Checkpoint { get; set; }
+
+    /// <summary>Labelled data whose features form the kNN bank and train the probe.</summary>
+    [Required(ErrorMessage = "is required: labelled data for the kNN bank and the probe")]
+    public string? TrainData { get; set; }
+
+    /// <summary>Labelled data to classify.</summary>
+    [Required(ErrorMessage = "is required: labelled data to classify")]
+    public string? TestData { get; set; }
+
+    /// <summary>Also score the architecture at random init (the checkpoint's seed) and raw pixels. Default false.</summary>
+    public bool Baselines { get; set; }
+}
+
+/// <summary>`contrastive bench`: how long and against what consumer. Configuration section "Bench".</summary>
+public sealed class BenchOptions
+{
+    /// <summary>Measured seconds, after the warm-up. Default 20.</summary>
+    [Range(0.1, 1e6)]
+    public double Seconds { get; set; } = 20;
+
+    /// <summary>Seconds run before measuring, while pools and caches fill; unset: 15% of Seconds, 1 to 60 s.</summary>
+    [Range(0.0, 1e6)]
+    public double? Warmup { get; set; }
+
+    /// <summary>Simulate a trainer taking this many images per second; unset: a null consumer.</summary>
+    [Range(1e-3, 1e9)]
+    public double? ConsumerRate { get; set; }
+
+    /// <summary>"all" (the whole pipeline, default) or "ingest" (reading alone: bytes handed on, no decode).</summary>
+    [Required, RegularExpression("^(all|ingest)$", ErrorMessage = "must be all or ingest")]
+    public string Stage { get; set; } = "all";
+
+    /// <summary>Sample managed allocations (GC AllocationTick events) and print the top types. Default false.</summary>
+    public bool TraceAllocations { get; set; }
+}
+
+/// <summary>`contrastive pack`: converting a dataset into shards. Configuration section "Pack".</summary>
+public sealed class PackOptions
+{
+    /// <summary>Any supported source: Parquet, tar shards or an image folder.</summary>
+    [Required(ErrorMessage = "is required: the data to pack")]
+    public string? Input { get; set; }
+
+    /// <summary>Folder for the new shards.</summary>
+    [Required(ErrorMessage = "is required: the folder for the new shards")]
+    public string? Output { get; set; }
+
+    /// <summary>"parquet" (Hugging Face schema, default) or "wds" (WebDataset tar).</summary>
+    [Required, RegularExpression("^(parquet|wds)$", ErrorMessage = "must be parquet or wds")]
+    public string Format { get; set; } = "parquet";
+
+    /// <summary>Image bytes per shard, in MB. Default 256.</summary>
+    [Range(0.001, 1e7)]
+    public double ShardSizeMb { get; set; } = 256;
+
+    /// <summary>Rows per Parquet row group. Default 100.</summary>
+    [Range(1, 10_000_000)]
+    public int RowsPerRowGroup { get; set; } = 100;
+}
+
+/// <summary>`contrastive demo-data`: the synthetic labelled dataset. Configuration section "Demo".</summary>
+public sealed class DemoOptions
+{
+    /// <summary>Folder to write the shards into.</summary>
+    [Required(ErrorMessage = "is required: the folder to write into")]
+    public string? Output { get; set; }
+
+    /// <summary>"images" (10 classes, JPEG in Hugging Face-schema Parquet; default) or "series" (6 classes of synthetic processes, for CPC).</summary>
+    [Required, RegularExpression("^(images|series)$", ErrorMessage = "must be images or series")]
+    public string Kind { get; set; } = "images";
+
+    /// <summary>Images (or series). Default 8000.</summary>
+    [Range(1, 100_000_000)]
+    public int Count { get; set; } = 8000;
+
+    /// <summary>Seed; the same seed gives the same files. Default 0.</summary>
+    public long Seed { get; set; }
+
+    /// <summary>Fixed image width; unset: random 64 to 128.</summary>
+    [Range(8, 8192)]
+    public int? Width { get; set; }
+
+    /// <summary>Fixed image height; unset: random 64 to 128.</summary>
+    [Range(8, 8192)]
+    public int? Height { get; set; }
+
+    /// <summary>JPEG quality. Default 90.</summary>
+    [Range(1, 100)]
+    public int Quality { get; set; } = 90;
+
+    /// <summary>Series only: samples per series. Default 16000.</summary>
+    [Range(16, 10_000_000)]
+    public int Length { get; set; } = 16000;
+}

@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Contrastive.Training;
+
+/// <summary>How encoders are scored (the end of a training run, and `contrastive eval`). Configuration section "Evaluation".</summary>
+public sealed class EvaluationOptions
+{
+    /// <summary>kNN neighbours. Default 20 (the InstDisc / lightly protocol).</summary>
+    [Range(1, 10000)]
+    public int KnnK { get; set; } = 20;
+
+    /// <summary>kNN temperature of the similarity weights. Default 0.1.</summary>
+    [Range(1e-4, 100.0)]
+    public double KnnTemperature { get; set; } = 0.1;
+
+    /// <summary>Most training samples used as the kNN bank at the end of a run. Default 20000.</summary>
+    [Range(1, int.MaxValue)]
+    public int KnnBankSize { get; set; } = 20000;
+
+    /// <summary>Epochs of a linear probe (full-batch Adam on frozen, standardised features). Default 300.</summary>
+    [Range(1, 100_000)]
+    public int ProbeEpochs { get; set; } = 300;
+
+    /// <summary>The evaluation view's centre crop as a share of the shorter side before resizing (1 = the whole image). Default 0.875 (torchvision's 224/256).</summary>
+    [Range(0.01, 1.0)]
+    public double CropFraction { get; set; } = 0.875;
+}
