@@ -99,6 +99,24 @@ public sealed class SeriesChunk : IDisposable
         new(Shard, Part, Epoch, Values, Labels, Indices, null, Interlocked.Exchange(ref _owner, null))
             { Unit = Unit, Offset = Offset, Problems = Problems.Any(p => p is not null) ? Problems : null };
 
+    /// <summary>
+    /// The series of a chunk made by <see cref="ToSampleChunk"/> (perhaps mixed with others' samples by the shuffle buffer):
+    /// lengths from the byte counts. It takes over the chunk's buffers.
+    /// </summary>
+    internal static SeriesChunk FromSampleChunk(SampleChunk chunk, int channels)
+    {
+        int n = chunk.Count;
+        var lengths = new int[n];
+        var problems = new string?[n];
+        for (int i = 0; i < n; i++)
+        {
+            problems[i] = chunk.Problems?[i];
+            if (problems[i] is null) lengths[i] = chunk.Images[i].Length / (sizeof(float) * channels);
+        }
+        return new SeriesChunk(chunk.Shard, chunk.Part, chunk.Epoch, channels, chunk.Images, lengths, chunk.Labels, chunk.Indices, problems, chunk.TakeOwner())
+            { Unit = chunk.Unit, Offset = chunk.Offset };
+    }
+
     /// <summary>Returns the pooled buffer the values live in.</summary>
     public void Dispose() => Interlocked.Exchange(ref _owner, null)?.Dispose();
 }
