@@ -272,9 +272,6 @@ internal sealed class SharedOwners
         Array.Fill(_refs, 1); // the builder's reference
     }
 
-    /// <summary>Whether owner <paramref name="i"/> has been disposed.</summary>
-    internal bool Released(int i) => Volatile.Read(ref _refs[i]) == 0;
-
     /// <summary>A reference to the owners flagged in <paramref name="used"/>, let go when the lease is disposed.</summary>
     public IDisposable Lease(bool[] used)
     {

@@ -1,7 +1,7 @@
 namespace Contrastive.Ingest;
 
 /// <summary>
-/// The series of one Parquet row group (after the plan's split, shuffle and cursor): per sample <see cref="Channels"/>
+/// Series samples as read (after the plan's split, shuffle and cursor; through the shuffle buffer, of several row groups): per sample <see cref="Channels"/>
 /// channels of <see cref="Lengths"/>[i] values each, channel-major (channel 0's values, then channel 1's, ...).
 /// A sample whose values cannot be used (an empty list, channels of different lengths) has length 0 and a
 /// <see cref="Problems"/> entry saying why: the consumer skips and counts it, as it does an undecodable image.
@@ -68,28 +68,6 @@ public sealed class SeriesChunk : IDisposable
 
     /// <summary>Sample i as a person can find it again.</summary>
     public string Describe(int i) => $"{Shard} row group {Part} sample index {Indices[i]}";
-
-    /// <summary>The samples at <paramref name="order"/>, in that order, with the offset moved by <paramref name="offsetDelta"/>.</summary>
-    internal SeriesChunk Reorder(IReadOnlyList<int> order, int offsetDelta = 0)
-    {
-        int n = order.Count;
-        var values = new ReadOnlyMemory<byte>[n];
-        var lengths = new int[n];
-        var labels = new long[n];
-        var indices = new long[n];
-        var problems = new string?[n];
-        for (int j = 0; j < n; j++)
-        {
-            int i = order[j];
-            values[j] = Values[i];
-            lengths[j] = Lengths[i];
-            labels[j] = Labels[i];
-            indices[j] = Indices[i];
-            problems[j] = Problems[i];
-        }
-        return new SeriesChunk(Shard, Part, Epoch, Channels, values, lengths, labels, indices, problems, Interlocked.Exchange(ref _owner, null))
-            { Unit = Unit, Offset = Offset + offsetDelta };
-    }
 
     /// <summary>
     /// The same samples as a <see cref="SampleChunk"/> for the input pipeline: each sample's bytes are its float32
