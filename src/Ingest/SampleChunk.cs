@@ -30,11 +30,23 @@ public sealed class SampleChunk : IDisposable
     {
     }
 
-    /// <summary>The shard file this chunk came from.</summary>
+    /// <summary>The shard file this chunk came from (a chunk mixed from several shards: the dataset; see <see cref="ShardOf"/>).</summary>
     public string Shard { get; }
 
-    /// <summary>The row group (or segment) inside the shard.</summary>
+    /// <summary>The row group (or segment) inside the shard (a mixed chunk: its first sample's; see <see cref="PartOf"/>).</summary>
     public int Part { get; }
+
+    /// <summary>Per sample, the shard it came from, when the chunk mixes samples of several read units (null: <see cref="Shard"/> for all).</summary>
+    public string[]? Shards { get; init; }
+
+    /// <summary>Per sample, its row group (or segment) inside its shard, when the chunk mixes read units (null: <see cref="Part"/> for all).</summary>
+    public int[]? Parts { get; init; }
+
+    /// <summary>The shard sample <paramref name="i"/> came from.</summary>
+    public string ShardOf(int i) => Shards?[i] ?? Shard;
+
+    /// <summary>The row group (or segment) of sample <paramref name="i"/> inside its shard.</summary>
+    public int PartOf(int i) => Parts?[i] ?? Part;
 
     /// <summary>The epoch this chunk is read for; part of every sample's random seed.</summary>
     public int Epoch { get; }
@@ -66,7 +78,7 @@ public sealed class SampleChunk : IDisposable
     public string?[]? Keys { get; }
 
     /// <summary>A name for sample <paramref name="i"/> that a person can find again: the key, or shard and row.</summary>
-    public string Describe(int i) => Keys?[i] is { } key ? $"{Shard} key '{key}'" : $"{Shard} row group {Part} sample index {Indices[i]}";
+    public string Describe(int i) => Keys?[i] is { } key ? $"{ShardOf(i)} key '{key}'" : $"{ShardOf(i)} row group {PartOf(i)} sample index {Indices[i]}";
 
     /// <summary>A chunk of the samples at <paramref name="order"/>, in that order; it takes over this chunk's buffers.</summary>
     public SampleChunk Select(IReadOnlyList<int> order) => Reorder(order, 0);
@@ -88,6 +100,8 @@ public sealed class SampleChunk : IDisposable
         var indices = new long[order.Count];
         var keys = Keys is null ? null : new string?[order.Count];
         var problems = Problems is null ? null : new string?[order.Count];
+        var shards = Shards is null ? null : new string[order.Count];
+        var parts = Parts is null ? null : new int[order.Count];
         for (int j = 0; j < order.Count; j++)
         {
             int i = order[j];
@@ -96,10 +110,20 @@ public sealed class SampleChunk : IDisposable
             indices[j] = Indices[i];
             if (keys is not null) keys[j] = Keys![i];
             if (problems is not null) problems[j] = Problems![i];
+            if (shards is not null) shards[j] = Shards![i];
+            if (parts is not null) parts[j] = Parts![i];
         }
         var owner = Interlocked.Exchange(ref _owner, null);
-        return new SampleChunk(Shard, Part, Epoch, images, labels, indices, keys, owner) { Unit = Unit, Offset = Offset + offsetDelta, Problems = problems };
+        return new SampleChunk(Shard, Part, Epoch, images, labels, indices, keys, owner)
+            { Unit = Unit, Offset = Offset + offsetDelta, Problems = problems, Shards = shards, Parts = parts };
     }
+
+    /// <summary>The same samples placed at <paramref name="unit"/> and <paramref name="offset"/>; it takes over this chunk's buffers.</summary>
+    internal SampleChunk At(int unit, int offset) =>
+        new(Shard, Part, Epoch, Images, Labels, Indices, Keys, TakeOwner()) { Unit = unit, Offset = offset, Problems = Problems, Shards = Shards, Parts = Parts };
+
+    /// <summary>Hands over what returns this chunk's buffers (the chunk no longer returns them on <see cref="Dispose"/>).</summary>
+    internal IDisposable? TakeOwner() => Interlocked.Exchange(ref _owner, null);
 
     /// <summary>Returns the pooled buffers the image bytes live in.</summary>
     public void Dispose() => Interlocked.Exchange(ref _owner, null)?.Dispose();

@@ -57,6 +57,66 @@ public class ImageFolderTests
     }
 
     [Fact]
+    public async Task Symbolic_links_read_their_targets_bytes_and_a_dangling_link_is_a_bad_sample_named_by_its_path()
+    {
+        using var store = new TempDir(); // the real files, elsewhere
+        var targets = new Dictionary<string, byte[]>();
+        for (int i = 0; i < 6; i++)
+        {
+            var bytes = Enumerable.Range(0, 3000 + i * 40_000).Select(b => (byte)(b * 31 + i)).ToArray(); // up to 200 KB: far longer than a link
+            targets[$"t{i}.jpg"] = bytes;
+            Put(store, $"t{i}.jpg", bytes);
+        }
+        Put(store, "dir/d0.png", 9, 8, 7);
+        Directory.CreateSymbolicLink(store.File("dir/back"), store.Path); // a cycle once walked through the link below
+
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.File("cat"));
+        for (int i = 0; i < 4; i++) File.CreateSymbolicLink(dir.File($"cat/l{i}.jpg"), store.File($"t{i}.jpg"));
+        File.CreateSymbolicLink(dir.File("cat/gone.jpg"), store.File("missing.jpg"));
+        Directory.CreateSymbolicLink(dir.File("cat/more"), store.File("dir"));  // a link to a directory of images
+        Directory.CreateSymbolicLink(dir.File("dog"), store.Path);              // a class folder that is a link
+        var ds = ImageFolderDataset.Open(dir.Path, dir.Path, chunkSize: 4);
+        Assert.Equal(new[] { "cat", "dog" }, ds.ClassNames);
+
+        var keys = new List<string>();
+        int bad = 0;
+        foreach (bool shuffle in new[] { false, true })
+        {
+            keys.Clear();
+            bad = 0;
+            await foreach (var c in ds.ReadAsync(new ReadPlan(0, 3, shuffle, HoldoutSplit.None)))
+                using (c)
+                    for (int i = 0; i < c.Count; i++)
+                    {
+                        string key = c.Keys![i]!;
+                        keys.Add(key);
+                        if (key == "cat/gone.jpg")
+                        {
+                            bad++;
+                            Assert.True(c.Images[i].IsEmpty);
+                            Assert.Contains(dir.File("cat/gone.jpg"), c.Problems![i]);
+                            Assert.Contains("does not exist", c.Problems![i]);
+                            Assert.Contains("cat/gone.jpg", c.Describe(i));
+                            continue;
+                        }
+                        Assert.Null(c.Problems?[i]);
+                        string name = Path.GetFileName(key).Replace('l', 't'); // cat/l{i}.jpg links to t{i}.jpg
+                        Assert.Equal(name == "d0.png" ? new byte[] { 9, 8, 7 } : targets[name], c.Images[i].ToArray());
+                    }
+        }
+        Assert.Equal(1, bad);
+        // Each real directory is walked once per class, so the cycle ends: in dog, dir/back leads to the store already
+        // walked; in cat, more (the store's dir) -> back (the store, new) -> dir (walked).
+        var store6 = Enumerable.Range(0, 6).Select(i => $"t{i}.jpg").ToList();
+        var expected = new[] { "cat/gone.jpg", "cat/l0.jpg", "cat/l1.jpg", "cat/l2.jpg", "cat/l3.jpg", "cat/more/d0.png", "dog/dir/d0.png" }
+            .Concat(store6.Select(t => "cat/more/back/" + t)).Concat(store6.Select(t => "dog/" + t)).Order(StringComparer.Ordinal);
+        Assert.Equal(expected, keys.Order(StringComparer.Ordinal));
+        Assert.Equal(19, ds.SampleCount); // the dangling link counts as a sample
+        Assert.True(ImageFolderDataset.HasImages(dir.Path));
+    }
+
+    [Fact]
     public async Task Mixed_layout_and_empty_folders_are_clear_errors()
     {
         using var dir = new TempDir();

@@ -75,3 +75,49 @@ public class ShardPackerTests
         Assert.Equal("webp", ShardPacker.ImageExtension("RIFF\0\0\0\0WEBPVP8 "u8));
     }
 }
+
+public class ShardPackerShuffleTests
+{
+    private static async Task<List<List<long>>> LabelsPerShard(string dir)
+    {
+        var result = new List<List<long>>();
+        foreach (var file in Directory.GetFiles(dir, "*.parquet").Order(StringComparer.Ordinal))
+        {
+            var ds = await ParquetImageDataset.OpenAsync(file);
+            var labels = new List<long>();
+            await foreach (var c in ds.ReadAsync(new ReadPlan(0, 0, false, HoldoutSplit.None)))
+                using (c) labels.AddRange(c.Labels);
+            result.Add(labels);
+        }
+        return result;
+    }
+
+    [Fact]
+    public async Task Packing_shuffles_rows_across_shards_by_default_and_keeps_stored_order_when_asked()
+    {
+        using var dir = new TempDir();
+        for (int c = 0; c < 8; c++)
+            for (int k = 0; k < 40; k++)
+            {
+                string path = Path.Combine(dir.Path, "in", $"class{c}", $"{k:D3}.jpg");
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                await File.WriteAllBytesAsync(path, [0xFF, 0xD8, 0xFF, .. Enumerable.Range(0, 250).Select(b => (byte)(b ^ k ^ c))]);
+            }
+        var folder = await ImageDataset.OpenAsync(Path.Combine(dir.Path, "in"));
+        double shardMb = 40 * 253 / 1048576.0; // about one class's bytes per shard
+
+        await ShardPacker.PackAsync(folder, dir.File("sorted"), ShardPacker.Format.Parquet, shardMb, shuffle: false);
+        var sorted = await LabelsPerShard(dir.File("sorted"));
+        Assert.True(sorted.Count >= 7);
+        Assert.All(sorted, s => Assert.InRange(s.Distinct().Count(), 1, 2)); // class by class
+
+        await ShardPacker.PackAsync(folder, dir.File("a"), ShardPacker.Format.Parquet, shardMb);
+        await ShardPacker.PackAsync(folder, dir.File("b"), ShardPacker.Format.Parquet, shardMb);
+        var a = await LabelsPerShard(dir.File("a"));
+        Assert.Equal(320, a.Sum(s => s.Count));
+        Assert.All(a.Take(a.Count - 1), s => Assert.True(s.Distinct().Count() >= 6, string.Join(",", s))); // every full shard holds most classes
+        Assert.Equal(a, await LabelsPerShard(dir.File("b"))); // same seed: same shards
+        await ShardPacker.PackAsync(folder, dir.File("c"), ShardPacker.Format.Parquet, shardMb, seed: 1);
+        Assert.NotEqual(a, await LabelsPerShard(dir.File("c")));
+    }
+}

@@ -241,7 +241,7 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
         }
         catch (SampleFormatException e)
         {
-            BadSample(chunk.Shard, chunk.Describe(i), e.Message);
+            BadSample(chunk.ShardOf(i), chunk.Describe(i), e.Message);
             return false;
         }
         Stats.DecodedOne(Stopwatch.GetTimestamp() - t0, GC.GetAllocatedBytesForCurrentThread() - a0);

@@ -14,6 +14,7 @@ internal sealed class ReadProgress
     {
         public readonly ReadCursor Start = chunk.CursorAt(0);
         public readonly string Shard = chunk.Shard;
+        public readonly string[]? Shards = chunk.Shards; // per sample, when the chunk mixes shards (the shuffle buffer)
         public readonly BatchAssembler.Open?[] Batches = new BatchAssembler.Open?[chunk.Count];
         public int DoneUpTo;
 
@@ -63,7 +64,7 @@ internal sealed class ReadProgress
             {
                 while (c.DoneUpTo < c.Batches.Length && Volatile.Read(ref c.Batches[c.DoneUpTo]) is { IsPublished: true } b)
                 {
-                    if (ReferenceEquals(b, Skipped)) Passed(c.Shard);
+                    if (ReferenceEquals(b, Skipped)) Passed(c.Shards?[c.DoneUpTo] ?? c.Shard);
                     c.DoneUpTo++;
                 }
                 if (c.DoneUpTo < c.Batches.Length) return (c.Start with { Offset = c.Start.Offset + c.DoneUpTo }, Published(_skipped));

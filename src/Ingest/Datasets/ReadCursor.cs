@@ -2,9 +2,12 @@ namespace Contrastive.Ingest;
 
 /// <summary>
 /// A position in the sample stream of a <see cref="ReadPlan"/>: epoch <paramref name="Epoch"/>, the read unit at
-/// <paramref name="Unit"/> of that epoch's order (a Parquet row group, a tar shard, a chunk of folder files; counted
-/// over all ranks), and <paramref name="Offset"/> samples into that unit's order (after the split and the shuffle).
-/// Reading from a cursor yields exactly the samples that follow it, and does not read the units before it.
+/// <paramref name="Unit"/> of that epoch's order (a Parquet row group, a tar shard, a slice of an image folder's
+/// permuted files; counted over all ranks), and <paramref name="Offset"/> samples into that unit's order (after the
+/// split and the shuffle). Through a shuffle buffer (<see cref="ShuffleBuffer"/>) the unit is a mixing group, named by
+/// the position of its first read unit, and the offset counts samples into the group's mixed order.
+/// Reading from a cursor yields exactly the samples that follow it, and does not read the units (groups) before it;
+/// it holds for the plan it was taken under (same seed, ranks, split and shuffle buffer bounds).
 /// </summary>
 public readonly record struct ReadCursor(int Epoch, int Unit, int Offset)
 {

@@ -15,6 +15,40 @@ internal static class SampleOrder
         }
     }
 
+    public static void Permute<T>(Span<T> items, Random rng)
+    {
+        for (int i = items.Length - 1; i > 0; i--)
+        {
+            int j = rng.Next(i + 1);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+
+    /// <summary>
+    /// The epoch of a dataset read by random access (an image folder, an IDX file): a permutation of all
+    /// <paramref name="count"/> samples when shuffling (stored order otherwise), cut into read units of
+    /// <paramref name="unitSize"/> consecutive entries. Yields this rank's units that are not before the plan's cursor, each
+    /// with its position and the samples to read in order: those the split keeps, less those before the cursor
+    /// (<paramref name="Skipped"/> of them, the offset of the first).
+    /// </summary>
+    public static IEnumerable<(int Position, int[] Samples, int Skipped)> Slices(int count, int unitSize, ReadPlan plan)
+    {
+        var order = new int[count];
+        for (int i = 0; i < count; i++) order[i] = i;
+        if (plan.Shuffle) Permute(order.AsSpan(), Rng(plan.Seed, plan.Epoch, -1));
+        int units = (count + unitSize - 1) / unitSize;
+        var kept = new List<int>(unitSize);
+        for (int position = 0; position < units; position++)
+        {
+            if (!plan.IsMine(position) || plan.Skips(position)) continue;
+            kept.Clear();
+            for (int j = position * unitSize, end = Math.Min(count, j + unitSize); j < end; j++)
+                if (plan.Split.IsHeldOut(order[j]) == plan.HeldOut) kept.Add(order[j]);
+            int skip = plan.SkipCount(kept.Count, position, 0);
+            if (kept.Count > skip) yield return (position, kept.GetRange(skip, kept.Count - skip).ToArray(), skip);
+        }
+    }
+
     /// <summary>
     /// An epoch's read units (row groups, tar shards, chunks of files) in the plan's order with their positions in it,
     /// leaving out other ranks' units and those before the plan's cursor. <paramref name="units"/> is permuted in place.

@@ -2,8 +2,12 @@ namespace Contrastive.Ingest;
 
 /// <summary>
 /// A folder of image files: root/&lt;class&gt;/&lt;file&gt; (labels are the indices of the sorted class folder names) or a
-/// flat folder (no labels). Files are sorted by path; each chunk is up to <see cref="ChunkSize"/> consecutive files,
-/// read into one pooled buffer with positional reads, every image a slice of it.
+/// flat folder (no labels). Files are sorted by path (global sample index = position in that order). An epoch reads
+/// them in chunks of up to <see cref="ChunkSize"/> files (the read unit for ranks and cursors): with shuffling,
+/// consecutive slices of a permutation of all the files, otherwise consecutive files. A chunk's files are read into one
+/// pooled buffer with positional reads, every image a slice of it. Symbolic links are followed: a link to a file reads
+/// the target's bytes, a link to a directory is walked (each real directory once, so link cycles end); a link whose
+/// target does not exist is listed, and read as a bad sample that names it.
 /// </summary>
 public sealed class ImageFolderDataset : IImageDataset
 {
@@ -15,9 +19,8 @@ public sealed class ImageFolderDataset : IImageDataset
     private readonly string[] _files;   // full paths, sorted
     private readonly long[] _labels;
     private readonly string[] _keys;    // paths relative to the root
-    private readonly long[] _lengths;
 
-    private ImageFolderDataset(string uri, string root, string[] files, long[] labels, long[] lengths, IReadOnlyList<string>? classes, int chunkSize,
+    private ImageFolderDataset(string uri, string root, string[] files, long[] labels, IReadOnlyList<string>? classes, int chunkSize,
         bool audio = false)
     {
         Format = audio ? "audiofolder" : "imagefolder";
@@ -25,7 +28,6 @@ public sealed class ImageFolderDataset : IImageDataset
         Root = root;
         _files = files;
         _labels = labels;
-        _lengths = lengths;
         _keys = Array.ConvertAll(files, f => Path.GetRelativePath(root, f).Replace('\\', '/'));
         ClassNames = classes;
         ChunkSize = chunkSize;
@@ -58,7 +60,53 @@ public sealed class ImageFolderDataset : IImageDataset
 
     /// <summary>Whether <paramref name="directory"/> holds any file with one of the extensions (default: the image ones), at any depth.</summary>
     public static bool HasImages(string directory, IReadOnlyList<string>? extensions = null) =>
-        Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Any(f => Matches(f, extensions ?? Extensions));
+        Walk(directory).Any(f => Matches(f, extensions ?? Extensions));
+
+    /// <summary>
+    /// The files under <paramref name="directory"/> at any depth (paths through it as given), following symbolic links:
+    /// a link to a directory is walked unless the directory it leads to was walked already (so cycles end and nothing is
+    /// listed twice); a link whose target is missing is listed as a file. Unreadable directories are left out.
+    /// </summary>
+    internal static IEnumerable<string> Walk(string directory)
+    {
+        var options = new EnumerationOptions { RecurseSubdirectories = false, IgnoreInaccessible = true, AttributesToSkip = 0 };
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new Stack<(string Path, string Real)>();
+        string root = Path.GetFullPath(directory);
+        pending.Push((root, RealDirectory(new DirectoryInfo(root))));
+        while (pending.TryPop(out var dir))
+        {
+            if (!seen.Add(dir.Real)) continue;
+            List<FileSystemInfo> entries;
+            try { entries = new DirectoryInfo(dir.Path).EnumerateFileSystemInfos("*", options).ToList(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
+            var subdirectories = new List<(string, string)>();
+            foreach (var entry in entries)
+            {
+                string path = Path.Combine(dir.Path, entry.Name);
+                if (entry is DirectoryInfo d) subdirectories.Add((path, d.LinkTarget is null ? Path.Combine(dir.Real, entry.Name) : RealDirectory(d)));
+                else yield return path;
+            }
+            for (int i = subdirectories.Count - 1; i >= 0; i--) pending.Push(subdirectories[i]);
+        }
+    }
+
+    /// <summary>
+    /// A name for the directory a path leads to: the final target of a link (else the path), made full. Walking from
+    /// there, each link's name is one fixed string, so following a cycle comes back to a name already seen.
+    /// </summary>
+    private static string RealDirectory(DirectoryInfo d)
+    {
+        try
+        {
+            if (d.LinkTarget is not null && d.ResolveLinkTarget(returnFinalTarget: true) is { } target) return Path.GetFullPath(target.FullName);
+        }
+        catch (IOException)
+        {
+            // a link loop the system refuses to resolve: walk it under its own name, once
+        }
+        return Path.GetFullPath(d.FullName);
+    }
 
     private static bool Matches(string path, IReadOnlyList<string> extensions)
     {
@@ -83,7 +131,7 @@ public sealed class ImageFolderDataset : IImageDataset
         root = Path.GetFullPath(root);
         var loose = Directory.EnumerateFiles(root).Where(IsImage).ToList();
         var classDirs = Directory.EnumerateDirectories(root)
-            .Where(d => !Path.GetFileName(d).StartsWith('.') && Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories).Any(IsImage))
+            .Where(d => !Path.GetFileName(d).StartsWith('.') && Walk(d).Any(IsImage))
             .OrderBy(d => Path.GetFileName(d), StringComparer.Ordinal)
             .ToList();
         if (loose.Count > 0 && classDirs.Count > 0)
@@ -98,7 +146,7 @@ public sealed class ImageFolderDataset : IImageDataset
             classes = classDirs.Select(Path.GetFileName).ToArray()!;
             for (int c = 0; c < classDirs.Count; c++)
             {
-                var inClass = Directory.EnumerateFiles(classDirs[c], "*", SearchOption.AllDirectories).Where(IsImage).ToList();
+                var inClass = Walk(classDirs[c]).Where(IsImage).ToList();
                 inClass.Sort(StringComparer.Ordinal);
                 files.AddRange(inClass);
                 labels.AddRange(Enumerable.Repeat((long)c, inClass.Count));
@@ -111,61 +159,106 @@ public sealed class ImageFolderDataset : IImageDataset
             labels.AddRange(Enumerable.Repeat(Sample.NoLabel, loose.Count));
         }
         if (files.Count == 0) throw new DataSourceException(uri, $"{(audio ? "Audio" : "Image")} folder '{uri}' has no {(audio ? "audio files" : "images")} ({string.Join(", ", extensions)}).");
-        var lengths = files.Select(f => new FileInfo(f).Length).ToArray();
-        return new ImageFolderDataset(uri, root, [.. files], [.. labels], lengths, classes, chunkSize, audio);
+        return new ImageFolderDataset(uri, root, [.. files], [.. labels], classes, chunkSize, audio);
     }
 
     public async IAsyncEnumerable<SampleChunk> ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
-        foreach (var (position, c) in SampleOrder.Units((_files.Length + ChunkSize - 1) / ChunkSize, plan))
+        foreach (var (position, files, skipped) in SampleOrder.Slices(_files.Length, ChunkSize, plan))
         {
             ct.ThrowIfCancellationRequested();
-            int first = c * ChunkSize, n = Math.Min(ChunkSize, _files.Length - first);
-            var chunk = await ReadChunkAsync(first, n, plan.Epoch, position, ct).ConfigureAwait(false);
-            if (plan.Trim(SampleOrder.Select(chunk, plan), position, 0) is { } selected) yield return selected;
+            yield return await ReadChunkAsync(files, plan.Epoch, position, skipped, ct).ConfigureAwait(false);
         }
     }
 
-    private async Task<SampleChunk> ReadChunkAsync(int first, int n, int epoch, int unit, CancellationToken ct)
+    /// <summary>
+    /// Reads <paramref name="files"/> (sample indices) into one pooled buffer: every file is opened first (through any
+    /// symbolic link) and its length taken from the open file, so a link gives its target's bytes and a file that changed
+    /// since the listing gives what it holds now. A file that cannot be opened or read is a sample without bytes whose
+    /// problem says why (a dangling link names its target).
+    /// </summary>
+    private async Task<SampleChunk> ReadChunkAsync(int[] files, int epoch, int unit, int offset, CancellationToken ct)
     {
-        long total = 0;
-        for (int i = 0; i < n; i++) total += _lengths[first + i];
+        int n = files.Length;
+        var handles = new Microsoft.Win32.SafeHandles.SafeFileHandle?[n];
+        var lengths = new long[n];
+        string?[]? problems = null;
         var owner = new PooledBuffers();
         try
         {
+            long total = 0;
+            for (int i = 0; i < n; i++)
+            {
+                try
+                {
+                    handles[i] = File.OpenHandle(_files[files[i]], FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
+                    lengths[i] = RandomAccess.GetLength(handles[i]!);
+                    if (lengths[i] > int.MaxValue) throw new IOException($"{lengths[i]} bytes, too large for an image");
+                    total += lengths[i];
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    (problems ??= new string?[n])[i] = Unreadable(_files[files[i]], e);
+                    handles[i]?.Dispose();
+                    handles[i] = null;
+                }
+            }
             var buffer = owner.Rent(checked((int)total));
             var images = new ReadOnlyMemory<byte>[n];
             int at = 0;
             for (int i = 0; i < n; i++)
             {
-                string path = _files[first + i];
-                int length = (int)_lengths[first + i];
+                if (handles[i] is not { } handle) continue;
+                int length = (int)lengths[i], read = 0;
                 try
                 {
-                    using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
-                    int read = 0;
                     while (read < length)
                     {
                         int r = await RandomAccess.ReadAsync(handle, buffer.AsMemory(at + read, length - read), read, ct).ConfigureAwait(false);
-                        if (r == 0) break; // shrank since it was listed: the sample gets the bytes there are
+                        if (r == 0) break; // shrank since it was opened: the sample gets the bytes there are
                         read += r;
                     }
                     images[i] = buffer.AsMemory(at, read);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
-                    images[i] = default; // unreadable (removed, no permission): counted as a bad sample downstream
+                    (problems ??= new string?[n])[i] = Unreadable(_files[files[i]], e);
                 }
                 at += length;
             }
+            var labels = new long[n];
             var indices = new long[n];
-            for (int i = 0; i < n; i++) indices[i] = first + i;
-            return new SampleChunk(Root, first / ChunkSize, epoch, images, _labels[first..(first + n)], indices, _keys[first..(first + n)], owner) { Unit = unit };
+            var keys = new string?[n];
+            for (int i = 0; i < n; i++)
+            {
+                labels[i] = _labels[files[i]];
+                indices[i] = files[i];
+                keys[i] = _keys[files[i]];
+            }
+            var chunk = new SampleChunk(Root, unit, epoch, images, labels, indices, keys, owner) { Unit = unit, Offset = offset, Problems = problems };
+            owner = null;
+            return chunk;
         }
-        catch
+        finally
         {
-            owner.Dispose();
-            throw;
+            foreach (var h in handles) h?.Dispose();
+            owner?.Dispose();
         }
+    }
+
+    /// <summary>Why a listed file cannot be read: a dangling symbolic link names its target.</summary>
+    private static string Unreadable(string path, Exception e)
+    {
+        try
+        {
+            var info = new FileInfo(path);
+            if (info.LinkTarget is { } target && info.ResolveLinkTarget(returnFinalTarget: true) is not { Exists: true })
+                return $"the symbolic link '{path}' leads to '{target}', which does not exist";
+        }
+        catch (IOException)
+        {
+            return $"the symbolic link '{path}' cannot be resolved (a loop?): {e.Message}";
+        }
+        return $"the file '{path}' cannot be read: {e.Message}";
     }
 }

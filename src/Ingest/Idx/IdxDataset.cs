@@ -7,7 +7,8 @@ namespace Contrastive.Ingest;
 /// An image set in the IDX format of MNIST and Fashion-MNIST: <c>*-images-idx3-ubyte[.gz]</c> (unsigned bytes, N × rows ×
 /// cols, grayscale) with labels from the <c>*-labels-idx1-ubyte[.gz]</c> file beside it when there is one. The file is read
 /// into memory once (these sets are tens of MB); samples are handed on as uncompressed 8-bit grayscale BMP images, which
-/// every decoder reads, in chunks of <see cref="ChunkSize"/> consecutive images (the read unit for shuffling and cursors).
+/// every decoder reads, in chunks of <see cref="ChunkSize"/> images (the read unit for ranks and cursors): consecutive images,
+/// or with shuffling consecutive entries of a permutation of all the images.
 /// </summary>
 public sealed class IdxDataset : IImageDataset
 {
@@ -160,31 +161,37 @@ public sealed class IdxDataset : IImageDataset
         return h;
     }
 
+    /// <summary>
+    /// Streams the images in chunks of up to <see cref="ChunkSize"/>: with shuffling, consecutive slices of a permutation
+    /// of all the images (the data is in memory, so any order costs the same); otherwise in stored order.
+    /// </summary>
     public async IAsyncEnumerable<SampleChunk> ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
-        int count = (int)SampleCount;
-        foreach (var (position, c) in SampleOrder.Units((count + ChunkSize - 1) / ChunkSize, plan))
+        foreach (var (position, samples, skipped) in SampleOrder.Slices((int)SampleCount, ChunkSize, plan))
         {
             ct.ThrowIfCancellationRequested();
             await Task.Yield(); // the data is in memory: let the consumer run between chunks
-            int first = c * ChunkSize, n = Math.Min(ChunkSize, count - first);
-            if (plan.Trim(SampleOrder.Select(MakeChunk(first, n, plan.Epoch, position), plan), position, 0) is { } selected) yield return selected;
+            yield return MakeChunk(samples, plan.Epoch, position, skipped);
         }
     }
 
-    private SampleChunk MakeChunk(int first, int n, int epoch, int unit)
+    private SampleChunk MakeChunk(int[] samples, int epoch, int unit, int offset)
     {
+        int n = samples.Length;
         var owner = new PooledBuffers();
         try
         {
             var buffer = owner.Rent(checked(n * _bmpBytes));
             var images = new ReadOnlyMemory<byte>[n];
+            var labels = new long[n];
+            var indices = new long[n];
             int size = _rows * _cols;
             for (int i = 0; i < n; i++)
             {
+                int s = samples[i];
                 var bmp = buffer.AsSpan(i * _bmpBytes, _bmpBytes);
                 _header.CopyTo(bmp);
-                var src = _pixels.AsSpan((first + i) * size, size);
+                var src = _pixels.AsSpan(s * size, size);
                 for (int y = 0; y < _rows; y++)
                 {
                     var row = bmp.Slice(BmpHeader + y * _stride, _stride);
@@ -192,10 +199,10 @@ public sealed class IdxDataset : IImageDataset
                     row[_cols..].Clear();
                 }
                 images[i] = buffer.AsMemory(i * _bmpBytes, _bmpBytes);
+                labels[i] = _labels[s];
+                indices[i] = s;
             }
-            var indices = new long[n];
-            for (int i = 0; i < n; i++) indices[i] = first + i;
-            return new SampleChunk(Path, first / ChunkSize, epoch, images, _labels[first..(first + n)], indices, null, owner) { Unit = unit };
+            return new SampleChunk(Path, unit, epoch, images, labels, indices, null, owner) { Unit = unit, Offset = offset };
         }
         catch
         {

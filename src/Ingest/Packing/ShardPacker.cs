@@ -5,7 +5,9 @@ namespace Contrastive.Ingest;
 
 /// <summary>
 /// Re-shards any <see cref="IImageDataset"/> into Hugging Face-schema Parquet or WebDataset tar shards, storing each
-/// image's bytes as they are (no re-encoding), in stored order. Each shard is written under a temporary name and
+/// image's bytes as they are (no re-encoding). Rows are shuffled across the output by default (seeded, so the same
+/// input and seed give the same shards), so shards of class-sorted data (an image folder's class folders) hold every
+/// class; with <c>shuffle: false</c> they keep the stored order. Each shard is written under a temporary name and
 /// renamed, so a reader never sees half a shard.
 /// </summary>
 public static class ShardPacker
@@ -15,8 +17,17 @@ public static class ShardPacker
     /// <summary>What was written.</summary>
     public readonly record struct Result(long Samples, int Shards, long Bytes, long SkippedEmpty);
 
+    /// <summary>Writes <paramref name="source"/>'s samples as shards of about <paramref name="shardSizeMb"/> MB of image bytes under <paramref name="output"/>.</summary>
+    /// <param name="shuffle">
+    /// Shuffle rows across the output (default): the source is read as a training epoch would be (epoch 0 of
+    /// <paramref name="seed"/>): an image folder or IDX file in a permutation of all its samples, shards in a permutation
+    /// of their read units mixed through a shuffle buffer of <paramref name="shuffleBufferBytes"/> (default the shard size,
+    /// which the packer holds in memory anyway, and at least <see cref="ReadPlan.DefaultShuffleBufferBytes"/>). False: stored order.
+    /// </param>
+    /// <param name="seed">Seed of the shuffled order.</param>
+    /// <param name="shuffleBufferBytes">Shuffle buffer for shard sources (0: the default above).</param>
     public static async Task<Result> PackAsync(IImageDataset source, string output, Format format, double shardSizeMb = 256, int rowsPerRowGroup = 100,
-        Action<string>? progress = null, CancellationToken ct = default)
+        Action<string>? progress = null, CancellationToken ct = default, bool shuffle = true, long seed = 0, long shuffleBufferBytes = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(shardSizeMb, 0);
         ArgumentOutOfRangeException.ThrowIfLessThan(rowsPerRowGroup, 1);
@@ -38,7 +49,15 @@ public static class ShardPacker
             pending = 0;
         }
 
-        await foreach (var chunk in source.ReadAsync(new ReadPlan(0, 0, Shuffle: false, HoldoutSplit.None), ct).ConfigureAwait(false))
+        ArgumentOutOfRangeException.ThrowIfNegative(shuffleBufferBytes);
+        long buffer = shuffleBufferBytes > 0 ? shuffleBufferBytes : Math.Max(limit, ReadPlan.DefaultShuffleBufferBytes);
+        var plan = new ReadPlan(0, seed, Shuffle: shuffle, HoldoutSplit.None)
+        {
+            ShuffleBufferBytes = buffer,
+            ShuffleBufferSamples = (int)Math.Clamp(buffer / 1024, ReadPlan.DefaultShuffleBufferSamples, 1 << 20), // the bytes bind, unless images are under ~1 KB
+        };
+        if (shuffle) progress?.Invoke(ShuffleBuffer.Describe(source, plan).Text);
+        await foreach (var chunk in source.ReadAsync(plan, ct).ConfigureAwait(false))
         {
             using (chunk)
             {

@@ -4,9 +4,9 @@ namespace Contrastive.Ingest;
 
 /// <summary>
 /// A set of Parquet image shards read as one dataset: global sample indices follow shard order (sorted paths)
-/// and row order. Reading streams one row group at a time.
+/// and row order. Row groups are the read units of the epoch's order, mixed through the plan's shuffle buffer.
 /// </summary>
-public sealed class ParquetImageDataset : IImageDataset
+public sealed class ParquetImageDataset : IImageDataset, IShardUnits
 {
     private ParquetImageDataset(string uri, IReadOnlyList<ParquetImageShard> shards)
     {
@@ -56,51 +56,42 @@ public sealed class ParquetImageDataset : IImageDataset
     }
 
     /// <summary>
-    /// Streams the dataset as chunks (one per row group) in the order the plan gives. Samples excluded by the
-    /// plan's split are removed from each chunk; empty chunks are not produced. Row groups before the plan's
-    /// cursor are not read (a shard whose row groups are all before it is not opened).
+    /// Streams the dataset in the order the plan gives: row groups in a permutation (or stored order), mixed through the
+    /// plan's shuffle buffer (<see cref="ShuffleBuffer"/>) or one after the other. Samples excluded by the plan's split are
+    /// left out; empty chunks are not produced. Row groups before the plan's cursor are not read (a shard whose row groups
+    /// are all before it is not opened).
     /// </summary>
     public async IAsyncEnumerable<SampleChunk> ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await using var files = new ParquetFiles();
+        using var raw = new BinaryColumnReader();
+
+        async IAsyncEnumerable<SampleChunk> ReadUnit((int Shard, int RowGroup) part, int position, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
+        {
+            var shard = Shards[part.Shard];
+            var (reader, ranges) = await files.GetAsync(shard.Path, shard.Size, token).ConfigureAwait(false);
+            yield return await shard.ReadRowGroupAsync(reader, part.RowGroup, plan.Epoch, position, ranges, raw, token).ConfigureAwait(false);
+        }
+
+        await foreach (var chunk in ShuffleBuffer.ReadAsync(Parts(), p => Size(p), ReadUnit, plan, Uri, ct).ConfigureAwait(false))
+            yield return chunk;
+    }
+
+    /// <summary>Every row group as (shard, row group), in stored order: the read units.</summary>
+    private List<(int Shard, int RowGroup)> Parts()
     {
         var parts = new List<(int Shard, int RowGroup)>();
         for (int s = 0; s < Shards.Count; s++)
             for (int g = 0; g < Shards[s].RowGroupRows.Count; g++)
                 parts.Add((s, g));
-        ParquetReader? reader = null;
-        Stream? stream = null;
-        IRangeReadable? ranges = null;
-        int open = -1;
-        using var raw = new BinaryColumnReader();
-        try
-        {
-            foreach (var (position, part) in SampleOrder.Units(parts, plan))
-            {
-                var (s, g) = part;
-                ct.ThrowIfCancellationRequested();
-                var shard = Shards[s];
-                if (open != s)
-                {
-                    if (reader is not null) await reader.DisposeAsync().ConfigureAwait(false);
-                    if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
-                    (stream, ranges) = await ShardStorage.OpenAsync(shard.Path, shard.Size, ct).ConfigureAwait(false);
-                    try
-                    {
-                        reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct).ConfigureAwait(false);
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        throw new ShardFormatException(shard.Path, null, $"Shard '{shard.Path}' is not a readable Parquet file: {e.Message}", e);
-                    }
-                    open = s;
-                }
-                var read = await shard.ReadRowGroupAsync(reader!, g, plan.Epoch, position, ranges, raw, ct).ConfigureAwait(false);
-                if (plan.Trim(SampleOrder.Select(read, plan), position, 0) is { } chunk) yield return chunk;
-            }
-        }
-        finally
-        {
-            if (reader is not null) await reader.DisposeAsync().ConfigureAwait(false);
-            if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
-        }
+        return parts;
     }
+
+    private UnitSize Size((int Shard, int RowGroup) p) => new(Shards[p.Shard].RowGroupRows[p.RowGroup], Shards[p.Shard].RowGroupBytes[p.RowGroup]);
+
+    string IShardUnits.UnitName => "row groups";
+
+    bool IShardUnits.SizesEstimated => false;
+
+    IReadOnlyList<UnitSize> IShardUnits.UnitSizes(ReadPlan plan) => Parts().Select(Size).ToList();
 }

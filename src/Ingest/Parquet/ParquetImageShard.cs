@@ -8,12 +8,13 @@ public sealed class ParquetImageShard
 {
     private readonly ImageColumns _columns;
 
-    private ParquetImageShard(string path, long? size, ImageColumns columns, long[] rowGroupRows, long firstIndex)
+    private ParquetImageShard(string path, long? size, ImageColumns columns, long[] rowGroupRows, long[] rowGroupBytes, long firstIndex)
     {
         Path = path;
         Size = size;
         _columns = columns;
         RowGroupRows = rowGroupRows;
+        RowGroupBytes = rowGroupBytes;
         FirstIndex = firstIndex;
         SampleCount = rowGroupRows.Sum();
     }
@@ -25,6 +26,12 @@ public sealed class ParquetImageShard
 
     /// <summary>Rows in each row group.</summary>
     public IReadOnlyList<long> RowGroupRows { get; }
+
+    /// <summary>
+    /// Bytes each row group's images take in memory once read, from the footer: the image column chunk's larger of its
+    /// compressed and uncompressed sizes (the row group's total size when the footer does not say).
+    /// </summary>
+    public IReadOnlyList<long> RowGroupBytes { get; }
 
     /// <summary>Global index of this shard's first sample.</summary>
     public long FirstIndex { get; }
@@ -55,8 +62,14 @@ public sealed class ParquetImageShard
             await using var reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct).ConfigureAwait(false);
             var columns = ImageColumns.Find(reader.Schema, path, imageColumn, labelColumn);
             var rows = new long[reader.RowGroupCount];
-            for (int i = 0; i < rows.Length; i++) rows[i] = reader.RowGroups[i].RowCount;
-            return new ParquetImageShard(path, size, columns, rows, firstIndex);
+            var bytes = new long[rows.Length];
+            for (int i = 0; i < rows.Length; i++)
+            {
+                var rg = reader.RowGroups[i];
+                rows[i] = rg.RowCount;
+                bytes[i] = rg.GetMetadata(columns.Image)?.MetaData is { } m ? Math.Max(m.TotalCompressedSize, m.TotalUncompressedSize) : rg.RowGroup.TotalByteSize;
+            }
+            return new ParquetImageShard(path, size, columns, rows, bytes, firstIndex);
         }
         catch (Exception e) when (e is not ShardFormatException and not OperationCanceledException)
         {

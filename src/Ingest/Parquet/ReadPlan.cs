@@ -3,17 +3,45 @@ namespace Contrastive.Ingest;
 /// <summary>What to read in one pass over a dataset.</summary>
 /// <param name="Epoch">The epoch number; with <paramref name="Seed"/> it decides the shuffled order.</param>
 /// <param name="Seed">Run seed.</param>
-/// <param name="Shuffle">Shuffle row-group order and samples within each row group (false: stored order).</param>
+/// <param name="Shuffle">Shuffle the epoch (false: stored order). An image folder or IDX file is read in a permutation of
+/// all its samples; shards (Parquet row groups, tar shards) are read in a permutation of their read units, mixed through
+/// the shuffle buffer (<see cref="ShuffleBufferSamples"/>, <see cref="ShuffleBufferBytes"/>).</param>
 /// <param name="Split">Held-out split applied to the samples.</param>
 /// <param name="HeldOut">Read the held-out samples (true) or the others (false).</param>
 /// <param name="Rank">This process's rank among <paramref name="WorldSize"/> readers.</param>
-/// <param name="WorldSize">Readers sharing the data: each reads every WorldSize-th chunk (row group) of the epoch's
-/// order, so ranks read disjoint samples and together all of them once per epoch.</param>
+/// <param name="WorldSize">Readers sharing the data: each reads every WorldSize-th read unit (row group, tar shard, slice of
+/// the folder's permuted files) of the epoch's order, so ranks read disjoint samples and together all of them once per epoch.</param>
 /// <param name="From">Resume point: in its epoch, the units before it are not read and the samples before it are not
 /// yielded (a cursor of another epoch changes nothing).</param>
 public readonly record struct ReadPlan(int Epoch, long Seed, bool Shuffle, HoldoutSplit Split, bool HeldOut = false, int Rank = 0, int WorldSize = 1,
     ReadCursor? From = null)
 {
+    /// <summary>Default <see cref="ShuffleBufferSamples"/>.</summary>
+    public const int DefaultShuffleBufferSamples = 4096;
+
+    /// <summary>Default <see cref="ShuffleBufferBytes"/>: 256 MiB.</summary>
+    public const long DefaultShuffleBufferBytes = 256L << 20;
+
+    /// <summary>
+    /// Shuffle buffer of shard datasets, in samples: consecutive read units of this rank's epoch order are grouped while
+    /// their summed sample counts (before the split) stay within it and their bytes within <see cref="ShuffleBufferBytes"/>,
+    /// and each group's samples are read together and yielded in a seeded permutation (a tar shard contributes pieces of
+    /// up to its chunk size at a time, so many shards stream side by side). 0 or 1: no buffer, the order of earlier
+    /// versions (units one after the other, samples permuted inside each). Default 4096. Ignored without
+    /// <see cref="Shuffle"/>, and by image folders and IDX files, whose epoch is a permutation of all their samples.
+    /// </summary>
+    public int ShuffleBufferSamples { get; init; } = DefaultShuffleBufferSamples;
+
+    /// <summary>
+    /// Shuffle buffer bound in bytes of sample data held at once (Parquet: the image column chunks' sizes from the footer;
+    /// tar: at most this over the streams read side by side). 0 or 1: no buffer (as <see cref="ShuffleBufferSamples"/>).
+    /// Default 256 MiB. A single read unit larger than the bound is a group of its own.
+    /// </summary>
+    public long ShuffleBufferBytes { get; init; } = DefaultShuffleBufferBytes;
+
+    /// <summary>Whether shard datasets mix samples across read units (shuffling, with a buffer of more than one sample and byte).</summary>
+    internal bool Mixes => Shuffle && ShuffleBufferSamples > 1 && ShuffleBufferBytes > 1;
+
     /// <summary>Whether the unit at <paramref name="position"/> of the epoch's order is before <see cref="From"/>.</summary>
     public bool Skips(int position) => From is { } f && f.SkipsUnit(Epoch, position);
 

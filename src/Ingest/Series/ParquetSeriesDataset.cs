@@ -5,14 +5,14 @@ namespace Contrastive.Ingest;
 /// <summary>
 /// Time-series Parquet shards for the CPC path: one sequence per row, as one list&lt;float&gt; column per channel or
 /// one list&lt;list&lt;float&gt;&gt; column of channels (float, double, int16 or int32 values), with an optional integer
-/// label. Order, split, ranks and cursors follow the image datasets: the unit is the row group.
+/// label. Order, split, ranks, the shuffle buffer and cursors follow the image datasets: the unit is the row group.
 /// </summary>
-public sealed class ParquetSeriesDataset : IImageDataset
+public sealed class ParquetSeriesDataset : IImageDataset, IShardUnits
 {
     private readonly IReadOnlyList<Shard> _shards;
     private readonly SeriesColumns _columns;
 
-    private sealed record Shard(string Path, long? Size, long[] RowGroupRows, long FirstIndex, SeriesColumns Columns);
+    private sealed record Shard(string Path, long? Size, long[] RowGroupRows, long[] RowGroupBytes, long FirstIndex, SeriesColumns Columns);
 
     private ParquetSeriesDataset(string uri, IReadOnlyList<Shard> shards, SeriesColumns columns, int channels)
     {
@@ -41,8 +41,35 @@ public sealed class ParquetSeriesDataset : IImageDataset
     /// <summary>The series as the input pipeline takes them: each sample's bytes are its float32 values (see <see cref="SeriesChunk.ToSampleChunk"/>).</summary>
     async IAsyncEnumerable<SampleChunk> IImageDataset.ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        await foreach (var chunk in ReadAsync(plan, ct).ConfigureAwait(false)) yield return chunk.ToSampleChunk();
+        await using var files = new ParquetFiles();
+
+        async IAsyncEnumerable<SampleChunk> ReadUnit((int Shard, int RowGroup) part, int position, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
+        {
+            var shard = _shards[part.Shard];
+            var (reader, _) = await files.GetAsync(shard.Path, shard.Size, token).ConfigureAwait(false);
+            yield return (await ReadRowGroupAsync(reader, shard, part.RowGroup, plan.Epoch, position, token).ConfigureAwait(false)).ToSampleChunk();
+        }
+
+        await foreach (var chunk in ShuffleBuffer.ReadAsync(Parts(), Size, ReadUnit, plan, Uri, ct).ConfigureAwait(false))
+            yield return chunk;
     }
+
+    /// <summary>Every row group as (shard, row group), in stored order: the read units.</summary>
+    private List<(int Shard, int RowGroup)> Parts()
+    {
+        var parts = new List<(int Shard, int RowGroup)>();
+        for (int s = 0; s < _shards.Count; s++)
+            for (int g = 0; g < _shards[s].RowGroupRows.Length; g++) parts.Add((s, g));
+        return parts;
+    }
+
+    private UnitSize Size((int Shard, int RowGroup) p) => new(_shards[p.Shard].RowGroupRows[p.RowGroup], _shards[p.Shard].RowGroupBytes[p.RowGroup]);
+
+    string IShardUnits.UnitName => "row groups";
+
+    bool IShardUnits.SizesEstimated => false;
+
+    IReadOnlyList<UnitSize> IShardUnits.UnitSizes(ReadPlan plan) => Parts().Select(Size).ToList();
 
     /// <summary>Column per field: series → the list column(s), label → the label column.</summary>
     public IReadOnlyDictionary<string, string> Columns
@@ -85,9 +112,14 @@ public sealed class ParquetSeriesDataset : IImageDataset
                         throw new ShardFormatException(path, null, $"Shard '{path}' has series columns {string.Join(", ", columns.Names)}; " +
                             $"'{shards[0].Path}' has {string.Join(", ", shards[0].Columns.Names)}. Every shard needs the same ones.");
                     var rows = new long[reader.RowGroupCount];
-                    for (int g = 0; g < rows.Length; g++) rows[g] = reader.RowGroups[g].RowCount;
+                    var bytes = new long[rows.Length];
+                    for (int g = 0; g < rows.Length; g++)
+                    {
+                        rows[g] = reader.RowGroups[g].RowCount;
+                        bytes[g] = reader.RowGroups[g].RowGroup.TotalByteSize; // uncompressed: about the float values the row group becomes
+                    }
                     if (channels == 0) channels = columns.Nested ? await FirstRowChannelsAsync(reader, path, columns, ct).ConfigureAwait(false) : columns.Leaves.Count;
-                    shards.Add(new Shard(path, size, rows, first, columns));
+                    shards.Add(new Shard(path, size, rows, bytes, first, columns));
                     first += rows.Sum();
                 }
             }
@@ -108,51 +140,15 @@ public sealed class ParquetSeriesDataset : IImageDataset
         return 0;
     }
 
-    /// <summary>Streams the series as chunks (one per row group) in the plan's order, with its split, ranks and cursor.</summary>
+    /// <summary>
+    /// Streams the series in the plan's order, with its split, ranks, shuffle buffer and cursor: the same samples in the
+    /// same chunks as the <see cref="IImageDataset"/> view, as series.
+    /// </summary>
     public async IAsyncEnumerable<SeriesChunk> ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
-        var parts = new List<(int Shard, int RowGroup)>();
-        for (int s = 0; s < _shards.Count; s++)
-            for (int g = 0; g < _shards[s].RowGroupRows.Length; g++) parts.Add((s, g));
-
-        ParquetReader? reader = null;
-        Stream? stream = null;
-        int open = -1;
-        try
-        {
-            foreach (var (position, part) in SampleOrder.Units(parts, plan))
-            {
-                ct.ThrowIfCancellationRequested();
-                var (s, g) = part;
-                var shard = _shards[s];
-                if (open != s)
-                {
-                    if (reader is not null) await reader.DisposeAsync().ConfigureAwait(false);
-                    if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
-                    reader = null;
-                    (stream, _) = await ShardStorage.OpenAsync(shard.Path, shard.Size, ct).ConfigureAwait(false);
-                    try { reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct).ConfigureAwait(false); }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        throw new ShardFormatException(shard.Path, null, $"Shard '{shard.Path}' is not a readable Parquet file: {e.Message}", e);
-                    }
-                    open = s;
-                }
-                var chunk = Select(await ReadRowGroupAsync(reader!, shard, g, plan.Epoch, position, ct).ConfigureAwait(false), plan);
-                int skip = plan.SkipCount(chunk.Count, position, 0);
-                if (skip > 0) chunk = chunk.Reorder(Enumerable.Range(skip, chunk.Count - skip).ToArray(), skip);
-                if (chunk.Count > 0) yield return chunk;
-                else chunk.Dispose();
-            }
-        }
-        finally
-        {
-            if (reader is not null) await reader.DisposeAsync().ConfigureAwait(false);
-            if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
-        }
+        await foreach (var chunk in ((IImageDataset)this).ReadAsync(plan, ct).ConfigureAwait(false))
+            yield return SeriesChunk.FromSampleChunk(chunk, Channels);
     }
-
-    private static SeriesChunk Select(SeriesChunk chunk, ReadPlan plan) => SampleOrder.Order(chunk.Indices, plan) is { } order ? chunk.Reorder(order) : chunk;
 
     private async Task<SeriesChunk> ReadRowGroupAsync(ParquetReader reader, Shard shard, int g, int epoch, int unit, CancellationToken ct)
     {

@@ -1,7 +1,7 @@
 namespace Contrastive.Ingest;
 
 /// <summary>
-/// The series of one Parquet row group (after the plan's split, shuffle and cursor): per sample <see cref="Channels"/>
+/// Series samples as read (after the plan's split, shuffle and cursor; through the shuffle buffer, of several row groups): per sample <see cref="Channels"/>
 /// channels of <see cref="Lengths"/>[i] values each, channel-major (channel 0's values, then channel 1's, ...).
 /// A sample whose values cannot be used (an empty list, channels of different lengths) has length 0 and a
 /// <see cref="Problems"/> entry saying why: the consumer skips and counts it, as it does an undecodable image.
@@ -69,28 +69,6 @@ public sealed class SeriesChunk : IDisposable
     /// <summary>Sample i as a person can find it again.</summary>
     public string Describe(int i) => $"{Shard} row group {Part} sample index {Indices[i]}";
 
-    /// <summary>The samples at <paramref name="order"/>, in that order, with the offset moved by <paramref name="offsetDelta"/>.</summary>
-    internal SeriesChunk Reorder(IReadOnlyList<int> order, int offsetDelta = 0)
-    {
-        int n = order.Count;
-        var values = new ReadOnlyMemory<byte>[n];
-        var lengths = new int[n];
-        var labels = new long[n];
-        var indices = new long[n];
-        var problems = new string?[n];
-        for (int j = 0; j < n; j++)
-        {
-            int i = order[j];
-            values[j] = Values[i];
-            lengths[j] = Lengths[i];
-            labels[j] = Labels[i];
-            indices[j] = Indices[i];
-            problems[j] = Problems[i];
-        }
-        return new SeriesChunk(Shard, Part, Epoch, Channels, values, lengths, labels, indices, problems, Interlocked.Exchange(ref _owner, null))
-            { Unit = Unit, Offset = Offset + offsetDelta };
-    }
-
     /// <summary>
     /// The same samples as a <see cref="SampleChunk"/> for the input pipeline: each sample's bytes are its float32
     /// values; unusable rows carry their problem. It takes over this chunk's buffers.
@@ -98,6 +76,24 @@ public sealed class SeriesChunk : IDisposable
     public SampleChunk ToSampleChunk() =>
         new(Shard, Part, Epoch, Values, Labels, Indices, null, Interlocked.Exchange(ref _owner, null))
             { Unit = Unit, Offset = Offset, Problems = Problems.Any(p => p is not null) ? Problems : null };
+
+    /// <summary>
+    /// The series of a chunk made by <see cref="ToSampleChunk"/> (perhaps mixed with others' samples by the shuffle buffer):
+    /// lengths from the byte counts. It takes over the chunk's buffers.
+    /// </summary>
+    internal static SeriesChunk FromSampleChunk(SampleChunk chunk, int channels)
+    {
+        int n = chunk.Count;
+        var lengths = new int[n];
+        var problems = new string?[n];
+        for (int i = 0; i < n; i++)
+        {
+            problems[i] = chunk.Problems?[i];
+            if (problems[i] is null) lengths[i] = chunk.Images[i].Length / (sizeof(float) * channels);
+        }
+        return new SeriesChunk(chunk.Shard, chunk.Part, chunk.Epoch, channels, chunk.Images, lengths, chunk.Labels, chunk.Indices, problems, chunk.TakeOwner())
+            { Unit = chunk.Unit, Offset = chunk.Offset };
+    }
 
     /// <summary>Returns the pooled buffer the values live in.</summary>
     public void Dispose() => Interlocked.Exchange(ref _owner, null)?.Dispose();

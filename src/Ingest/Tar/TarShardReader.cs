@@ -20,9 +20,13 @@ internal sealed class TarShardReader
     /// <summary>One sample as read: its key, image bytes (pooled; empty when the sample had none) and label.</summary>
     internal readonly record struct TarSample(string Key, ReadOnlyMemory<byte> Image, long Label);
 
-    /// <summary>Reads the samples of <paramref name="stream"/> in order, in groups of up to <paramref name="groupSize"/>, each group owning its buffers.</summary>
+    /// <summary>
+    /// Reads the samples of <paramref name="stream"/> in order, in groups of up to <paramref name="groupSize"/> samples and
+    /// <paramref name="groupBytes"/> image bytes (a group ends before an image that would pass it; a single larger image
+    /// is a group of its own), each group owning its buffers.
+    /// </summary>
     public async IAsyncEnumerable<(List<TarSample> Samples, PooledBuffers Owner)> ReadAsync(Stream stream, string shard, int groupSize,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, long groupBytes = long.MaxValue)
     {
         var pipe = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1 << 16, leaveOpen: true));
         var owner = new PooledBuffers();
@@ -30,6 +34,7 @@ internal sealed class TarShardReader
         string? key = null, pendingName = null;
         ReadOnlyMemory<byte> image = default;
         long label = Sample.NoLabel;
+        long bytes = 0; // image bytes of the group so far (the sample in progress included)
         try
         {
             while (true)
@@ -70,6 +75,7 @@ internal sealed class TarShardReader
                             yield return (samples, owner);
                             samples = new List<TarSample>(groupSize);
                             owner = new PooledBuffers();
+                            bytes = 0;
                         }
                     }
                     key = memberKey;
@@ -80,6 +86,15 @@ internal sealed class TarShardReader
                 if (Array.IndexOf(ImageExtensions, ext) >= 0 && image.IsEmpty)
                 {
                     if (size > int.MaxValue) throw new InvalidDataException($"member '{name}' of '{shard}' is {size} bytes, too large for an image");
+                    if (samples.Count > 0 && bytes + size > groupBytes)
+                    {
+                        // The finished samples go now; the one in progress (its label, if read, is not in the buffers) starts the next group.
+                        yield return (samples, owner);
+                        samples = new List<TarSample>(groupSize);
+                        owner = new PooledBuffers();
+                        bytes = 0;
+                    }
+                    bytes += size;
                     var buffer = owner.Rent((int)size);
                     if (!await ReadExactAsync(pipe, buffer.AsMemory(0, (int)size), ct).ConfigureAwait(false)) throw Truncated(shard);
                     image = buffer.AsMemory(0, (int)size);

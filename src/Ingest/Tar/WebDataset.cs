@@ -5,10 +5,10 @@ namespace Contrastive.Ingest;
 /// <summary>
 /// WebDataset tar shards (.tar, .tar.gz, .tgz). Streamed front to back; the sample count is not known without
 /// reading everything, so <see cref="SampleCount"/> is -1. Global sample index: shard index × 2³² + position in the
-/// shard (stable across runs). Shuffling permutes shard order per epoch and samples within each chunk; ranks take
-/// every WorldSize-th shard of that order.
+/// shard (stable across runs). Shuffling permutes shard order per epoch and mixes samples of
+/// many shards through the plan's shuffle buffer (<see cref="ShuffleBuffer"/>); ranks take every WorldSize-th shard of that order.
 /// </summary>
-public sealed class WebDataset : IImageDataset
+public sealed class WebDataset : IImageDataset, IShardUnits
 {
     public static readonly string[] ShardExtensions = [".tar", ".tar.gz", ".tgz"];
 
@@ -60,14 +60,21 @@ public sealed class WebDataset : IImageDataset
         return new WebDataset(uri, shards, labels, chunkSize);
     }
 
+    /// <summary>
+    /// Streams the shards in the plan's order. Through the shuffle buffer, a mixing group's shards stream side by side in
+    /// pieces of up to <see cref="ChunkSize"/> samples and <see cref="PieceBytes"/> bytes each, one piece of every shard per
+    /// round; resuming inside a group re-reads its shards up to the cursor's round without yielding what comes before it.
+    /// </summary>
     public async IAsyncEnumerable<SampleChunk> ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
-        foreach (var (position, s) in SampleOrder.Units(_shards.Count, plan))
+        long pieceBytes = plan.Mixes ? PieceBytes(plan) : long.MaxValue;
+
+        async IAsyncEnumerable<SampleChunk> ReadUnit(int s, int position, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
         {
             var (shard, size) = _shards[s];
             long next = (long)s << 32;
-            int part = 0, offset = 0;
-            await foreach (var (samples, owner) in ReadShardAsync(shard, size, ChunkSize, ct).ConfigureAwait(false))
+            int part = 0;
+            await foreach (var (samples, owner) in ReadShardAsync(shard, size, ChunkSize, token, pieceBytes).ConfigureAwait(false))
             {
                 int n = samples.Count;
                 var images = new ReadOnlyMemory<byte>[n];
@@ -81,16 +88,56 @@ public sealed class WebDataset : IImageDataset
                     indices[i] = next++;
                     keys[i] = samples[i].Key;
                 }
-                var selected = SampleOrder.Select(new SampleChunk(shard, part++, plan.Epoch, images, labels, indices, keys, owner) { Unit = position, Offset = offset }, plan);
-                offset += selected.Count;
-                // A shard streams front to back: resuming inside one reads (but does not yield) the samples before the cursor.
-                if (plan.Trim(selected, position, selected.Offset) is { } chunk) yield return chunk;
+                yield return new SampleChunk(shard, part++, plan.Epoch, images, labels, indices, keys, owner) { Unit = position };
             }
+        }
+
+        var sizes = UnitSizesFor(plan);
+        await foreach (var chunk in ShuffleBuffer.ReadAsync(Enumerable.Range(0, _shards.Count).ToList(), s => sizes[s], ReadUnit, plan, Uri, ct).ConfigureAwait(false))
+            yield return chunk;
+    }
+
+    /// <summary>
+    /// The most image bytes one shard contributes to a round of the shuffle buffer: the byte bound shared by as many
+    /// shards as the sample bound holds pieces of <see cref="ChunkSize"/>.
+    /// </summary>
+    public long PieceBytes(ReadPlan plan) => Math.Max(1, plan.ShuffleBufferBytes / Math.Max(1, plan.ShuffleBufferSamples / ChunkSize));
+
+    /// <summary>A shard's file size (a symbolic link's target's), from the listing or the file system; null when unknown.</summary>
+    private long? FileSize(int s)
+    {
+        var (shard, size) = _shards[s];
+        if (size is { } known) return known;
+        if (ObjectStore.IsS3(shard)) return null;
+        try
+        {
+            var info = new FileInfo(shard.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? shard[7..] : shard);
+            if (info.LinkTarget is not null) info = info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info;
+            return info.Exists ? info.Length : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
+    /// <summary>Per shard, what it holds in the buffer at a time: a piece (samples estimated as a full chunk; bytes the file's, capped).</summary>
+    private UnitSize[] UnitSizesFor(ReadPlan plan)
+    {
+        long piece = PieceBytes(plan);
+        var sizes = new UnitSize[_shards.Count];
+        for (int s = 0; s < sizes.Length; s++) sizes[s] = new UnitSize(ChunkSize, Math.Min(piece, FileSize(s) ?? piece));
+        return sizes;
+    }
+
+    string IShardUnits.UnitName => "tar shards";
+
+    bool IShardUnits.SizesEstimated => true;
+
+    IReadOnlyList<UnitSize> IShardUnits.UnitSizes(ReadPlan plan) => UnitSizesFor(plan);
+
     private static async IAsyncEnumerable<(List<TarShardReader.TarSample>, PooledBuffers)> ReadShardAsync(string shard, long? size, int groupSize,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, long groupBytes = long.MaxValue)
     {
         var (stream, _) = await ShardStorage.OpenAsync(shard, size, ct).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
@@ -100,7 +147,7 @@ public sealed class WebDataset : IImageDataset
             await using (source.ConfigureAwait(false))
             {
                 var reader = new TarShardReader();
-                var e = reader.ReadAsync(source, shard, groupSize, ct).GetAsyncEnumerator(ct);
+                var e = reader.ReadAsync(source, shard, groupSize, ct, groupBytes).GetAsyncEnumerator(ct);
                 try
                 {
                     while (true)

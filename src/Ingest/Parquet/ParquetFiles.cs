@@ -1,0 +1,63 @@
+using Parquet;
+
+namespace Contrastive.Ingest;
+
+/// <summary>
+/// The Parquet shards a read has open, most recently used first: a mixing group reads row groups of several shards
+/// side by side, so a few stay open (footer parsed once) instead of one reopened at every change.
+/// </summary>
+internal sealed class ParquetFiles(int capacity = 8) : IAsyncDisposable
+{
+    private readonly LinkedList<(string Path, Stream Stream, IRangeReadable Ranges, ParquetReader Reader)> _open = new();
+
+    /// <summary>The reader of <paramref name="path"/> (opened, or the one already open) and its positional reads.</summary>
+    /// <exception cref="ShardFormatException">The shard cannot be opened or is not Parquet.</exception>
+    public async ValueTask<(ParquetReader Reader, IRangeReadable Ranges)> GetAsync(string path, long? size, CancellationToken ct)
+    {
+        for (var node = _open.First; node is not null; node = node.Next)
+        {
+            if (!string.Equals(node.Value.Path, path, StringComparison.Ordinal)) continue;
+            if (node != _open.First)
+            {
+                _open.Remove(node);
+                _open.AddFirst(node);
+            }
+            return (node.Value.Reader, node.Value.Ranges);
+        }
+        var (stream, ranges) = await ShardStorage.OpenAsync(path, size, ct).ConfigureAwait(false);
+        ParquetReader reader;
+        try
+        {
+            reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            if (e is OperationCanceledException) throw;
+            throw new ShardFormatException(path, null, $"Shard '{path}' is not a readable Parquet file: {e.Message}", e);
+        }
+        _open.AddFirst((path, stream, ranges, reader));
+        while (_open.Count > Math.Max(1, capacity))
+        {
+            var last = _open.Last!.Value;
+            _open.RemoveLast();
+            await CloseAsync(last.Stream, last.Reader).ConfigureAwait(false);
+        }
+        return (reader, ranges);
+    }
+
+    private static async ValueTask CloseAsync(Stream stream, ParquetReader reader)
+    {
+        await reader.DisposeAsync().ConfigureAwait(false);
+        await stream.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        while (_open.First is { } node)
+        {
+            _open.RemoveFirst();
+            await CloseAsync(node.Value.Stream, node.Value.Reader).ConfigureAwait(false);
+        }
+    }
+}
