@@ -104,6 +104,7 @@ namespace Contrastive.Host
             o.Add<int?>("--window", "Series:Length", "Series methods: window length in samples.");
             o.Add<string?>("--series-columns", "Data:SeriesColumns", "Series methods: list column(s) of time-series Parquet, comma-separated.", "detected");
             o.Add<string?>("--decoder", "Decoder:Name", "Image decoder: auto, turbojpeg, skia or imagesharp.");
+            o.Add<int?>("--shuffle-buffer", "Data:ShuffleBufferSamples", "Shard data: mix samples across read units up to this many at a time (0 = one unit at a time).");
             var json = new Option<bool>("--json") { Description = "Print the result as one JSON object on the last line." };
             cmd.Options.Add(json);
             cmd.SetAction(async (parse, ct) => await TrainAsync(o.Configure(parse), parse.GetValue(json), output, error).ConfigureAwait(false));
@@ -126,8 +127,12 @@ namespace Contrastive.Host
             });
             builder.Configuration.AddConfiguration(config.Configuration);
             builder.Logging.ClearProviders();
-            builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-            builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            // Short lines on the CLI's stderr; Logging:LogLevel:Default Debug (or CONTRASTIVE_Logging__LogLevel__Default=Debug) adds the pipeline's per-stage figures.
+            var minimum = Enum.TryParse<LogLevel>(config.Configuration["Logging:LogLevel:Default"], true, out var level) ? level : LogLevel.Information;
+            var logs = new CliLoggerProvider(error, minimum);
+            builder.Logging.AddProvider(logs);
+            builder.Logging.SetMinimumLevel(minimum);
+            builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(2));
             builder.Services.AddSingleton(settings);
             builder.Services.AddSingleton<RunOutcome>();
@@ -238,16 +243,18 @@ namespace Contrastive.Host
             o.Add<string?>("--format", "Pack:Format", "parquet (Hugging Face schema) or wds (WebDataset tar).");
             o.Add<double?>("--shard-size-mb", "Pack:ShardSizeMb", "Image bytes per shard, in MB.");
             o.Add<int?>("--rows-per-row-group", "Pack:RowsPerRowGroup", "Rows per Parquet row group.");
+            var noShuffle = new Option<bool>("--no-shuffle") { Description = "Keep the input's order (sets Pack:Shuffle false). Default: rows are shuffled across the output." };
+            cmd.Options.Add(noShuffle);
             cmd.SetAction(async (parse, ct) =>
             {
-                var config = o.Configure(parse);
+                var config = o.Configure(parse, parse.GetValue(noShuffle) ? new Dictionary<string, string?> { ["Pack:Shuffle"] = "false" } : null);
                 var pack = config.Bind<PackOptions>("Pack");
                 ObjectStore.Options = config.Bind<ObjectStoreOptions>("ObjectStore");
                 IImageDataset source;
                 try { source = await ImageDataset.OpenAsync(pack.Input!, ct: ct).ConfigureAwait(false); }
                 catch (DataSourceException e) { throw new UsageException($"{config.NameOf("Pack:Input")}: {e.Message}", e); }
                 var r = await ShardPacker.PackAsync(source, pack.Output!, pack.Format == "wds" ? ShardPacker.Format.WebDataset : ShardPacker.Format.Parquet,
-                    pack.ShardSizeMb, pack.RowsPerRowGroup, error.WriteLine, ct).ConfigureAwait(false);
+                    pack.ShardSizeMb, pack.RowsPerRowGroup, error.WriteLine, ct, shuffle: pack.Shuffle, seed: pack.Seed).ConfigureAwait(false);
                 output.WriteLine($"{r.Samples} samples ({r.Bytes / 1e6:F1} MB of image bytes) in {r.Shards} shard(s) under {Path.GetFullPath(pack.Output!)}" +
                     (r.SkippedEmpty > 0 ? $"; {r.SkippedEmpty} samples without image bytes skipped" : ""));
                 return Ok;
@@ -296,6 +303,7 @@ namespace Contrastive.Host
             o.Add<string?>("--stage", "Bench:Stage", "all (the whole pipeline) or ingest (reading alone: bytes handed on, no decode).");
             o.Flag("--trace-allocations", "Bench:TraceAllocations", "Sample managed allocations (GC AllocationTick events) and print the top types to stderr.");
             o.Add<string?>("--decoder", "Decoder:Name", "Image decoder: auto, turbojpeg, skia or imagesharp.");
+            o.Add<int?>("--shuffle-buffer", "Data:ShuffleBufferSamples", "Shard data: mix samples across read units up to this many at a time (0 = one unit at a time).");
             var json = new Option<bool>("--json") { Description = "Print the result as one JSON object on the last line." };
             cmd.Options.Add(json);
             cmd.SetAction(async (parse, ct) =>
@@ -315,7 +323,7 @@ namespace Contrastive.Host
                 using var sampler = bench.TraceAllocations ? new AllocationSampler() : null;
                 var views = new ViewSettings(config.Bind<SimClrViewOptions>("Augment"), config.Bind<MultiCropViewOptions>("MultiCrop"));
                 var policy = registration.ImageViews(config.Bind(registration), views)!;
-                var run = new BenchRun(uri, config.Bind<BatchingOptions>("Batching"), policy, bench.Seconds, bench.ConsumerRate, error, () => sampler?.Start(), bench.Warmup, decoders);
+                var run = new BenchRun(uri, config.Bind<BatchingOptions>("Batching"), policy, dataOptions, bench.Seconds, bench.ConsumerRate, error, () => sampler?.Start(), bench.Warmup, decoders);
                 bool ingest = bench.Stage == "ingest";
                 var result = ingest ? await run.RunIngestAsync(ct).ConfigureAwait(false) : await run.RunAsync(ct).ConfigureAwait(false);
                 if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(result));

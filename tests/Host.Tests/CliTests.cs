@@ -252,12 +252,13 @@ public sealed class InspectCliTests() : TempFolderTest("inspect")
         Assert.Equal(61, ir.GetProperty("samples").GetInt64());
         Assert.Equal(6, ir.GetProperty("labels").GetInt32());
         var (code, stdout, err) = await CliRunner.Run("train", "--method", "cpc", "--data", folder, "--out", Path.Combine(Folder, "r1"), "--window", "640",
-            "--max-steps", "11", "--max-minutes", "0", "--batch-size", "8", "--workers", "1", "--json");
+            "--max-steps", "13", "--max-minutes", "0", "--batch-size", "8", "--workers", "1", "--json");
         Assert.True(code == 0, err);
         var r = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
-        Assert.Equal(11, r.GetProperty("steps").GetInt64());
-        // 11 × 8 windows pass the ~55 training files once and then the broken one again: the broken file is skipped (and counted) in each epoch. The count is
-        // of the data trained on (before the last batch's cursor), not of what the pipeline had read ahead when the run stopped.
+        Assert.Equal(13, r.GetProperty("steps").GetInt64());
+        // 13 × 8 windows cover the ~52 good training files of two whole epochs (each epoch reads the folder in its own permutation): the broken file is
+        // skipped (and counted) in each epoch. The count is of the data trained on (before the last batch's cursor), not of what the pipeline had read
+        // ahead when the run stopped.
         Assert.Equal(2, r.GetProperty("bad_samples").GetInt64());
         Assert.Equal(2, r.GetProperty("bad_samples_by_shard").GetProperty(folder).GetInt64());
         Assert.InRange(r.GetProperty("probe_top1").GetDouble(), 0, 1);

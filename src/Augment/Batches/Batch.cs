@@ -45,6 +45,7 @@ public sealed class Batch
         }
         Labels = new long[capacity];
         Indices = new long[capacity];
+        Sources = new long[capacity];
         Keys = new string?[capacity];
     }
 
@@ -86,6 +87,9 @@ public sealed class Batch
     public long[] Labels { get; }
 
     public long[] Indices { get; }
+
+    /// <summary>Each sample's read unit (shard and row group or segment) as an id, for batch-diversity figures (<see cref="BatchDiversityMeter"/>).</summary>
+    public long[] Sources { get; }
 
     /// <summary>Each sample's key (its stored path) when the shard has one; references, not copies.</summary>
     public string?[] Keys { get; }

@@ -367,6 +367,7 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
     {
         batch.Labels[slot] = chunk.Labels[i];
         batch.Indices[slot] = chunk.Indices[i];
+        batch.Sources[slot] = BatchDiversityMeter.SourceId(chunk.ShardOf(i), chunk.PartOf(i));
         batch.Keys[slot] = chunk.Keys?[i];
     }
 

@@ -29,6 +29,8 @@ public sealed record BenchResult
     [JsonPropertyName("bad_samples")] public long BadSamples { get; init; }
     /// <summary>Bad samples per shard, for the shards that had any.</summary>
     [JsonPropertyName("bad_samples_by_shard")] public IReadOnlyDictionary<string, long> BadSamplesByShard { get; init; } = new Dictionary<string, long>();
+    /// <summary>How mixed the batches were: distinct labels per batch against uniform sampling, the largest share from one read unit.</summary>
+    [JsonPropertyName("batch_diversity"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public DiversityResult? Diversity { get; init; }
     [JsonPropertyName("bottleneck")] public string Bottleneck { get; init; } = "";
     [JsonPropertyName("stage_rates")] public Dictionary<string, double> StageRates { get; init; } = [];
 }

@@ -11,7 +11,7 @@ namespace Contrastive.Host;
 /// returns leases, or one that holds each batch as long as a trainer of the given speed would, and measures
 /// every stage after a warm-up. The throughput profiling run users ask for.
 /// </summary>
-public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy policy, double seconds, double? consumerRate, TextWriter progress,
+public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy policy, DataOptions data, double seconds, double? consumerRate, TextWriter progress,
     Action? windowStarted = null, double? warmupSeconds = null, Func<IImageDecoder>? decoders = null)
 {
     /// <summary>Seconds run before measuring: as given, or 15% of the measured time, 1 to 60 s (pools and caches fill first).</summary>
@@ -27,7 +27,10 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
         double warmup = Warmup;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var settings = new PipelineSettings(policy, 0, DropLast: true, decoders, Name: "bench", TrainerSharesCpu: false);
-        await using var pipeline = InputPipeline.Start(dataset.ReadEpochsAsync(e => new ReadPlan(e, 0, Shuffle: true, HoldoutSplit.None)), batching, settings, stop.Token);
+        var order = data.WithBuffer(new ReadPlan(0, 0, Shuffle: true, HoldoutSplit.None));
+        await using var pipeline = InputPipeline.Start(dataset.ReadEpochsAsync(e => order with { Epoch = e }), batching, settings, stop.Token);
+        progress.WriteLine($"bench: data order: {ShuffleBuffer.Describe(dataset, order).Text}");
+        var diversity = new BatchDiversityMeter();
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"bench: {uri} ({dataset.Format}, {dataset.ShardCount} shards, {dataset.SampleCount} samples), {pipeline.Workers} worker(s), {pipeline.DecoderName} decoder, " +
             $"batch {batching.BatchSize} x {policy.ViewCount} views at {policy.Size} px, {pipeline.Pool.Buffers} buffers = {pipeline.Pool.TotalBytes / 1e6:F1} MB, " +
@@ -41,6 +44,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
                 {
                     long t0 = Stopwatch.GetTimestamp();
                     int n = lease.Batch.Count;
+                    diversity.Add(lease.Batch);
                     if (consumerRate is { } rate)
                     {
                         // Hold the batch as long as a trainer at `rate` images/s would take over it.
@@ -112,6 +116,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
         try { await pipeline.Completion.ConfigureAwait(false); } catch (OperationCanceledException) { }
         double stopMs = Stopwatch.GetElapsedTime(stopStart).TotalMilliseconds;
         int leasesOut = pipeline.Pool.Outstanding;
+        var mix = diversity.Snapshot(); // the consumer has ended
         if (start is null) throw new InvalidOperationException("the bench ended before its warm-up did");
 
         var w = end.Since(start.Value);
@@ -128,6 +133,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
         double images = w.SamplesDone / Math.Max(1e-9, w.Elapsed.TotalSeconds);
         return new BenchResult
         {
+            Diversity = mix.Batches > 0 ? DiversityResult.From(mix) : null,
             ImagesPerSec = Math.Round(images, 1),
             ViewsPerSec = Math.Round(w.ViewsPerSecond, 1),
             Batches = w.Batches,
@@ -203,7 +209,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
         long checksum = 0;
         for (int epoch = 0; clock.Elapsed.TotalSeconds < warmup + seconds; epoch++)
         {
-            await foreach (var chunk in dataset.ReadAsync(new ReadPlan(epoch, 0, Shuffle: true, HoldoutSplit.None), ct).ConfigureAwait(false))
+            await foreach (var chunk in dataset.ReadAsync(data.WithBuffer(new ReadPlan(epoch, 0, Shuffle: true, HoldoutSplit.None)), ct).ConfigureAwait(false))
             {
                 using (chunk)
                 {
@@ -271,6 +277,8 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total      {r.ImagesPerSec:F0} images/s, {r.ViewsPerSec:F0} views/s, {r.Batches} batches; allocated {r.AllocBytesPerImage:F0} B/image; working set {r.WorkingSetStartMb:F0} -> {r.WorkingSetEndMb:F0} MB (peak {r.PeakWorkingSetMb:F0} MB); bad samples {r.BadSamples}"));
         if (r.BadSamplesByShard.Count > 0)
             o.WriteLine("bad samples by shard: " + string.Join(", ", r.BadSamplesByShard.Select(kv => $"{kv.Key}: {kv.Value}")));
+        if (r.Diversity is { } d)
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"batches mix {(d.UniformDistinctLabels > 0 ? $"{d.MeanDistinctLabels:F1} labels each (uniform sampling {d.UniformDistinctLabels:F1}, {d.Ratio:P0}), " : "")}largest share from one read unit {d.LargestUnitShare:P0}"));
         o.WriteLine($"bottleneck: {r.Bottleneck}");
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stopped in {r.StopMilliseconds:F0} ms after cancellation, {r.LeasesOutAfterStop} lease(s) still out"));
     }

@@ -66,6 +66,15 @@ public sealed class PackOptions
     /// <summary>Rows per Parquet row group. Default 100.</summary>
     [Range(1, 10_000_000)]
     public int RowsPerRowGroup { get; set; } = 100;
+
+    /// <summary>
+    /// Shuffle rows across the output (default true): a folder's files in a permutation of all of them, shards mixed within a
+    /// shuffle buffer of at least one output shard's size, so shards packed from class-sorted data are not class-sorted.
+    /// </summary>
+    public bool Shuffle { get; set; } = true;
+
+    /// <summary>Seed of the shuffle. Default 0.</summary>
+    public long Seed { get; set; }
 }
 
 /// <summary>`contrastive demo-data`: the synthetic labelled dataset. Configuration section "Demo".</summary>

@@ -36,6 +36,22 @@ public sealed class DataOptions : IValidatableObject
     private static int EnvInt(string name, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int v) ? v : fallback;
 
+    /// <summary>
+    /// Shuffle buffer of shard data (Parquet, tar), in samples: each epoch mixes the samples of this many consecutive read
+    /// units of its shuffled unit order (row groups, tar pieces), within <see cref="ShuffleBufferMb"/> too; 0 or 1: one unit
+    /// at a time (the order before 2026-12-02). Image folders and IDX files are read in a permutation of all samples. Default 4096.
+    /// </summary>
+    [Range(0, 100_000_000)]
+    public int ShuffleBufferSamples { get; set; } = Contrastive.Ingest.ReadPlan.DefaultShuffleBufferSamples;
+
+    /// <summary>Shuffle buffer bound in MB of encoded sample bytes held at once. Default 256.</summary>
+    [Range(0.0, 1_000_000.0)]
+    public double ShuffleBufferMb { get; set; } = Contrastive.Ingest.ReadPlan.DefaultShuffleBufferBytes / 1048576.0;
+
+    /// <summary>The buffer bounds on a read plan.</summary>
+    public Contrastive.Ingest.ReadPlan WithBuffer(Contrastive.Ingest.ReadPlan plan) =>
+        plan with { ShuffleBufferSamples = ShuffleBufferSamples, ShuffleBufferBytes = (long)(ShuffleBufferMb * 1048576) };
+
     /// <summary>Images in the demo dataset. Default 8000.</summary>
     [Range(10, 10_000_000)]
     public int DemoCount { get; set; } = 8000;

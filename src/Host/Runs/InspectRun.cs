@@ -13,9 +13,19 @@ public sealed record InspectResult
     [JsonPropertyName("columns")] public IReadOnlyDictionary<string, string> Columns { get; init; } = new Dictionary<string, string>();
     [JsonPropertyName("class_histogram")] public SortedDictionary<string, long> ClassHistogram { get; init; } = [];
     [JsonPropertyName("empty_samples")] public long EmptySamples { get; init; }
+    /// <summary>Runs of one label in stored order against a random order's (labelled data).</summary>
+    [JsonPropertyName("label_runs"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public LabelRuns? LabelRuns { get; init; }
+
     /// <summary>Time-series data only: channels and the shortest and longest series.</summary>
     [JsonPropertyName("series")] public SeriesShape? Series { get; init; }
 }
+
+/// <summary>Runs of one label in stored order: long runs mean the data is stored class by class.</summary>
+public sealed record LabelRuns(
+    [property: JsonPropertyName("mean_length")] double MeanLength,
+    [property: JsonPropertyName("longest")] long Longest,
+    [property: JsonPropertyName("random_order_mean_length")] double RandomOrderMeanLength,
+    [property: JsonPropertyName("looks_class_sorted")] bool LooksClassSorted);
 
 public sealed record SeriesShape(
     [property: JsonPropertyName("channels")] int Channels,
@@ -48,6 +58,7 @@ public static class InspectRun
         }
 
         var counts = new Dictionary<long, long>();
+        var runs = new BatchDiversity.RunCounter();
         long empty = 0, samples = 0;
         await foreach (var chunk in ds.ReadAsync(new ReadPlan(0, 0, Shuffle: false, HoldoutSplit.None), ct).ConfigureAwait(false))
         {
@@ -59,6 +70,7 @@ public static class InspectRun
                     if (chunk.Images[i].IsEmpty) empty++;
                     long label = chunk.Labels[i];
                     if (label == Sample.NoLabel) continue;
+                    runs.Add(label);
                     counts[label] = counts.GetValueOrDefault(label) + 1;
                 }
             }
@@ -72,7 +84,7 @@ public static class InspectRun
         return new InspectResult
         {
             Format = ds.Format, Shards = ds.ShardCount, Samples = samples, Labels = counts.Count,
-            Columns = ds.Columns, ClassHistogram = histogram, EmptySamples = empty,
+            Columns = ds.Columns, ClassHistogram = histogram, EmptySamples = empty, LabelRuns = Runs(runs.Result()),
         };
     }
 
@@ -102,6 +114,9 @@ public static class InspectRun
         };
     }
 
+    private static LabelRuns? Runs(BatchDiversity.RunStats r) => r.Samples == 0 || double.IsInfinity(r.RandomMeanLength) ? null
+        : new LabelRuns(Math.Round(r.MeanLength, 2), r.MaxLength, Math.Round(r.RandomMeanLength, 2), r.LooksSorted());
+
     public static void Print(InspectResult r, TextWriter o)
     {
         o.WriteLine($"format   {r.Format}");
@@ -112,5 +127,11 @@ public static class InspectRun
         o.WriteLine($"columns  {string.Join(", ", r.Columns.Select(c => $"{c.Key} = {c.Value}"))}");
         o.WriteLine($"labels   {(r.Labels == 0 ? "none" : r.Labels.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
         foreach (var (name, n) in r.ClassHistogram) o.WriteLine($"  {name,-24} {n,10}");
+        if (r.LabelRuns is { LooksClassSorted: true } runs)
+            o.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"warning: the data is stored class by class: runs of one label average {runs.MeanLength:F0} samples (longest {runs.Longest}), a random order's {runs.RandomOrderMeanLength:F1}. ") +
+                (r.Format == "imagefolder" || r.Format == "idx"
+                    ? "Training reads a permutation of all its samples each epoch, so this costs nothing."
+                    : "Training mixes samples across read units within the shuffle buffer (Data:ShuffleBufferSamples / ShuffleBufferMb); a buffer smaller than a class's run still gives batches of few classes. 'contrastive pack' writes shuffled shards."));
     }
 }

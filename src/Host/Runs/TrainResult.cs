@@ -31,6 +31,9 @@ public sealed record TrainResult
     [JsonPropertyName("step_metrics"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, double>? StepMetrics { get; init; }
 
+    /// <summary>How mixed the batches trained on were.</summary>
+    [JsonPropertyName("batch_diversity"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public DiversityResult? Diversity { get; init; }
+
     /// <summary>Share of the training loop's wall time spent waiting for batches (0–1): near 1, the input pipeline is the bottleneck.</summary>
     [JsonPropertyName("input_bound")] public double InputBound { get; init; }
     [JsonPropertyName("checkpoint")] public string? Checkpoint { get; init; }
@@ -39,4 +42,16 @@ public sealed record TrainResult
     [JsonPropertyName("bad_samples_by_shard")] public IReadOnlyDictionary<string, long> BadSamplesByShard { get; init; } = new Dictionary<string, long>();
     [JsonPropertyName("resumed_from_step")] public long? ResumedFromStep { get; init; }
     [JsonPropertyName("interrupted")] public bool Interrupted { get; init; }
+}
+
+/// <summary>Batch diversity as JSON: distinct labels per batch against uniform sampling, and the largest share from one read unit.</summary>
+public sealed record DiversityResult(
+    [property: JsonPropertyName("batches")] long Batches,
+    [property: JsonPropertyName("mean_distinct_labels")] double MeanDistinctLabels,
+    [property: JsonPropertyName("uniform_distinct_labels")] double UniformDistinctLabels,
+    [property: JsonPropertyName("ratio")] double Ratio,
+    [property: JsonPropertyName("largest_unit_share")] double LargestUnitShare)
+{
+    public static DiversityResult From(DiversityReport d) => new(d.Batches, Math.Round(d.MeanDistinctLabels, 3), Math.Round(d.UniformDistinctLabels, 3),
+        Math.Round(d.Ratio, 4), Math.Round(d.MeanLargestUnitShare, 4));
 }

@@ -43,6 +43,9 @@ public sealed class TrainRun(RunSettings settings, ILogger log)
         ReadCursor? cursor = null;
         int epoch = 0;
         long? resumedFrom = null;
+        var order = data.WithBuffer(new ReadPlan(0, training.Seed, Shuffle: true, split, Rank: data.Rank, WorldSize: data.WorldSize));
+        trainer.ShuffleBuffer = [order.ShuffleBufferSamples, order.ShuffleBufferBytes];
+        long[]? resumedOrder = null; // the resumed epoch is read in the order its cursor was made in
         if (training.Resume)
         {
             if (trainer.ResumeLatest(store, skipped => log.LogWarning("Skipping checkpoint: {Reason}", skipped)) is { } ckpt)
@@ -50,6 +53,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log)
                 cursor = ckpt.Info.Cursor;
                 epoch = ckpt.Info.Epoch;
                 resumedFrom = trainer.Step;
+                resumedOrder = ckpt.Info.ShuffleBuffer ?? [0, 0];
                 log.LogInformation("resumed from step {Step} ({Path}); data from {Cursor}", ckpt.Info.Step, ckpt.Path,
                     ckpt.Info.Cursor?.ToString() ?? $"the start of epoch {ckpt.Info.Epoch}");
             }
@@ -66,13 +70,16 @@ public sealed class TrainRun(RunSettings settings, ILogger log)
         using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
             await using var pipeline = InputPipeline.Start(
-                dataset.ReadEpochsAsync(e => new ReadPlan(e, training.Seed, Shuffle: true, split, Rank: data.Rank, WorldSize: data.WorldSize), epoch, from: cursor),
+                dataset.ReadEpochsAsync(e => cursor is { } c && e == c.Epoch && resumedOrder is { } ro && (ro[0] != order.ShuffleBufferSamples || ro[1] != order.ShuffleBufferBytes)
+                    ? order with { Epoch = e, ShuffleBufferSamples = (int)ro[0], ShuffleBufferBytes = ro[1] }
+                    : order with { Epoch = e }, epoch, from: cursor),
                 batching, new PipelineSettings(processor, training.Seed, DropLast: true), pipelineStop.Token);
             log.LogInformation("Training {Method} ({Views}) on {Device}: {Model}; batch {Batch}, {Workers} worker(s) ({Decoder}{Fallback}), torch threads {Threads}; {Precision}; {Optimizer} peak lr {Lr:g4}{Clip}; batch memory {Mb:F1} MB in {Buffers} buffers",
                 method.Name, Views(processor), device.type, images ? $"{training.Encoder} at {settings.Augment.Size}px" : $"windows of {channels} x {settings.Series.Length}",
                 batching.BatchSize, pipeline.Workers, pipeline.DecoderName, images ? DecoderFallbackNote(pipeline.DecoderName) : "", torch.get_num_threads(),
                 trainer.PrecisionName, training.Optimizer, trainer.LearningRate, trainer.ClipGradNorm > 0 ? $", gradient clip {trainer.ClipGradNorm:g3}" : "",
                 pipeline.Pool.TotalBytes / 1e6, pipeline.Pool.Buffers);
+            log.LogInformation("Data order: {Order}", ShuffleBuffer.Describe(dataset, order).Text);
             var loop = new TrainingLoop(trainer, store)
             {
                 Metrics = metrics,
@@ -104,7 +111,9 @@ public sealed class TrainRun(RunSettings settings, ILogger log)
             Checkpoint = outcome.Checkpoint is null ? null : Path.GetFullPath(outcome.Checkpoint),
             BadSamples = outcome.BadSamples, BadSamplesByShard = outcome.BadByShard, ResumedFromStep = resumedFrom, Interrupted = outcome.Interrupted,
             StepMetrics = stepMetrics.Count > 0 ? stepMetrics : null,
+            Diversity = outcome.Diversity.Batches > 0 ? DiversityResult.From(outcome.Diversity) : null,
         };
+        if (outcome.Diversity.Batches > 0) log.LogInformation("Batch diversity: {Diversity}", outcome.Diversity.Summary());
         if (outcome.Interrupted || !dataset.HasLabels || split.Fraction <= 0) return result;
 
         // The same method freshly built from the run's seed is the random-init baseline.
@@ -154,7 +163,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log)
         string eta = s.EtaSeconds is { } e ? $", ETA {Duration(e)}" : "";
         log.LogInformation("step {Step}{Of} epoch {Epoch} loss {Loss:F4} lr {Lr:G3} | {Rate:F0} samples/s, waited for data {Wait:P0} | {Elapsed} elapsed{Eta}{Bad}",
             s.Step, of, s.Epoch, s.MeanLoss, s.LearningRate, s.SamplesPerSecond, s.WaitShare, Duration(s.Seconds), eta, s.BadSamples > 0 ? $" | bad samples {s.BadSamples}" : "");
-        if (s.Input is not null) log.LogDebug("pipeline: {Pipeline}", s.Input);
+        if (s.Input is not null) log.LogDebug("pipeline: {Pipeline} | batches: {Diversity}", s.Input, s.Diversity.Summary());
     }
 
     /// <summary>A duration as a person reads it: 45s, 3m05s, 2h07m.</summary>

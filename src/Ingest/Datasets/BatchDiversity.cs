@@ -58,30 +58,43 @@ public static class BatchDiversity
     public static RunStats Runs(IEnumerable<long> labels)
     {
         ArgumentNullException.ThrowIfNull(labels);
-        var counts = new Dictionary<long, long>();
-        long samples = 0, runs = 0, run = 0, longest = 0, previous = 0;
-        foreach (long label in labels)
+        var counter = new RunCounter();
+        foreach (long label in labels) counter.Add(label);
+        return counter.Result();
+    }
+
+    /// <summary>Counts runs of one label as labels arrive (a pass over a dataset too large to hold its labels).</summary>
+    public sealed class RunCounter
+    {
+        private readonly Dictionary<long, long> _counts = [];
+        private long _samples, _runs, _run, _longest, _previous;
+
+        public void Add(long label)
         {
-            if (label == Sample.NoLabel) continue;
-            counts[label] = counts.GetValueOrDefault(label) + 1;
-            if (samples > 0 && label == previous) run++;
+            if (label == Sample.NoLabel) return;
+            _counts[label] = _counts.GetValueOrDefault(label) + 1;
+            if (_samples > 0 && label == _previous) _run++;
             else
             {
-                runs++;
-                run = 1;
+                _runs++;
+                _run = 1;
             }
-            longest = Math.Max(longest, run);
-            previous = label;
-            samples++;
+            _longest = Math.Max(_longest, _run);
+            _previous = label;
+            _samples++;
         }
-        if (samples == 0) return new RunStats(0, 0, 0, 0, 0);
-        double sumSquares = 0;
-        foreach (long n in counts.Values)
+
+        public RunStats Result()
         {
-            double p = (double)n / samples;
-            sumSquares += p * p;
+            if (_samples == 0) return new RunStats(0, 0, 0, 0, 0);
+            double sumSquares = 0;
+            foreach (long n in _counts.Values)
+            {
+                double p = (double)n / _samples;
+                sumSquares += p * p;
+            }
+            double random = sumSquares >= 1 ? double.PositiveInfinity : 1 / (1 - sumSquares);
+            return new RunStats(_samples, _runs, (double)_samples / _runs, _longest, random);
         }
-        double random = sumSquares >= 1 ? double.PositiveInfinity : 1 / (1 - sumSquares);
-        return new RunStats(samples, runs, (double)samples / runs, longest, random);
     }
 }

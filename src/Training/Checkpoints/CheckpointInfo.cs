@@ -27,6 +27,8 @@ public sealed record CheckpointInfo
 
     /// <summary>Where the data stream resumes: the sample after the last one trained on (null in checkpoints that predate it).</summary>
     public Contrastive.Ingest.ReadCursor? Cursor { get; init; }
+    /// <summary>The shuffle buffer's bounds the cursor was made under (samples, bytes); null in files that predate the buffer (one unit at a time).</summary>
+    public long[]? ShuffleBuffer { get; init; }
     public double Seconds { get; init; }
     public long Seed { get; init; }
     public string CreatedUtc { get; init; } = DateTime.UtcNow.ToString("O");

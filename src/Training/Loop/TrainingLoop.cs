@@ -13,8 +13,9 @@ namespace Contrastive.Training;
 /// <param name="Progress">Share of the run done, by whichever of the step and time limits is nearer (null with neither).</param>
 /// <param name="EtaSeconds">Seconds left at the current rate (null with no limit).</param>
 /// <param name="Input">The input side's own figures since the previous status (<see cref="IBatchSource.Describe"/>), or null.</param>
+/// <param name="Diversity">How mixed the batches have been so far (labels per batch against uniform sampling, largest share from one read unit).</param>
 public sealed record LoopStatus(long Step, int Epoch, double MeanLoss, double LearningRate, double SamplesPerSecond, double WaitShare, double? Progress,
-    double? EtaSeconds, double Seconds, long BadSamples, string? Input);
+    double? EtaSeconds, double Seconds, long BadSamples, string? Input, DiversityReport Diversity);
 
 /// <summary>How a loop ended.</summary>
 /// <param name="Checkpoint">The last checkpoint written (null when no step was taken).</param>
@@ -22,8 +23,9 @@ public sealed record LoopStatus(long Step, int Epoch, double MeanLoss, double Le
 /// <param name="MeanLoss">Mean loss of the last 20 steps.</param>
 /// <param name="WaitShare">Share of the loop's wall time spent waiting for batches (input bound: near 1).</param>
 /// <param name="BadSamples">Bad samples skipped in the data trained on (before the last batch's cursor).</param>
+/// <param name="Diversity">How mixed the batches trained on were.</param>
 public sealed record LoopResult(string? Checkpoint, bool Interrupted, double Seconds, double? MeanLoss, double WaitShare, long BadSamples,
-    IReadOnlyDictionary<string, long> BadByShard, ReadCursor? Cursor);
+    IReadOnlyDictionary<string, long> BadByShard, ReadCursor? Cursor, DiversityReport Diversity);
 
 /// <summary>
 /// The training loop every method and every front end (the CLI, the service, a library user) shares: takes batches from
@@ -62,6 +64,7 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
         double lastStatus = clock.Elapsed.TotalSeconds, waited = 0, waitedSinceStatus = 0;
         long samplesAtStatus = trainer.Samples;
         long skipped = 0;
+        var diversity = new BatchDiversityMeter();
         var enumerator = source.ReadAllAsync(stop).GetAsyncEnumerator(stop);
         try
         {
@@ -75,6 +78,7 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
                 double loss;
                 using (var lease = enumerator.Current)
                 {
+                    diversity.Add(lease.Batch);
                     loss = trainer.TrainStep(lease.Batch, ScheduleProgress(trainer.Step, clock.Elapsed.TotalSeconds));
                     cursor = lease.Batch.Resume ?? cursor;
                     skipped = lease.Batch.SkippedBefore;
@@ -93,7 +97,7 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
                     Metrics?.Write(step, t, [("train/loss", loss), ("train/lr", trainer.LastLearningRate), ("train/samples_per_sec", rate), ("pipeline/starvation", wait), .. extra]);
                     double? progress = HasLimit ? Math.Min(1, Progress(step, t)) : null;
                     Status?.Invoke(new LoopStatus(step, cursor?.Epoch ?? 0, recent.Average(), trainer.LastLearningRate, rate, wait, progress,
-                        Eta(step, t, rate), t, skipped, source.Describe()));
+                        Eta(step, t, rate), t, skipped, source.Describe(), diversity.Snapshot()));
                     lastStatus = t;
                     waitedSinceStatus = 0;
                     samplesAtStatus = trainer.Samples;
@@ -124,7 +128,7 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
         if (trainer.Step > 0 && savedStep != trainer.Step) checkpoint = trainer.SaveCheckpoint(store, seconds, cursor);
         Message?.Invoke($"{(interrupted ? "Stopped" : "Finished")} at step {trainer.Step} after {seconds:F0} s; checkpoint {checkpoint ?? "(none: no step taken)"}");
         return new LoopResult(checkpoint, interrupted, seconds, recent.Count > 0 ? Math.Round(recent.Average(), 5) : null,
-            seconds > 0 ? Math.Round(Math.Clamp(waited / seconds, 0, 1), 4) : 0, byShard.Values.Sum(), byShard, cursor);
+            seconds > 0 ? Math.Round(Math.Clamp(waited / seconds, 0, 1), 4) : 0, byShard.Values.Sum(), byShard, cursor, diversity.Snapshot());
     }
 
     private bool HasLimit => _o.MaxSteps > 0 || _o.MaxMinutes > 0;
