@@ -135,6 +135,7 @@ namespace Contrastive.Host
             builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(2));
             builder.Services.AddSingleton(settings);
+            builder.Services.AddSingleton(new RunDisplay(error, logs));
             builder.Services.AddSingleton<RunOutcome>();
             builder.Services.AddHostedService<TrainingService>();
 
@@ -190,7 +191,7 @@ namespace Contrastive.Host
                 Func<IImageDecoder> decoders;
                 try { decoders = RunSettings.BindDecoder(config).Factory(); }
                 catch (InvalidOperationException e) { throw new UsageException(e.Message, e); }
-                var result = await EvalRun.RunAsync(what, evaluation, training.Device, batching, decoders, ct).ConfigureAwait(false);
+                var result = await EvalRun.RunAsync(what, evaluation, training.Device, batching, decoders, ct, new RunDisplay(error)).ConfigureAwait(false);
                 if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(result));
                 else
                 {
@@ -323,7 +324,8 @@ namespace Contrastive.Host
                 using var sampler = bench.TraceAllocations ? new AllocationSampler() : null;
                 var views = new ViewSettings(config.Bind<SimClrViewOptions>("Augment"), config.Bind<MultiCropViewOptions>("MultiCrop"));
                 var policy = registration.ImageViews(config.Bind(registration), views)!;
-                var run = new BenchRun(uri, config.Bind<BatchingOptions>("Batching"), policy, dataOptions, bench.Seconds, bench.ConsumerRate, error, () => sampler?.Start(), bench.Warmup, decoders);
+                var run = new BenchRun(uri, config.Bind<BatchingOptions>("Batching"), policy, dataOptions, bench.Seconds, bench.ConsumerRate, error, () => sampler?.Start(), bench.Warmup, decoders,
+                    new RunDisplay(error));
                 bool ingest = bench.Stage == "ingest";
                 var result = ingest ? await run.RunIngestAsync(ct).ConfigureAwait(false) : await run.RunAsync(ct).ConfigureAwait(false);
                 if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(result));
@@ -347,6 +349,7 @@ namespace Contrastive.Host
             o.Add<string?>("--output", "Demo:Output", "Folder to write the shards into (required).");
             o.Add<string?>("--kind", "Demo:Kind", "images, or series (6 classes of synthetic processes as time-series Parquet, for CPC).");
             o.Add<int?>("--count", "Demo:Count", "Number of images (or series).");
+            o.Add<string?>("--layout", "Demo:Layout", "Images: parquet (Hugging Face-schema shards) or folder (an ImageFolder tree, one sub-folder per class).");
             o.Add<long?>("--seed", "Demo:Seed", "Seed; the same seed gives the same files.");
             o.Add<int?>("--width", "Demo:Width", "Fixed image width.", "random 64 to 128");
             o.Add<int?>("--height", "Demo:Height", "Fixed image height.", "random 64 to 128");
@@ -363,7 +366,19 @@ namespace Contrastive.Host
                     return Ok;
                 }
                 var look = new DemoImageGenerator.Look(demo.Width, demo.Height, demo.Quality);
-                int shards = await DemoDataset.WriteAsync(dir, demo.Count, demo.Seed, p => error.WriteLine($"wrote {p}"), ct, look).ConfigureAwait(false);
+                if (demo.Layout == "folder")
+                {
+                    DemoDataset.WriteFolder(dir, demo.Count, demo.Seed, look, ct);
+                    output.WriteLine($"{demo.Count} images in class folders under {Path.GetFullPath(dir)}");
+                    return Ok;
+                }
+                int total = (demo.Count + DemoDataset.RowsPerShard - 1) / DemoDataset.RowsPerShard, written = 0;
+                using var live = LiveProgress.Start(error, $"demo-data: {demo.Count} images", total);
+                int shards = await DemoDataset.WriteAsync(dir, demo.Count, demo.Seed, p =>
+                {
+                    if (live is null) error.WriteLine($"wrote {p}");
+                    else live.Update(++written, $"{Path.GetFileName(p)} written");
+                }, ct, look).ConfigureAwait(false);
                 DemoDataset.MarkComplete(dir, demo.Count, demo.Seed);
                 output.WriteLine($"{demo.Count} images in {shards} shard(s) under {Path.GetFullPath(dir)}");
                 return Ok;

@@ -44,6 +44,19 @@ public static class DemoDataset
         return dir;
     }
 
+    /// <summary>The demo images as an ImageFolder tree (root/class-K/NNNNNNN.jpg): the layout torchvision's ImageFolder reads, stored class by class.</summary>
+    public static void WriteFolder(string output, int count, long seed, DemoImageGenerator.Look look, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        Parallel.For(0, count, new ParallelOptions { CancellationToken = ct }, i =>
+        {
+            var (label, jpeg) = DemoImageGenerator.Make(seed, i, look);
+            string dir = Path.Combine(output, $"class-{label}");
+            Directory.CreateDirectory(dir);
+            File.WriteAllBytes(Path.Combine(dir, $"{i:D7}.jpg"), jpeg);
+        });
+    }
+
     /// <summary>The series data to use: the URI given, else the demo series (2,400 series of 16,000 samples, 6 classes), written on first use.</summary>
     public static async Task<string> EnsureSeriesAsync(DataOptions data, Action<string> log, CancellationToken ct)
     {

@@ -12,7 +12,7 @@ namespace Contrastive.Host;
 /// every stage after a warm-up. The throughput profiling run users ask for.
 /// </summary>
 public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy policy, DataOptions data, double seconds, double? consumerRate, TextWriter progress,
-    Action? windowStarted = null, double? warmupSeconds = null, Func<IImageDecoder>? decoders = null)
+    Action? windowStarted = null, double? warmupSeconds = null, Func<IImageDecoder>? decoders = null, RunDisplay? display = null)
 {
     /// <summary>Seconds run before measuring: as given, or 15% of the measured time, 1 to 60 s (pools and caches fill first).</summary>
     private double Warmup => warmupSeconds ?? Math.Clamp(seconds * 0.15, 1, 60);
@@ -69,6 +69,8 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
         double chunkSum = 0, workerSum = 0, prefetchSum = 0;
         int samples = 0;
         var lastPrint = pipeline.Stats.Snapshot();
+        // On a terminal a live display (warm-up and measured seconds, the last interval's rates); elsewhere a line every 5 s.
+        using var live = display?.Start($"bench {uri}", warmup + seconds);
         long samplerAlloc = 0; // what this sampling loop allocates itself (reading /proc, formatting) is not the pipeline's
         while (clock.Elapsed.TotalSeconds < warmup + seconds && !consumer.IsCompleted)
         {
@@ -98,7 +100,14 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
                 prefetchSum += now.Queues.Prefetch;
                 samples++;
             }
-            if ((now.Elapsed - lastPrint.Elapsed).TotalSeconds >= 5)
+            if (live is not null && (now.Elapsed - lastPrint.Elapsed).TotalSeconds >= 1)
+            {
+                var interval = now.Since(lastPrint);
+                live.Update(t, string.Create(CultureInfo.InvariantCulture,
+                    $"{(start is null ? "warm-up" : "measuring")} · {interval.SamplesDone / Math.Max(1e-9, interval.Elapsed.TotalSeconds):F0} images/s · decode {interval.DecodeMillisecondsEach:F2} ms · working set {Mb():F0} MB"));
+                lastPrint = now;
+            }
+            else if (live is null && (now.Elapsed - lastPrint.Elapsed).TotalSeconds >= 5)
             {
                 progress.WriteLine($"{t,6:F0} s  {now.Since(lastPrint).Summary()} | working set {Mb():F0} MB | {GcSummary()}");
                 lastPrint = now;

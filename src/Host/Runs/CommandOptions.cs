@@ -88,6 +88,10 @@ public sealed class DemoOptions
     [Required, RegularExpression("^(images|series)$", ErrorMessage = "must be images or series")]
     public string Kind { get; set; } = "images";
 
+    /// <summary>Images only: "parquet" (Hugging Face-schema shards, default) or "folder" (an ImageFolder tree, root/class-K/N.jpg, stored class by class).</summary>
+    [Required, RegularExpression("^(parquet|folder)$", ErrorMessage = "must be parquet or folder")]
+    public string Layout { get; set; } = "parquet";
+
     /// <summary>Images (or series). Default 8000.</summary>
     [Range(1, 100_000_000)]
     public int Count { get; set; } = 8000;

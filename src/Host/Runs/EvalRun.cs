@@ -28,7 +28,7 @@ public sealed record EvalResult(
 public static class EvalRun
 {
     public static async Task<EvalResult> RunAsync(EvalCommandOptions what, EvaluationOptions evaluation, string deviceName, BatchingOptions batching,
-        Func<IImageDecoder>? decoders, CancellationToken ct)
+        Func<IImageDecoder>? decoders, CancellationToken ct, RunDisplay? display = null)
     {
         string checkpointPath = what.Checkpoint!, trainUri = what.TrainData!, testUri = what.TestData!;
         bool baselines = what.Baselines;
@@ -56,8 +56,12 @@ public static class EvalRun
         var plan = new ReadPlan(0, ckpt.Info.Seed, false, HoldoutSplit.None);
         Func<Batch, TorchSharp.torch.Tensor>?[] embeds = random is null ? [method.Embed] : [method.Embed, random.Embed, null];
         var view = new ImageSampleProcessor(new EvalTransform(ckpt.Info.ImageSize, evaluation.CropFraction), decoders);
-        var bank = await FeaturePass.RunAsync(train, plan, long.MaxValue, view, batching, embeds, ct).ConfigureAwait(false);
-        var queries = await FeaturePass.RunAsync(test, plan, long.MaxValue, view, batching, embeds, ct).ConfigureAwait(false);
+        long total = train.SampleCount >= 0 && test.SampleCount >= 0 ? train.SampleCount + test.SampleCount : 0, done = 0;
+        using var live = display?.Start($"eval {Path.GetFileName(checkpointPath)}", total);
+        void Progress(int n) => live?.Update(done += n, $"features of {done} images");
+        var bank = await FeaturePass.RunAsync(train, plan, long.MaxValue, view, batching, embeds, ct, Progress).ConfigureAwait(false);
+        var queries = await FeaturePass.RunAsync(test, plan, long.MaxValue, view, batching, embeds, ct, Progress).ConfigureAwait(false);
+        live?.Update(done, "kNN and linear probe");
         try
         {
             (double Knn, double Linear) Score(int e) => (

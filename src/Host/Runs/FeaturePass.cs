@@ -14,7 +14,7 @@ internal static class FeaturePass
 {
     public static async Task<(TorchSharp.torch.Tensor Features, TorchSharp.torch.Tensor Labels)[]> RunAsync(
         IImageDataset data, ReadPlan plan, long limit, ISampleProcessor view, BatchingOptions batching, IReadOnlyList<Func<Batch, TorchSharp.torch.Tensor>?> embeds,
-        CancellationToken ct)
+        CancellationToken ct, Action<int>? progress = null)
     {
         var options = new BatchingOptions
         {
@@ -29,7 +29,10 @@ internal static class FeaturePass
             await foreach (var lease in pipeline.ReadAllAsync(ct))
             {
                 using (lease)
+                {
                     foreach (var x in extractors) x.Add(lease.Batch);
+                    progress?.Invoke(lease.Batch.Count);
+                }
             }
             return extractors.Select(x => x.Result()).ToArray();
         }

@@ -14,7 +14,7 @@ namespace Contrastive.Host;
 /// <see cref="TrainingLoop"/> until a limit or a stop request, checkpoint, then evaluate the trained against the
 /// random-init network on the held-out split (kNN for images, a linear probe for series).
 /// </summary>
-public sealed class TrainRun(RunSettings settings, ILogger log)
+public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? display = null)
 {
     private const int MetricsWindow = 20;
 
@@ -80,20 +80,36 @@ public sealed class TrainRun(RunSettings settings, ILogger log)
                 trainer.PrecisionName, training.Optimizer, trainer.LearningRate, trainer.ClipGradNorm > 0 ? $", gradient clip {trainer.ClipGradNorm:g3}" : "",
                 pipeline.Pool.TotalBytes / 1e6, pipeline.Pool.Buffers);
             log.LogInformation("Data order: {Order}", ShuffleBuffer.Describe(dataset, order).Text);
+            var clock = Stopwatch.StartNew();
+            bool limited = training.MaxSteps > 0 || training.MaxMinutes > 0;
+            using var live = display?.Start($"{method.Name} on {uri}", limited ? 1000 : 0);
+            var losses = new Queue<double>();
+            LoopStatus? last = null;
+            long firstSamples = trainer.Samples;
+            TrainingLoop? running = null;
             var loop = new TrainingLoop(trainer, store)
             {
                 Metrics = metrics,
-                Status = s => StatusLine(s),
+                // On a terminal the live display shows the status; elsewhere (CI, pipes, the service) a short line every LogEverySeconds.
+                Status = s => { if (live is null) StatusLine(s); else last = s; },
                 Message = m => log.LogInformation("{Message}", m),
                 InputDone = pipelineStop.Cancel,
-                AfterStep = (_, _) =>
+                AfterStep = (step, loss) =>
                 {
-                    if (trainer.Method.LastMetrics.Count == 0) return;
-                    recent.Enqueue(trainer.Method.LastMetrics);
-                    if (recent.Count > MetricsWindow) recent.Dequeue();
+                    if (trainer.Method.LastMetrics.Count > 0)
+                    {
+                        recent.Enqueue(trainer.Method.LastMetrics);
+                        if (recent.Count > MetricsWindow) recent.Dequeue();
+                    }
+                    if (live is null) return;
+                    losses.Enqueue(loss);
+                    if (losses.Count > MetricsWindow) losses.Dequeue();
+                    double t = clock.Elapsed.TotalSeconds;
+                    live.Update(limited ? 1000 * running!.Progress(step, t) : 0, LiveLine(step, losses.Average(), (trainer.Samples - firstSamples) / Math.Max(1e-9, t), last));
                 },
             };
-            outcome = await loop.RunAsync(pipeline, cursor, stop).ConfigureAwait(false);
+            running = loop;
+            outcome = await loop.RunAsync(pipeline, cursor, stop, clock).ConfigureAwait(false);
         }
         if (outcome.BadSamples > 0)
             log.LogWarning("{Bad} bad sample(s) skipped: {ByShard}", outcome.BadSamples, string.Join(", ", outcome.BadByShard.Select(kv => $"{kv.Key}: {kv.Value}")));
@@ -164,6 +180,15 @@ public sealed class TrainRun(RunSettings settings, ILogger log)
         log.LogInformation("step {Step}{Of} epoch {Epoch} loss {Loss:F4} lr {Lr:G3} | {Rate:F0} samples/s, waited for data {Wait:P0} | {Elapsed} elapsed{Eta}{Bad}",
             s.Step, of, s.Epoch, s.MeanLoss, s.LearningRate, s.SamplesPerSecond, s.WaitShare, Duration(s.Seconds), eta, s.BadSamples > 0 ? $" | bad samples {s.BadSamples}" : "");
         if (s.Input is not null) log.LogDebug("pipeline: {Pipeline} | batches: {Diversity}", s.Input, s.Diversity.Summary());
+    }
+
+    /// <summary>The live display's line: step of total, loss, rate, and (from the last status) waiting, bad samples and batch mix.</summary>
+    private string LiveLine(long step, double loss, double samplesPerSecond, LoopStatus? status)
+    {
+        var o = settings.Training;
+        string of = o.MaxSteps > 0 ? $"/{o.MaxSteps}" : "";
+        string rest = status is null ? "" : $" · waited for data {status.WaitShare:P0}{(status.BadSamples > 0 ? $" · bad {status.BadSamples}" : "")} · epoch {status.Epoch}";
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"step {step}{of} · loss {loss:F4} · {samplesPerSecond:F0} samples/s{rest}");
     }
 
     /// <summary>A duration as a person reads it: 45s, 3m05s, 2h07m.</summary>
