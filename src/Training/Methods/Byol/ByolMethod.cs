@@ -5,48 +5,32 @@ using static TorchSharp.torch;
 namespace Contrastive.Training;
 
 /// <summary>BYOL: an online network with a predictor regresses a moving-average target's projection of the other view (<see cref="Bootstrap"/>).</summary>
-public sealed class ByolMethod : IContrastiveMethod
+public sealed class ByolMethod : ImageMethod
 {
-    private readonly Device _device;
-
-    public ByolMethod(MethodContext context, ByolOptions options)
+    public ByolMethod(MethodContext context, ByolOptions options) : base(context, options.ProjectionDim)
     {
-        _device = context.Device;
-        var o = context.Training;
-        Network = ImageModels.Create(context, options.ProjectionDim);
-        int hidden = ImageModels.ProjectionHidden(o.Encoder);
-        Target = new Bootstrap(Network, () => new SimClrModel(o.Encoder, o.SmallImages, hidden, options.ProjectionDim), options.ProjectionDim, hidden, options.Tau,
-            context.Device);
+        Target = new Bootstrap(Network, ImageModels.Factory(context, options.ProjectionDim), options.ProjectionDim,
+            ImageModels.ProjectionHidden(context.Training.Encoder), options.Tau, context.Device);
         Parameters = Network.parameters().Concat(Target.Predictor.parameters()).ToArray();
     }
-
-    public SimClrModel Network { get; }
 
     /// <summary>The predictor and the target network.</summary>
     public Bootstrap Target { get; }
 
-    public nn.Module Model => Network;
+    public override IReadOnlyList<Parameter> Parameters { get; }
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public override Tensor Loss(Batch batch, double progress) => Target.Loss(Network, Pairs(batch, "byol"), batch.Count);
 
-    public Tensor Loss(Batch batch, double progress)
+    public override void AfterStep(double progress) => Target.UpdateTarget(Network, progress);
+
+    public override byte[] SaveState() => Target.SaveState();
+
+    public override void LoadState(byte[] state) => Target.LoadState(state);
+
+    protected override void Dispose(bool disposing)
     {
-        ImageModels.RequirePairs(batch, "byol");
-        return Target.Loss(Network, ImageInput.ToTensor(batch, _device, 0, 2), batch.Count);
-    }
-
-    public void AfterStep(double progress) => Target.UpdateTarget(Network, progress);
-
-    public byte[] SaveState() => Target.SaveState();
-
-    public void LoadState(byte[] state) => Target.LoadState(state);
-
-    public Tensor Embed(Batch batch) => ImageModels.Embed(Network.Encoder, batch, _device);
-
-    public void Dispose()
-    {
-        Target.Dispose();
-        Network.Dispose();
+        if (disposing) Target.Dispose();
+        base.Dispose(disposing);
     }
 }
 

@@ -9,54 +9,45 @@ namespace Contrastive.Training;
 /// and several local views (<see cref="SelfDistillation"/>). The checkpoint's model is the encoder with a projection head
 /// (unused by the loss), so evaluation loads it like the other image methods'.
 /// </summary>
-public sealed class DinoMethod : IContrastiveMethod
+public sealed class DinoMethod : ImageMethod
 {
-    private readonly Device _device;
+    private const int UnusedProjection = 128; // the checkpoint layout of the other image methods
 
-    public DinoMethod(MethodContext context, DinoOptions options)
+    public DinoMethod(MethodContext context, DinoOptions options) : base(context, UnusedProjection)
     {
-        _device = context.Device;
-        var o = context.Training;
-        Network = ImageModels.Create(context, 128);
-        Distillation = new SelfDistillation(Network, () => new SimClrModel(o.Encoder, o.SmallImages, ImageModels.ProjectionHidden(o.Encoder), 128),
-            options.HiddenFor(o.Encoder), options.Bottleneck, options.OutDim, options.TeacherMomentum, options.StudentTemperature, options.TeacherTemperature,
-            options.CenterMomentum, context.Device);
+        Distillation = new SelfDistillation(Network, ImageModels.Factory(context, UnusedProjection), options.HiddenFor(context.Training.Encoder),
+            options.Bottleneck, options.OutDim, options.TeacherMomentum, options.StudentTemperature, options.TeacherTemperature, options.CenterMomentum,
+            context.Device);
         Parameters = Network.Encoder.parameters().Concat(Distillation.StudentHead.parameters()).ToArray();
         DefaultClipGradNorm = options.ClipGradNorm;
     }
 
-    public SimClrModel Network { get; }
-
     /// <summary>The student head, the teacher and the centre.</summary>
     public SelfDistillation Distillation { get; }
 
-    public nn.Module Model => Network;
+    public override IReadOnlyList<Parameter> Parameters { get; }
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public override double DefaultClipGradNorm { get; }
 
-    public double DefaultClipGradNorm { get; }
-
-    public Tensor Loss(Batch batch, double progress)
+    public override Tensor Loss(Batch batch, double progress)
     {
         if (batch.Views < 2) throw new ArgumentException($"--method dino needs at least 2 views per sample, the batch has {batch.Views}.");
         if (batch.Count < 2) throw new ArgumentException("--method dino needs at least 2 samples per batch.");
-        var global = ImageInput.ToTensor(batch, _device, 0, 2);
-        var local = batch.Views > 2 ? ImageInput.ToTensor(batch, _device, 2, batch.Views - 2) : null;
+        var global = ImageInput.ToTensor(batch, Device, 0, 2);
+        var local = batch.Views > 2 ? ImageInput.ToTensor(batch, Device, 2, batch.Views - 2) : null;
         return Distillation.Loss(Network.Encoder, global, local, batch.Count);
     }
 
-    public void AfterStep(double progress) => Distillation.UpdateTeacher(Network.Encoder, progress);
+    public override void AfterStep(double progress) => Distillation.UpdateTeacher(Network.Encoder, progress);
 
-    public byte[] SaveState() => Distillation.SaveState();
+    public override byte[] SaveState() => Distillation.SaveState();
 
-    public void LoadState(byte[] state) => Distillation.LoadState(state);
+    public override void LoadState(byte[] state) => Distillation.LoadState(state);
 
-    public Tensor Embed(Batch batch) => ImageModels.Embed(Network.Encoder, batch, _device);
-
-    public void Dispose()
+    protected override void Dispose(bool disposing)
     {
-        Distillation.Dispose();
-        Network.Dispose();
+        if (disposing) Distillation.Dispose();
+        base.Dispose(disposing);
     }
 }
 

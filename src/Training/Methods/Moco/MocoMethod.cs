@@ -5,54 +5,43 @@ using static TorchSharp.torch;
 namespace Contrastive.Training;
 
 /// <summary>MoCo v2: a momentum key network and a queue of its past keys as negatives (<see cref="MomentumContrast"/>).</summary>
-public sealed class MocoMethod : IContrastiveMethod
+public sealed class MocoMethod : ImageMethod
 {
-    private readonly Device _device;
     private Tensor? _keys; // this step's keys, enqueued after the optimizer step
 
-    public MocoMethod(MethodContext context, MocoOptions options)
+    public MocoMethod(MethodContext context, MocoOptions options) : base(context, options.ProjectionDim)
     {
-        _device = context.Device;
-        Network = ImageModels.Create(context, options.ProjectionDim);
-        Contrast = new MomentumContrast(Network, () => new SimClrModel(context.Training.Encoder, context.Training.SmallImages,
-            ImageModels.ProjectionHidden(context.Training.Encoder), options.ProjectionDim), options.Queue, options.Momentum, options.Temperature,
+        Contrast = new MomentumContrast(Network, ImageModels.Factory(context, options.ProjectionDim), options.Queue, options.Momentum, options.Temperature,
             options.ProjectionDim, context.Training.Seed, context.Device);
         Parameters = Network.parameters().ToArray();
     }
 
-    public SimClrModel Network { get; }
-
     public MomentumContrast Contrast { get; }
 
-    public nn.Module Model => Network;
+    public override IReadOnlyList<Parameter> Parameters { get; }
 
-    public IReadOnlyList<Parameter> Parameters { get; }
-
-    public Tensor Loss(Batch batch, double progress)
+    public override Tensor Loss(Batch batch, double progress)
     {
-        ImageModels.RequirePairs(batch, "moco");
-        var loss = Contrast.Loss(Network, ImageInput.ToTensor(batch, _device, 0, 2), batch.Count, out var keys);
+        var loss = Contrast.Loss(Network, Pairs(batch, "moco"), batch.Count, out var keys);
         _keys = keys;
         return loss;
     }
 
-    public void AfterStep(double progress)
+    public override void AfterStep(double progress)
     {
         Contrast.UpdateKey(Network);
         if (_keys is { } keys) Contrast.Enqueue(keys);
         _keys = null;
     }
 
-    public byte[] SaveState() => Contrast.SaveState();
+    public override byte[] SaveState() => Contrast.SaveState();
 
-    public void LoadState(byte[] state) => Contrast.LoadState(state);
+    public override void LoadState(byte[] state) => Contrast.LoadState(state);
 
-    public Tensor Embed(Batch batch) => ImageModels.Embed(Network.Encoder, batch, _device);
-
-    public void Dispose()
+    protected override void Dispose(bool disposing)
     {
-        Contrast.Dispose();
-        Network.Dispose();
+        if (disposing) Contrast.Dispose();
+        base.Dispose(disposing);
     }
 }
 

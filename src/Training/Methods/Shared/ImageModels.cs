@@ -20,6 +20,13 @@ public static class ImageModels
         return model;
     }
 
+    /// <summary>New networks of the same architecture (a target, teacher or key network), initialised by the caller's copy.</summary>
+    public static Func<SimClrModel> Factory(MethodContext context, int projectionDim)
+    {
+        var o = context.Training;
+        return () => new SimClrModel(o.Encoder, o.SmallImages, ProjectionHidden(o.Encoder), projectionDim);
+    }
+
     /// <summary>A batch of exactly two same-size views of at least two samples, as pair methods need.</summary>
     public static void RequirePairs(Batch batch, string method)
     {

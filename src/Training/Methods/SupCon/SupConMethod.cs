@@ -1,5 +1,4 @@
 using Contrastive.Augment;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Contrastive.Training;
@@ -8,47 +7,18 @@ namespace Contrastive.Training;
 /// SupCon: SimCLR's network and views, with every other view of the anchor's class as a positive. Both views of a sample
 /// share its label; a sample without one is a class of its own.
 /// </summary>
-public sealed class SupConMethod : IContrastiveMethod, IRepresentationLoss
+public sealed class SupConMethod(MethodContext context, SupConOptions options) : PairContrastMethod(context, options.ProjectionDim, "supcon")
 {
-    private readonly Device _device;
-    private readonly SupConLoss _loss;
+    private readonly SupConLoss _loss = new(options.Temperature);
 
-    public SupConMethod(MethodContext context, SupConOptions options)
-    {
-        _device = context.Device;
-        Network = ImageModels.Create(context, options.ProjectionDim);
-        _loss = new SupConLoss(options.Temperature);
-        Parameters = Network.parameters().ToArray();
-    }
-
-    public SimClrModel Network { get; }
-
-    public nn.Module Model => Network;
-
-    public IReadOnlyList<Parameter> Parameters { get; }
-
-    public Tensor Loss(Batch batch, double progress) => LossOn(Encode(Inputs(batch)), batch);
-
-    public Tensor Inputs(Batch batch)
-    {
-        ImageModels.RequirePairs(batch, "supcon");
-        return ImageInput.ToTensor(batch, _device, 0, 2);
-    }
-
-    public Tensor Encode(Tensor rows) => Network.forward(rows);
-
-    public Tensor LossOn(Tensor z, Batch batch)
+    public override Tensor LossOn(Tensor z, Batch batch)
     {
         int n = batch.Count;
         var labels = new long[2 * n];
         for (int i = 0; i < n; i++)
             labels[i] = labels[n + i] = batch.Labels[i] >= 0 ? batch.Labels[i] : -1 - batch.Indices[i];
-        return _loss.Compute(z, tensor(labels, device: _device));
+        return _loss.Compute(z, tensor(labels, device: Device));
     }
-
-    public Tensor Embed(Batch batch) => ImageModels.Embed(Network.Encoder, batch, _device);
-
-    public void Dispose() => Network.Dispose();
 }
 
 /// <summary>SupCon's entry in the <see cref="MethodRegistry"/>.</summary>
