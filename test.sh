@@ -17,7 +17,8 @@ apt_install() {
     command -v sudo >/dev/null || { echo "test.sh: need root or sudo to install $*" >&2; exit 1; }
     sudo=sudo
   fi
-  $sudo apt-get update -qq && $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
 }
 
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK is needed (dotnet not on PATH)" >&2; exit 1; }
