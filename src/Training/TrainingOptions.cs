@@ -132,7 +132,12 @@ public sealed class TrainingOptions : IValidatableObject
     /// <summary>Rules across fields and the registry: the method must be registered.</summary>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (MethodRegistry.Find(Method) is null)
+        var method = MethodRegistry.Find(Method);
+        if (method is null)
             yield return new ValidationResult($"Method '{Method}' is not registered: use one of {MethodRegistry.Names}.", [nameof(Method)]);
+        else if (GradCacheChunk > 0 && !method.SupportsGradCache)
+            yield return new ValidationResult(
+                $"applies only to methods whose loss couples the batch's representations ({string.Join(", ", MethodRegistry.All.Where(m => m.SupportsGradCache).Select(m => m.Name))}); " +
+                $"{method.Name} is not one of them: set it to 0, or lower the batch size to fit memory", [nameof(GradCacheChunk)]);
     }
 }
