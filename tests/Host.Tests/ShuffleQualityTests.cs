@@ -24,7 +24,7 @@ public sealed class ShuffleQualityTests() : TempFolderTest("shuffle")
 
     private static async Task<JsonElement> Diversity(params string[] args)
     {
-        var (code, stdout, err) = await CliRunner.Run(["bench", .. args, "--batch-size", "64", "--image-size", "16", "--seconds", "2", "--warmup", "0.5", "--json"]);
+        var (code, stdout, err) = await CliRunner.Run(["bench", .. args, "--batch-size", "64", "--image-size", "16", "--seconds", "3", "--warmup", "1", "--json"]);
         Assert.True(code == 0, err);
         return LastJson(stdout).GetProperty("batch_diversity");
     }
