@@ -107,15 +107,18 @@ public sealed class ContrastiveTrainer : IDisposable
         return value;
     }
 
-    /// <summary>The input's shuffle-buffer bounds (samples, bytes), stored in checkpoints so a resume reads its epoch in the same order.</summary>
-    public long[]? ShuffleBuffer { get; set; }
+    /// <summary>
+    /// The input's shuffle-buffer bounds (samples, bytes) for an epoch, stored in checkpoints with the cursor so a resume reads
+    /// that epoch in the same order (a resumed epoch keeps the bounds its first cursor was made under).
+    /// </summary>
+    public Func<int, long[]>? ShuffleBuffer { get; set; }
 
     /// <summary>The checkpoint header for this run at its current step.</summary>
     public CheckpointInfo Describe(double seconds, ReadCursor? cursor, int epoch = 0) => new()
     {
         Method = Registration.Name, Encoder = Registration.Data == MethodData.Images ? _o.Encoder : Registration.Name, SmallImages = _o.SmallImages,
         ImageSize = Context.ImageSize, Channels = Context.Channels, MethodOptions = Registration.SerializeOptions(Context.Options),
-        Step = Step, Samples = Samples, Epoch = cursor?.Epoch ?? epoch, Cursor = cursor, Seconds = seconds, Seed = _o.Seed, ShuffleBuffer = ShuffleBuffer,
+        Step = Step, Samples = Samples, Epoch = cursor?.Epoch ?? epoch, Cursor = cursor, Seconds = seconds, Seed = _o.Seed, ShuffleBuffer = ShuffleBuffer?.Invoke(cursor?.Epoch ?? epoch),
     };
 
     /// <summary>Writes a checkpoint of the model, the optimizer, the method's own state and the position; returns its path.</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Contrastive.Training;
 
 namespace Contrastive.Host.Tests;
 
@@ -72,5 +73,33 @@ public sealed class ShuffleQualityTests() : TempFolderTest("shuffle")
         Assert.True(code == 0, err);
         Assert.InRange(LastJson(stdout).GetProperty("batch_diversity").GetProperty("ratio").GetDouble(), 0.9, 1.1);
         Assert.Contains("Data order: shuffle buffer", err);
+    }
+}
+
+/// <summary>A resume reads its epoch in the order its cursor was made in, and its checkpoints say so.</summary>
+public sealed class ResumedOrderTests() : TempFolderTest("order")
+{
+    [Fact]
+    public async Task A_resumed_epoch_keeps_the_shuffle_buffer_its_cursor_was_made_under_until_the_epoch_ends()
+    {
+        string data = Path.Combine(Folder, "demo"), run = Path.Combine(Folder, "run");
+        var (code, _, err) = await CliRunner.Run("demo-data", "--output", data, "--count", "400", "--width", "16", "--height", "16");
+        Assert.True(code == 0, err);
+        string[] common = ["train", "--data", data, "--out", run, "--max-steps", "30", "--max-minutes", "0", "--batch-size", "32", "--image-size", "16",
+            "--workers", "1", "--checkpoint-every", "0"];
+        // Steps 1-2 one unit at a time, then resumed with the default buffer: the rest of epoch 0 (about 11 steps of 32 from 360
+        // training images) keeps the old order, later epochs take the new one.
+        (code, _, err) = await CliRunner.Run([.. common, "--shuffle-buffer", "0", "--until-step", "2"]);
+        Assert.True(code == 0, err);
+        (code, _, err) = await CliRunner.Run([.. common, "--resume", "--until-step", "4"]);
+        Assert.True(code == 0, err);
+        var atFour = CheckpointStore.Read(Path.Combine(run, "ckpt-000000004.ckpt")).Info;
+        Assert.Equal(0, atFour.Cursor!.Value.Epoch);
+        Assert.Equal(0, atFour.ShuffleBuffer![0]);
+        (code, _, err) = await CliRunner.Run([.. common, "--resume", "--until-step", "14"]);
+        Assert.True(code == 0, err);
+        var atFourteen = CheckpointStore.Read(Path.Combine(run, "ckpt-000000014.ckpt")).Info;
+        Assert.Equal(1, atFourteen.Cursor!.Value.Epoch);
+        Assert.Equal(Contrastive.Ingest.ReadPlan.DefaultShuffleBufferSamples, atFourteen.ShuffleBuffer![0]);
     }
 }

@@ -44,8 +44,11 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         int epoch = 0;
         long? resumedFrom = null;
         var order = data.WithBuffer(new ReadPlan(0, training.Seed, Shuffle: true, split, Rank: data.Rank, WorldSize: data.WorldSize));
-        trainer.ShuffleBuffer = [order.ShuffleBufferSamples, order.ShuffleBufferBytes];
         long[]? resumedOrder = null; // the resumed epoch is read in the order its cursor was made in
+        ReadPlan PlanFor(int e) => cursor is { } c && e == c.Epoch && resumedOrder is { } ro
+            ? order with { Epoch = e, ShuffleBufferSamples = (int)ro[0], ShuffleBufferBytes = ro[1] }
+            : order with { Epoch = e };
+        trainer.ShuffleBuffer = e => [PlanFor(e).ShuffleBufferSamples, PlanFor(e).ShuffleBufferBytes];
         if (training.Resume)
         {
             if (trainer.ResumeLatest(store, skipped => log.LogWarning("Skipping checkpoint: {Reason}", skipped)) is { } ckpt)
@@ -70,9 +73,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
             await using var pipeline = InputPipeline.Start(
-                dataset.ReadEpochsAsync(e => cursor is { } c && e == c.Epoch && resumedOrder is { } ro && (ro[0] != order.ShuffleBufferSamples || ro[1] != order.ShuffleBufferBytes)
-                    ? order with { Epoch = e, ShuffleBufferSamples = (int)ro[0], ShuffleBufferBytes = ro[1] }
-                    : order with { Epoch = e }, epoch, from: cursor),
+                dataset.ReadEpochsAsync(PlanFor, epoch, from: cursor),
                 batching, new PipelineSettings(processor, training.Seed, DropLast: true), pipelineStop.Token);
             log.LogInformation("Training {Method} ({Views}) on {Device}: {Model}; batch {Batch}, {Workers} worker(s) ({Decoder}{Fallback}), torch threads {Threads}; {Precision}; {Optimizer} peak lr {Lr:g4}{Clip}; batch memory {Mb:F1} MB in {Buffers} buffers",
                 method.Name, Views(processor), device.type, images ? $"{training.Encoder} at {settings.Augment.Size}px" : $"windows of {channels} x {settings.Series.Length}",
