@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what the tests need on a fresh Debian 12 / Ubuntu machine that has the
 # .NET 10 SDK and node/npm, then runs every test project (and builds the C# sample in samples/, which a test runs).
-#  - libturbojpeg0 (the default JPEG decoder; the Augment tests compare it with Skia): apt-get, with sudo when not root.
+#  - apt-get (with sudo when not root), each only when missing: libturbojpeg0 (the default JPEG decoder; the Augment
+#    tests compare it with Skia), chromium (headless: pages and reports are rendered and checked in a real browser),
+#    openmpi-bin (distributed training tests launch real `mpirun -np 2`).
 #  - DuckDB (an independent Parquet writer) and s3rver (an S3-protocol server) from npm into tests/tools.
 # Extra arguments go to `dotnet test` (e.g. ./test.sh --filter FullyQualifiedName~Methods).
 set -euo pipefail
@@ -23,7 +25,11 @@ apt_install() {
 
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK is needed (dotnet not on PATH)" >&2; exit 1; }
 command -v npm >/dev/null || { echo "test.sh: node and npm are needed (the tests drive DuckDB and s3rver from npm)" >&2; exit 1; }
-have_lib 'libturbojpeg\.so\.0' || apt_install libturbojpeg0
+missing=()
+have_lib 'libturbojpeg\.so\.0' || missing+=(libturbojpeg0)
+command -v chromium >/dev/null || missing+=(chromium)
+{ command -v mpirun >/dev/null && have_lib 'libmpi\.so\.40'; } || missing+=(openmpi-bin)
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 (cd tests/tools && npm install --no-audit --no-fund --loglevel=error)
 # npm may rewrite the lock file with other platforms' optional packages; the committed one stays as it is.
 git checkout -- tests/tools/package-lock.json 2>/dev/null || true
