@@ -129,6 +129,9 @@ namespace Contrastive.Host
             builder.Logging.ClearProviders();
             // Short lines on the CLI's stderr; Logging:LogLevel:Default Debug (or CONTRASTIVE_Logging__LogLevel__Default=Debug) adds the pipeline's per-stage figures.
             var minimum = Enum.TryParse<LogLevel>(config.Configuration["Logging:LogLevel:Default"], true, out var level) ? level : LogLevel.Information;
+            // Data-parallel runs: rank 0 logs the run; the other ranks only warnings and errors (each still prints its result line).
+            try { if (Contrastive.Training.LaunchEnvironment.Detect().Rank > 0 && minimum < LogLevel.Warning) minimum = LogLevel.Warning; }
+            catch (Contrastive.Training.DistributedSetupException) { } // reported by the run itself
             var logs = new CliLoggerProvider(error, minimum);
             builder.Logging.AddProvider(logs);
             builder.Logging.SetMinimumLevel(minimum);

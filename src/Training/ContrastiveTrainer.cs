@@ -19,6 +19,7 @@ public sealed class ContrastiveTrainer : IDisposable
     private readonly double _clip;
     private readonly ScalarType? _compute;
     private readonly IRepresentationLoss? _cached; // gradient caching, when on
+    private readonly DataParallel _parallel;
 
     /// <param name="registration">The method (from the <see cref="MethodRegistry"/>).</param>
     /// <param name="context">What the method is built from; <see cref="MethodContext.Options"/> are the method's options.</param>
@@ -37,11 +38,22 @@ public sealed class ContrastiveTrainer : IDisposable
         Method = registration.Create(context);
         if (_o.GradCacheChunk > 0)
             _cached = Method as IRepresentationLoss ?? throw new ArgumentException($"{registration.Name} says it supports gradient caching but is no IRepresentationLoss.");
-        LearningRate = _o.EffectiveLearningRate(batchSize);
+        Group = context.Group;
+        // The learning rate follows the global batch: every rank's samples count.
+        LearningRate = _o.EffectiveLearningRate(batchSize * Group.WorldSize);
+        GlobalBatchSize = batchSize * Group.WorldSize;
         _optimizer = StepOptimizer.Create(_o.Optimizer, Method.Parameters, LearningRate, _o.WeightDecay);
         _clip = _o.ClipGradNorm > 0 ? _o.ClipGradNorm : Method.DefaultClipGradNorm;
         _schedule = new LrSchedule(LearningRate, _o.WarmupFraction);
         _compute = _o.ComputeType(context.Device);
+        NcclCommunicator? nccl = null;
+        if (Group.WorldSize > 1)
+        {
+            nccl = NcclCommunicator.TryCreate(Group, context.Device, out string transport);
+            TransportNote = transport;
+        }
+        _parallel = new DataParallel(Group, Method.Parameters, nccl);
+        SyncFromRankZero();
         if (context.Device.type == DeviceType.CUDA)
         {
             backends.cuda.matmul.allow_tf32 = _o.AllowTf32;
@@ -50,6 +62,18 @@ public sealed class ContrastiveTrainer : IDisposable
     }
 
     public MethodRegistration Registration { get; }
+
+    /// <summary>The processes training together (<see cref="MethodContext.Group"/>).</summary>
+    public IProcessGroup Group { get; }
+
+    /// <summary>Samples per step over all ranks.</summary>
+    public int GlobalBatchSize { get; }
+
+    /// <summary>How gradients travel between ranks, in words (null with one process).</summary>
+    public string? TransportNote { get; }
+
+    /// <summary>Seconds spent in gradient all-reduces so far (the communication share of a step).</summary>
+    public double CommunicationSeconds { get; private set; }
 
     public MethodContext Context { get; }
 
@@ -86,16 +110,29 @@ public sealed class ContrastiveTrainer : IDisposable
         _optimizer.SetLearningRate(LastLearningRate);
         _optimizer.ZeroGrad();
         double value;
-        Tensor? rows = _cached?.Inputs(batch);
-        if (_cached is not null && rows!.shape[0] > _o.GradCacheChunk)
+        if (Group.WorldSize > 1 && Method is IGlobalNegatives global)
         {
-            value = GradCache.Backward(_cached.Encode, rows, _o.GradCacheChunk, z => _cached.LossOn(z, batch));
+            value = GlobalStep(global, batch);
         }
         else
         {
-            var loss = _cached is not null ? _cached.LossOn(_cached.Encode(rows!), batch) : Method.Loss(batch, progress);
-            loss.backward();
-            value = loss.item<float>();
+            Tensor? rows = _cached?.Inputs(batch);
+            if (_cached is not null && rows!.shape[0] > _o.GradCacheChunk)
+            {
+                value = GradCache.Backward(_cached.Encode, rows, _o.GradCacheChunk, z => _cached.LossOn(z, batch));
+            }
+            else
+            {
+                var loss = _cached is not null ? _cached.LossOn(_cached.Encode(rows!), batch) : Method.Loss(batch, progress);
+                loss.backward();
+                value = loss.item<float>();
+            }
+        }
+        if (Group.WorldSize > 1)
+        {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            value = _parallel.AverageGradients(value);
+            CommunicationSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds;
         }
         if (_clip > 0) nn.utils.clip_grad_norm_(Method.Parameters, _clip);
         _optimizer.Step();
@@ -105,6 +142,53 @@ public sealed class ContrastiveTrainer : IDisposable
         if (double.IsNaN(value) || double.IsInfinity(value))
             throw new InvalidOperationException($"The loss became {value} at step {Step}; lower the learning rate (now {LastLearningRate:g4}) or check the data.");
         return value;
+    }
+
+    /// <summary>
+    /// One rank's part of a step whose negatives are the global batch: this rank's rows are encoded (in chunks with
+    /// gradient caching), every rank's representations gathered, this rank's anchors' loss back-propagated to them, that
+    /// gradient summed over ranks and this rank's slice back-propagated through its encoder pass.
+    /// </summary>
+    private double GlobalStep(IGlobalNegatives method, Batch batch)
+    {
+        var rows = method.Inputs(batch);
+        var keys = GlobalBatch.GlobalKeys(Group, method.RowKeys(batch), rows.device);
+        (double, Tensor) Gradient(Tensor reps) => GlobalBatch.Gradient(Group, reps,
+            (all, first) => GlobalContrastLoss.Compute(all, keys, first, reps.shape[0], method.Temperature, Group.WorldSize));
+        if (_o.GradCacheChunk > 0 && rows.shape[0] > _o.GradCacheChunk)
+            return GradCache.Backward(method.Encode, rows, _o.GradCacheChunk, Gradient);
+        var z = method.Encode(rows);
+        var (value, grad) = Gradient(z.detach());
+        z.backward([grad]);
+        return value;
+    }
+
+    /// <summary>
+    /// Makes every rank's model, trainable parameters and method state (targets, queues, centres) rank 0's: at the start
+    /// and after a resume, so all ranks step from the same weights.
+    /// </summary>
+    public void SyncFromRankZero()
+    {
+        if (Group.WorldSize == 1) return;
+        _parallel.Broadcast(Method.Model);
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+            foreach (var p in Method.Parameters) Group.BroadcastInPlace(p, 0);
+        var state = Group.BroadcastBytes(Group.Rank == 0 ? Method.SaveState() : null);
+        if (Group.Rank != 0 && state.Length > 0) Method.LoadState(state);
+    }
+
+    /// <summary>A hash of the trained parameters' values (SHA-256 of their bytes in order, 16 hex digits): equal on every rank of a data-parallel run.</summary>
+    public string ParameterChecksum()
+    {
+        using var scope = NewDisposeScope();
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var p in Method.Parameters)
+        {
+            var values = p.detach().cpu().contiguous();
+            hash.AppendData(values.bytes);
+        }
+        return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant()[..16];
     }
 
     /// <summary>
@@ -121,16 +205,37 @@ public sealed class ContrastiveTrainer : IDisposable
         Step = Step, Samples = Samples, Epoch = cursor?.Epoch ?? epoch, Cursor = cursor, Seconds = seconds, Seed = _o.Seed, ShuffleBuffer = ShuffleBuffer?.Invoke(cursor?.Epoch ?? epoch),
     };
 
-    /// <summary>Writes a checkpoint of the model, the optimizer, the method's own state and the position; returns its path.</summary>
+    /// <summary>
+    /// Writes a checkpoint of the model, the optimizer, the method's own state and the position; returns its path. In a
+    /// data-parallel run this is a collective: every rank's cursor is gathered and rank 0 writes the one file (whose path
+    /// every rank gets back).
+    /// </summary>
     public string SaveCheckpoint(CheckpointStore store, double seconds, ReadCursor? cursor, int epoch = 0)
+    {
+        var info = Describe(seconds, cursor, epoch);
+        if (Group.WorldSize > 1)
+        {
+            var mine = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(cursor);
+            var cursors = Group.AllGatherBytes(mine).Select(b => System.Text.Json.JsonSerializer.Deserialize<ReadCursor?>(b)).ToArray();
+            info = info with { WorldSize = Group.WorldSize, RankCursors = cursors };
+            string? written = Group.Rank == 0 ? Write(store, info) : null;
+            return System.Text.Encoding.UTF8.GetString(Group.BroadcastBytes(written is null ? null : System.Text.Encoding.UTF8.GetBytes(written)));
+        }
+        return Write(store, info);
+    }
+
+    private string Write(CheckpointStore store, CheckpointInfo info)
     {
         var state = StateParts.Write(w =>
         {
             StateParts.WritePart(w, _optimizer.SaveState());
             StateParts.WritePart(w, Method.SaveState());
         });
-        return store.Write(Describe(seconds, cursor, epoch), ModuleState.Save(Method.Model), state);
+        return store.Write(info, ModuleState.Save(Method.Model), state);
     }
+
+    /// <summary>This rank's resume point in a checkpoint: its own cursor in a data-parallel one.</summary>
+    public ReadCursor? CursorOf(CheckpointInfo info) => info.RankCursors is { } all && Group.Rank < all.Length ? all[Group.Rank] : info.Cursor;
 
     /// <summary>Restores model, optimizer, method state and position from a checkpoint of the same method and settings.</summary>
     /// <exception cref="InvalidDataException">The checkpoint was made by another method or with other settings; the message says which.</exception>
@@ -147,6 +252,10 @@ public sealed class ContrastiveTrainer : IDisposable
             differences.Add($"{Registration.Section} options {info.MethodOptions} (this run: {mine.MethodOptions})");
         if (differences.Count > 0)
             throw new InvalidDataException($"Checkpoint '{data.Path}' was made with {string.Join("; ", differences)}. Use a new --out or the same settings.");
+        if (info.WorldSize != Group.WorldSize)
+            throw new InvalidDataException($"Checkpoint '{data.Path}' was written by {info.WorldSize} process(es) reading disjoint parts of the data; this run has " +
+                $"{Group.WorldSize}. Resume with the same number (mpirun -np {info.WorldSize} …), or start a new --out: each rank's place in the epoch " +
+                "belongs to its own share of the data.");
         ModuleState.Load(Method.Model, data.Model);
         // Format 1 wrote the optimizer's state alone for methods without state of their own, and parts for the others.
         if (info.Format < 2 && Method.SaveState().Length == 0)
@@ -171,9 +280,25 @@ public sealed class ContrastiveTrainer : IDisposable
     /// </summary>
     public CheckpointData? ResumeLatest(CheckpointStore store, Action<string>? skipped = null)
     {
-        var ckpt = store.LatestIntact(skipped);
-        if (ckpt is not null) Restore(ckpt);
+        var ckpt = Group.WorldSize > 1 ? ShareLatest(store, skipped) : store.LatestIntact(skipped);
+        if (ckpt is not null)
+        {
+            Restore(ckpt);
+            SyncFromRankZero();
+        }
         return ckpt;
+    }
+
+    /// <summary>Rank 0 finds the newest intact checkpoint and sends it to every rank (no shared file system needed).</summary>
+    private CheckpointData? ShareLatest(CheckpointStore store, Action<string>? skipped)
+    {
+        var mine = Group.Rank == 0 ? store.LatestIntact(skipped) : null;
+        var header = Group.BroadcastBytes(mine is null ? null : System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(mine.Info));
+        if (header.Length == 0) return null;
+        var model = Group.BroadcastBytes(mine?.Model);
+        var optimizer = Group.BroadcastBytes(mine?.Optimizer);
+        var path = System.Text.Encoding.UTF8.GetString(Group.BroadcastBytes(mine is null ? null : System.Text.Encoding.UTF8.GetBytes(mine.Path)));
+        return mine ?? new CheckpointData(System.Text.Json.JsonSerializer.Deserialize<CheckpointInfo>(header)!, model, optimizer, path);
     }
 
     /// <summary>
@@ -202,6 +327,7 @@ public sealed class ContrastiveTrainer : IDisposable
 
     public void Dispose()
     {
+        _parallel.Dispose();
         _optimizer.Dispose();
         Method.Dispose();
     }

@@ -3,8 +3,9 @@ using TorchSharp;
 namespace Contrastive.Training;
 
 /// <summary>
-/// Chooses the torch device for "auto", "cpu", "cuda" or "cuda:N". "cuda" (and "auto" with CUDA) take GPU
-/// LOCAL_RANK when torchrun set it, so each process on a machine gets its own GPU.
+/// Chooses the torch device for "auto", "cpu", "cuda" or "cuda:N". "cuda" (and "auto" with CUDA) take the GPU of the
+/// process's local rank (mpirun's OMPI_COMM_WORLD_LOCAL_RANK, srun's SLURM_LOCALID or torchrun's LOCAL_RANK; see
+/// <see cref="LaunchEnvironment"/>), so each process on a machine gets its own GPU.
 /// </summary>
 public static class TorchDevice
 {
@@ -37,7 +38,7 @@ public static class TorchDevice
     private static torch.Device LocalRankDevice()
     {
         int count = torch.cuda.device_count();
-        return int.TryParse(Environment.GetEnvironmentVariable("LOCAL_RANK"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int local)
-            && count > 0 ? torch.device(DeviceType.CUDA, local % count) : torch.CUDA;
+        int local = LaunchEnvironment.Detect().LocalRank;
+        return count > 0 ? torch.device(DeviceType.CUDA, local % count) : torch.CUDA;
     }
 }

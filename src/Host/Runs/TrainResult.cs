@@ -42,6 +42,16 @@ public sealed record TrainResult
     [JsonPropertyName("bad_samples_by_shard")] public IReadOnlyDictionary<string, long> BadSamplesByShard { get; init; } = new Dictionary<string, long>();
     [JsonPropertyName("resumed_from_step")] public long? ResumedFromStep { get; init; }
     [JsonPropertyName("interrupted")] public bool Interrupted { get; init; }
+    /// <summary>Processes that trained the model together (1: one process).</summary>
+    [JsonPropertyName("world_size")] public int WorldSize { get; init; } = 1;
+    /// <summary>This process's rank (0 with one process).</summary>
+    [JsonPropertyName("rank")] public int Rank { get; init; }
+    /// <summary>Samples per optimizer step over all ranks.</summary>
+    [JsonPropertyName("global_batch_size")] public int GlobalBatchSize { get; init; }
+    /// <summary>SHA-256 of the trained parameters (16 hex digits): the same on every rank of a data-parallel run.</summary>
+    [JsonPropertyName("parameter_checksum")] public string? ParameterChecksum { get; init; }
+    /// <summary>Data-parallel runs: seconds this rank spent in gradient all-reduces.</summary>
+    [JsonPropertyName("communication_seconds"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? CommunicationSeconds { get; init; }
 }
 
 /// <summary>Batch diversity as JSON: distinct labels per batch against uniform sampling, and the largest share from one read unit.</summary>

@@ -21,6 +21,8 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
     public async Task<TrainResult> RunAsync(CancellationToken stop)
     {
         var (data, training, batching) = (settings.Data, settings.Training, settings.Batching);
+        using var group = OpenGroup(data);
+        bool lead = group.Rank == 0;
         var method = settings.Method;
         bool images = method.Data == MethodData.Images;
         var (dataset, channels, uri) = await OpenDataAsync(images, stop).ConfigureAwait(false);
@@ -33,7 +35,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         if (training.Threads > 0) torch.set_num_threads(training.Threads);
         var device = TorchDevice.Resolve(training.Device);
         var split = dataset.HasLabels ? new HoldoutSplit(training.HoldoutFraction) : HoldoutSplit.None;
-        var context = new MethodContext(training, settings.MethodOptions, device, images ? settings.Augment.Size : settings.Series.Length, channels);
+        var context = new MethodContext(training, settings.MethodOptions, device, images ? settings.Augment.Size : settings.Series.Length, channels) { Group = group };
         ContrastiveTrainer trainer;
         try { trainer = new ContrastiveTrainer(method, context, batching.BatchSize); }
         catch (ArgumentException e) { throw new UsageException(e.Message, e); }
@@ -43,7 +45,8 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         ReadCursor? cursor = null;
         int epoch = 0;
         long? resumedFrom = null;
-        var order = data.WithBuffer(new ReadPlan(0, training.Seed, Shuffle: true, split, Rank: data.Rank, WorldSize: data.WorldSize));
+        var (rank, world) = group.WorldSize > 1 ? (group.Rank, group.WorldSize) : (data.Rank, data.WorldSize);
+        var order = data.WithBuffer(new ReadPlan(0, training.Seed, Shuffle: true, split, Rank: rank, WorldSize: world));
         long[]? resumedOrder = null; // the resumed epoch is read in the order its cursor was made in
         ReadPlan PlanFor(int e) => cursor is { } c && e == c.Epoch && resumedOrder is { } ro
             ? order with { Epoch = e, ShuffleBufferSamples = (int)ro[0], ShuffleBufferBytes = ro[1] }
@@ -53,7 +56,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         {
             if (trainer.ResumeLatest(store, skipped => log.LogWarning("Skipping checkpoint: {Reason}", skipped)) is { } ckpt)
             {
-                cursor = ckpt.Info.Cursor;
+                cursor = trainer.CursorOf(ckpt.Info);
                 epoch = ckpt.Info.Epoch;
                 resumedFrom = trainer.Step;
                 resumedOrder = ckpt.Info.ShuffleBuffer ?? [0, 0];
@@ -69,8 +72,11 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             : new SeriesSampleProcessor(new SeriesWindowPolicy(settings.Series), channels);
         var recent = new Queue<IReadOnlyList<(string Name, double Value)>>();
         LoopResult outcome;
-        using var metrics = new MetricsLog(training.Out);
-        using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
+        long dropped;
+        // Rank 0 keeps the run's metrics (the others train the same model on other samples).
+        using var metrics = lead ? new MetricsLog(training.Out) : null;
+        // Data-parallel ranks stop together when they agree to (TrainingLoop), not when their own stop request arrives.
+        using (var pipelineStop = group.WorldSize > 1 ? new CancellationTokenSource() : CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
             await using var pipeline = InputPipeline.Start(
                 dataset.ReadEpochsAsync(PlanFor, epoch, from: cursor),
@@ -81,9 +87,12 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
                 trainer.PrecisionName, training.Optimizer, trainer.LearningRate, trainer.ClipGradNorm > 0 ? $", gradient clip {trainer.ClipGradNorm:g3}" : "",
                 pipeline.Pool.TotalBytes / 1e6, pipeline.Pool.Buffers);
             log.LogInformation("Data order: {Order}", ShuffleBuffer.Describe(dataset, order).Text);
+            if (group.WorldSize > 1)
+                log.LogInformation("Data parallel: world size {World} ({Backend}), this is rank {Rank}; global batch {Global} ({Batch} per rank); gradients: {Transport}, {Elements:N0} values per step; BatchNorm per rank",
+                    group.WorldSize, group.Backend, group.Rank, trainer.GlobalBatchSize, batching.BatchSize, trainer.TransportNote, trainer.Method.Parameters.Sum(p => p.numel()));
             var clock = Stopwatch.StartNew();
             bool limited = training.MaxSteps > 0 || training.MaxMinutes > 0;
-            using var live = display?.Start($"{method.Name} on {uri}", limited ? 1000 : 0);
+            using var live = lead ? display?.Start($"{method.Name} on {uri}", limited ? 1000 : 0) : null;
             var losses = new Queue<double>();
             LoopStatus? last = null;
             long firstSamples = trainer.Samples;
@@ -111,13 +120,14 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             };
             running = loop;
             outcome = await loop.RunAsync(pipeline, cursor, stop, clock).ConfigureAwait(false);
+            dropped = loop.DroppedBatches;
         }
         if (outcome.BadSamples > 0)
             log.LogWarning("{Bad} bad sample(s) skipped: {ByShard}", outcome.BadSamples, string.Join(", ", outcome.BadByShard.Select(kv => $"{kv.Key}: {kv.Value}")));
         var stepMetrics = MeanMetrics(recent);
         if (stepMetrics.Count > 0)
         {
-            metrics.Write(trainer.Step, outcome.Seconds, [.. stepMetrics.Select(kv => (kv.Key, kv.Value))]);
+            metrics?.Write(trainer.Step, outcome.Seconds, [.. stepMetrics.Select(kv => (kv.Key, kv.Value))]);
             log.LogInformation("Last {N} steps: {Metrics}", recent.Count, string.Join(", ", stepMetrics.Select(kv => $"{kv.Key} {kv.Value:F3}")));
         }
 
@@ -129,9 +139,14 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             BadSamples = outcome.BadSamples, BadSamplesByShard = outcome.BadByShard, ResumedFromStep = resumedFrom, Interrupted = outcome.Interrupted,
             StepMetrics = stepMetrics.Count > 0 ? stepMetrics : null,
             Diversity = outcome.Diversity.Batches > 0 ? DiversityResult.From(outcome.Diversity) : null,
+            WorldSize = group.WorldSize, Rank = group.Rank, GlobalBatchSize = trainer.GlobalBatchSize, ParameterChecksum = trainer.ParameterChecksum(),
+            CommunicationSeconds = group.WorldSize > 1 ? Math.Round(trainer.CommunicationSeconds, 3) : null,
         };
         if (outcome.Diversity.Batches > 0) log.LogInformation("Batch diversity: {Diversity}", outcome.Diversity.Summary());
-        if (outcome.Interrupted || !dataset.HasLabels || split.Fraction <= 0) return result;
+        if (dropped > 0)
+            log.LogInformation("Dropped {Dropped} batch(es) at epoch ends: another rank had begun the next epoch (ranks' shares of an epoch differ by whole read units)", dropped);
+        // The models are the same on every rank: rank 0 evaluates.
+        if (outcome.Interrupted || !dataset.HasLabels || split.Fraction <= 0 || !lead) return result;
 
         // The same method freshly built from the run's seed is the random-init baseline.
         using var random = method.Create(context);
@@ -154,7 +169,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
                 result = result with { KnnTop1 = Knn(0), KnnTop1RandomInit = Knn(1) };
                 log.LogInformation("kNN top-1: trained {Trained:F4}, random init {Random:F4} ({Bank} bank, {Test} test samples)", result.KnnTop1, result.KnnTop1RandomInit,
                     bank[0].Labels.shape[0], test[0].Labels.shape[0]);
-                metrics.Write(trainer.Step, outcome.Seconds, ("eval/knn_top1", result.KnnTop1!.Value), ("eval/knn_top1_random_init", result.KnnTop1RandomInit!.Value));
+                metrics!.Write(trainer.Step, outcome.Seconds, ("eval/knn_top1", result.KnnTop1!.Value), ("eval/knn_top1_random_init", result.KnnTop1RandomInit!.Value));
             }
             else
             {
@@ -163,7 +178,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
                 result = result with { ProbeTop1 = Probe(0), ProbeTop1RandomInit = Probe(1) };
                 log.LogInformation("Linear probe top-1: trained {Trained:F4}, random init {Random:F4} ({Train} train, {Test} test series)", result.ProbeTop1,
                     result.ProbeTop1RandomInit, bank[0].Labels.shape[0], test[0].Labels.shape[0]);
-                metrics.Write(trainer.Step, outcome.Seconds, ("eval/probe_top1", result.ProbeTop1!.Value), ("eval/probe_top1_random_init", result.ProbeTop1RandomInit!.Value));
+                metrics!.Write(trainer.Step, outcome.Seconds, ("eval/probe_top1", result.ProbeTop1!.Value), ("eval/probe_top1_random_init", result.ProbeTop1RandomInit!.Value));
             }
         }
         finally
@@ -197,6 +212,22 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
     {
         var t = TimeSpan.FromSeconds(Math.Max(0, seconds));
         return t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m{t.Seconds:D2}s" : $"{t.Seconds}s";
+    }
+
+    /// <summary>
+    /// The processes training together: one, or the ranks an MPI launcher started (<see cref="LaunchEnvironment"/>), joined
+    /// through Open MPI. Data:Rank / Data:WorldSize, when set, must agree with the launcher's.
+    /// </summary>
+    private IProcessGroup OpenGroup(DataOptions data)
+    {
+        LaunchEnvironment launch;
+        try { launch = LaunchEnvironment.Detect(); }
+        catch (DistributedSetupException e) { throw new UsageException(e.Message, e); }
+        if (!launch.Distributed) return SingleProcessGroup.Instance;
+        if (data.WorldSize != 1 && (data.WorldSize != launch.WorldSize || data.Rank != launch.Rank))
+            throw new UsageException($"Data:WorldSize {data.WorldSize} / Data:Rank {data.Rank} disagree with the launcher ({launch}); leave them unset under mpirun or srun.");
+        try { return MpiProcessGroup.Open(launch); }
+        catch (DistributedSetupException e) { throw new UsageException($"This process is {launch}: {e.Message}", e); }
     }
 
     private static string Views(ISampleProcessor p) => p switch

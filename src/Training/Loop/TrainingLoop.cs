@@ -65,13 +65,31 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
         long samplesAtStatus = trainer.Samples;
         long skipped = 0;
         var diversity = new BatchDiversityMeter();
-        var enumerator = source.ReadAllAsync(stop).GetAsyncEnumerator(stop);
+        var group = trainer.Group;
+        bool distributed = group.WorldSize > 1;
+        // Ranks stop together: a stop request is agreed before each step (below), so the input is not cancelled by it.
+        var enumerator = source.ReadAllAsync(distributed ? CancellationToken.None : stop).GetAsyncEnumerator(distributed ? CancellationToken.None : stop);
         try
         {
             while (true)
             {
                 long t0 = Stopwatch.GetTimestamp();
-                if (!await enumerator.MoveNextAsync().ConfigureAwait(false)) break;
+                bool has = await enumerator.MoveNextAsync().ConfigureAwait(false);
+                double agreedSeconds = clock.Elapsed.TotalSeconds;
+                if (distributed)
+                {
+                    var agreed = await AgreeAsync(group, enumerator, has, stop, clock).ConfigureAwait(false);
+                    has = agreed.Train;
+                    agreedSeconds = agreed.Seconds;
+                    DroppedBatches += agreed.Dropped;
+                    if (!has)
+                    {
+                        interrupted = agreed.Interrupted;
+                        if (agreed.Interrupted) Message?.Invoke(agreed.Why);
+                        break;
+                    }
+                }
+                else if (!has) break;
                 double w = Stopwatch.GetElapsedTime(t0).TotalSeconds;
                 waited += w;
                 waitedSinceStatus += w;
@@ -79,7 +97,7 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
                 using (var lease = enumerator.Current)
                 {
                     diversity.Add(lease.Batch);
-                    loss = trainer.TrainStep(lease.Batch, ScheduleProgress(trainer.Step, clock.Elapsed.TotalSeconds));
+                    loss = trainer.TrainStep(lease.Batch, ScheduleProgress(trainer.Step, agreedSeconds));
                     cursor = lease.Batch.Resume ?? cursor;
                     skipped = lease.Batch.SkippedBefore;
                 }
@@ -111,10 +129,11 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
                     checkpoint = trainer.SaveCheckpoint(store, t, cursor);
                     savedStep = step;
                 }
-                if (ShouldStop(step, t, stop, out interrupted)) break;
+                // Distributed: only the step limits here (equal on every rank); time and stop requests are agreed before the next step.
+                if (distributed ? StepLimitReached(step, out interrupted) : ShouldStop(step, t, stop, out interrupted)) break;
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (stop.IsCancellationRequested && !distributed)
         {
             interrupted = true;
         }
@@ -132,6 +151,55 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
     }
 
     private bool HasLimit => _o.MaxSteps > 0 || _o.MaxMinutes > 0;
+
+    /// <summary>Data-parallel runs: batches a rank dropped because another rank had already begun the next epoch.</summary>
+    public long DroppedBatches { get; private set; }
+
+    private readonly record struct Agreement(bool Train, double Seconds, bool Interrupted, string Why, long Dropped);
+
+    /// <summary>
+    /// Data-parallel runs: before every step the ranks agree (one small all-reduce of the maximum) on whether any rank's
+    /// input has ended (then all stop: equal step counts), whether any was asked to stop (then all stop at this step and
+    /// checkpoint), the elapsed time (the slowest rank's, for the schedule and the time limit) and the epoch: a rank still
+    /// in an earlier epoch than another drops its batches until it reaches that epoch, so an epoch ends for all when the
+    /// first rank runs out of it.
+    /// </summary>
+    private async Task<Agreement> AgreeAsync(IProcessGroup group, IAsyncEnumerator<BatchLease> input, bool has, CancellationToken stop, Stopwatch clock)
+    {
+        long dropped = 0;
+        while (true)
+        {
+            int epoch = has ? input.Current.Batch.Resume?.Epoch ?? 0 : -1;
+            var v = new double[] { has ? 0 : 1, stop.IsCancellationRequested ? 1 : 0, clock.Elapsed.TotalSeconds, epoch };
+            group.AllReduce<double>(v, ReduceOp.Max);
+            bool ended = v[0] > 0, stopped = v[1] > 0;
+            double seconds = v[2];
+            if (ended || stopped || (HasLimit && Progress(trainer.Step, seconds) >= 1))
+            {
+                if (has) input.Current.Dispose();
+                string why = stopped ? $"Stop requested on {(stop.IsCancellationRequested ? "this rank" : "another rank")}: all ranks stop at step {trainer.Step}"
+                    : ended ? $"A rank's input ended: all ranks stop at step {trainer.Step}" : "";
+                return new Agreement(false, seconds, stopped, why, dropped);
+            }
+            if (epoch >= (int)v[3]) return new Agreement(true, seconds, false, "", dropped);
+            input.Current.Dispose();
+            dropped++;
+            has = await input.MoveNextAsync().ConfigureAwait(false);
+        }
+    }
+
+    private bool StepLimitReached(long step, out bool interrupted)
+    {
+        interrupted = false;
+        if (_o.MaxSteps > 0 && step >= _o.MaxSteps) return true;
+        if (_o.UntilStep > 0 && step >= _o.UntilStep)
+        {
+            Message?.Invoke($"Reached --until-step {_o.UntilStep}: checkpointing and stopping; --resume continues");
+            interrupted = true;
+            return true;
+        }
+        return false;
+    }
 
     /// <summary>Training progress: whichever of the step and time limits is nearer to being reached (0 with neither).</summary>
     public double Progress(long step, double seconds)

@@ -37,10 +37,17 @@ public static class DinoLoss
     }
 
     /// <summary>The centre's update: c ← m·c + (1 − m)·mean of the teacher outputs over the batch.</summary>
-    public static void UpdateCenter(Tensor center, Tensor teacher, double momentum)
+    public static void UpdateCenter(Tensor center, Tensor teacher, double momentum, IProcessGroup? group = null)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        center.mul_(momentum).add_(teacher.mean([0], keepdim: true), alpha: 1 - momentum);
+        var mean = teacher.mean([0], keepdim: true);
+        if (group is { WorldSize: > 1 })
+        {
+            // The global batch's mean: every rank has as many teacher outputs.
+            group.AllReduceInPlace(mean, ReduceOp.Sum);
+            mean.div_(group.WorldSize);
+        }
+        center.mul_(momentum).add_(mean, alpha: 1 - momentum);
     }
 }

@@ -21,7 +21,11 @@ public enum MethodData
 /// <param name="Device">Where the networks live.</param>
 /// <param name="ImageSize">Side of the (global) views in pixels (images); window length in samples (series).</param>
 /// <param name="Channels">Series: channels per window (0 for images).</param>
-public sealed record MethodContext(TrainingOptions Training, object Options, Device Device, int ImageSize, int Channels = 0);
+public sealed record MethodContext(TrainingOptions Training, object Options, Device Device, int ImageSize, int Channels = 0)
+{
+    /// <summary>The processes training together (one by default): methods gather negatives, queue keys and centres across it.</summary>
+    public IProcessGroup Group { get; init; } = SingleProcessGroup.Instance;
+}
 
 /// <summary>The views an image method asks of the input pipeline, from the run's augmentation settings.</summary>
 /// <param name="Augment">Configuration section "Augment".</param>

@@ -17,7 +17,21 @@ public static class GradCache
     /// Accumulates into the parameters' gradients the gradient of <paramref name="loss"/>(encode(<paramref name="input"/>))
     /// and returns the loss value. <paramref name="encode"/> maps rows of the input to rows of representations.
     /// </summary>
-    public static double Backward(Func<Tensor, Tensor> encode, Tensor input, int chunk, Func<Tensor, Tensor> loss)
+    public static double Backward(Func<Tensor, Tensor> encode, Tensor input, int chunk, Func<Tensor, Tensor> loss) =>
+        Backward(encode, input, chunk, reps =>
+        {
+            var leaf = reps.detach().requires_grad_(true);
+            var value = loss(leaf);
+            value.backward();
+            return (value.item<float>(), leaf.grad!.detach());
+        });
+
+    /// <summary>
+    /// As above, with the loss's gradient with respect to the representations given by <paramref name="gradient"/>
+    /// (the loss value and d loss / d representations, for representations without a graph): the form distributed
+    /// training uses, where that gradient comes from the global batch (<see cref="GlobalBatch"/>).
+    /// </summary>
+    public static double Backward(Func<Tensor, Tensor> encode, Tensor input, int chunk, Func<Tensor, (double Loss, Tensor Gradient)> gradient)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(chunk, 1);
         long n = input.shape[0];
@@ -27,12 +41,10 @@ public static class GradCache
         var parts = new List<Tensor>();
         using (no_grad())
             for (long s = 0; s < n; s += chunk) parts.Add(encode(input.narrow(0, s, Math.Min(chunk, n - s))));
-        var reps = cat(parts, 0).detach().requires_grad_(true);
+        var reps = cat(parts, 0).detach();
 
         // Pass 2: the loss over all of them, and its gradient with respect to each representation.
-        var value = loss(reps);
-        value.backward();
-        var cached = reps.grad!.detach();
+        var (value, cached) = gradient(reps);
 
         // Pass 3: each chunk again with the graph, back-propagating its slice of the cached gradient.
         torch.set_rng_state(rng);
@@ -43,6 +55,6 @@ public static class GradCache
             var z = encode(input.narrow(0, s, len));
             z.backward([cached.narrow(0, s, len)]);
         }
-        return value.item<float>();
+        return value;
     }
 }

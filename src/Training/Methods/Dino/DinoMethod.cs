@@ -17,7 +17,7 @@ public sealed class DinoMethod : ImageMethod
     {
         Distillation = new SelfDistillation(Network, ImageModels.Factory(context, UnusedProjection), options.HiddenFor(context.Training.Encoder),
             options.Bottleneck, options.OutDim, options.TeacherMomentum, options.StudentTemperature, options.TeacherTemperature, options.CenterMomentum,
-            context.Device);
+            context.Device) { Group = context.Group };
         Parameters = Network.Encoder.parameters().Concat(Distillation.StudentHead.parameters()).ToArray();
         DefaultClipGradNorm = options.ClipGradNorm;
     }

@@ -38,6 +38,9 @@ public sealed class SelfDistillation : IDisposable
 
     public double BaseMomentum { get; }
 
+    /// <summary>The processes training together: the centre is the global batch's (default one process).</summary>
+    public IProcessGroup Group { get; init; } = SingleProcessGroup.Instance;
+
     public double StudentTemperature { get; }
 
     public double TeacherTemperature { get; }
@@ -73,7 +76,7 @@ public sealed class SelfDistillation : IDisposable
             t = TeacherHead.forward(_teacherEncoder.forward(global));
         }
         var loss = DinoLoss.Compute(s, t, _center, n, StudentTemperature, TeacherTemperature);
-        DinoLoss.UpdateCenter(_center, t, CenterMomentum);
+        DinoLoss.UpdateCenter(_center, t, CenterMomentum, Group);
         return loss.MoveToOuterDisposeScope();
     }
 

@@ -9,8 +9,11 @@ public sealed class MocoMethod : ImageMethod
 {
     private Tensor? _keys; // this step's keys, enqueued after the optimizer step
 
+    private readonly IProcessGroup _group;
+
     public MocoMethod(MethodContext context, MocoOptions options) : base(context, options.ProjectionDim)
     {
+        _group = context.Group;
         Contrast = new MomentumContrast(Network, ImageModels.Factory(context, options.ProjectionDim), options.Queue, options.Momentum, options.Temperature,
             options.ProjectionDim, context.Training.Seed, context.Device);
         Parameters = Network.parameters().ToArray();
@@ -30,7 +33,12 @@ public sealed class MocoMethod : ImageMethod
     public override void AfterStep(double progress)
     {
         Contrast.UpdateKey(Network);
-        if (_keys is { } keys) Contrast.Enqueue(keys);
+        // Every rank's keys join the queue (rank order), so the queues stay identical across ranks.
+        if (_keys is { } keys)
+        {
+            using var all = _group.AllGather(keys);
+            Contrast.Enqueue(all);
+        }
         _keys = null;
     }
 

@@ -15,7 +15,7 @@ public sealed class MomentumContrast : IDisposable
     private long _pointer;
     private readonly Generator _shuffle;
 
-    public MomentumContrast(SimClrModel query, Func<SimClrModel> create, int queueSize, double momentum, double temperature, int dim, long seed, Device device)
+    public MomentumContrast(nn.Module<Tensor, Tensor> query, Func<nn.Module<Tensor, Tensor>> create, int queueSize, double momentum, double temperature, int dim, long seed, Device device)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(queueSize, 1);
         if (momentum is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(momentum), "momentum must be in [0, 1)");
@@ -27,11 +27,12 @@ public sealed class MomentumContrast : IDisposable
         Key.to(device);
         foreach (var p in Key.parameters()) p.requires_grad = false;
         using (no_grad())
-            _queue = nn.functional.normalize(randn(new long[] { queueSize, dim }, generator: new Generator((ulong)seed + 7)), dim: 1).to(device).DetachFromDisposeScope();
+            _queue = nn.functional.normalize(randn(new long[] { queueSize, dim }, generator: new Generator((ulong)seed + 7)), dim: 1)
+                .to(query.parameters().FirstOrDefault()?.dtype ?? ScalarType.Float32).to(device).DetachFromDisposeScope();
         _shuffle = new Generator((ulong)seed + 11);
     }
 
-    public SimClrModel Key { get; }
+    public nn.Module<Tensor, Tensor> Key { get; }
 
     public int QueueSize { get; }
 
@@ -43,7 +44,7 @@ public sealed class MomentumContrast : IDisposable
     public Tensor Queue => _queue;
 
     /// <summary>The loss for views 1 (queries) and 2 (keys) of <paramref name="n"/> samples in <paramref name="x"/> [2n, 3, S, S]; the keys are returned for <see cref="Enqueue"/>.</summary>
-    public Tensor Loss(SimClrModel query, Tensor x, int n, out Tensor keys)
+    public Tensor Loss(nn.Module<Tensor, Tensor> query, Tensor x, int n, out Tensor keys)
     {
         using var scope = NewDisposeScope();
         var xq = x.narrow(0, 0, n);
@@ -68,7 +69,7 @@ public sealed class MomentumContrast : IDisposable
     }
 
     /// <summary>After the optimizer step: the key network moves toward the query network.</summary>
-    public void UpdateKey(SimClrModel query)
+    public void UpdateKey(nn.Module<Tensor, Tensor> query)
     {
         MovingAverage.Update(Key.parameters(), query.parameters(), Momentum);
     }

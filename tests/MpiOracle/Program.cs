@@ -1,0 +1,104 @@
+// The data-parallel oracle. Trains three small float64 problems for 3 steps with the production distributed pieces
+// (DataParallel's broadcast and gradient averaging, GlobalBatch's two-stage gather, GlobalContrastLoss, the MoCo queue
+// fed with every rank's keys) on a model without BatchNorm, and writes each step's loss and averaged gradient and the
+// final parameters as JSON. One process trains on the global batch of 2B samples; under `mpirun -np 2` each rank trains
+// on its B of them. The results must agree (tests/Training.Tests/DistributedOracleTests.cs).
+//   usage: Contrastive.MpiOracle OUT.json     (each rank writes OUT.json.rank<R>)
+using System.Text.Json;
+using Contrastive.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+const int GlobalBatch = 8, Input = 6, Hidden = 5, Output = 4, Steps = 3;
+var launch = LaunchEnvironment.Detect();
+using IProcessGroup group = launch.Distributed ? MpiProcessGroup.Open(launch) : SingleProcessGroup.Instance;
+if (GlobalBatch % group.WorldSize != 0) throw new ArgumentException($"the global batch {GlobalBatch} does not split over {group.WorldSize} ranks");
+int local = GlobalBatch / group.WorldSize, first = group.Rank * local;
+
+var results = new Dictionary<string, object>
+{
+    ["world_size"] = group.WorldSize,
+    ["rank"] = group.Rank,
+    ["simclr"] = Pairs(keyOf: j => -1 - j, temperature: 0.5),
+    ["supcon"] = Pairs(keyOf: j => j % 3, temperature: 0.2),
+    ["moco"] = Moco(),
+};
+File.WriteAllText($"{args[0]}.rank{group.Rank}", JsonSerializer.Serialize(results));
+return 0;
+
+// Global sample j of step s: two views, deterministic from (s, j) alone.
+double[] View(int step, int sample, int view)
+{
+    var random = new Random(step * 1000 + sample * 10 + view);
+    return [.. Enumerable.Range(0, Input).Select(_ => random.NextDouble() * 2 - 1)];
+}
+
+// This rank's samples of a step, view 0 of each then view 1: [2·local, Input].
+Tensor Rows(int step) =>
+    tensor(Enumerable.Range(0, 2).SelectMany(v => Enumerable.Range(first, local).SelectMany(j => View(step, j, v))).ToArray(), ScalarType.Float64)
+        .view(2 * local, Input);
+
+nn.Module<Tensor, Tensor> Model()
+{
+    torch.manual_seed(1);
+    var m = nn.Sequential(nn.Linear(Input, Hidden), nn.Tanh(), nn.Linear(Hidden, Output));
+    m.to(ScalarType.Float64);
+    return m;
+}
+
+double[] Flat(IEnumerable<Tensor> tensors) => [.. tensors.SelectMany(t => t.detach().cpu().reshape(-1).data<double>().ToArray())];
+
+// SimCLR (instance keys) or SupCon (class keys) with global negatives.
+Dictionary<string, object> Pairs(Func<int, long> keyOf, double temperature)
+{
+    var model = Model();
+    var parameters = model.parameters().ToArray();
+    using var parallel = new DataParallel(group, parameters);
+    parallel.Broadcast(model);
+    var optimizer = torch.optim.SGD(parameters, 0.5);
+    var losses = new List<double>();
+    var grads = new List<double[]>();
+    for (int s = 0; s < Steps; s++)
+    {
+        using var scope = NewDisposeScope();
+        optimizer.zero_grad();
+        var rows = Rows(s);
+        var keys = GlobalBatch_Keys(Enumerable.Range(0, 2).SelectMany(_ => Enumerable.Range(0, local).Select(i => keyOf(first + i) < 0 ? -1 - i : keyOf(first + i))).ToArray());
+        var z = model.forward(rows);
+        var (value, grad) = Contrastive.Training.GlobalBatch.Gradient(group, z.detach(),
+            (all, start) => GlobalContrastLoss.Compute(all, keys, start, z.shape[0], temperature, group.WorldSize));
+        z.backward([grad]);
+        losses.Add(parallel.AverageGradients(value));
+        grads.Add(Flat(parameters.Select(p => p.grad!)));
+        optimizer.step();
+    }
+    return new() { ["losses"] = losses, ["grads"] = grads, ["params"] = Flat(parameters) };
+}
+
+Tensor GlobalBatch_Keys(long[] keys) => Contrastive.Training.GlobalBatch.GlobalKeys(group, keys, CPU);
+
+// MoCo: queries against the momentum keys and a queue that every rank's keys join.
+Dictionary<string, object> Moco()
+{
+    var model = Model();
+    var parameters = model.parameters().ToArray();
+    using var parallel = new DataParallel(group, parameters);
+    parallel.Broadcast(model);
+    using var contrast = new MomentumContrast(model, Model, queueSize: 16, momentum: 0.9, temperature: 0.2, dim: Output, seed: 3, device: CPU);
+    var optimizer = torch.optim.SGD(parameters, 0.5);
+    var losses = new List<double>();
+    var grads = new List<double[]>();
+    for (int s = 0; s < Steps; s++)
+    {
+        using var scope = NewDisposeScope();
+        optimizer.zero_grad();
+        var loss = contrast.Loss(model, Rows(s), local, out var keys);
+        loss.backward();
+        losses.Add(parallel.AverageGradients(loss.ToDouble()));
+        grads.Add(Flat(parameters.Select(p => p.grad!)));
+        optimizer.step();
+        contrast.UpdateKey(model);
+        contrast.Enqueue(group.AllGather(keys));
+    }
+    return new() { ["losses"] = losses, ["grads"] = grads, ["params"] = Flat(parameters), ["queue"] = Flat([contrast.Queue]) };
+}

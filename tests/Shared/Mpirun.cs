@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Contrastive.Tests.Shared;
+
+/// <summary>
+/// Launches real Open MPI jobs for tests (openmpi-bin, installed by test.sh): <c>mpirun -np N --oversubscribe
+/// --bind-to none</c> on this machine, shared memory between ranks (<c>btl self,vader</c>) and the launcher's own
+/// sockets on loopback only. Allowed to run as root (CI containers). Every run is bounded in time.
+/// </summary>
+internal static class Mpirun
+{
+    public static string Executable =>
+        new[] { "/usr/bin/mpirun", "/usr/local/bin/mpirun" }.FirstOrDefault(File.Exists)
+        ?? throw new InvalidOperationException("mpirun is not installed: apt-get install openmpi-bin (test.sh does)");
+
+    /// <summary>Starts <c>mpirun -np <paramref name="ranks"/> dotnet <paramref name="dll"/> args…</c> with stdout and stderr collected.</summary>
+    public static Job Start(int ranks, string dll, IEnumerable<string> args, string? workingDirectory = null)
+    {
+        var psi = new ProcessStartInfo(Executable)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
+        };
+        psi.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
+        psi.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
+        // mpirun forwards its environment to the ranks; a test host's own rank variables must not leak in.
+        foreach (var name in new[] { "RANK", "WORLD_SIZE", "LOCAL_RANK" }) psi.Environment.Remove(name);
+        foreach (var a in new[] { "-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "--oversubscribe", "--bind-to", "none",
+                     "--mca", "btl", "self,vader", "--mca", "oob_tcp_if_include", "lo", "dotnet", dll }.Concat(args))
+            psi.ArgumentList.Add(a);
+        return new Job(Process.Start(psi)!);
+    }
+
+    /// <summary>Runs to the end (killed after <paramref name="timeout"/>): exit code, stdout, stderr.</summary>
+    public static async Task<(int Code, string Out, string Err)> Run(int ranks, string dll, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null)
+    {
+        using var job = Start(ranks, dll, args, workingDirectory);
+        return await job.WaitAsync(timeout);
+    }
+
+    public sealed class Job : IDisposable
+    {
+        private readonly StringBuilder _out = new(), _err = new();
+        private readonly TaskCompletionSource _outDone = new(), _errDone = new();
+
+        internal Job(Process process)
+        {
+            Process = process;
+            process.OutputDataReceived += (_, e) => { if (e.Data is null) _outDone.TrySetResult(); else lock (_out) _out.AppendLine(e.Data); };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is null) _errDone.TrySetResult(); else lock (_err) _err.AppendLine(e.Data); };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+
+        public Process Process { get; }
+
+        public string Output { get { lock (_out) return _out.ToString(); } }
+
+        public string Error { get { lock (_err) return _err.ToString(); } }
+
+        public async Task<(int Code, string Out, string Err)> WaitAsync(TimeSpan timeout)
+        {
+            try { await Process.WaitForExitAsync().WaitAsync(timeout); }
+            catch (TimeoutException)
+            {
+                Process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"mpirun did not finish in {timeout.TotalSeconds:F0} s.\nstdout:\n{Output}\nstderr:\n{Error}");
+            }
+            await Task.WhenAll(_outDone.Task, _errDone.Task).WaitAsync(TimeSpan.FromSeconds(10));
+            return (Process.ExitCode, Output, Error);
+        }
+
+        public void Dispose()
+        {
+            if (!Process.HasExited) Process.Kill(entireProcessTree: true);
+            Process.Dispose();
+        }
+    }
+}
