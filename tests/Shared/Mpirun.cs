@@ -15,7 +15,9 @@ internal static class Mpirun
         ?? throw new InvalidOperationException("mpirun is not installed: apt-get install openmpi-bin (test.sh does)");
 
     /// <summary>Starts <c>mpirun -np <paramref name="ranks"/> dotnet <paramref name="dll"/> args…</c> with stdout and stderr collected.</summary>
-    public static Job Start(int ranks, string dll, IEnumerable<string> args, string? workingDirectory = null)
+    /// <param name="outputFolder">When set, each rank's stdout and stderr go to files under it (mpirun --output-filename:
+    /// FOLDER/1/rank.N/stdout), so that ranks' lines never interleave.</param>
+    public static Job Start(int ranks, string dll, IEnumerable<string> args, string? workingDirectory = null, string? outputFolder = null)
     {
         var psi = new ProcessStartInfo(Executable)
         {
@@ -27,16 +29,46 @@ internal static class Mpirun
         // mpirun forwards its environment to the ranks; a test host's own rank variables must not leak in.
         foreach (var name in new[] { "RANK", "WORLD_SIZE", "LOCAL_RANK" }) psi.Environment.Remove(name);
         foreach (var a in new[] { "-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "--oversubscribe", "--bind-to", "none",
-                     "--mca", "btl", "self,vader", "--mca", "oob_tcp_if_include", "lo", "dotnet", dll }.Concat(args))
+                     "--mca", "btl", "self,vader", "--mca", "oob_tcp_if_include", "lo" }
+                     .Concat(outputFolder is null ? [] : ["--output-filename", outputFolder]).Concat(["dotnet", dll]).Concat(args))
             psi.ArgumentList.Add(a);
         return new Job(Process.Start(psi)!);
     }
 
     /// <summary>Runs to the end (killed after <paramref name="timeout"/>): exit code, stdout, stderr.</summary>
-    public static async Task<(int Code, string Out, string Err)> Run(int ranks, string dll, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null)
+    public static async Task<(int Code, string Out, string Err)> Run(int ranks, string dll, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null,
+        string? outputFolder = null)
     {
-        using var job = Start(ranks, dll, args, workingDirectory);
+        using var job = Start(ranks, dll, args, workingDirectory, outputFolder);
         return await job.WaitAsync(timeout);
+    }
+
+    /// <summary>A rank's stdout or stderr written under <c>outputFolder</c> ("stdout" or "stderr").</summary>
+    public static string RankOutput(string outputFolder, int rank, string stream)
+    {
+        string path = Path.Combine(outputFolder, "1", $"rank.{rank}", stream);
+        return File.Exists(path) ? File.ReadAllText(path) : throw new FileNotFoundException($"mpirun wrote no {stream} for rank {rank}", path);
+    }
+
+    /// <summary>The process ids of the ranks mpirun started (its children), by rank (from their OMPI_COMM_WORLD_RANK).</summary>
+    public static Dictionary<int, int> RankProcesses(Process mpirun)
+    {
+        var ranks = new Dictionary<int, int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) != mpirun.Id) continue;
+                var rank = File.ReadAllText(Path.Combine(dir, "environ")).Split('\0').FirstOrDefault(v => v.StartsWith("OMPI_COMM_WORLD_RANK=", StringComparison.Ordinal));
+                if (rank is not null) ranks[int.Parse(rank["OMPI_COMM_WORLD_RANK=".Length..], System.Globalization.CultureInfo.InvariantCulture)] = pid;
+            }
+            catch (IOException) { } // the process ended meanwhile
+            catch (UnauthorizedAccessException) { }
+        }
+        return ranks;
     }
 
     public sealed class Job : IDisposable

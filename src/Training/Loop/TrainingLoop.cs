@@ -170,7 +170,8 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
         while (true)
         {
             int epoch = has ? input.Current.Batch.Resume?.Epoch ?? 0 : -1;
-            var v = new double[] { has ? 0 : 1, stop.IsCancellationRequested ? 1 : 0, clock.Elapsed.TotalSeconds, epoch };
+            // One maximum gives both ends of the epochs: the largest, and (negated) the smallest.
+            var v = new double[] { has ? 0 : 1, stop.IsCancellationRequested ? 1 : 0, clock.Elapsed.TotalSeconds, epoch, -epoch };
             group.AllReduce<double>(v, ReduceOp.Max);
             bool ended = v[0] > 0, stopped = v[1] > 0;
             double seconds = v[2];
@@ -181,10 +182,15 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
                     : ended ? $"A rank's input ended: all ranks stop at step {trainer.Step}" : "";
                 return new Agreement(false, seconds, stopped, why, dropped);
             }
-            if (epoch >= (int)v[3]) return new Agreement(true, seconds, false, "", dropped);
-            input.Current.Dispose();
-            dropped++;
-            has = await input.MoveNextAsync().ConfigureAwait(false);
+            int newest = (int)v[3], oldest = (int)-v[4];
+            if (newest == oldest) return new Agreement(true, seconds, false, "", dropped);
+            // Every rank takes part in the next round; only those behind the newest epoch move on.
+            if (epoch < newest)
+            {
+                input.Current.Dispose();
+                dropped++;
+                has = await input.MoveNextAsync().ConfigureAwait(false);
+            }
         }
     }
 
