@@ -96,6 +96,7 @@ namespace Contrastive.Host
             o.Add<int?>("--threads", "Training:Threads", "Torch CPU threads (0 = all cores).");
             o.Flag("--deterministic", "Batching:Deterministic", "Deterministic batch composition (ordered assembly), for runs that resume exactly.");
             o.Add<int?>("--grad-cache-chunk", "Training:GradCacheChunk", "Gradient caching: encode each batch in chunks of N images (0 = off; simclr and supcon).");
+            o.Flag("--sync-batchnorm", "Training:SyncBatchNorm", "Data-parallel runs (mpirun): BatchNorm statistics over the global batch instead of each rank's.");
             o.Add<int?>("--moco-queue", "Moco:Queue", "moco: keys in the queue of negatives.");
             o.Add<int?>("--local-views", "MultiCrop:LocalViews", "dino: local views per sample besides the 2 global ones.");
             o.Add<string?>("--precision", "Training:Precision", "auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16: what encoder and heads compute in.");

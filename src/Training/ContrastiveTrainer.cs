@@ -105,6 +105,7 @@ public sealed class ContrastiveTrainer : IDisposable
         if (_o.Threads > 0 && torch.get_num_threads() != _o.Threads) torch.set_num_threads(_o.Threads);
         using var scope = NewDisposeScope();
         using var mixed = Autocast.Enter(_compute);
+        using var syncNorm = _o.SyncBatchNorm ? Contrastive.Training.SyncBatchNorm.Enter(Group) : null;
         Method.Model.train();
         LastLearningRate = _schedule.At(progress);
         _optimizer.SetLearningRate(LastLearningRate);

@@ -108,6 +108,12 @@ public sealed class TrainingOptions : IValidatableObject
     /// <summary>On CUDA, let fp32 matrix multiplications and convolutions use TF32 tensor cores. Default true.</summary>
     public bool AllowTf32 { get; set; } = true;
 
+    /// <summary>
+    /// Data-parallel runs: BatchNorm normalises with the global batch's statistics (all-reduced in forward and backward,
+    /// as SimCLR trained) instead of each rank's own. Costs two small all-reduces per BatchNorm layer and step. Default false.
+    /// </summary>
+    public bool SyncBatchNorm { get; set; }
+
     /// <summary>The reduced type the layers compute in on <paramref name="device"/>, or null for fp32 throughout.</summary>
     public TorchSharp.torch.ScalarType? ComputeType(TorchSharp.torch.Device device) => Precision switch
     {

@@ -101,6 +101,31 @@ public sealed class DistributedTrainTests() : TempFolderTest("ddp")
     }
 
     [Theory]
+    [InlineData("moco")]
+    [InlineData("byol")]
+    [InlineData("dino")]
+    [InlineData("supcon", "--sync-batchnorm", "--grad-cache-chunk", "8")]
+    [InlineData("cpc")]
+    public async Task Every_method_trains_the_same_parameters_on_both_ranks(string method, params string[] more)
+    {
+        string data = Path.Combine(Folder, "data"), logs = Path.Combine(Folder, "logs");
+        bool series = method == "cpc";
+        var (code, _, err) = series
+            ? await CliRunner.Run("demo-data", "--kind", "series", "--output", data, "--count", "120", "--length", "2000")
+            : await CliRunner.Run("demo-data", "--output", data, "--count", "300", "--width", "40", "--height", "40");
+        Assert.True(code == 0, err);
+        string[] args = [.. Train(data, Path.Combine(Folder, "run"), ["--method", method, "--max-steps", "4", .. more]), .. series ? ["--window", "640"] : Array.Empty<string>()];
+        var (exit, output, error) = await Mpirun.Run(2, Dll, args, TimeSpan.FromMinutes(3), Folder, logs);
+        Assert.True(exit == 0, $"mpirun exit {exit}\n{output}\n{error}\n{(Directory.Exists(logs) ? Mpirun.RankOutput(logs, 0, "stderr") : "")}");
+        var (r0, r1) = (Result(logs, 0), Result(logs, 1));
+        Assert.Equal(4, r0.GetProperty("steps").GetInt64());
+        Assert.Equal(4, r1.GetProperty("steps").GetInt64());
+        Assert.Equal(r0.GetProperty("parameter_checksum").GetString(), r1.GetProperty("parameter_checksum").GetString());
+        Assert.Equal(r0.GetProperty("final_loss").GetDouble(), r1.GetProperty("final_loss").GetDouble());
+        if (more.Contains("--sync-batchnorm")) Assert.Contains("BatchNorm synchronised", Mpirun.RankOutput(logs, 0, "stderr"));
+    }
+
+    [Theory]
     [InlineData(null, "MPI sees a world of 1, not 2")]
     [InlineData("/nonexistent/libmpi.so.40", "apt-get install openmpi-bin")]
     public async Task A_world_without_a_launcher_or_without_open_mpi_is_a_clear_error(string? library, string expected)

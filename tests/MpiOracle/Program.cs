@@ -22,6 +22,8 @@ var results = new Dictionary<string, object>
     ["simclr"] = Pairs(keyOf: j => -1 - j, temperature: 0.5),
     ["supcon"] = Pairs(keyOf: j => j % 3, temperature: 0.2),
     ["moco"] = Moco(),
+    // SimCLR through BatchNorm: synchronised across the ranks, it normalises with the global batch's statistics.
+    ["simclr_syncbn"] = Pairs(keyOf: j => -1 - j, temperature: 0.5, batchNorm: true),
 };
 File.WriteAllText($"{args[0]}.rank{group.Rank}", JsonSerializer.Serialize(results));
 return 0;
@@ -38,10 +40,12 @@ Tensor Rows(int step) =>
     tensor(Enumerable.Range(0, 2).SelectMany(v => Enumerable.Range(first, local).SelectMany(j => View(step, j, v))).ToArray(), ScalarType.Float64)
         .view(2 * local, Input);
 
-nn.Module<Tensor, Tensor> Model()
+nn.Module<Tensor, Tensor> Model(bool batchNorm = false)
 {
     torch.manual_seed(1);
-    var m = nn.Sequential(nn.Linear(Input, Hidden), nn.Tanh(), nn.Linear(Hidden, Output));
+    nn.Module<Tensor, Tensor> m = batchNorm
+        ? new Chain(nn.Linear(Input, Hidden), nn.BatchNorm1d(Hidden), nn.Tanh(), nn.Linear(Hidden, Output))
+        : nn.Sequential(nn.Linear(Input, Hidden), nn.Tanh(), nn.Linear(Hidden, Output));
     m.to(ScalarType.Float64);
     return m;
 }
@@ -49,9 +53,9 @@ nn.Module<Tensor, Tensor> Model()
 double[] Flat(IEnumerable<Tensor> tensors) => [.. tensors.SelectMany(t => t.detach().cpu().reshape(-1).data<double>().ToArray())];
 
 // SimCLR (instance keys) or SupCon (class keys) with global negatives.
-Dictionary<string, object> Pairs(Func<int, long> keyOf, double temperature)
+Dictionary<string, object> Pairs(Func<int, long> keyOf, double temperature, bool batchNorm = false)
 {
-    var model = Model();
+    var model = Model(batchNorm);
     var parameters = model.parameters().ToArray();
     using var parallel = new DataParallel(group, parameters);
     parallel.Broadcast(model);
@@ -64,6 +68,7 @@ Dictionary<string, object> Pairs(Func<int, long> keyOf, double temperature)
         optimizer.zero_grad();
         var rows = Rows(s);
         var keys = GlobalBatch_Keys(Enumerable.Range(0, 2).SelectMany(_ => Enumerable.Range(0, local).Select(i => keyOf(first + i) < 0 ? -1 - i : keyOf(first + i))).ToArray());
+        using var sync = SyncBatchNorm.Enter(group);
         var z = model.forward(rows);
         var (value, grad) = Contrastive.Training.GlobalBatch.Gradient(group, z.detach(),
             (all, start) => GlobalContrastLoss.Compute(all, keys, start, z.shape[0], temperature, group.WorldSize));
@@ -72,7 +77,7 @@ Dictionary<string, object> Pairs(Func<int, long> keyOf, double temperature)
         grads.Add(Flat(parameters.Select(p => p.grad!)));
         optimizer.step();
     }
-    return new() { ["losses"] = losses, ["grads"] = grads, ["params"] = Flat(parameters) };
+    return new() { ["losses"] = losses, ["grads"] = grads, ["params"] = Flat(parameters), ["buffers"] = Flat(model.buffers().Where(b => b.is_floating_point())) };
 }
 
 Tensor GlobalBatch_Keys(long[] keys) => Contrastive.Training.GlobalBatch.GlobalKeys(group, keys, CPU);
@@ -84,7 +89,7 @@ Dictionary<string, object> Moco()
     var parameters = model.parameters().ToArray();
     using var parallel = new DataParallel(group, parameters);
     parallel.Broadcast(model);
-    using var contrast = new MomentumContrast(model, Model, queueSize: 16, momentum: 0.9, temperature: 0.2, dim: Output, seed: 3, device: CPU);
+    using var contrast = new MomentumContrast(model, () => Model(), queueSize: 16, momentum: 0.9, temperature: 0.2, dim: Output, seed: 3, device: CPU);
     var optimizer = torch.optim.SGD(parameters, 0.5);
     var losses = new List<double>();
     var grads = new List<double[]>();

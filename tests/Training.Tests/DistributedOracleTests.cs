@@ -7,7 +7,8 @@ namespace Contrastive.Training.Tests;
 /// <summary>
 /// The data-parallel correctness oracle (tests/MpiOracle), in float64 on a model without BatchNorm with different data on
 /// each rank: 2 real MPI ranks with batch B give the same losses, averaged gradients and parameters over 3 steps as one
-/// process with batch 2B, for SimCLR and SupCon with global negatives and MoCo with a queue fed by every rank.
+/// process with batch 2B, for SimCLR and SupCon with global negatives, MoCo with a queue fed by every rank, and SimCLR
+/// through a synchronised BatchNorm (global batch statistics in forward and backward).
 /// (Checked once by hand: with GlobalBatch's all-reduce of the gathered representations' gradient removed, SimCLR's
 /// gradients differ by 0.13 and SupCon's by 0.27, so this test fails.)
 /// </summary>
@@ -59,7 +60,7 @@ public sealed class DistributedOracleTests : IDisposable
             var r = JsonDocument.Parse(File.ReadAllText($"{dist}.rank{rank}")).RootElement;
             Assert.Equal(2, r.GetProperty("world_size").GetInt32());
             Assert.Equal(rank, r.GetProperty("rank").GetInt32());
-            foreach (var method in new[] { "simclr", "supcon", "moco" })
+            foreach (var method in new[] { "simclr", "supcon", "moco", "simclr_syncbn" })
             {
                 var (a, b) = (reference.GetProperty(method), r.GetProperty(method));
                 var lossA = Values(a.GetProperty("losses"));
@@ -76,6 +77,12 @@ public sealed class DistributedOracleTests : IDisposable
                 }
                 Close(Values(a.GetProperty("params")), Values(b.GetProperty("params")), $"{method} parameters after 3 steps, rank {rank}");
                 if (method == "moco") Close(Values(a.GetProperty("queue")), Values(b.GetProperty("queue")), $"moco queue, rank {rank}");
+                if (method == "simclr_syncbn")
+                {
+                    var buffers = Values(a.GetProperty("buffers"));
+                    Assert.True(buffers.Length > 0 && buffers.Any(v => v != 0 && v != 1), "the BatchNorm running statistics did not move");
+                    Close(buffers, Values(b.GetProperty("buffers")), $"synchronised BatchNorm running statistics, rank {rank}");
+                }
             }
         }
     }

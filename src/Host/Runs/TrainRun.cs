@@ -88,8 +88,9 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
                 pipeline.Pool.TotalBytes / 1e6, pipeline.Pool.Buffers);
             log.LogInformation("Data order: {Order}", ShuffleBuffer.Describe(dataset, order).Text);
             if (group.WorldSize > 1)
-                log.LogInformation("Data parallel: world size {World} ({Backend}), this is rank {Rank}; global batch {Global} ({Batch} per rank); gradients: {Transport}, {Elements:N0} values per step; BatchNorm per rank",
-                    group.WorldSize, group.Backend, group.Rank, trainer.GlobalBatchSize, batching.BatchSize, trainer.TransportNote, trainer.Method.Parameters.Sum(p => p.numel()));
+                log.LogInformation("Data parallel: world size {World} ({Backend}), this is rank {Rank}; global batch {Global} ({Batch} per rank); gradients: {Transport}, {Elements:N0} values per step; BatchNorm {Norm}",
+                    group.WorldSize, group.Backend, group.Rank, trainer.GlobalBatchSize, batching.BatchSize, trainer.TransportNote, trainer.Method.Parameters.Sum(p => p.numel()),
+                    training.SyncBatchNorm ? "synchronised (global batch statistics)" : "per rank (--sync-batchnorm for global statistics)");
             var clock = Stopwatch.StartNew();
             bool limited = training.MaxSteps > 0 || training.MaxMinutes > 0;
             using var live = lead ? display?.Start($"{method.Name} on {uri}", limited ? 1000 : 0) : null;

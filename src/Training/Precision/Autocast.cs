@@ -32,6 +32,8 @@ public static class Autocast
     /// <summary>One layer's forward under the current setting.</summary>
     public static Tensor Forward(nn.Module<Tensor, Tensor> layer, Tensor x)
     {
+        if (SyncBatchNorm.Applies(layer))
+            return x.dtype == ScalarType.Float32 || !x.is_floating_point() ? SyncBatchNorm.Forward(layer, x) : SyncForwardFloat(layer, x);
         if (_compute is not { } t) return layer.forward(x);
         switch (layer)
         {
@@ -64,6 +66,13 @@ public static class Autocast
     {
         using var f = x.to_type(ScalarType.Float32);
         return layer.forward(f);
+    }
+
+    private static Tensor SyncForwardFloat(nn.Module<Tensor, Tensor> layer, Tensor x)
+    {
+        if (x.dtype == ScalarType.Float64) return SyncBatchNorm.Forward(layer, x);
+        using var f = x.to_type(ScalarType.Float32);
+        return SyncBatchNorm.Forward(layer, f);
     }
 
     private static Tensor Cast(Tensor x, ScalarType t) => x.dtype == t ? x.alias() : x.to_type(t);
