@@ -9,6 +9,8 @@ namespace Contrastive.Perf;
 /// upload shards for an object-storage bench: dotnet run -c Release --project perf -- s3-upload DIR s3://bucket/prefix;
 /// the SimCLR step against the PyTorch peer: dotnet run -c Release --project perf -- train-step [BATCH] [SIZE] [THREADS] [STEPS];
 /// JPEG decoders (skia, imagesharp, turbojpeg, Pillow) on one thread: dotnet run -c Release --project perf -- decode [generated|DIR] [N] [SECONDS] [ROUNDS];
+/// data-parallel cost (gradient all-reduce alone and its share of a ResNet-18 step; run alone and under mpirun):
+///   dotnet run -c Release --project perf -- allreduce [BATCH] [SIZE] [THREADS] [STEPS];
 /// decode + two 224-px SimCLR views on 1 and 2 threads against the torchvision peer: dotnet run -c Release --project perf -- augment [generated|DIR] [N] [SECONDS] [ROUNDS].
 /// </summary>
 public static class Program
@@ -23,6 +25,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "train-step")
         {
             await TrainStep.RunAsync(args[1..]);
+            return;
+        }
+        if (args.Length > 0 && args[0] == "allreduce")
+        {
+            await DataParallelBenchmark.RunAsync(args[1..]);
             return;
         }
         if (args.Length > 0 && args[0] == "decode")
