@@ -52,10 +52,9 @@ nn.Module<Tensor, Tensor> Model(bool batchNorm = false)
 
 double[] Flat(IEnumerable<Tensor> tensors) => [.. tensors.SelectMany(t => t.detach().cpu().reshape(-1).data<double>().ToArray())];
 
-// SimCLR (instance keys) or SupCon (class keys) with global negatives.
-Dictionary<string, object> Pairs(Func<int, long> keyOf, double temperature, bool batchNorm = false)
+// Three steps of SGD on a model: each step's backward (returning this rank's loss), gradients averaged over the ranks.
+Dictionary<string, object> Train(nn.Module<Tensor, Tensor> model, Func<int, double> backward, Action? afterStep = null)
 {
-    var model = Model(batchNorm);
     var parameters = model.parameters().ToArray();
     using var parallel = new DataParallel(group, parameters);
     parallel.Broadcast(model);
@@ -66,44 +65,48 @@ Dictionary<string, object> Pairs(Func<int, long> keyOf, double temperature, bool
     {
         using var scope = NewDisposeScope();
         optimizer.zero_grad();
-        var rows = Rows(s);
-        var keys = GlobalBatch_Keys(Enumerable.Range(0, 2).SelectMany(_ => Enumerable.Range(0, local).Select(i => keyOf(first + i) < 0 ? -1 - i : keyOf(first + i))).ToArray());
-        using var sync = SyncBatchNorm.Enter(group);
-        var z = model.forward(rows);
-        var (value, grad) = Contrastive.Training.GlobalBatch.Gradient(group, z.detach(),
-            (all, start) => GlobalContrastLoss.Compute(all, keys, start, z.shape[0], temperature, group.WorldSize));
-        z.backward([grad]);
-        losses.Add(parallel.AverageGradients(value));
+        losses.Add(parallel.AverageGradients(backward(s)));
         grads.Add(Flat(parameters.Select(p => p.grad!)));
         optimizer.step();
+        afterStep?.Invoke();
     }
     return new() { ["losses"] = losses, ["grads"] = grads, ["params"] = Flat(parameters), ["buffers"] = Flat(model.buffers().Where(b => b.is_floating_point())) };
 }
 
-Tensor GlobalBatch_Keys(long[] keys) => Contrastive.Training.GlobalBatch.GlobalKeys(group, keys, CPU);
+// SimCLR (instance keys) or SupCon (class keys) with global negatives.
+Dictionary<string, object> Pairs(Func<int, long> keyOf, double temperature, bool batchNorm = false)
+{
+    var model = Model(batchNorm);
+    return Train(model, s =>
+    {
+        var rowKeys = Enumerable.Range(0, 2).SelectMany(_ => Enumerable.Range(0, local).Select(i => keyOf(first + i) < 0 ? -1 - i : keyOf(first + i))).ToArray();
+        var keys = Contrastive.Training.GlobalBatch.GlobalKeys(group, rowKeys, CPU);
+        using var sync = SyncBatchNorm.Enter(group);
+        var z = model.forward(Rows(s));
+        var (value, grad) = Contrastive.Training.GlobalBatch.Gradient(group, z.detach(),
+            (all, start) => GlobalContrastLoss.Compute(all, keys, start, z.shape[0], temperature, group.WorldSize));
+        z.backward([grad]);
+        return value;
+    });
+}
 
 // MoCo: queries against the momentum keys and a queue that every rank's keys join.
 Dictionary<string, object> Moco()
 {
     var model = Model();
-    var parameters = model.parameters().ToArray();
-    using var parallel = new DataParallel(group, parameters);
-    parallel.Broadcast(model);
     using var contrast = new MomentumContrast(model, () => Model(), queueSize: 16, momentum: 0.9, temperature: 0.2, dim: Output, seed: 3, device: CPU);
-    var optimizer = torch.optim.SGD(parameters, 0.5);
-    var losses = new List<double>();
-    var grads = new List<double[]>();
-    for (int s = 0; s < Steps; s++)
+    Tensor? keys = null;
+    var result = Train(model, s =>
     {
-        using var scope = NewDisposeScope();
-        optimizer.zero_grad();
-        var loss = contrast.Loss(model, Rows(s), local, out var keys);
+        var loss = contrast.Loss(model, Rows(s), local, out var k);
+        keys = k;
         loss.backward();
-        losses.Add(parallel.AverageGradients(loss.ToDouble()));
-        grads.Add(Flat(parameters.Select(p => p.grad!)));
-        optimizer.step();
+        return loss.ToDouble();
+    }, () =>
+    {
         contrast.UpdateKey(model);
-        contrast.Enqueue(group.AllGather(keys));
-    }
-    return new() { ["losses"] = losses, ["grads"] = grads, ["params"] = Flat(parameters), ["queue"] = Flat([contrast.Queue]) };
+        contrast.Enqueue(group.AllGather(keys!));
+    });
+    result["queue"] = Flat([contrast.Queue]);
+    return result;
 }

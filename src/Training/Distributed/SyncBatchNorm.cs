@@ -24,7 +24,7 @@ public static class SyncBatchNorm
     {
         var previous = _group;
         _group = group.WorldSize > 1 ? group : null;
-        return new Restore(previous);
+        return new ScopeRestore(() => _group = previous);
     }
 
     /// <summary>Whether <paramref name="layer"/> is a BatchNorm layer this thread synchronises now.</summary>
@@ -110,18 +110,6 @@ public static class SyncBatchNorm
             var meanDyXhat = (global.narrow(0, channels, channels) / count).to_type(grad.dtype).view(shape);
             var dx = (weight * invstd).view(shape) * (grad - meanDy - xhat * meanDyXhat);
             return [dx, affine ? sumDyXhat : null!, affine ? sumDy : null!, null!, null!, null!, null!, null!];
-        }
-    }
-
-    private sealed class Restore(IProcessGroup? previous) : IDisposable
-    {
-        private bool _done;
-
-        public void Dispose()
-        {
-            if (_done) return;
-            _done = true;
-            _group = previous;
         }
     }
 }

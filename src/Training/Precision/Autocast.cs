@@ -26,7 +26,7 @@ public static class Autocast
             throw new ArgumentException($"Autocast computes in bf16 or fp16, not {t}.", nameof(type));
         var previous = _compute;
         _compute = type;
-        return new Restore(previous);
+        return new ScopeRestore(() => _compute = previous);
     }
 
     /// <summary>One layer's forward under the current setting.</summary>
@@ -76,18 +76,6 @@ public static class Autocast
     }
 
     private static Tensor Cast(Tensor x, ScalarType t) => x.dtype == t ? x.alias() : x.to_type(t);
-
-    private sealed class Restore(ScalarType? previous) : IDisposable
-    {
-        private bool _done;
-
-        public void Dispose()
-        {
-            if (_done) return;
-            _done = true;
-            _compute = previous;
-        }
-    }
 }
 
 /// <summary>
