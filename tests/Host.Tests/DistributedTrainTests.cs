@@ -125,6 +125,22 @@ public sealed class DistributedTrainTests() : TempFolderTest("ddp")
         if (more.Contains("--sync-batchnorm")) Assert.Contains("BatchNorm synchronised", Mpirun.RankOutput(logs, 0, "stderr"));
     }
 
+    [Fact]
+    public async Task A_rank_that_fails_ends_every_rank_instead_of_leaving_them_waiting()
+    {
+        string data = Path.Combine(Folder, "data");
+        var (code, _, err) = await CliRunner.Run("demo-data", "--output", data, "--count", "200", "--width", "40", "--height", "40");
+        Assert.True(code == 0, err);
+        // Rank 1 is given data that does not exist: it fails after joining the world, while rank 0 waits in a collective.
+        using var job = Mpirun.Start([(1, Dll, Train(data, Path.Combine(Folder, "run"), "--max-steps", "50")),
+            (1, Dll, Train(Path.Combine(Folder, "missing"), Path.Combine(Folder, "run"), "--max-steps", "50"))], Folder);
+        var (exit, output, error) = await job.WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.NotEqual(0, exit);
+        Assert.Contains("Rank 1 of 2 failed", error);
+        Assert.Contains("Ending every rank", error);
+        Assert.DoesNotContain("\"steps\"", output); // rank 0 did not go on alone
+    }
+
     [Theory]
     [InlineData(null, "MPI sees a world of 1, not 2")]
     [InlineData("/nonexistent/libmpi.so.40", "apt-get install openmpi-bin")]

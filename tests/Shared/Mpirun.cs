@@ -17,7 +17,11 @@ internal static class Mpirun
     /// <summary>Starts <c>mpirun -np <paramref name="ranks"/> dotnet <paramref name="dll"/> args…</c> with stdout and stderr collected.</summary>
     /// <param name="outputFolder">When set, each rank's stdout and stderr go to files under it (mpirun --output-filename:
     /// FOLDER/1/rank.N/stdout), so that ranks' lines never interleave.</param>
-    public static Job Start(int ranks, string dll, IEnumerable<string> args, string? workingDirectory = null, string? outputFolder = null)
+    public static Job Start(int ranks, string dll, IEnumerable<string> args, string? workingDirectory = null, string? outputFolder = null) =>
+        Start([(ranks, dll, args)], workingDirectory, outputFolder);
+
+    /// <summary>Several programs in one job (mpirun's "-np 1 A : -np 1 B"), ranks numbered in that order.</summary>
+    public static Job Start(IReadOnlyList<(int Ranks, string Dll, IEnumerable<string> Args)> apps, string? workingDirectory = null, string? outputFolder = null)
     {
         var psi = new ProcessStartInfo(Executable)
         {
@@ -28,10 +32,15 @@ internal static class Mpirun
         psi.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
         // mpirun forwards its environment to the ranks; a test host's own rank variables must not leak in.
         foreach (var name in new[] { "RANK", "WORLD_SIZE", "LOCAL_RANK" }) psi.Environment.Remove(name);
-        foreach (var a in new[] { "-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "--oversubscribe", "--bind-to", "none",
-                     "--mca", "btl", "self,vader", "--mca", "oob_tcp_if_include", "lo" }
-                     .Concat(outputFolder is null ? [] : ["--output-filename", outputFolder]).Concat(["dotnet", dll]).Concat(args))
+        foreach (var a in new[] { "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,vader", "--mca", "oob_tcp_if_include", "lo" }
+                     .Concat(outputFolder is null ? [] : ["--output-filename", outputFolder]))
             psi.ArgumentList.Add(a);
+        for (int i = 0; i < apps.Count; i++)
+        {
+            if (i > 0) psi.ArgumentList.Add(":");
+            foreach (var a in new[] { "-np", apps[i].Ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "dotnet", apps[i].Dll }.Concat(apps[i].Args))
+                psi.ArgumentList.Add(a);
+        }
         return new Job(Process.Start(psi)!);
     }
 

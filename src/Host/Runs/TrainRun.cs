@@ -20,8 +20,26 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
 
     public async Task<TrainResult> RunAsync(CancellationToken stop)
     {
+        var group = OpenGroup(settings.Data);
+        try
+        {
+            var result = await RunAsync(group, stop).ConfigureAwait(false);
+            group.Dispose();
+            return result;
+        }
+        catch (Exception e) when (group is MpiProcessGroup mpi)
+        {
+            // The other ranks would wait for this one in their next collective: end the whole job, saying why.
+            log.LogCritical("Rank {Rank} of {World} failed: {Message}. Ending every rank (MPI_Abort).", group.Rank, group.WorldSize, e.Message);
+            Console.Error.Flush();
+            mpi.Abort(e is UsageException ? 2 : 1);
+            throw;
+        }
+    }
+
+    private async Task<TrainResult> RunAsync(IProcessGroup group, CancellationToken stop)
+    {
         var (data, training, batching) = (settings.Data, settings.Training, settings.Batching);
-        using var group = OpenGroup(data);
         bool lead = group.Rank == 0;
         var method = settings.Method;
         bool images = method.Data == MethodData.Images;

@@ -28,6 +28,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
     private readonly delegate* unmanaged<nint, int, nint, int, nint, int> _bcast;
     private readonly delegate* unmanaged<nint, int> _barrier;
     private readonly delegate* unmanaged<int> _finalize;
+    private readonly delegate* unmanaged<nint, int, int> _abort;
     private readonly delegate* unmanaged<int*, int> _finalized;
     private readonly delegate* unmanaged<int, byte*, int*, int> _errorString;
     private readonly bool _initialisedHere;
@@ -50,6 +51,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
         _bcast = (delegate* unmanaged<nint, int, nint, int, nint, int>)Export("MPI_Bcast");
         _barrier = (delegate* unmanaged<nint, int>)Export("MPI_Barrier");
         _finalize = (delegate* unmanaged<int>)Export("MPI_Finalize");
+        _abort = (delegate* unmanaged<nint, int, int>)Export("MPI_Abort");
         _finalized = (delegate* unmanaged<int*, int>)Export("MPI_Finalized");
         _errorString = (delegate* unmanaged<int, byte*, int*, int>)Export("MPI_Error_string");
         var initialized = (delegate* unmanaged<int*, int>)Export("MPI_Initialized");
@@ -167,6 +169,16 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
     }
 
     public void Barrier() => Check(_barrier(_world), "MPI_Barrier");
+
+    /// <summary>
+    /// Ends every rank of the job with <paramref name="code"/> (MPI_Abort): what a rank that fails mid-run does, since the
+    /// others would wait for it in their next collective (and MPI_Finalize would wait for them).
+    /// </summary>
+    public void Abort(int code)
+    {
+        _disposed = true;
+        _abort(_world, code);
+    }
 
     private nint Type<T>() where T : unmanaged =>
         typeof(T) == typeof(float) ? _float : typeof(T) == typeof(double) ? _double : typeof(T) == typeof(long) ? _long
