@@ -43,7 +43,10 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         bool lead = group.Rank == 0;
         var method = settings.Method;
         bool images = method.Data == MethodData.Images;
+        // Rank 0 opens the data first (writing the demo set when none was named); the others follow once it has.
+        if (group.Rank > 0) group.Barrier();
         var (dataset, channels, uri) = await OpenDataAsync(images, stop).ConfigureAwait(false);
+        if (group.Rank == 0) group.Barrier();
         log.LogInformation("Data {Uri}: {Format}, {Shards} shard(s), {Samples} samples{Channels}, columns {Columns}, labels: {Labels}",
             uri, dataset.Format, dataset.ShardCount, dataset.SampleCount, images ? "" : $" of {channels} channel(s)",
             string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}")), dataset.HasLabels ? "yes" : "none");
