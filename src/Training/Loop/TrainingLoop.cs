@@ -51,6 +51,9 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
     /// <summary>Called once the loop takes no more batches, before the final checkpoint (stop reading ahead there).</summary>
     public Action? InputDone { get; init; }
 
+    /// <summary>Where the loop records its spans (wait for batch, step, checkpoint) on the trainer's lane; null: no trace.</summary>
+    public TraceRecorder? Trace { get; init; }
+
     private readonly TrainingOptions _o = trainer.Options;
 
     /// <summary>Runs the loop. <paramref name="clock"/> counts this run's time (started now when null).</summary>
@@ -66,12 +69,16 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
         long skipped = 0;
         var diversity = new BatchDiversityMeter();
         var enumerator = source.ReadAllAsync(stop).GetAsyncEnumerator(stop);
+        int lane = Trace?.Lane(TraceRecorder.TrainerLane) ?? 0;
+        trainer.Trace ??= Trace;
         try
         {
             while (true)
             {
                 long t0 = Stopwatch.GetTimestamp();
-                if (!await enumerator.MoveNextAsync().ConfigureAwait(false)) break;
+                bool more = await enumerator.MoveNextAsync().ConfigureAwait(false);
+                Trace?.Complete(lane, "wait for batch", t0, Stopwatch.GetTimestamp());
+                if (!more) break;
                 double w = Stopwatch.GetElapsedTime(t0).TotalSeconds;
                 waited += w;
                 waitedSinceStatus += w;
@@ -79,7 +86,8 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
                 using (var lease = enumerator.Current)
                 {
                     diversity.Add(lease.Batch);
-                    loss = trainer.TrainStep(lease.Batch, ScheduleProgress(trainer.Step, clock.Elapsed.TotalSeconds));
+                    using (Trace.Span(lane, "step", Trace is null ? null : $"{{\"step\":{trainer.Step + 1},\"samples\":{lease.Batch.Count}}}"))
+                        loss = trainer.TrainStep(lease.Batch, ScheduleProgress(trainer.Step, clock.Elapsed.TotalSeconds));
                     cursor = lease.Batch.Resume ?? cursor;
                     skipped = lease.Batch.SkippedBefore;
                 }
@@ -108,7 +116,8 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
                 }
                 if (_o.CheckpointEvery > 0 && step % _o.CheckpointEvery == 0)
                 {
-                    checkpoint = trainer.SaveCheckpoint(store, t, cursor);
+                    using (Trace.Span(lane, "checkpoint"))
+                        checkpoint = trainer.SaveCheckpoint(store, t, cursor);
                     savedStep = step;
                 }
                 if (ShouldStop(step, t, stop, out interrupted)) break;
@@ -125,7 +134,9 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
         InputDone?.Invoke();
         var byShard = source.SkippedBefore(skipped);
         double seconds = clock.Elapsed.TotalSeconds;
-        if (trainer.Step > 0 && savedStep != trainer.Step) checkpoint = trainer.SaveCheckpoint(store, seconds, cursor);
+        if (trainer.Step > 0 && savedStep != trainer.Step)
+            using (Trace.Span(lane, "checkpoint"))
+                checkpoint = trainer.SaveCheckpoint(store, seconds, cursor);
         Message?.Invoke($"{(interrupted ? "Stopped" : "Finished")} at step {trainer.Step} after {seconds:F0} s; checkpoint {checkpoint ?? "(none: no step taken)"}");
         return new LoopResult(checkpoint, interrupted, seconds, recent.Count > 0 ? Math.Round(recent.Average(), 5) : null,
             seconds > 0 ? Math.Round(Math.Clamp(waited / seconds, 0, 1), 4) : 0, byShard.Values.Sum(), byShard, cursor, diversity.Snapshot());
