@@ -44,7 +44,7 @@ public sealed class TraceRecorder
     private readonly List<Event> _spans = [];
     private readonly Dictionary<string, (int Tid, int Sort)> _lanes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<Sample>> _counters = new(StringComparer.Ordinal);
-    private long _spanBytes, _counterBytes, _stride = 1, _counterTicks, _droppedSpans, _recordedSpans;
+    private long _spanBytes, _counterBytes, _stride = 1, _counterTicks, _droppedSpans;
 
     /// <param name="maxBytes">Cap on the written file (and the memory held): at least 64 KB.</param>
     /// <param name="seconds">Record only the first this many seconds; null: the whole run.</param>
@@ -76,8 +76,8 @@ public sealed class TraceRecorder
     /// <summary>Frames kept: one in this many (1 until the budget first fills; then 2, 4, …).</summary>
     public long Stride { get { lock (_lock) return _stride; } }
 
-    /// <summary>Spans recorded and spans dropped (outside the kept frames or the time limit).</summary>
-    public (long Recorded, long Dropped) SpanCounts { get { lock (_lock) return (_recordedSpans, _droppedSpans); } }
+    /// <summary>Spans in the trace, and spans dropped (outside the kept frames or the time limit): together, every span ended so far.</summary>
+    public (long Kept, long Dropped) SpanCounts { get { lock (_lock) return (_spans.Count, _droppedSpans); } }
 
     /// <summary>The lane (a "thread" in the viewer) named <paramref name="name"/>, made on first use; lanes sort by <paramref name="sort"/>, then by creation.</summary>
     public int Lane(string name, int? sort = null)
@@ -110,7 +110,6 @@ public sealed class TraceRecorder
             if (from >= _endTicks || frame % _stride != 0) { _droppedSpans++; return; }
             _spans.Add(new Event(lane, from, Math.Min(to, Math.Max(from, _endTicks)), name, args, frame));
             _spanBytes += bytes;
-            _recordedSpans++;
             while (_spanBytes > SpanBudget) Thin();
         }
     }
@@ -191,7 +190,8 @@ public sealed class TraceRecorder
             w.Write(_droppedSpans.ToString(CultureInfo.InvariantCulture));
             w.Write("},\n\"traceEvents\":[\n");
             w.Write($"{{\"ph\":\"M\",\"pid\":{pid},\"tid\":0,\"name\":\"process_name\",\"args\":{{\"name\":\"contrastive\"}}}}");
-            foreach (var (name, (tid, sort)) in _lanes.OrderBy(l => l.Value.Tid))
+            var used = _spans.Select(e => e.Lane).ToHashSet();
+            foreach (var (name, (tid, sort)) in _lanes.Where(l => used.Contains(l.Value.Tid)).OrderBy(l => l.Value.Tid))
             {
                 w.Write($",\n{{\"ph\":\"M\",\"pid\":{pid},\"tid\":{tid},\"name\":\"thread_name\",\"args\":{{\"name\":{Json(name)}}}}}");
                 w.Write($",\n{{\"ph\":\"M\",\"pid\":{pid},\"tid\":{tid},\"name\":\"thread_sort_index\",\"args\":{{\"sort_index\":{sort}}}}}");
