@@ -109,7 +109,9 @@ public sealed record ProfileVerdict(string Bound, string Stage, string Headline,
             reasons.Insert(0, string.Create(ic, $"The {consumer} waited for data {f.Starvation:P1} of the time (under {InputBoundThreshold:P0}), and the prefetch queue held {f.PrefetchAvg:F1} of {f.PrefetchCapacity} batches: the input keeps up."));
             var advice = new List<string>
             {
-                string.Create(ic, $"The input pipeline has headroom (workers {f.WorkerBusy:P0} busy): speeding it up would not help; a faster step would."),
+                f.WorkerBusy >= 0.7 || f.ReaderBusy >= 0.7
+                    ? string.Create(ic, $"A faster step helps, but the input pipeline is near its own limit (workers {f.WorkerBusy:P0} busy, reader {f.ReaderBusy:P0}): a step much faster would make the run input bound on the {PipelineLimit(f)} stage.")
+                    : string.Create(ic, $"The input pipeline has headroom (workers {f.WorkerBusy:P0} busy, reader {f.ReaderBusy:P0}): speeding it up would not help; a faster step would."),
             };
             if (consumer == "trainer")
             {
