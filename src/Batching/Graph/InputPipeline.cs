@@ -336,9 +336,10 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
         }
         finally
         {
+            long ended = Stopwatch.GetTimestamp(); // before the worker goes back: its next chunk's span starts after this one ends
             _workers.Add(w);
             chunk.Dispose();
-            _trace?.Complete(lane, "chunk", started, Stopwatch.GetTimestamp(), args);
+            _trace?.Complete(lane, "chunk", started, ended, args);
         }
     }
 
@@ -364,9 +365,10 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
         }
         finally
         {
+            long ended = Stopwatch.GetTimestamp(); // before the worker goes back: its next chunk's span starts after this one ends
             _workers.Add(w);
             chunk.Dispose(); // the views are staged; the encoded bytes are no longer needed
-            _trace?.Complete(lane, "chunk", started, Stopwatch.GetTimestamp(), args);
+            _trace?.Complete(lane, "chunk", started, ended, args);
         }
     }
 
