@@ -84,6 +84,29 @@ public class TraceRecorderTests
     }
 
     [Fact]
+    public void A_frame_busier_than_the_budget_is_cut_short_and_the_rest_of_the_run_still_kept()
+    {
+        // 50-ms frames each far busier than 64 KB hold: the first frame fills its share, later kept frames theirs.
+        var trace = new TraceRecorder(65_536, frameSeconds: 0.05);
+        int lane = trace.Lane("worker 1");
+        var clock = Stopwatch.StartNew();
+        int made = 0;
+        while (clock.Elapsed.TotalSeconds < 0.3)
+        {
+            using (trace.Span(lane, "decode")) { }
+            made++;
+        }
+        var (kept, dropped) = trace.SpanCounts;
+        Assert.Equal(made, kept + dropped);
+        var w = new StringWriter();
+        trace.WriteTo(w);
+        Assert.True(w.ToString().Length < 65_536, $"{w.ToString().Length} characters over the 64 KB cap");
+        var (_, spans, _, _) = TraceFile.Parse(w.ToString());
+        Assert.Equal(kept, spans.Count);
+        Assert.True(spans.Max(s => s.End) > 0.1e6, "frames after the first should be kept too");
+    }
+
+    [Fact]
     public void Trace_seconds_stops_recording_and_a_null_recorder_records_nothing()
     {
         var trace = new TraceRecorder(seconds: 0.2);

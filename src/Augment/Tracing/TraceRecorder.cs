@@ -44,6 +44,7 @@ public sealed class TraceRecorder
     private readonly List<Event> _spans = [];
     private readonly Dictionary<string, (int Tid, int Sort)> _lanes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<Sample>> _counters = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, long> _frameBytes = []; // bytes of each kept frame's spans
     private long _spanBytes, _counterBytes, _stride = 1, _counterTicks, _droppedSpans;
 
     /// <param name="maxBytes">Cap on the written file (and the memory held): at least 64 KB.</param>
@@ -108,9 +109,14 @@ public sealed class TraceRecorder
         lock (_lock)
         {
             if (from >= _endTicks || frame % _stride != 0) { _droppedSpans++; return; }
+            // One frame may fill at most an eighth of the budget (a very busy run's frame is cut short there), so thinning
+            // by frames always ends with several frames kept.
+            long used = _frameBytes.GetValueOrDefault(frame);
+            if (used + bytes > SpanBudget / 8) { _droppedSpans++; return; }
+            _frameBytes[frame] = used + bytes;
             _spans.Add(new Event(lane, from, Math.Min(to, Math.Max(from, _endTicks)), name, args, frame));
             _spanBytes += bytes;
-            while (_spanBytes > SpanBudget) Thin();
+            while (_spanBytes > SpanBudget && _spans.Count > 0) Thin();
         }
     }
 
@@ -144,14 +150,8 @@ public sealed class TraceRecorder
         int before = _spans.Count;
         _spans.RemoveAll(e => e.Frame % stride != 0);
         _droppedSpans += before - _spans.Count;
-        _spanBytes = _spans.Sum(e => (long)(OverheadBytes + e.Name.Length + (e.Args?.Length ?? 0)));
-        if (_spans.Count == before && _spanBytes > SpanBudget)
-        {
-            // Everything left sits in frame 0 (the frames are too long for the budget): keep its first half.
-            _droppedSpans += _spans.Count - _spans.Count / 2;
-            _spans.RemoveRange(_spans.Count / 2, _spans.Count - _spans.Count / 2);
-            _spanBytes = _spans.Sum(e => (long)(OverheadBytes + e.Name.Length + (e.Args?.Length ?? 0)));
-        }
+        foreach (long frame in _frameBytes.Keys.Where(f => f % stride != 0).ToList()) _frameBytes.Remove(frame);
+        _spanBytes = _frameBytes.Values.Sum();
     }
 
     private void ThinCounters()
