@@ -70,8 +70,9 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             log.LogInformation("Report: {Path}{Verdict}", Path.GetFullPath(profile.Report ?? path), report.Verdict is { } v ? $" ({v.Headline})" : "");
             return Path.GetFullPath(path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or UsageException)
+        catch (Exception e)
         {
+            // Best effort, in a finally: a report that cannot be written must not hide how the run itself ended.
             log.LogWarning("Could not write the run's trace or report: {Message}", e.Message);
             return null;
         }
