@@ -203,6 +203,7 @@ namespace Contrastive.Host
                     output.WriteLine("not evaluated (no labels, no held-out split, or the run was stopped)");
                 if (r.BadSamples > 0) output.WriteLine($"bad samples skipped: {r.BadSamples}");
                 output.WriteLine($"checkpoint: {r.Checkpoint ?? "(none)"}");
+                if (r.Report is not null) output.WriteLine($"report: {r.Report}");
             }
             return Ok; // a stop on request (Ctrl-C, SIGTERM) with its checkpoint written is a clean end
         }
