@@ -91,7 +91,7 @@ public class TraceRecorderTests
         int lane = trace.Lane("worker 1");
         var clock = Stopwatch.StartNew();
         int made = 0;
-        while (clock.Elapsed.TotalSeconds < 0.3)
+        while (clock.Elapsed.TotalSeconds < 0.6)
         {
             using (trace.Span(lane, "decode")) { }
             made++;
@@ -103,7 +103,7 @@ public class TraceRecorderTests
         Assert.True(w.ToString().Length < 65_536, $"{w.ToString().Length} characters over the 64 KB cap");
         var (_, spans, _, _) = TraceFile.Parse(w.ToString());
         Assert.Equal(kept, spans.Count);
-        Assert.True(spans.Max(s => s.End) > 0.1e6, "frames after the first should be kept too");
+        Assert.True(spans.Max(s => s.End) > 0.15e6, "frames after the first should be kept too");
     }
 
     [Fact]

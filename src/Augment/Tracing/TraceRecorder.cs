@@ -45,6 +45,7 @@ public sealed class TraceRecorder
     private readonly Dictionary<string, (int Tid, int Sort)> _lanes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<Sample>> _counters = new(StringComparer.Ordinal);
     private readonly Dictionary<long, long> _frameBytes = []; // bytes of each kept frame's spans
+    private readonly Dictionary<long, long> _frameFullAt = []; // when a frame first refused a span (ticks from the origin)
     private long _spanBytes, _counterBytes, _stride = 1, _counterTicks, _droppedSpans;
 
     /// <param name="maxBytes">Cap on the written file (and the memory held): at least 64 KB.</param>
@@ -109,14 +110,19 @@ public sealed class TraceRecorder
         lock (_lock)
         {
             if (from >= _endTicks || frame % _stride != 0) { _droppedSpans++; return; }
-            // One frame may fill at most an eighth of the budget (a very busy run's frame is cut short there), so thinning
-            // by frames always ends with several frames kept.
+            // One frame may fill at most a third of the budget: a very busy run's frame is cut short there, so thinning by
+            // frames always ends with the first frame kept, and three when they are full. Spans that began before the cut
+            // (the parents of spans kept, open when it came: a few per lane) are still kept, so no kept span loses its parent.
             long used = _frameBytes.GetValueOrDefault(frame);
-            if (used + bytes > SpanBudget / 8) { _droppedSpans++; return; }
+            if (used + bytes > SpanBudget / 3)
+            {
+                if (!_frameFullAt.TryGetValue(frame, out long fullAt)) _frameFullAt[frame] = fullAt = Stopwatch.GetTimestamp() - _origin;
+                if (from >= fullAt) { _droppedSpans++; return; }
+            }
             _frameBytes[frame] = used + bytes;
             _spans.Add(new Event(lane, from, Math.Min(to, Math.Max(from, _endTicks)), name, args, frame));
             _spanBytes += bytes;
-            while (_spanBytes > SpanBudget && _spans.Count > 0) Thin();
+            while (_spanBytes > SpanBudget && Thin()) { }
         }
     }
 
@@ -142,16 +148,22 @@ public sealed class TraceRecorder
 
     private long LaneBytes => 256 + _lanes.Sum(l => 2 * (OverheadBytes + l.Key.Length));
 
-    /// <summary>Doubles the stride and drops the spans of frames no longer kept.</summary>
-    private void Thin()
+    /// <summary>Doubles the stride and drops the spans of frames no longer kept; false when only the first frame was left to keep.</summary>
+    private bool Thin()
     {
+        if (_frameBytes.Keys.All(f => f == 0)) return false;
         _stride *= 2;
         long stride = _stride;
         int before = _spans.Count;
         _spans.RemoveAll(e => e.Frame % stride != 0);
         _droppedSpans += before - _spans.Count;
-        foreach (long frame in _frameBytes.Keys.Where(f => f % stride != 0).ToList()) _frameBytes.Remove(frame);
+        foreach (long frame in _frameBytes.Keys.Where(f => f % stride != 0).ToList())
+        {
+            _frameBytes.Remove(frame);
+            _frameFullAt.Remove(frame);
+        }
         _spanBytes = _frameBytes.Values.Sum();
+        return true;
     }
 
     private void ThinCounters()
