@@ -37,6 +37,7 @@ namespace Contrastive.Host
             root.Subcommands.Add(InspectCommand(output));
             root.Subcommands.Add(PackCommand(output, error));
             root.Subcommands.Add(MethodsCommand(output));
+            root.Subcommands.Add(ReportCommand(output));
 
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
@@ -80,6 +81,47 @@ namespace Contrastive.Host
             }
         }
 
+        /// <summary>The profiling options bench and train share: a timeline trace, an HTML report, and the queue sizes the report's advice names.</summary>
+        private static void AddProfileOptions(BoundOptions o, string reportNote)
+        {
+            o.Add<int?>("--prefetch", "Batching:Prefetch", "Finished batches that may wait for the consumer.");
+            o.Add<int?>("--chunk-queue", "Batching:ChunkQueue", "Chunks (row groups) read ahead of the workers.");
+            o.Add<string?>("--trace", "Profile:Trace", "Write a timeline trace (Chrome Trace Event JSON: Perfetto, chrome://tracing, speedscope) to FILE.");
+            o.Add<double?>("--trace-seconds", "Profile:TraceSeconds", "Trace only the first N seconds.", "the whole run, thinned to stay under --trace-max-mb");
+            o.Add<double?>("--trace-max-mb", "Profile:TraceMaxMb", "Size cap of the trace file in MB.");
+            o.Add<string?>("--report", "Profile:Report", "Write an HTML report (plots, per-stage table, input- or compute-bound verdict) to FILE.", reportNote);
+        }
+
+        /// <summary>Writes the trace where --trace asked and says where it went.</summary>
+        private static void WriteTrace(TraceRecorder? trace, ProfileOptions profile, TextWriter error)
+        {
+            if (trace is null || profile.Trace is null) return;
+            trace.WriteTo(profile.Trace);
+            var (kept, _) = trace.SpanCounts;
+            error.WriteLine(System.FormattableString.Invariant(
+                $"trace: {Path.GetFullPath(profile.Trace)} ({new FileInfo(profile.Trace).Length / 1e6:F2} MB, {kept} spans{(trace.Stride > 1 ? $", one time frame in {trace.Stride}" : "")}); open it in https://ui.perfetto.dev or chrome://tracing"));
+        }
+
+        private static Command ReportCommand(TextWriter output)
+        {
+            var cmd = new Command("report", "Write the HTML report (plots, per-stage table, input- or compute-bound verdict) of a finished or running training folder.");
+            var o = new BoundOptions(cmd);
+            o.Add<string?>("--run", "Report:Run", "A training run's --out folder (required).");
+            o.Add<string?>("--output", "Report:Output", "Where to write the page.", "report.html in the run folder");
+            cmd.SetAction(parse =>
+            {
+                var config = o.Configure(parse);
+                var what = config.Bind<ReportCommandOptions>("Report");
+                var report = ProfileReport.FromRunFolder(what.Run!, config.NameOf("Report:Run"));
+                string path = what.Output ?? Path.Combine(what.Run!, "report.html");
+                report.WriteTo(path);
+                output.WriteLine($"report: {Path.GetFullPath(path)}");
+                if (report.Verdict is { } v) output.WriteLine($"verdict: {v.Headline}");
+                return Ok;
+            });
+            return cmd;
+        }
+
         private static Command TrainCommand(TextWriter output, TextWriter error)
         {
             var cmd = new Command("train", "Train an encoder with a registered method, then score it against the same network at random init (kNN for images, a linear probe for series).");
@@ -111,6 +153,7 @@ namespace Contrastive.Host
             o.Add<string?>("--series-columns", "Data:SeriesColumns", "Series methods: list column(s) of time-series Parquet, comma-separated.", "detected");
             o.Add<string?>("--decoder", "Decoder:Name", "Image decoder: auto, turbojpeg, skia or imagesharp.");
             o.Add<int?>("--shuffle-buffer", "Data:ShuffleBufferSamples", "Shard data: mix samples across read units up to this many at a time (0 = one unit at a time).");
+            AddProfileOptions(o, "report.html in --out only");
             var json = new Option<bool>("--json") { Description = "Print the result as one JSON object on the last line." };
             cmd.Options.Add(json);
             cmd.SetAction(async (parse, ct) => await TrainAsync(o.Configure(parse), parse.GetValue(json), output, error).ConfigureAwait(false));
@@ -169,6 +212,7 @@ namespace Contrastive.Host
                     output.WriteLine("not evaluated (no labels, no held-out split, or the run was stopped)");
                 if (r.BadSamples > 0) output.WriteLine($"bad samples skipped: {r.BadSamples}");
                 output.WriteLine($"checkpoint: {r.Checkpoint ?? "(none)"}");
+                if (r.Report is not null) output.WriteLine($"report: {r.Report}");
             }
             return Ok; // a stop on request (Ctrl-C, SIGTERM) with its checkpoint written is a clean end
         }
@@ -314,12 +358,16 @@ namespace Contrastive.Host
             o.Flag("--trace-allocations", "Bench:TraceAllocations", "Sample managed allocations (GC AllocationTick events) and print the top types to stderr.");
             o.Add<string?>("--decoder", "Decoder:Name", "Image decoder: auto, turbojpeg, skia or imagesharp.");
             o.Add<int?>("--shuffle-buffer", "Data:ShuffleBufferSamples", "Shard data: mix samples across read units up to this many at a time (0 = one unit at a time).");
+            AddProfileOptions(o, "none");
             var json = new Option<bool>("--json") { Description = "Print the result as one JSON object on the last line." };
             cmd.Options.Add(json);
             cmd.SetAction(async (parse, ct) =>
             {
                 var config = o.Configure(parse);
                 var bench = config.Bind<BenchOptions>("Bench");
+                var profile = config.Bind<ProfileOptions>("Profile");
+                if (bench.Stage == "ingest" && (profile.Trace ?? profile.Report) is not null)
+                    throw new UsageException($"{config.NameOf(profile.Trace is not null ? "Profile:Trace" : "Profile:Report")}: bench {config.NameOf("Bench:Stage")} ingest runs no pipeline to trace or report on; use --stage all");
                 var training = config.Bind<TrainingOptions>("Training");
                 var registration = MethodRegistry.Get(training.Method);
                 if (registration.Data != MethodData.Images)
@@ -331,12 +379,25 @@ namespace Contrastive.Host
                 catch (InvalidOperationException e) { throw new UsageException(e.Message, e); }
                 string uri = await DemoDataset.EnsureAsync(dataOptions, error.WriteLine, ct).ConfigureAwait(false);
                 using var sampler = bench.TraceAllocations ? new AllocationSampler() : null;
-                var views = new ViewSettings(config.Bind<SimClrViewOptions>("Augment"), config.Bind<MultiCropViewOptions>("MultiCrop"));
+                var augment = config.Bind<SimClrViewOptions>("Augment");
+                var views = new ViewSettings(augment, config.Bind<MultiCropViewOptions>("MultiCrop"));
                 var policy = registration.ImageViews(config.Bind(registration), views)!;
+                var trace = profile.NewRecorder();
                 var run = new BenchRun(uri, config.Bind<BatchingOptions>("Batching"), policy, dataOptions, bench.Seconds, bench.ConsumerRate, error, () => sampler?.Start(), bench.Warmup, decoders,
-                    new RunDisplay(error));
+                    new RunDisplay(error), trace, augment.DecodeScaling);
                 bool ingest = bench.Stage == "ingest";
                 var result = ingest ? await run.RunIngestAsync(ct).ConfigureAwait(false) : await run.RunAsync(ct).ConfigureAwait(false);
+                WriteTrace(trace, profile, error);
+                if (profile.Report is not null && run.Profile is { } measured)
+                {
+                    var report = new ProfileReport
+                    {
+                        Title = $"bench: {uri}", Header = measured.Header, Points = measured.Points, Consumer = bench.ConsumerRate is null ? null : "simulated trainer",
+                        Notes = [System.FormattableString.Invariant($"Measured {result.Seconds:F1} s after a {result.WarmupSeconds:F0} s warm-up: {result.ImagesPerSec:F0} images/s, {result.AllocBytesPerImage:F0} B allocated an image, working set {result.WorkingSetStartMb:F0} -> {result.WorkingSetEndMb:F0} MB.")],
+                    };
+                    report.WriteTo(profile.Report);
+                    error.WriteLine($"report: {Path.GetFullPath(profile.Report)}{(report.Verdict is { } v ? $" ({v.Bound}, bottleneck {v.Stage})" : "")}");
+                }
                 if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(result));
                 else if (ingest) output.WriteLine(System.FormattableString.Invariant(
                     $"ingest: {result.ImagesPerSec:F0} samples/s, {result.StageRates["read_mb_per_sec"]:F1} MB/s ({result.StageRates["mean_image_bytes"]:F0} B each), {result.AllocBytesPerImage:F0} B allocated per sample, over {result.Seconds:F1} s"));

@@ -98,6 +98,12 @@ public sealed class ContrastiveTrainer : IDisposable
 
     public double LastLearningRate { get; private set; }
 
+    /// <summary>
+    /// Where <see cref="TrainStep"/> records its forward, backward and optimizer spans (lane <see cref="TraceRecorder.TrainerLane"/>);
+    /// null: no trace. Other steps of a step (a gradient all-reduce, say) add theirs with <c>Trace.Span(TraceRecorder.TrainerLane, "allreduce")</c>.
+    /// </summary>
+    public TraceRecorder? Trace { get; set; }
+
     /// <summary>One optimizer step on a batch; returns the loss. <paramref name="progress"/> ∈ [0, 1] drives the schedule.</summary>
     public double TrainStep(Batch batch, double progress)
     {
@@ -113,31 +119,42 @@ public sealed class ContrastiveTrainer : IDisposable
         double value;
         if (Group.WorldSize > 1 && Method is IGlobalNegatives global)
         {
-            value = GlobalStep(global, batch);
+            using (Trace.Span(TraceRecorder.TrainerLane, "forward + backward (global negatives)"))
+                value = GlobalStep(global, batch);
         }
         else
         {
             Tensor? rows = _cached?.Inputs(batch);
             if (_cached is not null && rows!.shape[0] > _o.GradCacheChunk)
             {
-                value = GradCache.Backward(_cached.Encode, rows, _o.GradCacheChunk, z => _cached.LossOn(z, batch));
+                using (Trace.Span(TraceRecorder.TrainerLane, "forward + backward (gradient cache)"))
+                    value = GradCache.Backward(_cached.Encode, rows, _o.GradCacheChunk, z => _cached.LossOn(z, batch));
             }
             else
             {
-                var loss = _cached is not null ? _cached.LossOn(_cached.Encode(rows!), batch) : Method.Loss(batch, progress);
-                loss.backward();
-                value = loss.item<float>();
+                Tensor loss;
+                using (Trace.Span(TraceRecorder.TrainerLane, "forward (loss)"))
+                    loss = _cached is not null ? _cached.LossOn(_cached.Encode(rows!), batch) : Method.Loss(batch, progress);
+                using (Trace.Span(TraceRecorder.TrainerLane, "backward"))
+                {
+                    loss.backward();
+                    value = loss.item<float>();
+                }
             }
         }
         if (Group.WorldSize > 1)
         {
             long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            value = _parallel.AverageGradients(value);
+            using (Trace.Span(TraceRecorder.TrainerLane, "gradient all-reduce"))
+                value = _parallel.AverageGradients(value);
             CommunicationSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds;
         }
-        if (_clip > 0) nn.utils.clip_grad_norm_(Method.Parameters, _clip);
-        _optimizer.Step();
-        Method.AfterStep(progress);
+        using (Trace.Span(TraceRecorder.TrainerLane, "optimizer step"))
+        {
+            if (_clip > 0) nn.utils.clip_grad_norm_(Method.Parameters, _clip);
+            _optimizer.Step();
+            Method.AfterStep(progress);
+        }
         Step++;
         Samples += batch.Count;
         if (double.IsNaN(value) || double.IsInfinity(value))

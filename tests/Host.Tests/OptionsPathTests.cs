@@ -18,11 +18,12 @@ public sealed class OptionsPathTests() : TempFolderTest("options")
     [InlineData("inspect")]
     [InlineData("pack")]
     [InlineData("demo-data")]
+    [InlineData("report")]
     public async Task Every_command_shows_its_options_with_the_configuration_key_they_set(string command)
     {
         var (code, stdout, err) = await CliRunner.Run(command, "--help");
         Assert.True(code == 0, err);
-        Assert.Matches(@"\[(Data|Training|Batching|Eval|Evaluation|Bench|Pack|Demo):[A-Za-z]+\]", stdout);
+        Assert.Matches(@"\[(Data|Training|Batching|Eval|Evaluation|Bench|Pack|Demo|Report|Profile):[A-Za-z]+\]", stdout);
     }
 
     [Fact]

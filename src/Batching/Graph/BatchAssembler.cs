@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Contrastive.Augment;
 
 namespace Contrastive.Batching;
 
@@ -7,8 +8,10 @@ namespace Contrastive.Batching;
 /// has been written. Workers write each sample's views straight into its slot: no per-sample buffers.
 /// </summary>
 internal sealed class BatchAssembler(BatchPool pool, ChannelWriter<BatchLease> output, PipelineStats stats, int batchSize, bool dropLast,
-    ReadProgress? progress = null)
+    ReadProgress? progress = null, TraceRecorder? trace = null)
 {
+    private readonly int _lane = trace?.Lane(TraceRecorder.AssemblerLane) ?? 0;
+
     /// <summary>A batch being filled. <see cref="Pending"/> counts reserved-but-unwritten slots plus one while it is still open.</summary>
     internal sealed class Open(BatchLease? lease)
     {
@@ -110,7 +113,9 @@ internal sealed class BatchAssembler(BatchPool pool, ChannelWriter<BatchLease> o
             (batch.Resume, batch.SkippedBefore) = progress?.Cursor() ?? (null, 0);
             try
             {
-                await output.WriteAsync(open.Lease, ct).ConfigureAwait(false);
+                // Waits while the prefetch queue is full: a long span here means the consumer is the slower side.
+                using (trace.Span(_lane, "publish batch"))
+                    await output.WriteAsync(open.Lease, ct).ConfigureAwait(false);
                 stats.Batch();
             }
             catch

@@ -29,6 +29,9 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
     private readonly int _workerCount;
     private Exception? _fault;
     private Func<int> _chunkCount = () => 0, _workerInput = () => 0;
+    private readonly TraceRecorder? _trace;
+    private readonly ConcurrentDictionary<ISampleWorker, int> _lanes = new(ReferenceEqualityComparer.Instance);
+    private readonly int _assemblerLane;
 
     /// <summary>A chunk whose views were made into a pooled staging buffer (deterministic mode).</summary>
     private sealed record Staged(Tracked Item, byte[] Views, bool[] Ok);
@@ -51,7 +54,9 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
             processor.ViewSizes);
         _progress = new ReadProgress(retain: Pool.Buffers + 2);
         _output = Channel.CreateBounded<BatchLease>(new BoundedChannelOptions(options.Prefetch) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-        _assembler = new BatchAssembler(Pool, _output.Writer, Stats, options.BatchSize, settings.DropLast, _progress);
+        _trace = settings.Trace;
+        _assemblerLane = _trace?.Lane(TraceRecorder.AssemblerLane) ?? 0;
+        _assembler = new BatchAssembler(Pool, _output.Writer, Stats, options.BatchSize, settings.DropLast, _progress, _trace);
         _workers.Add(processor.CreateWorker());
         DecoderName = processor.Name;
         Stats.Queues = () => new QueueOccupancy(_chunkCount(), options.ChunkQueue, _workerInput(), _workerCount,
@@ -157,11 +162,27 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
         {
             try
             {
-                await foreach (var chunk in source.WithCancellation(token).ConfigureAwait(false))
+                int lane = _trace?.Lane(TraceRecorder.ReaderLane) ?? 0;
+                var reading = source.GetAsyncEnumerator(token);
+                try
                 {
-                    Stats.Chunk();
-                    var item = new Tracked(chunk, _progress.Register(chunk));
-                    if (!await chunks.SendAsync(item, token).ConfigureAwait(false)) { chunk.Dispose(); break; }
+                    while (true)
+                    {
+                        long t0 = Stopwatch.GetTimestamp();
+                        if (!await reading.MoveNextAsync().ConfigureAwait(false)) break;
+                        var chunk = reading.Current;
+                        long t1 = Stopwatch.GetTimestamp();
+                        Stats.Chunk(t1 - t0);
+                        _trace?.Complete(lane, "read", t0, t1, ChunkArgs(chunk));
+                        var item = new Tracked(chunk, _progress.Register(chunk));
+                        bool sent = await chunks.SendAsync(item, token).ConfigureAwait(false);
+                        _trace?.Complete(lane, "queue chunk", t1, Stopwatch.GetTimestamp());
+                        if (!sent) { chunk.Dispose(); break; }
+                    }
+                }
+                finally
+                {
+                    await reading.DisposeAsync().ConfigureAwait(false);
                 }
             }
             catch (Exception e)
@@ -228,8 +249,18 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
     private Task Guard(Tracked item, CancellationToken token, Func<Tracked, CancellationToken, Task> body) =>
         Guard(item, token, async (c, t) => { await body(c, t).ConfigureAwait(false); return true; });
 
+    /// <summary>A chunk's span arguments: where it came from and how many samples it holds.</summary>
+    private static string ChunkArgs(SampleChunk chunk) =>
+        $"{{\"shard\":{System.Text.Json.JsonSerializer.Serialize(Path.GetFileName(chunk.Shard))},\"part\":{chunk.Part},\"samples\":{chunk.Count}}}";
+
+    /// <summary>The trace lane of a worker ("worker N", in the order workers were first used).</summary>
+    private int LaneOf(ISampleWorker w) =>
+        _trace is null ? 0 : _lanes.GetOrAdd(w, _ => _trace.Lane($"worker {Interlocked.Increment(ref _workerLanes)}", 10 + _workerLanes));
+
+    private int _workerLanes;
+
     /// <summary>Decodes sample <paramref name="i"/>; false (counted) when it is bad.</summary>
-    private bool Decode(ISampleWorker w, SampleChunk chunk, int i)
+    private bool Decode(ISampleWorker w, SampleChunk chunk, int i, int lane)
     {
         var bytes = chunk.Images[i];
         Stats.Read(bytes.Length);
@@ -244,12 +275,14 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
             BadSample(chunk.ShardOf(i), chunk.Describe(i), e.Message);
             return false;
         }
-        Stats.DecodedOne(Stopwatch.GetTimestamp() - t0, GC.GetAllocatedBytesForCurrentThread() - a0);
+        long t1 = Stopwatch.GetTimestamp();
+        Stats.DecodedOne(t1 - t0, GC.GetAllocatedBytesForCurrentThread() - a0);
+        _trace?.Complete(lane, "decode", t0, t1);
         return true;
     }
 
     /// <summary>Writes sample <paramref name="i"/>'s views into a batch slot, or (batch null) into its place in a staging buffer.</summary>
-    private void MakeViews(ISampleWorker w, SampleChunk chunk, int i, Batch? batch, int slot, byte[]? staging)
+    private void MakeViews(ISampleWorker w, SampleChunk chunk, int i, Batch? batch, int slot, byte[]? staging, int lane)
     {
         long t0 = Stopwatch.GetTimestamp(), a0 = GC.GetAllocatedBytesForCurrentThread();
         var processor = _settings.Processor;
@@ -261,7 +294,9 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
             at += bytes;
             w.WriteView(v, _settings.Seed, chunk.Epoch, chunk.Indices[i], dst);
         }
-        Stats.Augmented(views, _sampleBytes, Stopwatch.GetTimestamp() - t0, GC.GetAllocatedBytesForCurrentThread() - a0);
+        long t1 = Stopwatch.GetTimestamp();
+        Stats.Augmented(views, _sampleBytes, t1 - t0, GC.GetAllocatedBytesForCurrentThread() - a0);
+        _trace?.Complete(lane, "augment", t0, t1);
     }
 
     private ISampleWorker RentWorker() => _workers.TryTake(out var w) ? w : _settings.Processor.CreateWorker();
@@ -271,30 +306,40 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
     {
         var (chunk, progress) = item;
         var w = RentWorker();
+        int lane = LaneOf(w);
+        long started = Stopwatch.GetTimestamp();
+        string? args = _trace is null ? null : ChunkArgs(chunk);
         try
         {
             for (int i = 0; i < chunk.Count; i++)
             {
                 token.ThrowIfCancellationRequested();
-                if (!Decode(w, chunk, i)) { progress.Skip(i); continue; }
+                if (!Decode(w, chunk, i, lane)) { progress.Skip(i); continue; }
+                long t0 = Stopwatch.GetTimestamp();
                 var slot = await _assembler.ReserveAsync(token).ConfigureAwait(false);
+                _trace?.Complete(lane, "wait for slot", t0, Stopwatch.GetTimestamp());
                 progress.Place(i, slot.Batch);
+                long t1 = 0;
                 try
                 {
                     var batch = slot.Batch.Lease.Batch;
-                    MakeViews(w, chunk, i, batch, slot.Index, null);
+                    MakeViews(w, chunk, i, batch, slot.Index, null, lane);
+                    t1 = Stopwatch.GetTimestamp();
                     SetSample(batch, slot.Index, chunk, i);
                 }
                 finally
                 {
                     await _assembler.CommitAsync(slot, token).ConfigureAwait(false);
+                    if (t1 != 0) _trace?.Complete(lane, "slot write", t1, Stopwatch.GetTimestamp());
                 }
             }
         }
         finally
         {
+            long ended = Stopwatch.GetTimestamp(); // before the worker goes back: its next chunk's span starts after this one ends
             _workers.Add(w);
             chunk.Dispose();
+            _trace?.Complete(lane, "chunk", started, ended, args);
         }
     }
 
@@ -303,6 +348,9 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
     {
         var chunk = item.Chunk;
         var w = RentWorker();
+        int lane = LaneOf(w);
+        long started = Stopwatch.GetTimestamp();
+        string? args = _trace is null ? null : ChunkArgs(chunk);
         try
         {
             var staging = ArrayPool<byte>.Shared.Rent(chunk.Count * _sampleBytes);
@@ -310,21 +358,25 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
             for (int i = 0; i < chunk.Count; i++)
             {
                 token.ThrowIfCancellationRequested();
-                ok[i] = Decode(w, chunk, i);
-                if (ok[i]) MakeViews(w, chunk, i, null, 0, staging);
+                ok[i] = Decode(w, chunk, i, lane);
+                if (ok[i]) MakeViews(w, chunk, i, null, 0, staging, lane);
             }
             return Task.FromResult(new Staged(item, staging, ok));
         }
         finally
         {
+            long ended = Stopwatch.GetTimestamp(); // before the worker goes back: its next chunk's span starts after this one ends
             _workers.Add(w);
             chunk.Dispose(); // the views are staged; the encoded bytes are no longer needed
+            _trace?.Complete(lane, "chunk", started, ended, args);
         }
     }
 
     /// <summary>Deterministic mode, ordered part: copy staged views into batch slots in stream order.</summary>
     private async Task AssembleAsync(Staged staged, CancellationToken token)
     {
+        long started = Stopwatch.GetTimestamp();
+        int lane = _assemblerLane;
         try
         {
             var (chunk, progress) = staged.Item;
@@ -332,8 +384,11 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
             for (int i = 0; i < chunk.Count; i++)
             {
                 if (!staged.Ok[i]) { progress.Skip(i); continue; }
+                long t0 = Stopwatch.GetTimestamp();
                 var slot = await _assembler.ReserveAsync(token).ConfigureAwait(false);
+                _trace?.Complete(lane, "wait for slot", t0, Stopwatch.GetTimestamp());
                 progress.Place(i, slot.Batch);
+                using var write = _trace.Span(lane, "slot write");
                 try
                 {
                     var batch = slot.Batch.Lease.Batch;
@@ -360,6 +415,7 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
         {
             ArrayPool<byte>.Shared.Return(staged.Views);
             ArrayPool<bool>.Shared.Return(staged.Ok);
+            _trace?.Complete(lane, "assemble chunk", started, Stopwatch.GetTimestamp());
         }
     }
 

@@ -15,4 +15,7 @@ public sealed record PipelineSettings(ISampleProcessor Processor, long Seed, boo
         : this(new ImageSampleProcessor(Policy, DecoderFactory), Seed, DropLast, Name, TrainerSharesCpu)
     {
     }
+
+    /// <summary>Where the reader, the workers and the assembler record their spans (a lane each); null: no trace.</summary>
+    public TraceRecorder? Trace { get; init; }
 }

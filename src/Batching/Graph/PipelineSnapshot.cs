@@ -7,7 +7,7 @@ namespace Contrastive.Batching;
 public readonly record struct PipelineSnapshot(
     TimeSpan Elapsed, long Chunks, long SamplesRead, long BytesRead, long Decoded, TimeSpan DecodeTime, TimeSpan AugmentTime,
     long Views, long ViewBytes, long SamplesDone, long BadSamples, long Batches, long ConsumerBatches, TimeSpan ConsumerWait,
-    QueueOccupancy Queues, long DecodeAllocated = 0, long AugmentAllocated = 0)
+    QueueOccupancy Queues, long DecodeAllocated = 0, long AugmentAllocated = 0, TimeSpan ReadTime = default)
 {
     /// <summary>The counts of the interval from <paramref name="earlier"/> to this one (queues as of now).</summary>
     public PipelineSnapshot Since(PipelineSnapshot earlier) => new(
@@ -15,7 +15,7 @@ public readonly record struct PipelineSnapshot(
         Decoded - earlier.Decoded, DecodeTime - earlier.DecodeTime, AugmentTime - earlier.AugmentTime, Views - earlier.Views,
         ViewBytes - earlier.ViewBytes, SamplesDone - earlier.SamplesDone, BadSamples - earlier.BadSamples, Batches - earlier.Batches,
         ConsumerBatches - earlier.ConsumerBatches, ConsumerWait - earlier.ConsumerWait, Queues,
-        DecodeAllocated - earlier.DecodeAllocated, AugmentAllocated - earlier.AugmentAllocated);
+        DecodeAllocated - earlier.DecodeAllocated, AugmentAllocated - earlier.AugmentAllocated, ReadTime - earlier.ReadTime);
 
     private double Seconds => Math.Max(1e-9, Elapsed.TotalSeconds);
 
@@ -42,6 +42,9 @@ public readonly record struct PipelineSnapshot(
 
     /// <summary>Managed bytes allocated per view, by the augment step.</summary>
     public double AugmentBytesAllocatedEach => Views == 0 ? 0 : (double)AugmentAllocated / Views;
+
+    /// <summary>Fraction of the interval the reader spent getting chunks (near 1: reading is the limit).</summary>
+    public double ReaderBusy => Math.Clamp(ReadTime.TotalSeconds / Seconds, 0, 1);
 
     /// <summary>Fraction of the interval the consumer waited for data.</summary>
     public double Starvation => Math.Clamp(ConsumerWait.TotalSeconds / Seconds, 0, 1);

@@ -10,7 +10,7 @@ namespace Contrastive.Batching;
 public sealed class PipelineStats
 {
     private long _chunks, _samplesRead, _bytesRead, _decoded, _decodeTicks, _augmentTicks, _views, _viewBytes, _samplesDone;
-    private long _badSamples, _batches, _consumerWaitTicks, _consumerBatches, _decodeAlloc, _augmentAlloc;
+    private long _badSamples, _batches, _consumerWaitTicks, _consumerBatches, _decodeAlloc, _augmentAlloc, _readTicks;
     private readonly ConcurrentQueue<string> _badExamples = new();
     private readonly ConcurrentDictionary<string, long> _badByShard = new(StringComparer.Ordinal);
     private readonly long _started = Stopwatch.GetTimestamp();
@@ -45,6 +45,9 @@ public sealed class PipelineStats
     /// <summary>Worker time spent making views, summed over workers.</summary>
     public TimeSpan AugmentTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _augmentTicks));
 
+    /// <summary>Time the reader spent getting chunks from the source (reading and, for shard data, the shuffle buffer).</summary>
+    public TimeSpan ReadTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _readTicks));
+
     /// <summary>Managed bytes the workers allocated while decoding (all images).</summary>
     public long DecodeAllocated => Interlocked.Read(ref _decodeAlloc);
 
@@ -70,9 +73,13 @@ public sealed class PipelineStats
     public PipelineSnapshot Snapshot() => new(
         Stopwatch.GetElapsedTime(_started), Chunks, SamplesRead, BytesRead, Decoded, DecodeTime, AugmentTime, Views,
         Interlocked.Read(ref _viewBytes), SamplesDone, BadSamples, Batches, ConsumerBatches, ConsumerWait,
-        Queues?.Invoke() ?? default, DecodeAllocated, AugmentAllocated);
+        Queues?.Invoke() ?? default, DecodeAllocated, AugmentAllocated, ReadTime);
 
-    internal void Chunk() => Interlocked.Increment(ref _chunks);
+    internal void Chunk(long readTicks)
+    {
+        Interlocked.Increment(ref _chunks);
+        Interlocked.Add(ref _readTicks, readTicks);
+    }
 
     internal void Read(int bytes)
     {

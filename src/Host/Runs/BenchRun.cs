@@ -12,8 +12,12 @@ namespace Contrastive.Host;
 /// every stage after a warm-up. The throughput profiling run users ask for.
 /// </summary>
 public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy policy, DataOptions data, double seconds, double? consumerRate, TextWriter progress,
-    Action? windowStarted = null, double? warmupSeconds = null, Func<IImageDecoder>? decoders = null, RunDisplay? display = null)
+    Action? windowStarted = null, double? warmupSeconds = null, Func<IImageDecoder>? decoders = null, RunDisplay? display = null,
+    TraceRecorder? trace = null, bool decodeScaling = true)
 {
+    /// <summary>After <see cref="RunAsync"/>: the settings and the pipeline's points of the measured window (its first and last are the window's ends), for a report.</summary>
+    public (ProfileHeader Header, IReadOnlyList<ProfilePoint> Points)? Profile { get; private set; }
+
     /// <summary>Seconds run before measuring: as given, or 15% of the measured time, 1 to 60 s (pools and caches fill first).</summary>
     private double Warmup => warmupSeconds ?? Math.Clamp(seconds * 0.15, 1, 60);
 
@@ -26,11 +30,19 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
 
         double warmup = Warmup;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var settings = new PipelineSettings(policy, 0, DropLast: true, decoders, Name: "bench", TrainerSharesCpu: false);
+        var settings = new PipelineSettings(policy, 0, DropLast: true, decoders, Name: "bench", TrainerSharesCpu: false) { Trace = trace };
         var order = data.WithBuffer(new ReadPlan(0, 0, Shuffle: true, HoldoutSplit.None));
         await using var pipeline = InputPipeline.Start(dataset.ReadEpochsAsync(e => order with { Epoch = e }), batching, settings, stop.Token);
         progress.WriteLine($"bench: data order: {ShuffleBuffer.Describe(dataset, order).Text}");
         var diversity = new BatchDiversityMeter();
+        var header = new ProfileHeader
+        {
+            Command = "bench", Started = DateTimeOffset.UtcNow, Workers = pipeline.Workers, Decoder = pipeline.DecoderName, DecodeScaling = decodeScaling,
+            BatchSize = batching.BatchSize, ImageSize = policy.Size, Views = policy.ViewCount, ChunkQueue = batching.ChunkQueue, Prefetch = batching.Prefetch,
+            Deterministic = batching.Deterministic, Data = uri, Format = dataset.Format,
+            ConsumerRate = consumerRate, WarmupSeconds = warmup,
+        };
+        var sampler = new PipelineSampler(pipeline.Stats, header, trace, file: null, intervalSeconds: 0.5);
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"bench: {uri} ({dataset.Format}, {dataset.ShardCount} shards, {dataset.SampleCount} samples), {pipeline.Workers} worker(s), {pipeline.DecoderName} decoder, " +
             $"batch {batching.BatchSize} x {policy.ViewCount} views at {policy.Size} px, {pipeline.Pool.Buffers} buffers = {pipeline.Pool.TotalBytes / 1e6:F1} MB, " +
@@ -43,6 +55,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
                 await foreach (var lease in pipeline.ReadAllAsync(stop.Token).ConfigureAwait(false))
                 {
                     long t0 = Stopwatch.GetTimestamp();
+                    using var consuming = trace.Span("consumer", "consume batch");
                     int n = lease.Batch.Count;
                     diversity.Add(lease.Batch);
                     if (consumerRate is { } rate)
@@ -118,6 +131,13 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
         var end = pipeline.Stats.Snapshot();
         long allocEnd = GC.GetTotalAllocatedBytes(precise: true);
         double wsEnd = Mb();
+        await sampler.DisposeAsync().ConfigureAwait(false);
+        if (start is { } from)
+        {
+            double heapMb = GC.GetGCMemoryInfo().HeapSizeBytes / 1e6;
+            var inside = sampler.Points.Where(p => p.Seconds > from.Elapsed.TotalSeconds && p.Seconds < end.Elapsed.TotalSeconds);
+            Profile = (header, [ProfilePoint.From(from, wsStart, heapMb), .. inside, ProfilePoint.From(end, wsEnd, heapMb)]);
+        }
         // How long the whole graph takes to stop once cancelled: every block drained, every lease back.
         long stopStart = Stopwatch.GetTimestamp();
         stop.Cancel();
@@ -178,6 +198,9 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
                 ["augment_alloc_bytes_per_view"] = Math.Round(w.AugmentBytesAllocatedEach),
                 ["batches_per_sec"] = Math.Round(w.BatchesPerSecond, 2),
                 ["worker_utilization"] = Math.Round(utilization, 3),
+                ["reader_busy"] = Math.Round(w.ReaderBusy, 3),
+                ["decode_busy"] = Math.Round(w.DecodeTime.TotalSeconds / Math.Max(1e-9, w.Elapsed.TotalSeconds * pipeline.Workers), 3),
+                ["augment_busy"] = Math.Round(w.AugmentTime.TotalSeconds / Math.Max(1e-9, w.Elapsed.TotalSeconds * pipeline.Workers), 3),
                 ["queue_chunks_avg"] = Math.Round(chunkAvg, 2),
                 ["queue_chunks_capacity"] = q.ChunkCapacity,
                 ["queue_workers_avg"] = Math.Round(workerAvg, 2),

@@ -9,6 +9,9 @@ namespace Contrastive.Host;
 public sealed record RunSettings(DataOptions Data, TrainingOptions Training, BatchingOptions Batching, SimClrViewOptions Augment, MultiCropViewOptions MultiCrop,
     SeriesWindowOptions Series, DecoderOptions Decoder, EvaluationOptions Evaluation, MethodRegistration Method, object MethodOptions)
 {
+    /// <summary>The run's trace and report (section "Profile").</summary>
+    public ProfileOptions Profile { get; init; } = new();
+
     /// <summary>Binds and validates every section, the method's own included; an error names the setting as the user gave it.</summary>
     public static RunSettings Bind(CommandConfiguration config)
     {
@@ -16,7 +19,7 @@ public sealed record RunSettings(DataOptions Data, TrainingOptions Training, Bat
         var method = MethodRegistry.Get(training.Method);
         var settings = new RunSettings(config.Bind<DataOptions>("Data"), training, config.Bind<BatchingOptions>("Batching"),
             config.Bind<SimClrViewOptions>("Augment"), config.Bind<MultiCropViewOptions>("MultiCrop"), config.Bind<SeriesWindowOptions>("Series"),
-            BindDecoder(config), config.Bind<EvaluationOptions>("Evaluation"), method, config.Bind(method));
+            BindDecoder(config), config.Bind<EvaluationOptions>("Evaluation"), method, config.Bind(method)) { Profile = config.Bind<ProfileOptions>("Profile") };
         ObjectStore.Options = config.Bind<ObjectStoreOptions>("ObjectStore");
         return settings;
     }

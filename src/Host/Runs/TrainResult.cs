@@ -37,6 +37,8 @@ public sealed record TrainResult
     /// <summary>Share of the training loop's wall time spent waiting for batches (0–1): near 1, the input pipeline is the bottleneck.</summary>
     [JsonPropertyName("input_bound")] public double InputBound { get; init; }
     [JsonPropertyName("checkpoint")] public string? Checkpoint { get; init; }
+    /// <summary>The run's report.html in its --out folder (null when nothing was written).</summary>
+    [JsonPropertyName("report")] public string? Report { get; init; }
     [JsonPropertyName("bad_samples")] public long BadSamples { get; init; }
     /// <summary>Bad samples per shard, for the shards that had any.</summary>
     [JsonPropertyName("bad_samples_by_shard")] public IReadOnlyDictionary<string, long> BadSamplesByShard { get; init; } = new Dictionary<string, long>();

@@ -18,14 +18,15 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
 {
     private const int MetricsWindow = 20;
 
+    /// <summary>The run, then its trace (with --trace) and its report: report.html in --out (and where --report says) at the end of every run.</summary>
     public async Task<TrainResult> RunAsync(CancellationToken stop)
     {
         var group = OpenGroup(settings.Data);
+        var trace = settings.Profile.NewRecorder();
+        TrainResult? result = null;
         try
         {
-            var result = await RunAsync(group, stop).ConfigureAwait(false);
-            group.Dispose();
-            return result;
+            result = await RunCoreAsync(group, trace, stop).ConfigureAwait(false);
         }
         catch (Exception e) when (group is MpiProcessGroup mpi)
         {
@@ -35,9 +36,63 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             mpi.Abort(e is UsageException ? 2 : 1);
             throw;
         }
+        finally
+        {
+            string? report = WriteProfile(group, trace, result);
+            if (result is not null) result = result with { Report = report };
+        }
+        group.Dispose();
+        return result;
     }
 
-    private async Task<TrainResult> RunAsync(IProcessGroup group, CancellationToken stop)
+    /// <summary>Writes the trace and the report (from the --out folder's files, as `contrastive report` does); returns report.html's path, or null when there was nothing to report.</summary>
+    private string? WriteProfile(IProcessGroup group, TraceRecorder? trace, TrainResult? result)
+    {
+        var profile = settings.Profile;
+        string out_ = settings.Training.Out;
+        try
+        {
+            if (trace is not null && profile.Trace is not null)
+            {
+                // Data-parallel runs: a trace per rank (rank 0 at the path given, rank r beside it as NAME.rankR.json).
+                string file = group.Rank == 0 ? profile.Trace
+                    : Path.Combine(Path.GetDirectoryName(profile.Trace) ?? "", $"{Path.GetFileNameWithoutExtension(profile.Trace)}.rank{group.Rank}{Path.GetExtension(profile.Trace)}");
+                trace.WriteTo(file);
+                log.LogInformation("Trace: {Path} ({Mb:F2} MB); open it in https://ui.perfetto.dev or chrome://tracing", Path.GetFullPath(file), new FileInfo(file).Length / 1e6);
+            }
+            if (group.Rank != 0) return null; // rank 0 keeps the run's metrics and writes its report
+            if (!File.Exists(Path.Combine(out_, PipelineSampler.FileName)) && !File.Exists(Path.Combine(out_, "metrics.jsonl"))) return null;
+            var report = ProfileReport.FromRunFolder(out_);
+            if (result is not null)
+            {
+                var ic = System.Globalization.CultureInfo.InvariantCulture;
+                var notes = new List<string>
+                {
+                    string.Create(ic, $"{result.Steps} steps, {result.Samples} samples in {result.Seconds:F1} s; final loss {result.FinalLoss?.ToString("F4", ic) ?? "n/a"}; the trainer waited for data {result.InputBound:P1} of the loop's time (input_bound {result.InputBound:F4}){(result.Interrupted ? "; stopped early" : "")}."),
+                };
+                if (result.KnnTop1 is { } k) notes.Add(string.Create(ic, $"kNN top-1 on the held-out split: trained {k:F4}, random init {result.KnnTop1RandomInit:F4}."));
+                if (result.ProbeTop1 is { } p) notes.Add(string.Create(ic, $"Linear probe top-1 on the held-out split: trained {p:F4}, random init {result.ProbeTop1RandomInit:F4}."));
+                report = new ProfileReport
+                {
+                    Title = report.Title, Header = report.Header, Points = report.Points, Training = report.Training, Evaluations = report.Evaluations,
+                    Consumer = report.Consumer, Notes = notes,
+                };
+            }
+            string path = Path.Combine(out_, "report.html");
+            report.WriteTo(path);
+            if (profile.Report is not null) report.WriteTo(profile.Report);
+            log.LogInformation("Report: {Path}{Verdict}", Path.GetFullPath(profile.Report ?? path), report.Verdict is { } v ? $" ({v.Headline})" : "");
+            return Path.GetFullPath(path);
+        }
+        catch (Exception e)
+        {
+            // Best effort, in a finally: a report that cannot be written must not hide how the run itself ended.
+            log.LogWarning("Could not write the run's trace or report: {Message}", e.Message);
+            return null;
+        }
+    }
+
+    private async Task<TrainResult> RunCoreAsync(IProcessGroup group, TraceRecorder? trace, CancellationToken stop)
     {
         var (data, training, batching) = (settings.Data, settings.Training, settings.Batching);
         bool lead = group.Rank == 0;
@@ -101,7 +156,15 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         {
             await using var pipeline = InputPipeline.Start(
                 dataset.ReadEpochsAsync(PlanFor, epoch, from: cursor),
-                batching, new PipelineSettings(processor, training.Seed, DropLast: true), pipelineStop.Token);
+                batching, new PipelineSettings(processor, training.Seed, DropLast: true) { Trace = trace }, pipelineStop.Token);
+            await using var sampler = new PipelineSampler(pipeline.Stats, new ProfileHeader
+            {
+                Command = "train", Started = DateTimeOffset.UtcNow, Workers = pipeline.Workers, Decoder = pipeline.DecoderName,
+                DecodeScaling = images && settings.Augment.DecodeScaling, BatchSize = batching.BatchSize, ImageSize = images ? settings.Augment.Size : settings.Series.Length,
+                Views = processor.ViewCount, ChunkQueue = batching.ChunkQueue, Prefetch = batching.Prefetch, Deterministic = batching.Deterministic,
+                Data = uri, Format = dataset.Format,
+                Model = images ? $"{method.Name}, {training.Encoder} at {settings.Augment.Size} px" : $"{method.Name}, windows of {channels} x {settings.Series.Length}",
+            }, trace, lead ? Path.Combine(training.Out, PipelineSampler.FileName) : null, intervalSeconds: 0.5); // rank 0 keeps the run's files
             log.LogInformation("Training {Method} ({Views}) on {Device}: {Model}; batch {Batch}, {Workers} worker(s) ({Decoder}{Fallback}), torch threads {Threads}; {Precision}; {Optimizer} peak lr {Lr:g4}{Clip}; batch memory {Mb:F1} MB in {Buffers} buffers",
                 method.Name, Views(processor), device.type, images ? $"{training.Encoder} at {settings.Augment.Size}px" : $"windows of {channels} x {settings.Series.Length}",
                 batching.BatchSize, pipeline.Workers, pipeline.DecoderName, images ? DecoderFallbackNote(pipeline.DecoderName) : "", torch.get_num_threads(),
@@ -122,6 +185,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             var loop = new TrainingLoop(trainer, store)
             {
                 Metrics = metrics,
+                Trace = trace,
                 // On a terminal the live display shows the status; elsewhere (CI, pipes, the service) a short line every LogEverySeconds.
                 Status = s => { if (live is null) StatusLine(s); else last = s; },
                 Message = m => log.LogInformation("{Message}", m),
@@ -171,14 +235,18 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         if (outcome.Interrupted || !dataset.HasLabels || split.Fraction <= 0 || !lead) return result;
 
         // The same method freshly built from the run's seed is the random-init baseline.
+        using var evaluating = trace.Span(TraceRecorder.TrainerLane, "evaluation");
         using var random = method.Create(context);
         var embeds = new Func<Batch, Tensor>?[] { trainer.Method.Embed, random.Embed };
         ISampleProcessor evalView = images
             ? new ImageSampleProcessor(new EvalTransform(settings.Augment.Size, settings.Evaluation.CropFraction), Decoders())
             : new SeriesSampleProcessor(new SeriesWindowPolicy(new SeriesWindowOptions { Length = settings.Series.Length, ScaleProbability = 0, NoiseProbability = 0, MaskProbability = 0 }), channels);
-        var bank = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: false), images ? settings.Evaluation.KnnBankSize : long.MaxValue,
+        (Tensor Features, Tensor Labels)[] bank, test;
+        using (trace.Span(TraceRecorder.TrainerLane, "evaluation: feature bank"))
+            bank = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: false), images ? settings.Evaluation.KnnBankSize : long.MaxValue,
             evalView, batching, embeds, stop).ConfigureAwait(false);
-        var test = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: true), long.MaxValue,
+        using (trace.Span(TraceRecorder.TrainerLane, "evaluation: held-out features"))
+            test = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: true), long.MaxValue,
             evalView, batching, embeds, stop).ConfigureAwait(false);
         try
         {

@@ -51,6 +51,9 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
     /// <summary>Called once the loop takes no more batches, before the final checkpoint (stop reading ahead there).</summary>
     public Action? InputDone { get; init; }
 
+    /// <summary>Where the loop records its spans (wait for batch, step, checkpoint) on the trainer's lane; null: no trace.</summary>
+    public TraceRecorder? Trace { get; init; }
+
     private readonly TrainingOptions _o = trainer.Options;
 
     /// <summary>Runs the loop. <paramref name="clock"/> counts this run's time (started now when null).</summary>
@@ -69,16 +72,22 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
         bool distributed = group.WorldSize > 1;
         // Ranks stop together: a stop request is agreed before each step (below), so the input is not cancelled by it.
         var enumerator = source.ReadAllAsync(distributed ? CancellationToken.None : stop).GetAsyncEnumerator(distributed ? CancellationToken.None : stop);
+        int lane = Trace?.Lane(TraceRecorder.TrainerLane) ?? 0;
+        trainer.Trace ??= Trace;
         try
         {
             while (true)
             {
                 long t0 = Stopwatch.GetTimestamp();
                 bool has = await enumerator.MoveNextAsync().ConfigureAwait(false);
+                Trace?.Complete(lane, "wait for batch", t0, Stopwatch.GetTimestamp());
+                double w = Stopwatch.GetElapsedTime(t0).TotalSeconds; // waiting for data, not for the other ranks
                 double agreedSeconds = clock.Elapsed.TotalSeconds;
                 if (distributed)
                 {
+                    long a0 = Stopwatch.GetTimestamp();
                     var agreed = await AgreeAsync(group, enumerator, has, stop, clock).ConfigureAwait(false);
+                    Trace?.Complete(lane, "agree (all-reduce)", a0, Stopwatch.GetTimestamp());
                     has = agreed.Train;
                     agreedSeconds = agreed.Seconds;
                     DroppedBatches += agreed.Dropped;
@@ -90,14 +99,14 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
                     }
                 }
                 else if (!has) break;
-                double w = Stopwatch.GetElapsedTime(t0).TotalSeconds;
                 waited += w;
                 waitedSinceStatus += w;
                 double loss;
                 using (var lease = enumerator.Current)
                 {
                     diversity.Add(lease.Batch);
-                    loss = trainer.TrainStep(lease.Batch, ScheduleProgress(trainer.Step, agreedSeconds));
+                    using (Trace.Span(lane, "step", Trace is null ? null : $"{{\"step\":{trainer.Step + 1},\"samples\":{lease.Batch.Count}}}"))
+                        loss = trainer.TrainStep(lease.Batch, ScheduleProgress(trainer.Step, agreedSeconds));
                     cursor = lease.Batch.Resume ?? cursor;
                     skipped = lease.Batch.SkippedBefore;
                 }
@@ -126,7 +135,8 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
                 }
                 if (_o.CheckpointEvery > 0 && step % _o.CheckpointEvery == 0)
                 {
-                    checkpoint = trainer.SaveCheckpoint(store, t, cursor);
+                    using (Trace.Span(lane, "checkpoint"))
+                        checkpoint = trainer.SaveCheckpoint(store, t, cursor);
                     savedStep = step;
                 }
                 // Distributed: only the step limits here (equal on every rank); time and stop requests are agreed before the next step.
@@ -144,7 +154,9 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
         InputDone?.Invoke();
         var byShard = source.SkippedBefore(skipped);
         double seconds = clock.Elapsed.TotalSeconds;
-        if (trainer.Step > 0 && savedStep != trainer.Step) checkpoint = trainer.SaveCheckpoint(store, seconds, cursor);
+        if (trainer.Step > 0 && savedStep != trainer.Step)
+            using (Trace.Span(lane, "checkpoint"))
+                checkpoint = trainer.SaveCheckpoint(store, seconds, cursor);
         Message?.Invoke($"{(interrupted ? "Stopped" : "Finished")} at step {trainer.Step} after {seconds:F0} s; checkpoint {checkpoint ?? "(none: no step taken)"}");
         return new LoopResult(checkpoint, interrupted, seconds, recent.Count > 0 ? Math.Round(recent.Average(), 5) : null,
             seconds > 0 ? Math.Round(Math.Clamp(waited / seconds, 0, 1), 4) : 0, byShard.Values.Sum(), byShard, cursor, diversity.Snapshot());
