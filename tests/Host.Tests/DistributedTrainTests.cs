@@ -126,6 +126,29 @@ public sealed class DistributedTrainTests() : TempFolderTest("ddp")
     }
 
     [Fact]
+    public async Task Each_rank_writes_its_trace_with_the_collectives_and_rank_0_the_report()
+    {
+        string data = Path.Combine(Folder, "data"), run = Path.Combine(Folder, "run"), trace = Path.Combine(Folder, "t.json"), logs = Path.Combine(Folder, "logs");
+        var (code, _, err) = await CliRunner.Run("demo-data", "--output", data, "--count", "200", "--width", "40", "--height", "40");
+        Assert.True(code == 0, err);
+        var (exit, output, error) = await Mpirun.Run(2, Dll, Train(data, run, "--max-steps", "4", "--trace", trace), TimeSpan.FromMinutes(3), Folder, logs);
+        Assert.True(exit == 0, $"mpirun exit {exit}\n{output}\n{error}");
+        foreach (var file in new[] { trace, Path.Combine(Folder, "t.rank1.json") })
+        {
+            Assert.True(File.Exists(file), $"no trace {file}");
+            using var doc = JsonDocument.Parse(File.ReadAllText(file));
+            var names = doc.RootElement.GetProperty("traceEvents").EnumerateArray()
+                .Where(e => e.TryGetProperty("name", out _)).Select(e => e.GetProperty("name").GetString()).ToHashSet();
+            Assert.Contains("gradient all-reduce", names);
+            Assert.Contains("agree (all-reduce)", names);
+            Assert.Contains("forward + backward (global negatives)", names);
+        }
+        Assert.True(File.Exists(Path.Combine(run, "report.html")));
+        Assert.NotNull(Result(logs, 0).GetProperty("report").GetString());
+        Assert.Equal(JsonValueKind.Null, Result(logs, 1).GetProperty("report").ValueKind);
+    }
+
+    [Fact]
     public async Task A_rank_that_fails_ends_every_rank_instead_of_leaving_them_waiting()
     {
         string data = Path.Combine(Folder, "data");
