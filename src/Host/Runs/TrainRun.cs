@@ -18,7 +18,23 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
 {
     private const int MetricsWindow = 20;
 
+    /// <summary>What this run records as the holder of its folder's lock (default: this process's command line).</summary>
+    public string? LockPurpose { get; init; }
+
+    /// <summary>Called after every step with (step, loss), from the training thread: live figures for a front end.</summary>
+    public Action<long, double>? OnStep { get; init; }
+
+    /// <summary>Called with each periodic status (every Training:LogEverySeconds), from the training thread.</summary>
+    public Action<LoopStatus>? OnStatus { get; init; }
+
     public async Task<TrainResult> RunAsync(CancellationToken stop)
+    {
+        // One writer per run folder: held until the run ends (a second train on the folder is refused, naming this process).
+        using var folderLock = RunFolderLock.Acquire(settings.Training.Out, $"--out {settings.Training.Out}", LockPurpose);
+        return await RunLockedAsync(stop).ConfigureAwait(false);
+    }
+
+    private async Task<TrainResult> RunLockedAsync(CancellationToken stop)
     {
         var (data, training, batching) = (settings.Data, settings.Training, settings.Batching);
         var method = settings.Method;
@@ -69,7 +85,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             : new SeriesSampleProcessor(new SeriesWindowPolicy(settings.Series), channels);
         var recent = new Queue<IReadOnlyList<(string Name, double Value)>>();
         LoopResult outcome;
-        using var metrics = new MetricsLog(training.Out);
+        using var metrics = new MetricsLog(training.Out, resumedFrom);
         using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
             await using var pipeline = InputPipeline.Start(
@@ -92,11 +108,12 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             {
                 Metrics = metrics,
                 // On a terminal the live display shows the status; elsewhere (CI, pipes, the service) a short line every LogEverySeconds.
-                Status = s => { if (live is null) StatusLine(s); else last = s; },
+                Status = s => { OnStatus?.Invoke(s); if (live is null) StatusLine(s); else last = s; },
                 Message = m => log.LogInformation("{Message}", m),
                 InputDone = pipelineStop.Cancel,
                 AfterStep = (step, loss) =>
                 {
+                    OnStep?.Invoke(step, loss);
                     if (trainer.Method.LastMetrics.Count > 0)
                     {
                         recent.Enqueue(trainer.Method.LastMetrics);
