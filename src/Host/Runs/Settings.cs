@@ -173,6 +173,9 @@ internal sealed class BoundOptions(Command command)
         return option;
     }
 
+    /// <summary>The options declared, each with the configuration key it sets.</summary>
+    public IEnumerable<(string Name, string Key)> Declared => _bound.Select(b => (b.Option.Name, b.Key));
+
     /// <summary>A flag (no value) that sets <paramref name="key"/> to true.</summary>
     public Option<bool> Flag(string name, string key, string description) => Add<bool>(name, key, description);
 

@@ -85,7 +85,8 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             : new SeriesSampleProcessor(new SeriesWindowPolicy(settings.Series), channels);
         var recent = new Queue<IReadOnlyList<(string Name, double Value)>>();
         LoopResult outcome;
-        using var metrics = new MetricsLog(training.Out, resumedFrom);
+        // A resume (even one that found no checkpoint and starts over) drops the rows logged after the step it continues from.
+        using var metrics = new MetricsLog(training.Out, training.Resume ? resumedFrom ?? 0 : null);
         using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
             await using var pipeline = InputPipeline.Start(
