@@ -100,6 +100,7 @@ internal static class StatusPage
           { key: "train/samples_per_sec", title: "images/s", color: "#1f6feb" },
           { key: "pipeline/starvation", title: "starvation (share of time waiting for data)", color: "#bf8700" },
         ];
+        const tick = v => v === 0 ? "0" : Math.abs(v) < 0.01 ? v.toExponential(1) : String(+v.toPrecision(3));
         function jobSkeleton() {
           document.title = jobId + " · contrastive serve";
           document.getElementById("title").textContent = "· " + jobId;
@@ -114,7 +115,7 @@ internal static class StatusPage
             charts[s.key] = new uPlot({
               title: s.title, width: Math.max(520, el.clientWidth - 12), height: 240,
               scales: { x: { time: false } },
-              axes: [{ label: "step" }, {}],
+              axes: [{ label: "step" }, { size: 64, values: (u, vals) => vals.map(tick) }],
               series: [{ label: "step" }, { label: s.title, stroke: s.color, width: 1.5, points: { show: false } }],
             }, [[], []], el);
           });
