@@ -181,6 +181,7 @@ namespace Contrastive.Host
             o.Add<string?>("--api-key-file", "Serve:ApiKeyFile", "File holding the API key every /api request must send as 'Authorization: Bearer KEY'.", "none (loopback only)");
             o.Add<int?>("--max-concurrent-jobs", "Serve:MaxConcurrentJobs", "Jobs trained at once.");
             o.Add<double?>("--shutdown-timeout", "Serve:ShutdownTimeoutSeconds", "Seconds to wait on SIGTERM for running jobs to checkpoint.");
+            o.Flag("--json-logs", "Serve:JsonLogs", "Console logs as one JSON object a line.");
             var roots = new Option<string[]>("--data-root")
             {
                 Description = "A folder (or s3://bucket/prefix) job data must lie under; repeat for several. Default: none, so jobs are refused. [Serve:DataRoots]",

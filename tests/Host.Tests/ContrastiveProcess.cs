@@ -34,6 +34,37 @@ internal sealed class ContrastiveProcess : IDisposable
 
     public static ContrastiveProcess Start(params string[] args) => Start(null, args);
 
+    /// <summary>
+    /// Runs `dotnet contrastive.dll ARGS` as the child of a shell started from <paramref name="shell"/> (a copy of /bin/sh under
+    /// another name, e.g. "systemd"), which waits for it: the process seen here is the shell.
+    /// </summary>
+    public static ContrastiveProcess StartUnderShell(string shell, IDictionary<string, string>? environment, params string[] args)
+    {
+        var psi = new ProcessStartInfo(shell) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in new[] { "-c", "\"$@\"; exit $?", Path.GetFileName(shell), "dotnet", Path.Combine(AppContext.BaseDirectory, "contrastive.dll") }.Concat(args))
+            psi.ArgumentList.Add(a);
+        if (environment is not null)
+            foreach (var (k, v) in environment) psi.Environment[k] = v;
+        return new ContrastiveProcess(Process.Start(psi)!);
+    }
+
+    /// <summary>The ids of this process's children (from /proc).</summary>
+    public IReadOnlyList<int> Children()
+    {
+        var list = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            string stat;
+            try { stat = File.ReadAllText(Path.Combine(dir, "stat")); }
+            catch (IOException) { continue; }
+            catch (UnauthorizedAccessException) { continue; }
+            var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            if (rest.Length > 1 && int.TryParse(rest[1], out int ppid) && ppid == _p.Id) list.Add(pid);
+        }
+        return list;
+    }
+
     public int Id => _p.Id;
 
     public bool HasExited => _p.HasExited;

@@ -43,11 +43,20 @@ public static class ServeApp
             k.Limits.MaxRequestBodySize = serve.MaxRequestBodyBytes;
         });
         builder.Logging.ClearProviders();
-        if (serve.JsonLogs) builder.Logging.AddJsonConsole(o => { o.UseUtcTimestamp = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ"; });
-        else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.UseUtcTimestamp = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ssZ "; });
+        // Under systemd (Type=notify): READY=1 once started, STOPPING=1 on stop; text logs then take the journal's format,
+        // while JSON logs, when asked for, stay JSON (their formatter is chosen after systemd's).
+        if (serve.JsonLogs)
+        {
+            builder.Services.AddSystemd();
+            builder.Logging.AddJsonConsole(o => { o.UseUtcTimestamp = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ"; });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.UseUtcTimestamp = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ssZ "; });
+            builder.Services.AddSystemd();
+        }
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
-        builder.Services.AddSystemd();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(serve.ShutdownTimeoutSeconds));
         builder.Services.AddSingleton(serve);
         builder.Services.AddSingleton(state);
