@@ -29,12 +29,19 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
 
     public async Task<TrainResult> RunAsync(CancellationToken stop)
     {
+        // --out s3://bucket/prefix: the run works in a local folder and copies each checkpoint (and the metrics) to the bucket.
+        var remote = ObjectStore.IsS3(settings.Training.Out) ? new S3RunFolder(settings.Training.Out, settings.Training.KeepCheckpoints, log) : null;
+        string outDir = remote?.LocalFolder ?? settings.Training.Out;
         // One writer per run folder: held until the run ends (a second train on the folder is refused, naming this process).
-        using var folderLock = RunFolderLock.Acquire(settings.Training.Out, $"--out {settings.Training.Out}", LockPurpose);
-        return await RunLockedAsync(stop).ConfigureAwait(false);
+        using var folderLock = RunFolderLock.Acquire(outDir, $"--out {settings.Training.Out}", LockPurpose);
+        if (remote is not null && settings.Training.Resume) await remote.FetchForResumeAsync(stop).ConfigureAwait(false);
+        var result = await RunLockedAsync(outDir, remote, stop).ConfigureAwait(false);
+        if (remote is null) return result;
+        remote.UploadMetrics(); // with the evaluation's rows
+        return result with { Checkpoint = result.Checkpoint is null ? null : remote.UriOf(result.Checkpoint) };
     }
 
-    private async Task<TrainResult> RunLockedAsync(CancellationToken stop)
+    private async Task<TrainResult> RunLockedAsync(string outDir, S3RunFolder? remote, CancellationToken stop)
     {
         var (data, training, batching) = (settings.Data, settings.Training, settings.Batching);
         var method = settings.Method;
@@ -54,7 +61,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         try { trainer = new ContrastiveTrainer(method, context, batching.BatchSize); }
         catch (ArgumentException e) { throw new UsageException(e.Message, e); }
         using var _ = trainer;
-        var store = new CheckpointStore(training.Out, training.KeepCheckpoints);
+        var store = new CheckpointStore(outDir, training.KeepCheckpoints) { Written = remote is null ? null : remote.Upload };
 
         ReadCursor? cursor = null;
         int epoch = 0;
@@ -76,7 +83,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
                 log.LogInformation("resumed from step {Step} ({Path}); data from {Cursor}", ckpt.Info.Step, ckpt.Path,
                     ckpt.Info.Cursor?.ToString() ?? $"the start of epoch {ckpt.Info.Epoch}");
             }
-            else log.LogWarning("--resume: no intact checkpoint in {Out}; starting from step 0", Path.GetFullPath(training.Out));
+            else log.LogWarning("--resume: no intact checkpoint in {Out}; starting from step 0", remote?.Prefix ?? Path.GetFullPath(outDir));
         }
 
         ISampleProcessor processor = images
@@ -86,7 +93,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         var recent = new Queue<IReadOnlyList<(string Name, double Value)>>();
         LoopResult outcome;
         // A resume (even one that found no checkpoint and starts over) drops the rows logged after the step it continues from.
-        using var metrics = new MetricsLog(training.Out, training.Resume ? resumedFrom ?? 0 : null);
+        using var metrics = new MetricsLog(outDir, training.Resume ? resumedFrom ?? 0 : null);
         using (var pipelineStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
             await using var pipeline = InputPipeline.Start(
