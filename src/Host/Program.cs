@@ -180,6 +180,7 @@ namespace Contrastive.Host
             o.Add<string?>("--state", "Serve:State", "State directory: the job database and one folder per job.");
             o.Add<string?>("--api-key-file", "Serve:ApiKeyFile", "File holding the API key every /api request must send as 'Authorization: Bearer KEY'.", "none (loopback only)");
             o.Add<int?>("--max-concurrent-jobs", "Serve:MaxConcurrentJobs", "Jobs trained at once.");
+            o.Add<string?>("--checkpoint-prefix", "Serve:CheckpointPrefix", "s3://bucket/prefix: each job's checkpoints and metrics also go to PREFIX/jobs/ID.", "unset (the state directory only)");
             o.Add<double?>("--shutdown-timeout", "Serve:ShutdownTimeoutSeconds", "Seconds to wait on SIGTERM for running jobs to checkpoint.");
             o.Flag("--json-logs", "Serve:JsonLogs", "Console logs as one JSON object a line.");
             var roots = new Option<string[]>("--data-root")

@@ -65,4 +65,41 @@ public sealed class S3CheckpointTests() : TempFolderTest("s3ckpt")
             .Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.TryGetProperty("train/loss", out _)).Select(e => e.GetProperty("step").GetInt64()).ToList();
         Assert.Equal(Enumerable.Range(1, 30).Select(i => (long)i), lossSteps); // steps 10-12 of the first run dropped, logged once by the resume
     }
+
+    [Fact]
+    public async Task Service_jobs_with_a_checkpoint_prefix_upload_there_and_a_restart_on_lost_local_checkpoints_resumes_from_the_bucket()
+    {
+        using var s3 = new S3Server();
+        await s3.Client.PutBucketAsync("jobs");
+        string root = Path.Combine(Folder, "data"), state = Path.Combine(Folder, "state");
+        var (code, _, err) = await CliRunner.Run("demo-data", "--output", Path.Combine(root, "demo"), "--count", "300");
+        Assert.True(code == 0, err);
+        var env = new Dictionary<string, string> { ["CONTRASTIVE_ObjectStore__UploadPartSizeMb"] = "5" };
+        const string spec = """{"method":"simclr","data":"demo","max_steps":40,"batch_size":16,"workers":1,"checkpoint_every":3}""";
+
+        string id;
+        using (var s = await ServeProcess.Start(state, root, env: env, extra: ["--checkpoint-prefix", "s3://jobs/serve"]))
+        {
+            id = (await s.Submit(spec)).Body.GetProperty("id").GetString()!;
+            var running = await s.WaitFor(id, j => j.GetProperty("step").GetInt64() >= 8 && j.GetProperty("checkpoint").ValueKind == JsonValueKind.String,
+                TimeSpan.FromMinutes(3), "past a checkpoint");
+            Assert.StartsWith($"s3://jobs/serve/jobs/{id}/ckpt-", running.GetProperty("checkpoint").GetString());
+            s.Process.KillHard();
+        }
+        var uploaded = (await Keys(s3, "jobs", $"serve/jobs/{id}/")).Where(k => k.EndsWith(".ckpt", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(uploaded);
+        // The machine's copies are lost: only the bucket has the checkpoints now.
+        foreach (var f in Directory.GetFiles(Path.Combine(state, "jobs", id), "ckpt-*")) File.Delete(f);
+
+        using var again = await ServeProcess.Start(state, root, env: env, extra: ["--checkpoint-prefix", "s3://jobs/serve"]);
+        var done = await again.WaitForState(id, "succeeded", TimeSpan.FromMinutes(3));
+        var result = done.GetProperty("result");
+        long resumed = result.GetProperty("resumed_from_step").GetInt64();
+        Assert.Equal($"serve/jobs/{id}/ckpt-{resumed:D9}.ckpt", uploaded[^1]); // the newest that was in the bucket
+        Assert.Equal($"s3://jobs/serve/jobs/{id}/ckpt-000000040.ckpt", result.GetProperty("checkpoint").GetString());
+        Assert.Equal($"s3://jobs/serve/jobs/{id}/ckpt-000000040.ckpt", done.GetProperty("checkpoint").GetString());
+        Assert.Contains("Fetched s3://jobs/serve/jobs/", await again.Http.GetStringAsync($"/api/jobs/{id}/log?lines=1000"));
+        Assert.Equal([$"serve/jobs/{id}/ckpt-000000036.ckpt", $"serve/jobs/{id}/ckpt-000000039.ckpt", $"serve/jobs/{id}/ckpt-000000040.ckpt",
+            $"serve/jobs/{id}/metrics.csv", $"serve/jobs/{id}/metrics.jsonl"], await Keys(s3, "jobs", $"serve/jobs/{id}/"));
+    }
 }

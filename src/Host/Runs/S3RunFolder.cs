@@ -17,14 +17,15 @@ public sealed class S3RunFolder
     private readonly int _keep;
     private readonly ILogger _log;
 
-    public S3RunFolder(string uri, int keep, ILogger log)
+    /// <param name="localFolder">The local working folder; default TMPDIR/contrastive-s3/bucket/prefix.</param>
+    public S3RunFolder(string uri, int keep, ILogger log, string? localFolder = null)
     {
         var (bucket, key) = ObjectStore.Parse(uri);
         string prefix = key.Trim('/');
         if (prefix.Split('/').Any(s => s is "." or ".."))
             throw new UsageException($"--out {uri}: a prefix with '.' or '..' segments is not a run folder");
         Prefix = $"s3://{bucket}/{prefix}{(prefix.Length > 0 ? "/" : "")}";
-        LocalFolder = Path.Combine(Path.GetTempPath(), "contrastive-s3", bucket, prefix.Replace('/', Path.DirectorySeparatorChar));
+        LocalFolder = localFolder ?? Path.Combine(Path.GetTempPath(), "contrastive-s3", bucket, prefix.Replace('/', Path.DirectorySeparatorChar));
         _keep = keep;
         _log = log;
     }

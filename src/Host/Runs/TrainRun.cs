@@ -21,6 +21,9 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
     /// <summary>What this run records as the holder of its folder's lock (default: this process's command line).</summary>
     public string? LockPurpose { get; init; }
 
+    /// <summary>With an s3:// --out: the local working folder (default TMPDIR/contrastive-s3/bucket/prefix).</summary>
+    public string? LocalFolder { get; init; }
+
     /// <summary>Called after every step with (step, loss), from the training thread: live figures for a front end.</summary>
     public Action<long, double>? OnStep { get; init; }
 
@@ -30,7 +33,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
     public async Task<TrainResult> RunAsync(CancellationToken stop)
     {
         // --out s3://bucket/prefix: the run works in a local folder and copies each checkpoint (and the metrics) to the bucket.
-        var remote = ObjectStore.IsS3(settings.Training.Out) ? new S3RunFolder(settings.Training.Out, settings.Training.KeepCheckpoints, log) : null;
+        var remote = ObjectStore.IsS3(settings.Training.Out) ? new S3RunFolder(settings.Training.Out, settings.Training.KeepCheckpoints, log, LocalFolder) : null;
         string outDir = remote?.LocalFolder ?? settings.Training.Out;
         // One writer per run folder: held until the run ends (a second train on the folder is refused, naming this process).
         using var folderLock = RunFolderLock.Acquire(outDir, $"--out {settings.Training.Out}", LockPurpose);

@@ -19,18 +19,22 @@ public sealed class JobFigures
 }
 
 /// <summary>Where the service keeps things: the database and one folder per job.</summary>
-public sealed class ServeState(string root)
+public sealed class ServeState(string root, string? checkpointPrefix = null)
 {
     public string Root { get; } = Path.GetFullPath(root);
+
+    /// <summary>The job's folder in object storage (Serve:CheckpointPrefix/jobs/ID), or null when jobs stay local.</summary>
+    public string? RemoteFolder(string id) => checkpointPrefix is null ? null : $"{checkpointPrefix.TrimEnd('/')}/jobs/{Checked(id)}";
 
     public string Database => Path.Combine(Root, "jobs.db");
 
     /// <summary>The job's folder: its checkpoints, metrics and log. Only for ids the server made (checked here again).</summary>
-    public string JobFolder(string id) => JobStore.IsWellFormed(id)
-        ? Path.Combine(Root, "jobs", id)
-        : throw new ArgumentException($"'{id}' is not a job id of this server.", nameof(id));
+    public string JobFolder(string id) => Path.Combine(Root, "jobs", Checked(id));
 
     public string JobLog(string id) => Path.Combine(JobFolder(id), "job.log");
+
+    private static string Checked(string id) =>
+        JobStore.IsWellFormed(id) ? id : throw new ArgumentException($"'{id}' is not a job id of this server.", nameof(id));
 }
 
 /// <summary>
@@ -111,12 +115,14 @@ public sealed class JobRunner(JobStore store, ServeState state, ServeOptions opt
         try
         {
             var (overrides, given) = JobSpec.Parse(job.Spec, options.DataRoots);
-            overrides["Training:Out"] = folder;
+            string? remote = state.RemoteFolder(job.Id);
+            overrides["Training:Out"] = remote ?? folder;
             overrides["Training:Resume"] = resume ? "true" : "false";
             overrides["Training:LogEverySeconds"] = JobSpec.Invariant(options.StatusEverySeconds);
             var settings = RunSettings.Bind(Settings.Build(overrides, given));
             var run = new TrainRun(settings, log)
             {
+                LocalFolder = remote is null ? null : folder,
                 LockPurpose = $"contrastive serve, job {job.Id}",
                 OnStep = (step, loss) => { figures.Step = step; figures.Loss = loss; },
                 OnStatus = s =>

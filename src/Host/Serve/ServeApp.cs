@@ -29,7 +29,7 @@ public static class ServeApp
         var serve = config.Bind<ServeOptions>("Serve");
         string? key = ReadKey(serve, config);
         string[] urls = CheckUrls(serve.Urls, key is not null, config);
-        var state = new ServeState(serve.State);
+        var state = new ServeState(serve.State, serve.CheckpointPrefix);
         using var stateLock = RunFolderLock.Acquire(state.Root, $"{config.NameOf("Serve:State")} {serve.State}", "contrastive serve");
         using var store = new JobStore(state.Database);
         int stale = store.MarkStaleRunningInterrupted();
@@ -66,8 +66,9 @@ public static class ServeApp
 
         await using var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Contrastive.Serve");
-        log.LogInformation("State {State}: {Jobs} job(s) in {Db}{Stale}; data roots: {Roots}; API key: {Key}; up to {N} job(s) at once",
+        log.LogInformation("State {State}: {Jobs} job(s) in {Db}{Stale}; checkpoints to {Checkpoints}; data roots: {Roots}; API key: {Key}; up to {N} job(s) at once",
             state.Root, store.List().Count, store.Path, stale > 0 ? $", {stale} found running after an unclean stop (they resume)" : "",
+            serve.CheckpointPrefix is { } prefix ? $"{prefix.TrimEnd('/')}/jobs/ID" : "the state directory",
             serve.DataRoots.Count > 0 ? string.Join(", ", serve.DataRoots) : "none (every job is refused)", key is null ? "none" : "required", serve.MaxConcurrentJobs);
         var runner = app.Services.GetRequiredService<JobRunner>();
         using var metrics = new ServeMetrics(store, runner);
@@ -244,7 +245,9 @@ public static class ServeApp
             images_per_sec = live?.ImagesPerSec ?? j.ImagesPerSec,
             starvation = live?.Starvation ?? j.Starvation,
             eta_seconds = j.State == JobStates.Running ? live?.EtaSeconds ?? j.EtaSeconds : null,
-            checkpoint = new CheckpointStore(folder).List().FirstOrDefault(),
+            checkpoint = new CheckpointStore(folder).List().FirstOrDefault() is { } newest
+                ? state.RemoteFolder(j.Id) is { } remote ? $"{remote}/{Path.GetFileName(newest)}" : newest
+                : null,
             restarts = j.Restarts,
             cancel_requested = j.CancelRequested,
             result,

@@ -16,6 +16,13 @@ public sealed class ServeOptions
     /// <summary>A file holding the API key; every /api request then needs "Authorization: Bearer KEY". Unset: no key (loopback binds only).</summary>
     public string? ApiKeyFile { get; set; }
 
+    /// <summary>
+    /// Object storage for the jobs' checkpoints and metrics (s3://bucket/prefix): each job's go to PREFIX/jobs/ID as they are
+    /// written (its folder under the state directory stays its working copy). Unset: the state directory only.
+    /// </summary>
+    [RegularExpression("^s3://[^/]+(/.*)?$", ErrorMessage = "must be an s3://bucket/prefix URI")]
+    public string? CheckpointPrefix { get; set; }
+
     /// <summary>Jobs trained at once, in this process. Default 1.</summary>
     [Range(1, 64)]
     public int MaxConcurrentJobs { get; set; } = 1;
