@@ -89,3 +89,41 @@ public sealed class ServeRulesTests() : TempFolderTest("serverules")
         Assert.Equal("", JobLog.Tail(Path.Combine(Folder, "none.log"), 5));
     }
 }
+
+/// <summary>The job database on its own: the order jobs are taken in, restarts, cancels, and what a dead service left.</summary>
+public sealed class JobStoreTests() : TempFolderTest("jobstore")
+{
+    [Fact]
+    public void Interrupted_jobs_go_first_a_cancel_asked_before_a_death_is_honoured_and_stale_running_jobs_resume()
+    {
+        string db = Path.Combine(Folder, "jobs.db");
+        string a, b, c, d;
+        using (var store = new JobStore(db))
+        {
+            a = store.Add("""{"data":"a"}""").Id;
+            b = store.Add("""{"data":"b"}""").Id;
+            c = store.Add("""{"data":"c"}""").Id;
+            d = store.Add("""{"data":"d"}""").Id;
+            Assert.Equal(a, store.TakeNext([])!.Id);           // oldest queued first
+            Assert.Equal(b, store.TakeNext([a])!.Id);
+            Assert.Equal(false, store.RequestCancel(b));       // running: flagged for its runner
+            store.SetState(a, JobStates.Interrupted);
+            Assert.Equal(true, store.RequestCancel(d));        // queued: cancelled at once
+            Assert.Null(store.RequestCancel(d));               // already ended
+        }
+        using (var store = new JobStore(db))                   // the service died with b running
+        {
+            Assert.Equal(0, store.MarkStaleRunningInterrupted());
+            Assert.Equal(JobStates.Cancelled, store.Get(b)!.State);
+            var next = store.TakeNext([])!;
+            Assert.Equal(a, next.Id);                          // interrupted before queued
+            Assert.Equal(1, next.Restarts);
+            Assert.Equal(JobStates.Running, next.State);
+            Assert.Equal(c, store.TakeNext([a])!.Id);
+            Assert.Equal(0, store.Get(c)!.Restarts);
+            Assert.Null(store.TakeNext([a, c]));
+            Assert.Equal(2, store.MarkStaleRunningInterrupted());
+            Assert.Equal([d, c, b, a], store.List().Select(j => j.Id));
+        }
+    }
+}

@@ -110,6 +110,14 @@ public sealed class JobStore : IDisposable
     {
         lock (_gate)
         {
+            // One whose cancel was asked for before the service died is cancelled: its newest checkpoint stays in its folder.
+            using (var cancelled = Command("UPDATE jobs SET state = $cancelled, finished = $now WHERE state = $running AND cancel_requested = 1"))
+            {
+                cancelled.Parameters.AddWithValue("$cancelled", JobStates.Cancelled);
+                cancelled.Parameters.AddWithValue("$running", JobStates.Running);
+                cancelled.Parameters.AddWithValue("$now", Now());
+                cancelled.ExecuteNonQuery();
+            }
             using var cmd = Command("UPDATE jobs SET state = $interrupted WHERE state = $running");
             cmd.Parameters.AddWithValue("$interrupted", JobStates.Interrupted);
             cmd.Parameters.AddWithValue("$running", JobStates.Running);
