@@ -250,4 +250,29 @@ public sealed class ServeTests() : TempFolderTest("serve")
         Assert.Equal(2, await second.WaitForExit(TimeSpan.FromMinutes(1)));
         Assert.Contains($"--state {State} is in use: process {s.Process.Id}", second.Err);
     }
+
+    [Fact]
+    public async Task A_job_restarted_while_an_orphan_trains_in_its_folder_is_refused_naming_the_orphan()
+    {
+        await MakeData();
+        string id;
+        using (var s = await ServeProcess.Start(State, DataRoot))
+        {
+            id = Id((await s.Submit(Spec(100_000, ",\"max_minutes\":10"))).Body);
+            await s.WaitFor(id, j => j.GetProperty("step").GetInt64() >= 3, Minutes3, "at step 3");
+            s.Process.KillHard();
+        }
+        // Another process now writes in the job's folder (as an orphaned trainer would).
+        string folder = Path.Combine(State, "jobs", id);
+        using var orphan = ContrastiveProcess.Start("train", "--data", Path.Combine(DataRoot, "demo"), "--out", folder, "--batch-size", "16", "--workers", "1",
+            "--max-minutes", "10", "--resume");
+        await orphan.WaitForLine("Training simclr", Minutes3);
+
+        using var again = await ServeProcess.Start(State, DataRoot);
+        var failed = await again.WaitForState(id, "failed", Minutes3);
+        string error = failed.GetProperty("error").GetString()!;
+        Assert.Contains($"is in use: process {orphan.Id} on {Environment.MachineName}", error);
+        Assert.Equal(1, failed.GetProperty("restarts").GetInt32());
+        Assert.False(orphan.HasExited, "the orphan's run is left alone");
+    }
 }
