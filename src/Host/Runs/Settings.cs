@@ -23,6 +23,7 @@ public static class Settings
         ["Augment"] = typeof(SimClrViewOptions), ["MultiCrop"] = typeof(MultiCropViewOptions), ["Series"] = typeof(SeriesWindowOptions),
         ["Decoder"] = typeof(DecoderOptions), ["ObjectStore"] = typeof(ObjectStoreOptions), ["Evaluation"] = typeof(EvaluationOptions),
         ["Eval"] = typeof(EvalCommandOptions), ["Bench"] = typeof(BenchOptions), ["Pack"] = typeof(PackOptions), ["Demo"] = typeof(DemoOptions),
+        ["Serve"] = typeof(Serve.ServeOptions),
     };
 
     public const string EnvironmentPrefix = "CONTRASTIVE_";
