@@ -66,9 +66,13 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
         long skipped = 0;
         var diversity = new BatchDiversityMeter();
         var enumerator = source.ReadAllAsync(stop).GetAsyncEnumerator(stop);
+        // A resumed run already at its step limit (or --until-step) takes no further step: it only ends (a service
+        // restarted during a finished run's evaluation resumes it so).
+        bool done = trainer.Step > 0 && ((_o.MaxSteps > 0 && trainer.Step >= _o.MaxSteps) || (_o.UntilStep > 0 && trainer.Step >= _o.UntilStep));
+        if (done) interrupted = !(_o.MaxSteps > 0 && trainer.Step >= _o.MaxSteps);
         try
         {
-            while (true)
+            while (!done)
             {
                 long t0 = Stopwatch.GetTimestamp();
                 if (!await enumerator.MoveNextAsync().ConfigureAwait(false)) break;
