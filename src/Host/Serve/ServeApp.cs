@@ -214,6 +214,13 @@ public static class ServeApp
         using var reader = new StreamReader(fs);
         while (reader.ReadLine() is { } line && rows.Count < limit)
         {
+            // MetricsLog starts every row with {"step":N: earlier rows are skipped without parsing them.
+            if (line.StartsWith("{\"step\":", StringComparison.Ordinal))
+            {
+                int end = line.IndexOf(',', 8);
+                if (end > 8 && long.TryParse(line.AsSpan(8, end - 8), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long early)
+                    && early <= after) continue;
+            }
             JsonNode? row;
             try { row = JsonNode.Parse(line); }
             catch (JsonException) { continue; }
