@@ -38,6 +38,7 @@ namespace Contrastive.Host
             root.Subcommands.Add(PackCommand(output, error));
             root.Subcommands.Add(MethodsCommand(output));
             root.Subcommands.Add(ReportCommand(output));
+            root.Subcommands.Add(ServeCommand());
 
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
@@ -125,6 +126,18 @@ namespace Contrastive.Host
         private static Command TrainCommand(TextWriter output, TextWriter error)
         {
             var cmd = new Command("train", "Train an encoder with a registered method, then score it against the same network at random init (kNN for images, a linear probe for series).");
+            var o = TrainOptions(cmd);
+            // Profiling writes files where the caller says: the command line's, not a service job's (jobs get report.html in their folder).
+            AddProfileOptions(o, "report.html in --out only");
+            var json = new Option<bool>("--json") { Description = "Print the result as one JSON object on the last line." };
+            cmd.Options.Add(json);
+            cmd.SetAction(async (parse, ct) => await TrainAsync(o.Configure(parse), parse.GetValue(json), output, error).ConfigureAwait(false));
+            return cmd;
+        }
+
+        /// <summary>The train command's options, declared once: the command line and the service's job specs (serve) both take them.</summary>
+        internal static BoundOptions TrainOptions(Command cmd)
+        {
             var o = new BoundOptions(cmd);
             o.Add<string?>("--data", "Data:Uri", "Data: Parquet file, directory or glob; tar shards; an image folder; IDX; s3://bucket/prefix. Unset: the demo dataset (written on first use).");
             o.Add<string?>("--method", "Training:Method", $"Method: {MethodRegistry.Names} ('contrastive methods' describes them).");
@@ -153,11 +166,7 @@ namespace Contrastive.Host
             o.Add<string?>("--series-columns", "Data:SeriesColumns", "Series methods: list column(s) of time-series Parquet, comma-separated.", "detected");
             o.Add<string?>("--decoder", "Decoder:Name", "Image decoder: auto, turbojpeg, skia or imagesharp.");
             o.Add<int?>("--shuffle-buffer", "Data:ShuffleBufferSamples", "Shard data: mix samples across read units up to this many at a time (0 = one unit at a time).");
-            AddProfileOptions(o, "report.html in --out only");
-            var json = new Option<bool>("--json") { Description = "Print the result as one JSON object on the last line." };
-            cmd.Options.Add(json);
-            cmd.SetAction(async (parse, ct) => await TrainAsync(o.Configure(parse), parse.GetValue(json), output, error).ConfigureAwait(false));
-            return cmd;
+            return o;
         }
 
         /// <summary>Builds the generic host for a training run and runs it to completion or a stop signal.</summary>
@@ -215,6 +224,32 @@ namespace Contrastive.Host
                 if (r.Report is not null) output.WriteLine($"report: {r.Report}");
             }
             return Ok; // a stop on request (Ctrl-C, SIGTERM) with its checkpoint written is a clean end
+        }
+
+        private static Command ServeCommand()
+        {
+            var cmd = new Command("serve", "Run the hosted training service: a job queue (SQLite in --state), a JSON API, a live status page and Prometheus metrics (docs/service.md).");
+            var o = new BoundOptions(cmd);
+            o.Add<string?>("--urls", "Serve:Urls", "Where to listen, separated by ';'; a non-loopback address needs --api-key-file.");
+            o.Add<string?>("--state", "Serve:State", "State directory: the job database and one folder per job.");
+            o.Add<string?>("--api-key-file", "Serve:ApiKeyFile", "File holding the API key every /api request must send as 'Authorization: Bearer KEY'.", "none (loopback only)");
+            o.Add<int?>("--max-concurrent-jobs", "Serve:MaxConcurrentJobs", "Jobs trained at once.");
+            o.Add<string?>("--checkpoint-prefix", "Serve:CheckpointPrefix", "s3://bucket/prefix: each job's checkpoints and metrics also go to PREFIX/jobs/ID.", "unset (the state directory only)");
+            o.Add<double?>("--shutdown-timeout", "Serve:ShutdownTimeoutSeconds", "Seconds to wait on SIGTERM for running jobs to checkpoint.");
+            o.Flag("--json-logs", "Serve:JsonLogs", "Console logs as one JSON object a line.");
+            var roots = new Option<string[]>("--data-root")
+            {
+                Description = "A folder (or s3://bucket/prefix) job data must lie under; repeat for several. Default: none, so jobs are refused. [Serve:DataRoots]",
+                AllowMultipleArgumentsPerToken = false,
+            };
+            cmd.Options.Add(roots);
+            cmd.SetAction(async (parse, ct) =>
+            {
+                var given = parse.GetValue(roots) ?? [];
+                var extra = given.Select((r, i) => (r, i)).ToDictionary(x => $"Serve:DataRoots:{x.i}", x => (string?)x.r);
+                return await Contrastive.Host.Serve.ServeApp.RunAsync(o.Configure(parse, extra)).ConfigureAwait(false);
+            });
+            return cmd;
         }
 
         private static Command EvalCommand(TextWriter output, TextWriter error)

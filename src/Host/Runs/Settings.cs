@@ -23,7 +23,7 @@ public static class Settings
         ["Augment"] = typeof(SimClrViewOptions), ["MultiCrop"] = typeof(MultiCropViewOptions), ["Series"] = typeof(SeriesWindowOptions),
         ["Decoder"] = typeof(DecoderOptions), ["ObjectStore"] = typeof(ObjectStoreOptions), ["Evaluation"] = typeof(EvaluationOptions),
         ["Eval"] = typeof(EvalCommandOptions), ["Bench"] = typeof(BenchOptions), ["Pack"] = typeof(PackOptions), ["Demo"] = typeof(DemoOptions),
-        ["Profile"] = typeof(ProfileOptions), ["Report"] = typeof(ReportCommandOptions),
+        ["Profile"] = typeof(ProfileOptions), ["Report"] = typeof(ReportCommandOptions), ["Serve"] = typeof(Serve.ServeOptions),
     };
 
     public const string EnvironmentPrefix = "CONTRASTIVE_";
@@ -173,6 +173,9 @@ internal sealed class BoundOptions(Command command)
         _bound.Add((option, key));
         return option;
     }
+
+    /// <summary>The options declared, each with the configuration key it sets.</summary>
+    public IEnumerable<(string Name, string Key)> Declared => _bound.Select(b => (b.Option.Name, b.Key));
 
     /// <summary>A flag (no value) that sets <paramref name="key"/> to true.</summary>
     public Option<bool> Flag(string name, string key, string description) => Add<bool>(name, key, description);

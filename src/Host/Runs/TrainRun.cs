@@ -18,15 +18,52 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
 {
     private const int MetricsWindow = 20;
 
-    /// <summary>The run, then its trace (with --trace) and its report: report.html in --out (and where --report says) at the end of every run.</summary>
+    /// <summary>What this run records as the holder of its folder's lock (default: this process's command line).</summary>
+    public string? LockPurpose { get; init; }
+
+    /// <summary>With an s3:// --out: the local working folder (default TMPDIR/contrastive-s3/bucket/prefix).</summary>
+    public string? LocalFolder { get; init; }
+
+    /// <summary>
+    /// Whether the run joins the world an MPI launcher started (data-parallel, the default for `train`); false: always one
+    /// process, whatever the environment says (the service's jobs).
+    /// </summary>
+    public bool JoinLauncherWorld { get; init; } = true;
+
+    /// <summary>Called after every step with (step, loss), from the training thread: live figures for a front end.</summary>
+    public Action<long, double>? OnStep { get; init; }
+
+    /// <summary>Called with each periodic status (every Training:LogEverySeconds), from the training thread.</summary>
+    public Action<LoopStatus>? OnStatus { get; init; }
+
+    /// <summary>
+    /// The run, then its trace (with --trace) and its report: report.html in --out (and where --report says) at the end of
+    /// every run. A data-parallel rank that fails ends the whole job.
+    /// </summary>
     public async Task<TrainResult> RunAsync(CancellationToken stop)
     {
-        var group = OpenGroup(settings.Data);
+        var group = JoinLauncherWorld ? OpenGroup(settings.Data) : SingleProcessGroup.Instance;
         var trace = settings.Profile.NewRecorder();
         TrainResult? result = null;
+        string outDir = settings.Training.Out;
         try
         {
-            result = await RunCoreAsync(group, trace, stop).ConfigureAwait(false);
+            // --out s3://bucket/prefix: rank 0 works in a local folder and copies each checkpoint (and the metrics) to the bucket.
+            var remote = group.Rank == 0 && ObjectStore.IsS3(settings.Training.Out)
+                ? new S3RunFolder(settings.Training.Out, settings.Training.KeepCheckpoints, log, LocalFolder) : null;
+            outDir = remote?.LocalFolder ?? settings.Training.Out;
+            // One writer per run folder, held until the run ends (a second train on the folder is refused, naming this
+            // process). Data-parallel ranks other than 0 write nothing there.
+            using (var folderLock = group.Rank == 0 ? RunFolderLock.Acquire(outDir, $"--out {settings.Training.Out}", LockPurpose) : null)
+            {
+                if (remote is not null && settings.Training.Resume) await remote.FetchForResumeAsync(stop).ConfigureAwait(false);
+                result = await RunLockedAsync(group, trace, outDir, remote, stop).ConfigureAwait(false);
+                if (remote is not null)
+                {
+                    remote.UploadMetrics(); // with the evaluation's rows
+                    result = result with { Checkpoint = result.Checkpoint is null ? null : remote.UriOf(result.Checkpoint) };
+                }
+            }
         }
         catch (Exception e) when (group is MpiProcessGroup mpi)
         {
@@ -38,7 +75,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         }
         finally
         {
-            string? report = WriteProfile(group, trace, result);
+            string? report = WriteProfile(group, trace, result, outDir);
             if (result is not null) result = result with { Report = report };
         }
         group.Dispose();
@@ -46,10 +83,9 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
     }
 
     /// <summary>Writes the trace and the report (from the --out folder's files, as `contrastive report` does); returns report.html's path, or null when there was nothing to report.</summary>
-    private string? WriteProfile(IProcessGroup group, TraceRecorder? trace, TrainResult? result)
+    private string? WriteProfile(IProcessGroup group, TraceRecorder? trace, TrainResult? result, string out_)
     {
         var profile = settings.Profile;
-        string out_ = settings.Training.Out;
         try
         {
             if (trace is not null && profile.Trace is not null)
@@ -92,7 +128,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         }
     }
 
-    private async Task<TrainResult> RunCoreAsync(IProcessGroup group, TraceRecorder? trace, CancellationToken stop)
+    private async Task<TrainResult> RunLockedAsync(IProcessGroup group, TraceRecorder? trace, string outDir, S3RunFolder? remote, CancellationToken stop)
     {
         var (data, training, batching) = (settings.Data, settings.Training, settings.Batching);
         bool lead = group.Rank == 0;
@@ -116,7 +152,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         try { trainer = new ContrastiveTrainer(method, context, batching.BatchSize); }
         catch (ArgumentException e) { throw new UsageException(e.Message, e); }
         using var _ = trainer;
-        var store = new CheckpointStore(training.Out, training.KeepCheckpoints);
+        var store = new CheckpointStore(outDir, training.KeepCheckpoints) { Written = remote is null ? null : remote.Upload };
 
         ReadCursor? cursor = null;
         int epoch = 0;
@@ -139,7 +175,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
                 log.LogInformation("resumed from step {Step} ({Path}); data from {Cursor}", ckpt.Info.Step, ckpt.Path,
                     ckpt.Info.Cursor?.ToString() ?? $"the start of epoch {ckpt.Info.Epoch}");
             }
-            else log.LogWarning("--resume: no intact checkpoint in {Out}; starting from step 0", Path.GetFullPath(training.Out));
+            else log.LogWarning("--resume: no intact checkpoint in {Out}; starting from step 0", remote?.Prefix ?? Path.GetFullPath(outDir));
         }
 
         ISampleProcessor processor = images
@@ -149,8 +185,9 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         var recent = new Queue<IReadOnlyList<(string Name, double Value)>>();
         LoopResult outcome;
         long dropped;
-        // Rank 0 keeps the run's metrics (the others train the same model on other samples).
-        using var metrics = lead ? new MetricsLog(training.Out) : null;
+        // Rank 0 keeps the run's metrics (the others train the same model on other samples). A resume (even one that found
+        // no checkpoint and starts over) drops the rows logged after the step it continues from.
+        using var metrics = lead ? new MetricsLog(outDir, training.Resume ? resumedFrom ?? 0 : null) : null;
         // Data-parallel ranks stop together when they agree to (TrainingLoop), not when their own stop request arrives.
         using (var pipelineStop = group.WorldSize > 1 ? new CancellationTokenSource() : CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
@@ -164,7 +201,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
                 Views = processor.ViewCount, ChunkQueue = batching.ChunkQueue, Prefetch = batching.Prefetch, Deterministic = batching.Deterministic,
                 Data = uri, Format = dataset.Format,
                 Model = images ? $"{method.Name}, {training.Encoder} at {settings.Augment.Size} px" : $"{method.Name}, windows of {channels} x {settings.Series.Length}",
-            }, trace, lead ? Path.Combine(training.Out, PipelineSampler.FileName) : null, intervalSeconds: 0.5); // rank 0 keeps the run's files
+            }, trace, lead ? Path.Combine(outDir, PipelineSampler.FileName) : null, intervalSeconds: 0.5); // rank 0 keeps the run's files
             log.LogInformation("Training {Method} ({Views}) on {Device}: {Model}; batch {Batch}, {Workers} worker(s) ({Decoder}{Fallback}), torch threads {Threads}; {Precision}; {Optimizer} peak lr {Lr:g4}{Clip}; batch memory {Mb:F1} MB in {Buffers} buffers",
                 method.Name, Views(processor), device.type, images ? $"{training.Encoder} at {settings.Augment.Size}px" : $"windows of {channels} x {settings.Series.Length}",
                 batching.BatchSize, pipeline.Workers, pipeline.DecoderName, images ? DecoderFallbackNote(pipeline.DecoderName) : "", torch.get_num_threads(),
@@ -187,11 +224,12 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
                 Metrics = metrics,
                 Trace = trace,
                 // On a terminal the live display shows the status; elsewhere (CI, pipes, the service) a short line every LogEverySeconds.
-                Status = s => { if (live is null) StatusLine(s); else last = s; },
+                Status = s => { OnStatus?.Invoke(s); if (live is null) StatusLine(s); else last = s; },
                 Message = m => log.LogInformation("{Message}", m),
                 InputDone = pipelineStop.Cancel,
                 AfterStep = (step, loss) =>
                 {
+                    OnStep?.Invoke(step, loss);
                     if (trainer.Method.LastMetrics.Count > 0)
                     {
                         recent.Enqueue(trainer.Method.LastMetrics);

@@ -14,4 +14,11 @@ public sealed class ObjectStoreOptions
 
     /// <summary>Block size of the read cache for small reads (Parquet footers, tar streams). Default 4 MiB.</summary>
     public int BlockSize { get; set; } = 4 << 20;
+
+    /// <summary>
+    /// Uploads (checkpoints written to s3://): files larger than this go up in parts of this size (multipart upload). S3 takes
+    /// parts of 5 MiB and more. Default 64.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(5, 5120)]
+    public int UploadPartSizeMb { get; set; } = 64;
 }

@@ -17,6 +17,9 @@ public sealed class CheckpointStore(string directory, int keep = 3)
 
     public int Keep { get; } = keep;
 
+    /// <summary>Called with each checkpoint's path once it is written and the old ones pruned (e.g. to copy it to object storage).</summary>
+    public Action<string>? Written { get; init; }
+
     public string Write(CheckpointInfo info, byte[] model, byte[] optimizer)
     {
         System.IO.Directory.CreateDirectory(Directory);
@@ -40,6 +43,7 @@ public sealed class CheckpointStore(string directory, int keep = 3)
         }
         File.Move(tmp, path, overwrite: true);
         Prune();
+        Written?.Invoke(path);
         return path;
     }
 

@@ -74,9 +74,13 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
         var enumerator = source.ReadAllAsync(distributed ? CancellationToken.None : stop).GetAsyncEnumerator(distributed ? CancellationToken.None : stop);
         int lane = Trace?.Lane(TraceRecorder.TrainerLane) ?? 0;
         trainer.Trace ??= Trace;
+        // A resumed run already at its step limit (or --until-step) takes no further step: it only ends (a service
+        // restarted during a finished run's evaluation resumes it so). Equal on every rank.
+        bool done = trainer.Step > 0 && ((_o.MaxSteps > 0 && trainer.Step >= _o.MaxSteps) || (_o.UntilStep > 0 && trainer.Step >= _o.UntilStep));
+        if (done) interrupted = !(_o.MaxSteps > 0 && trainer.Step >= _o.MaxSteps);
         try
         {
-            while (true)
+            while (!done)
             {
                 long t0 = Stopwatch.GetTimestamp();
                 bool has = await enumerator.MoveNextAsync().ConfigureAwait(false);

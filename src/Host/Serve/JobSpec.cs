@@ -1,0 +1,128 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Contrastive.Host.Serve;
+
+/// <summary>A job spec that cannot run; <see cref="Setting"/> names the spec field at fault (null: the spec as a whole).</summary>
+public sealed class JobSpecException(string? setting, string message) : Exception(message)
+{
+    public string? Setting { get; } = setting;
+}
+
+/// <summary>
+/// A job spec: a JSON object whose keys are the `train` command's options in snake case ("max_steps" for --max-steps),
+/// mapped onto the same configuration keys through the one options path, so a job is configured, validated and run
+/// exactly as `contrastive train` is. The server sets the run folder; "data" must lie under Serve:DataRoots.
+/// </summary>
+public static class JobSpec
+{
+    /// <summary>Options the server sets itself: the run folder and whether to resume.</summary>
+    private static readonly string[] ServerSet = ["out", "resume"];
+
+    /// <summary>spec field → configuration key, from the train command's own declarations.</summary>
+    public static IReadOnlyDictionary<string, string> Fields { get; } = BuildFields();
+
+    private static Dictionary<string, string> BuildFields()
+    {
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, key) in Cli.TrainOptions(new Command("train")).Declared)
+        {
+            string field = name.TrimStart('-').Replace('-', '_');
+            if (!ServerSet.Contains(field)) fields[field] = key;
+        }
+        return fields;
+    }
+
+    /// <summary>
+    /// Parses and checks a spec: known fields with scalar values, data under a root. Returns the configuration overrides
+    /// (key → value) and, for messages, which field set each key.
+    /// </summary>
+    /// <exception cref="JobSpecException">The spec cannot run; the message names the field.</exception>
+    public static (Dictionary<string, string?> Overrides, Dictionary<string, string> Given) Parse(string json, IReadOnlyList<string> dataRoots)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(json); }
+        catch (JsonException e) { throw new JobSpecException(null, $"the job spec is not JSON: {e.Message}"); }
+        using var _ = doc;
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            throw new JobSpecException(null, "the job spec must be a JSON object of train settings, e.g. {\"method\":\"simclr\",\"data\":\"/data/x\",\"max_steps\":1000}");
+        var overrides = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        var given = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var p in doc.RootElement.EnumerateObject())
+        {
+            if (ServerSet.Contains(p.Name))
+                throw new JobSpecException(p.Name, $"{p.Name}: set by the server (each job trains in its own folder under the state directory, and resumes by itself)");
+            if (!Fields.TryGetValue(p.Name, out string? key))
+                throw new JobSpecException(p.Name, $"{p.Name}: not a train setting; the settings are {string.Join(", ", Fields.Keys.Order(StringComparer.Ordinal))}");
+            string? value = p.Value.ValueKind switch
+            {
+                JsonValueKind.String => p.Value.GetString(),
+                JsonValueKind.Number => p.Value.GetRawText(),
+                JsonValueKind.True => "true",
+                JsonValueKind.False => "false",
+                JsonValueKind.Null => null,
+                _ => throw new JobSpecException(p.Name, $"{p.Name}: must be a string, number or true/false, not {p.Value.ValueKind.ToString().ToLowerInvariant()}"),
+            };
+            if (value is null) continue;
+            overrides[key] = value;
+            given[key] = p.Name;
+        }
+        string data = overrides.GetValueOrDefault("Data:Uri") ?? "";
+        overrides["Data:Uri"] = CheckData(data, dataRoots);
+        return (overrides, given);
+    }
+
+    /// <summary>
+    /// <paramref name="data"/> resolved and checked against the roots: a local path (absolute, or relative to the first local
+    /// root) must lie inside a local root; an s3:// URI must start with an s3:// root's bucket and prefix; no ".." anywhere.
+    /// </summary>
+    public static string CheckData(string data, IReadOnlyList<string> roots)
+    {
+        if (string.IsNullOrWhiteSpace(data)) throw new JobSpecException("data", "data: is required (the service has no demo dataset): a path under a data root or an s3:// URI in a configured bucket");
+        if (roots.Count == 0) throw new JobSpecException("data", "data: no data roots are configured on this server (Serve:DataRoots, --data-root), so no job can read data");
+        if (data.Replace('\\', '/').Split('/').Any(s => s == ".."))
+            throw new JobSpecException("data", $"data: '{data}' contains '..'; give a path inside a data root ({string.Join(", ", roots)})");
+        if (data.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
+        {
+            foreach (var root in roots.Where(r => r.StartsWith("s3://", StringComparison.OrdinalIgnoreCase)))
+            {
+                string r = root.TrimEnd('/');
+                if (data.Equals(r, StringComparison.Ordinal) || data.StartsWith(r + "/", StringComparison.Ordinal)) return data;
+            }
+            throw new JobSpecException("data", $"data: '{data}' is outside the configured buckets and data roots ({string.Join(", ", roots)})");
+        }
+        if (data.Contains("://", StringComparison.Ordinal))
+            throw new JobSpecException("data", $"data: '{data}' is neither a local path nor an s3:// URI");
+        var local = roots.Where(r => !r.Contains("://", StringComparison.Ordinal)).Select(r => Path.TrimEndingDirectorySeparator(Path.GetFullPath(r))).ToList();
+        if (local.Count == 0) throw new JobSpecException("data", $"data: '{data}' is a local path, and the data roots are all in object storage ({string.Join(", ", roots)})");
+        string full = Path.IsPathRooted(data) ? Path.GetFullPath(data) : Path.GetFullPath(Path.Combine(local[0], data));
+        foreach (var root in local)
+            if (full.Equals(root, StringComparison.Ordinal) || full.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal)) return full;
+        throw new JobSpecException("data", $"data: '{data}' is outside the data roots ({string.Join(", ", roots)})");
+    }
+
+    /// <summary>The spec field that a settings error message starts with, if any (errors name the field the way the spec gave it).</summary>
+    public static string? FieldIn(string message, IReadOnlyDictionary<string, string> given) =>
+        given.Values.OrderByDescending(f => f.Length).FirstOrDefault(f => message.StartsWith(f + " ", StringComparison.Ordinal) || message.StartsWith(f + ":", StringComparison.Ordinal));
+
+    /// <summary>The spec's values in the spec's own words, for the job list (method, data, max_steps).</summary>
+    public static string? Field(string json, string name)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            return doc.RootElement.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.String ? v.GetString() : v.GetRawText() : null;
+        }
+        catch (JsonException) { return null; }
+    }
+
+    /// <summary>Refuses a local data path that does not exist (a glob or an s3:// URI is left to the run).</summary>
+    public static void CheckExists(string resolved)
+    {
+        if (resolved.Contains("://", StringComparison.Ordinal) || resolved.IndexOfAny(['*', '?', '[']) >= 0) return;
+        if (!File.Exists(resolved) && !Directory.Exists(resolved)) throw new JobSpecException("data", $"data: '{resolved}' does not exist");
+    }
+
+    internal static string Invariant(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}

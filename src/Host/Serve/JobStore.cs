@@ -1,0 +1,283 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Microsoft.Data.Sqlite;
+
+namespace Contrastive.Host.Serve;
+
+/// <summary>The states a job goes through.</summary>
+public static class JobStates
+{
+    public const string Queued = "queued", Running = "running", Succeeded = "succeeded", Failed = "failed", Cancelled = "cancelled", Interrupted = "interrupted";
+
+    public static readonly string[] All = [Queued, Running, Succeeded, Failed, Cancelled, Interrupted];
+
+    public static bool IsFinal(string state) => state is Succeeded or Failed or Cancelled;
+}
+
+/// <summary>One job as stored: its spec (the JSON posted), state, times, restarts, last figures, result and error.</summary>
+public sealed record JobRecord(string Id, string Spec, string State, DateTimeOffset Created, DateTimeOffset? Started, DateTimeOffset? Finished, int Restarts,
+    long? Step, double? Loss, double? LearningRate, double? ImagesPerSec, double? Starvation, double? EtaSeconds, string? Result, string? Error, bool CancelRequested);
+
+/// <summary>
+/// The job database: one SQLite file (WAL journal) in the state directory. One connection, used under a lock: the service
+/// writes a handful of rows a second at most.
+/// </summary>
+public sealed class JobStore : IDisposable
+{
+    private readonly SqliteConnection _db;
+    private readonly Lock _gate = new();
+
+    public JobStore(string path)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
+        _db.Open();
+        Exec("PRAGMA journal_mode=WAL;");
+        Exec("PRAGMA synchronous=FULL;");
+        Exec("""
+            CREATE TABLE IF NOT EXISTS jobs (
+              seq INTEGER PRIMARY KEY AUTOINCREMENT,
+              id TEXT NOT NULL UNIQUE,
+              spec TEXT NOT NULL,
+              state TEXT NOT NULL,
+              created TEXT NOT NULL,
+              started TEXT,
+              finished TEXT,
+              restarts INTEGER NOT NULL DEFAULT 0,
+              step INTEGER, loss REAL, lr REAL, images_per_sec REAL, starvation REAL, eta_seconds REAL,
+              result TEXT,
+              error TEXT,
+              cancel_requested INTEGER NOT NULL DEFAULT 0);
+            """);
+    }
+
+    /// <summary>The database file.</summary>
+    public string Path { get; }
+
+    /// <summary>A new job id: the server makes them (time, then 48 random bits), never the client.</summary>
+    public static string NewId() =>
+        "j" + DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + "-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant();
+
+    /// <summary>Whether <paramref name="id"/> has the form of an id this server makes (checked before it names a folder).</summary>
+    public static bool IsWellFormed(string id) => id.Length is > 1 and <= 40 && id.All(c => c is >= 'a' and <= 'z' or >= '0' and <= '9' or '-');
+
+    public JobRecord Add(string spec)
+    {
+        string id = NewId();
+        lock (_gate)
+        {
+            using var cmd = Command("INSERT INTO jobs (id, spec, state, created) VALUES ($id, $spec, $state, $created)");
+            cmd.Parameters.AddWithValue("$id", id);
+            cmd.Parameters.AddWithValue("$spec", spec);
+            cmd.Parameters.AddWithValue("$state", JobStates.Queued);
+            cmd.Parameters.AddWithValue("$created", Now());
+            cmd.ExecuteNonQuery();
+        }
+        return Get(id)!;
+    }
+
+    public JobRecord? Get(string id)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command($"SELECT {Columns} FROM jobs WHERE id = $id");
+            cmd.Parameters.AddWithValue("$id", id);
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? Read(r) : null;
+        }
+    }
+
+    /// <summary>Jobs, newest first, at most <paramref name="limit"/>.</summary>
+    public IReadOnlyList<JobRecord> List(int limit = 1000)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command($"SELECT {Columns} FROM jobs ORDER BY seq DESC LIMIT $limit");
+            cmd.Parameters.AddWithValue("$limit", limit);
+            using var r = cmd.ExecuteReader();
+            var list = new List<JobRecord>();
+            while (r.Read()) list.Add(Read(r));
+            return list;
+        }
+    }
+
+    /// <summary>
+    /// At start: jobs found "running" were running when the last service died (kill -9, power loss); they are interrupted
+    /// like the ones a SIGTERM stopped. Returns how many.
+    /// </summary>
+    public int MarkStaleRunningInterrupted()
+    {
+        lock (_gate)
+        {
+            // One whose cancel was asked for before the service died is cancelled: its newest checkpoint stays in its folder.
+            using (var cancelled = Command("UPDATE jobs SET state = $cancelled, finished = $now WHERE state = $running AND cancel_requested = 1"))
+            {
+                cancelled.Parameters.AddWithValue("$cancelled", JobStates.Cancelled);
+                cancelled.Parameters.AddWithValue("$running", JobStates.Running);
+                cancelled.Parameters.AddWithValue("$now", Now());
+                cancelled.ExecuteNonQuery();
+            }
+            using var cmd = Command("UPDATE jobs SET state = $interrupted WHERE state = $running");
+            cmd.Parameters.AddWithValue("$interrupted", JobStates.Interrupted);
+            cmd.Parameters.AddWithValue("$running", JobStates.Running);
+            return cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>
+    /// The next job to run, not in <paramref name="running"/>: interrupted jobs first (oldest first), then queued ones; it is
+    /// marked running (an interrupted one counting a restart) in the same transaction.
+    /// </summary>
+    public JobRecord? TakeNext(IReadOnlyCollection<string> running)
+    {
+        string id;
+        lock (_gate)
+        {
+            using var tx = _db.BeginTransaction();
+            JobRecord? next = null;
+            using (var cmd = Command($"SELECT {Columns} FROM jobs WHERE state IN ($interrupted, $queued) AND cancel_requested = 0 ORDER BY state = $queued, seq"))
+            {
+                cmd.Transaction = tx;
+                cmd.Parameters.AddWithValue("$interrupted", JobStates.Interrupted);
+                cmd.Parameters.AddWithValue("$queued", JobStates.Queued);
+                using var r = cmd.ExecuteReader();
+                while (r.Read())
+                {
+                    var j = Read(r);
+                    if (!running.Contains(j.Id)) { next = j; break; }
+                }
+            }
+            if (next is null) return null;
+            using (var up = Command("UPDATE jobs SET state = $running, started = COALESCE(started, $now), restarts = restarts + $restart WHERE id = $id"))
+            {
+                up.Transaction = tx;
+                up.Parameters.AddWithValue("$running", JobStates.Running);
+                up.Parameters.AddWithValue("$now", Now());
+                up.Parameters.AddWithValue("$restart", next.State == JobStates.Interrupted ? 1 : 0);
+                up.Parameters.AddWithValue("$id", next.Id);
+                up.ExecuteNonQuery();
+            }
+            tx.Commit();
+            id = next.Id;
+        }
+        return Get(id);
+    }
+
+    /// <summary>A running job's latest figures.</summary>
+    public void UpdateFigures(string id, long step, double? loss, double? lr, double? imagesPerSec, double? starvation, double? eta)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("UPDATE jobs SET step = $step, loss = $loss, lr = $lr, images_per_sec = $ips, starvation = $starv, eta_seconds = $eta WHERE id = $id");
+            cmd.Parameters.AddWithValue("$id", id);
+            cmd.Parameters.AddWithValue("$step", step);
+            cmd.Parameters.AddWithValue("$loss", (object?)Finite(loss) ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$lr", (object?)Finite(lr) ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$ips", (object?)Finite(imagesPerSec) ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$starv", (object?)Finite(starvation) ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$eta", (object?)Finite(eta) ?? DBNull.Value);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Sets a job's state; a final state records the finish time. <paramref name="result"/> and <paramref name="error"/> replace the stored ones when given.</summary>
+    public void SetState(string id, string state, string? result = null, string? error = null)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("""
+                UPDATE jobs SET state = $state, result = COALESCE($result, result), error = $error,
+                  finished = CASE WHEN $final THEN $now ELSE NULL END WHERE id = $id
+                """);
+            cmd.Parameters.AddWithValue("$id", id);
+            cmd.Parameters.AddWithValue("$state", state);
+            cmd.Parameters.AddWithValue("$result", (object?)result ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$error", (object?)error ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$final", JobStates.IsFinal(state));
+            cmd.Parameters.AddWithValue("$now", Now());
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>
+    /// Asks to cancel: a queued or interrupted job is cancelled at once (true returned); a running one is flagged for its
+    /// runner (false). Returns null when the job has already ended.
+    /// </summary>
+    public bool? RequestCancel(string id)
+    {
+        lock (_gate)
+        {
+            using var tx = _db.BeginTransaction();
+            string? state;
+            using (var get = Command("SELECT state FROM jobs WHERE id = $id"))
+            {
+                get.Transaction = tx;
+                get.Parameters.AddWithValue("$id", id);
+                state = get.ExecuteScalar() as string;
+            }
+            if (state is null || JobStates.IsFinal(state)) return null;
+            bool now = state != JobStates.Running;
+            using (var up = Command(now
+                       ? "UPDATE jobs SET cancel_requested = 1, state = $cancelled, finished = $now WHERE id = $id"
+                       : "UPDATE jobs SET cancel_requested = 1 WHERE id = $id"))
+            {
+                up.Transaction = tx;
+                up.Parameters.AddWithValue("$id", id);
+                up.Parameters.AddWithValue("$cancelled", JobStates.Cancelled);
+                up.Parameters.AddWithValue("$now", Now());
+                up.ExecuteNonQuery();
+            }
+            tx.Commit();
+            return now;
+        }
+    }
+
+    /// <summary>Whether the database answers (for /readyz).</summary>
+    public bool Ping()
+    {
+        try
+        {
+            lock (_gate)
+            {
+                using var cmd = Command("SELECT count(*) FROM jobs");
+                return cmd.ExecuteScalar() is long;
+            }
+        }
+        catch (SqliteException) { return false; }
+    }
+
+    private const string Columns = "id, spec, state, created, started, finished, restarts, step, loss, lr, images_per_sec, starvation, eta_seconds, result, error, cancel_requested";
+
+    private static JobRecord Read(SqliteDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetString(2), Time(r, 3)!.Value, Time(r, 4), Time(r, 5), r.GetInt32(6),
+        r.IsDBNull(7) ? null : r.GetInt64(7), Real(r, 8), Real(r, 9), Real(r, 10), Real(r, 11), Real(r, 12),
+        r.IsDBNull(13) ? null : r.GetString(13), r.IsDBNull(14) ? null : r.GetString(14), r.GetInt64(15) != 0);
+
+    private static double? Real(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetDouble(i);
+
+    private static double? Finite(double? v) => v is { } d && double.IsFinite(d) ? d : null;
+
+    private static DateTimeOffset? Time(SqliteDataReader r, int i) =>
+        r.IsDBNull(i) ? null : DateTimeOffset.Parse(r.GetString(i), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
+
+    private static string Now() => DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture);
+
+    private SqliteCommand Command(string sql)
+    {
+        var cmd = _db.CreateCommand();
+        cmd.CommandText = sql;
+        return cmd;
+    }
+
+    private void Exec(string sql)
+    {
+        using var cmd = Command(sql);
+        cmd.ExecuteNonQuery();
+    }
+
+    public void Dispose()
+    {
+        lock (_gate) _db.Dispose();
+    }
+}

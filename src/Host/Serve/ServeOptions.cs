@@ -1,0 +1,53 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Contrastive.Host.Serve;
+
+/// <summary>`contrastive serve`: the hosted training service. Configuration section "Serve".</summary>
+public sealed class ServeOptions
+{
+    /// <summary>Where Kestrel listens, separated by ';'. Default http://127.0.0.1:8080 (loopback only).</summary>
+    [Required]
+    public string Urls { get; set; } = "http://127.0.0.1:8080";
+
+    /// <summary>The state directory: the job database (jobs.db) and one folder per job (jobs/ID). Default "serve-state".</summary>
+    [Required]
+    public string State { get; set; } = "serve-state";
+
+    /// <summary>A file holding the API key; every /api request then needs "Authorization: Bearer KEY". Unset: no key (loopback binds only).</summary>
+    public string? ApiKeyFile { get; set; }
+
+    /// <summary>
+    /// Object storage for the jobs' checkpoints and metrics (s3://bucket/prefix): each job's go to PREFIX/jobs/ID as they are
+    /// written (its folder under the state directory stays its working copy). Unset: the state directory only.
+    /// </summary>
+    [RegularExpression("^s3://[^/]+(/.*)?$", ErrorMessage = "must be an s3://bucket/prefix URI")]
+    public string? CheckpointPrefix { get; set; }
+
+    /// <summary>Jobs trained at once, in this process. Default 1.</summary>
+    [Range(1, 64)]
+    public int MaxConcurrentJobs { get; set; } = 1;
+
+    /// <summary>
+    /// Where job data may be: local folders (a job's "data" must lie under one) or object-storage prefixes (s3://bucket/prefix).
+    /// Default: none, so every job is refused until at least one is configured (Serve:DataRoots:0, … or --data-root).
+    /// </summary>
+    public List<string> DataRoots { get; set; } = [];
+
+    /// <summary>Largest request body accepted, in bytes. Default 65536.</summary>
+    [Range(1024, 100_000_000)]
+    public long MaxRequestBodyBytes { get; set; } = 65536;
+
+    /// <summary>
+    /// Seconds the service waits on SIGTERM for running jobs to finish their step and write a checkpoint. Default 120; make it
+    /// longer than a step and a checkpoint take (a service manager's own stop timeout must be longer still).
+    /// </summary>
+    [Range(1, 86_400)]
+    public double ShutdownTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>Seconds between a running job's status figures (images/s, starvation, ETA). Default 2.</summary>
+    [Range(0.1, 3600)]
+    public double StatusEverySeconds { get; set; } = 2;
+
+    /// <summary>Console logs as one JSON object a line (for a log collector) instead of text. Default false.</summary>
+    public bool JsonLogs { get; set; }
+}

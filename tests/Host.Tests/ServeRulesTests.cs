@@ -1,0 +1,129 @@
+using Contrastive.Host.Serve;
+
+namespace Contrastive.Host.Tests;
+
+/// <summary>The service's rules in-process: where job data may be, which binds need a key, the key file, ids, the log tail.</summary>
+public sealed class ServeRulesTests() : TempFolderTest("serverules")
+{
+    private static readonly CommandConfiguration Config = Settings.Build(new Dictionary<string, string?>());
+
+    [Fact]
+    public void Data_must_lie_inside_a_root_not_beside_it_and_buckets_match_by_whole_segments()
+    {
+        string root = Path.Combine(Folder, "data");
+        string[] roots = [root, "s3://bucket/sets"];
+        Assert.Equal(Path.Combine(root, "a", "b"), JobSpec.CheckData("a/b", roots));
+        Assert.Equal(Path.Combine(root, "x"), JobSpec.CheckData(Path.Combine(root, "x"), roots));
+        Assert.Equal(root + "/", JobSpec.CheckData(root + "/", roots)); // the root itself
+        Assert.Equal("s3://bucket/sets/imagenet/", JobSpec.CheckData("s3://bucket/sets/imagenet/", roots));
+
+        void Refused(string data, string text) => Assert.Contains(text, Assert.Throws<JobSpecException>(() => JobSpec.CheckData(data, roots)).Message);
+        Refused(root + "2/x", "is outside the data roots");          // a sibling whose name starts like the root
+        Refused("s3://bucket/sets2/x", "outside the configured buckets");
+        Refused("s3://other/sets/x", "outside the configured buckets");
+        Refused("a/../../etc", "contains '..'");
+        Refused("s3://bucket/sets/../private", "contains '..'");
+        Refused("/etc/passwd", "is outside the data roots");
+        Refused("http://host/x", "neither a local path nor an s3:// URI");
+        Refused(" ", "is required");
+        Assert.Contains("no data roots are configured", Assert.Throws<JobSpecException>(() => JobSpec.CheckData("x", [])).Message);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:8080")]
+    [InlineData("http://localhost:8080")]
+    [InlineData("http://[::1]:8080")]
+    [InlineData("http://127.0.0.2:8080;http://[::1]:9090")]
+    public void Loopback_binds_need_no_key(string urls) => Assert.NotEmpty(ServeApp.CheckUrls(urls, haveKey: false, Config));
+
+    [Theory]
+    [InlineData("http://0.0.0.0:8080")]
+    [InlineData("http://*:8080")]
+    [InlineData("http://+:8080")]
+    [InlineData("http://[::]:8080")]
+    [InlineData("http://192.168.1.5:8080")]
+    [InlineData("http://myhost:8080")]
+    [InlineData("http://127.0.0.1:8080;http://0.0.0.0:9090")]
+    public void Other_binds_need_a_key(string urls)
+    {
+        Assert.Contains("binds a non-loopback address, which needs an API key", Assert.Throws<UsageException>(() => ServeApp.CheckUrls(urls, false, Config)).Message);
+        Assert.NotEmpty(ServeApp.CheckUrls(urls, haveKey: true, Config));
+    }
+
+    [Fact]
+    public void A_key_file_must_hold_one_word_of_16_characters_or_more()
+    {
+        string file = Path.Combine(Folder, "key");
+        File.WriteAllText(file, "  0123456789abcdef0123\n");
+        Assert.Equal("0123456789abcdef0123", ServeApp.ReadKey(new ServeOptions { ApiKeyFile = file }, Config));
+        File.WriteAllText(file, "short");
+        Assert.Contains("at least 16 characters", Assert.Throws<UsageException>(() => ServeApp.ReadKey(new ServeOptions { ApiKeyFile = file }, Config)).Message);
+        File.WriteAllText(file, "0123456789abcdef 0123456789abcdef");
+        Assert.Contains("one word", Assert.Throws<UsageException>(() => ServeApp.ReadKey(new ServeOptions { ApiKeyFile = file }, Config)).Message);
+        Assert.Contains("cannot be read", Assert.Throws<UsageException>(() => ServeApp.ReadKey(new ServeOptions { ApiKeyFile = file + ".missing" }, Config)).Message);
+        Assert.Null(ServeApp.ReadKey(new ServeOptions(), Config));
+    }
+
+    [Fact]
+    public void Ids_are_made_by_the_server_and_only_their_form_names_a_folder()
+    {
+        var ids = Enumerable.Range(0, 50).Select(_ => JobStore.NewId()).ToList();
+        Assert.Equal(50, ids.Distinct().Count());
+        Assert.All(ids, id => Assert.True(JobStore.IsWellFormed(id), id));
+        foreach (var bad in new[] { "", "../x", "a/b", "J1", "x.y", new string('a', 41) })
+        {
+            Assert.False(JobStore.IsWellFormed(bad), bad);
+            Assert.Throws<ArgumentException>(() => new ServeState(Folder).JobFolder(bad));
+        }
+    }
+
+    [Fact]
+    public void The_log_tail_is_the_last_lines_also_of_a_file_longer_than_it_reads()
+    {
+        string log = Path.Combine(Folder, "job.log");
+        File.WriteAllLines(log, Enumerable.Range(1, 30_000).Select(i => $"line {i} " + new string('x', 60)));
+        var tail = JobLog.Tail(log, 3).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["line 29998 ", "line 29999 ", "line 30000 "], tail.Select(l => l[..(l.IndexOf(' ', 5) + 1)]));
+        var many = JobLog.Tail(log, 100_000).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.All(many, l => Assert.StartsWith("line ", l)); // no line cut where the read began
+        Assert.Equal("", JobLog.Tail(Path.Combine(Folder, "none.log"), 5));
+    }
+}
+
+/// <summary>The job database on its own: the order jobs are taken in, restarts, cancels, and what a dead service left.</summary>
+public sealed class JobStoreTests() : TempFolderTest("jobstore")
+{
+    [Fact]
+    public void Interrupted_jobs_go_first_a_cancel_asked_before_a_death_is_honoured_and_stale_running_jobs_resume()
+    {
+        string db = Path.Combine(Folder, "jobs.db");
+        string a, b, c, d;
+        using (var store = new JobStore(db))
+        {
+            a = store.Add("""{"data":"a"}""").Id;
+            b = store.Add("""{"data":"b"}""").Id;
+            c = store.Add("""{"data":"c"}""").Id;
+            d = store.Add("""{"data":"d"}""").Id;
+            Assert.Equal(a, store.TakeNext([])!.Id);           // oldest queued first
+            Assert.Equal(b, store.TakeNext([a])!.Id);
+            Assert.Equal(false, store.RequestCancel(b));       // running: flagged for its runner
+            store.SetState(a, JobStates.Interrupted);
+            Assert.Equal(true, store.RequestCancel(d));        // queued: cancelled at once
+            Assert.Null(store.RequestCancel(d));               // already ended
+        }
+        using (var store = new JobStore(db))                   // the service died with b running
+        {
+            Assert.Equal(0, store.MarkStaleRunningInterrupted());
+            Assert.Equal(JobStates.Cancelled, store.Get(b)!.State);
+            var next = store.TakeNext([])!;
+            Assert.Equal(a, next.Id);                          // interrupted before queued
+            Assert.Equal(1, next.Restarts);
+            Assert.Equal(JobStates.Running, next.State);
+            Assert.Equal(c, store.TakeNext([a])!.Id);
+            Assert.Equal(0, store.Get(c)!.Restarts);
+            Assert.Null(store.TakeNext([a, c]));
+            Assert.Equal(2, store.MarkStaleRunningInterrupted());
+            Assert.Equal([d, c, b, a], store.List().Select(j => j.Id));
+        }
+    }
+}
