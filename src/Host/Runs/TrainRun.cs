@@ -46,6 +46,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         var trace = settings.Profile.NewRecorder();
         TrainResult? result = null;
         string outDir = settings.Training.Out;
+        bool started = false; // the folder is this run's (a refused run writes nothing there, not even a report)
         try
         {
             // --out s3://bucket/prefix: rank 0 works in a local folder and copies each checkpoint (and the metrics) to the bucket.
@@ -56,6 +57,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             // process). Data-parallel ranks other than 0 write nothing there.
             using (var folderLock = group.Rank == 0 ? RunFolderLock.Acquire(outDir, $"--out {settings.Training.Out}", LockPurpose) : null)
             {
+                started = true;
                 if (remote is not null && settings.Training.Resume) await remote.FetchForResumeAsync(stop).ConfigureAwait(false);
                 result = await RunLockedAsync(group, trace, outDir, remote, stop).ConfigureAwait(false);
                 if (remote is not null)
@@ -75,8 +77,11 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         }
         finally
         {
-            string? report = WriteProfile(group, trace, result, outDir);
-            if (result is not null) result = result with { Report = report };
+            if (started)
+            {
+                string? report = WriteProfile(group, trace, result, outDir);
+                if (result is not null) result = result with { Report = report };
+            }
         }
         group.Dispose();
         return result;
