@@ -279,7 +279,9 @@ namespace Contrastive.Host
                 Func<IImageDecoder> decoders;
                 try { decoders = RunSettings.BindDecoder(config).Factory(); }
                 catch (InvalidOperationException e) { throw new UsageException(e.Message, e); }
-                var result = await EvalRun.RunAsync(what, evaluation, training.Device, batching, decoders, ct, new RunDisplay(error)).ConfigureAwait(false);
+                var given = RunSettings.GivenKeys(config.Configuration, "Evaluation");
+                var result = await EvalRun.RunAsync(what, evaluation, training.Device, batching, decoders, ct, new RunDisplay(error), given.Contains,
+                    line => error.WriteLine(line)).ConfigureAwait(false);
                 if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(result));
                 else
                 {

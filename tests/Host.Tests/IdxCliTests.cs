@@ -7,10 +7,10 @@ namespace Contrastive.Host.Tests;
 /// <summary>MNIST-format data end to end: inspect, train on the IDX files directly, eval against raw pixels computed here.</summary>
 public sealed class IdxCliTests() : TempFolderTest("idx")
 {
-    private const int Side = 12;
+    internal const int Side = 12;
 
     /// <summary>Class c is a bright bar at row 2c + 1 on noise; image n has class n mod 4.</summary>
-    private static (byte[] Images, byte[] Labels, byte[,] Pixels, int[] Classes) Make(int count, int seed)
+    internal static (byte[] Images, byte[] Labels, byte[,] Pixels, int[] Classes) Make(int count, int seed)
     {
         var rng = new Random(seed);
         var images = new byte[16 + count * Side * Side];
@@ -38,7 +38,7 @@ public sealed class IdxCliTests() : TempFolderTest("idx")
         return (images, labels, pixels, classes);
     }
 
-    private static void WriteGz(string path, byte[] bytes)
+    internal static void WriteGz(string path, byte[] bytes)
     {
         using var f = File.Create(path);
         using var gz = new GZipStream(f, CompressionLevel.Fastest);

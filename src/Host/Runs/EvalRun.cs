@@ -27,8 +27,10 @@ public sealed record EvalResult(
 /// </summary>
 public static class EvalRun
 {
+    /// <param name="given">Whether the user set a configuration key: the evaluation crop follows the test images' size otherwise.</param>
+    /// <param name="log">Where the data-driven choice is said (null: nowhere).</param>
     public static async Task<EvalResult> RunAsync(EvalCommandOptions what, EvaluationOptions evaluation, string deviceName, BatchingOptions batching,
-        Func<IImageDecoder>? decoders, CancellationToken ct, RunDisplay? display = null)
+        Func<IImageDecoder>? decoders, CancellationToken ct, RunDisplay? display = null, Func<string, bool>? given = null, Action<string>? log = null)
     {
         string checkpointPath = what.Checkpoint!, trainUri = what.TrainData!, testUri = what.TestData!;
         bool baselines = what.Baselines;
@@ -53,6 +55,8 @@ public static class EvalRun
         if (!train.HasLabels) throw new UsageException($"--train-data: '{trainUri}' has no label column; kNN and the linear probe need labels.");
         if (!test.HasLabels) throw new UsageException($"--test-data: '{testUri}' has no label column; kNN and the linear probe need labels.");
 
+        if (await ImageShape.ProbeAsync(test, decoders ?? ImageDecoders.CreateDefault, ct).ConfigureAwait(false) is { } shape)
+            log?.Invoke(DataDefaults.Describe(shape, DataDefaults.ForEvaluation(shape, evaluation, given ?? (_ => false))));
         var plan = new ReadPlan(0, ckpt.Info.Seed, false, HoldoutSplit.None);
         Func<Batch, TorchSharp.torch.Tensor>?[] embeds = random is null ? [method.Embed] : [method.Embed, random.Embed, null];
         var view = new ImageSampleProcessor(new EvalTransform(ckpt.Info.ImageSize, evaluation.CropFraction), decoders);

@@ -9,6 +9,17 @@ namespace Contrastive.Host;
 public sealed record RunSettings(DataOptions Data, TrainingOptions Training, BatchingOptions Batching, SimClrViewOptions Augment, MultiCropViewOptions MultiCrop,
     SeriesWindowOptions Series, DecoderOptions Decoder, EvaluationOptions Evaluation, MethodRegistration Method, object MethodOptions)
 {
+    /// <summary>The configuration keys ("Augment:Size") the user set, from any source: data-driven defaults leave them alone.</summary>
+    public IReadOnlySet<string> Given { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Whether the user set <paramref name="key"/>.</summary>
+    public bool IsGiven(string key) => Given.Contains(key);
+
+    /// <summary>The keys set under <paramref name="sections"/> of a configuration.</summary>
+    public static HashSet<string> GivenKeys(IConfiguration configuration, params string[] sections) =>
+        sections.SelectMany(s => configuration.GetSection(s).GetChildren().Where(c => c.Value is not null).Select(c => $"{s}:{c.Key}"))
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>The run's trace and report (section "Profile").</summary>
     public ProfileOptions Profile { get; init; } = new();
 
@@ -19,7 +30,11 @@ public sealed record RunSettings(DataOptions Data, TrainingOptions Training, Bat
         var method = MethodRegistry.Get(training.Method);
         var settings = new RunSettings(config.Bind<DataOptions>("Data"), training, config.Bind<BatchingOptions>("Batching"),
             config.Bind<SimClrViewOptions>("Augment"), config.Bind<MultiCropViewOptions>("MultiCrop"), config.Bind<SeriesWindowOptions>("Series"),
-            BindDecoder(config), config.Bind<EvaluationOptions>("Evaluation"), method, config.Bind(method)) { Profile = config.Bind<ProfileOptions>("Profile") };
+            BindDecoder(config), config.Bind<EvaluationOptions>("Evaluation"), method, config.Bind(method))
+        {
+            Profile = config.Bind<ProfileOptions>("Profile"),
+            Given = GivenKeys(config.Configuration, "Augment", "Evaluation", "MultiCrop"),
+        };
         ObjectStore.Options = config.Bind<ObjectStoreOptions>("ObjectStore");
         return settings;
     }

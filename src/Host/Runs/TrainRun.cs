@@ -148,6 +148,8 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}")), dataset.HasLabels ? "yes" : "none");
         if (method.NeedsLabels && !dataset.HasLabels)
             throw new UsageException($"--method {method.Name} needs labels, and the data at '{uri}' has none ({string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}"))}).");
+        if (images && await ImageShape.ProbeAsync(dataset, Decoders(), stop).ConfigureAwait(false) is { } shape)
+            log.LogInformation("{Defaults}", DataDefaults.Describe(shape, DataDefaults.ForTraining(shape, settings.Augment, settings.Evaluation, settings.IsGiven)));
 
         if (training.Threads > 0) torch.set_num_threads(training.Threads);
         var device = TorchDevice.Resolve(training.Device);
