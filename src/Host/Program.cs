@@ -162,6 +162,7 @@ namespace Contrastive.Host
             o.Add<string?>("--precision", "Training:Precision", "auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16: what encoder and heads compute in.");
             o.Add<string?>("--image-column", "Data:ImageColumn", "Image column of Parquet data.", "detected");
             o.Add<string?>("--label-column", "Data:LabelColumn", "Label column of Parquet data.", "detected");
+            o.Add<string?>("--text-column", "Data:TextColumn", "Caption column of Parquet data (tar: key.txt; image folder: a .txt beside each image).", "detected");
             o.Add<int?>("--window", "Series:Length", "Series methods: window length in samples.");
             o.Add<string?>("--series-columns", "Data:SeriesColumns", "Series methods: list column(s) of time-series Parquet, comma-separated.", "detected");
             o.Add<string?>("--decoder", "Decoder:Name", "Image decoder: auto, turbojpeg, skia or imagesharp.");
@@ -358,6 +359,7 @@ namespace Contrastive.Host
             o.Add<string?>("--data", "Data:Uri", "Data: a Parquet file, directory or glob, tar shards, or an image folder (required).");
             o.Add<string?>("--image-column", "Data:ImageColumn", "Image column.", "detected");
             o.Add<string?>("--label-column", "Data:LabelColumn", "Label column.", "detected");
+            o.Add<string?>("--text-column", "Data:TextColumn", "Caption column of Parquet data.", "detected");
             o.Add<string?>("--series-columns", "Data:SeriesColumns", "Time-series Parquet: the list column(s) holding the channels, comma-separated.", "detected");
             var json = new Option<bool>("--json") { Description = "Print one JSON object." };
             cmd.Options.Add(json);
@@ -368,7 +370,7 @@ namespace Contrastive.Host
                 ObjectStore.Options = config.Bind<ObjectStoreOptions>("ObjectStore");
                 if (string.IsNullOrWhiteSpace(data.Uri)) throw new UsageException($"{config.NameOf("Data:Uri")} is required: the data to inspect (--data).");
                 var series = data.SeriesColumns?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-                var r = await InspectRun.RunAsync(data.Uri, data.ImageColumn, data.LabelColumn, ct, series).ConfigureAwait(false);
+                var r = await InspectRun.RunAsync(data.Uri, data.ImageColumn, data.LabelColumn, ct, series, data.TextColumn).ConfigureAwait(false);
                 if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(r));
                 else InspectRun.Print(r, output);
                 return Ok;
