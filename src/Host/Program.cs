@@ -451,10 +451,10 @@ namespace Contrastive.Host
 
         private static Command DemoDataCommand(TextWriter output, TextWriter error)
         {
-            var cmd = new Command("demo-data", "Write a synthetic labelled dataset: images (10 classes, JPEG in Hugging Face-schema Parquet) or series.");
+            var cmd = new Command("demo-data", "Write a synthetic labelled dataset: images (10 classes, JPEG in Hugging Face-schema Parquet), captioned images or series.");
             var o = new BoundOptions(cmd);
             o.Add<string?>("--output", "Demo:Output", "Folder to write the shards into (required).");
-            o.Add<string?>("--kind", "Demo:Kind", "images, or series (6 classes of synthetic processes as time-series Parquet, for CPC).");
+            o.Add<string?>("--kind", "Demo:Kind", "images, captions (7 shapes in 8 colours, 2 sizes and 9 positions, each described in a sentence: Parquet with a text column) or series (6 classes of synthetic processes as time-series Parquet, for CPC).");
             o.Add<int?>("--count", "Demo:Count", "Number of images (or series).");
             o.Add<string?>("--layout", "Demo:Layout", "Images: parquet (Hugging Face-schema shards) or folder (an ImageFolder tree, one sub-folder per class).");
             o.Add<long?>("--seed", "Demo:Seed", "Seed; the same seed gives the same files.");
@@ -464,7 +464,8 @@ namespace Contrastive.Host
             o.Add<int?>("--length", "Demo:Length", "Series only: samples per series.");
             cmd.SetAction(async (parse, ct) =>
             {
-                var demo = o.Configure(parse).Bind<DemoOptions>("Demo");
+                var config = o.Configure(parse);
+                var demo = config.Bind<DemoOptions>("Demo");
                 string dir = demo.Output!;
                 if (demo.Kind == "series")
                 {
@@ -473,6 +474,15 @@ namespace Contrastive.Host
                     return Ok;
                 }
                 var look = new DemoImageGenerator.Look(demo.Width, demo.Height, demo.Quality);
+                if (demo.Kind == "captions")
+                {
+                    if (demo.Layout != "parquet")
+                        throw new UsageException($"{config.NameOf("Demo:Layout")}: captioned demo data is written as Parquet only (a text column beside the images), not '{demo.Layout}'.");
+                    int cshards = await DemoCaptionGenerator.WriteAsync(dir, demo.Count, demo.Seed, p => error.WriteLine($"wrote {p}"), ct, look).ConfigureAwait(false);
+                    DemoDataset.MarkComplete(dir, demo.Count, demo.Seed);
+                    output.WriteLine($"{demo.Count} captioned images ({DemoCaptionGenerator.Classes} shapes) in {cshards} shard(s) under {Path.GetFullPath(dir)}");
+                    return Ok;
+                }
                 if (demo.Layout == "folder")
                 {
                     DemoDataset.WriteFolder(dir, demo.Count, demo.Seed, look, ct);
