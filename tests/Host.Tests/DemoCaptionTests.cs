@@ -43,6 +43,7 @@ public sealed class DemoCaptionTests() : TempFolderTest("demo-captions")
                     // Never a bare prompt: zero-shot templates must be new to the model.
                     Assert.NotEqual($"a photo of a {DemoCaptionGenerator.Shapes[label]}.", lower);
                     Assert.NotEqual(DemoCaptionGenerator.Shapes[label], lower);
+                    Assert.DoesNotMatch(@"\ba [aeiou]", lower); // "an orange", not "a orange"
 
                     // The drawn colour is the named one: the pixel at the grid point lies inside circles, squares, triangles and hexagons.
                     using var bitmap = SKBitmap.Decode(c.Images[i].ToArray());

@@ -64,8 +64,12 @@ public static class DemoCaptionGenerator
         var a = AttributesOf(seed, index);
         string text = string.Format(System.Globalization.CultureInfo.InvariantCulture, Templates[a.Template],
             SizeWords[a.Size][a.SizeWord], Colours[a.Colour].Name, Shapes[a.Shape], Positions[a.Position]);
+        text = Article.Replace(text, "$1n ");
         return char.ToUpperInvariant(text[0]) + text[1..];
     }
+
+    // "a orange cross" → "an orange cross".
+    private static readonly System.Text.RegularExpressions.Regex Article = new(@"\b([Aa]) (?=[aeiou])", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     /// <summary>Makes image <paramref name="index"/>: its label (the shape), caption and JPEG bytes. Default size 96 × 96.</summary>
     public static (long Label, string Caption, byte[] Jpeg) Make(long seed, long index, DemoImageGenerator.Look look = default)

@@ -91,6 +91,27 @@ public sealed class CaptionTokenizer
         }
     }
 
+    /// <summary>
+    /// As <see cref="EncodeInto(ReadOnlySpan{char}, Span{int})"/> for a caption stored as UTF-8 bytes, as captions travel in a
+    /// sample chunk (invalid bytes become U+FFFD). Decodes into a stack or pooled buffer: nothing is allocated per caption
+    /// besides the BPE library's own id list.
+    /// </summary>
+    public int EncodeUtf8Into(ReadOnlySpan<byte> caption, Span<int> row)
+    {
+        var bytes = caption[..Math.Min(caption.Length, MaxCleanChars)];
+        char[]? rented = null;
+        Span<char> chars = bytes.Length <= 512 ? stackalloc char[bytes.Length] : (rented = ArrayPool<char>.Shared.Rent(bytes.Length)).AsSpan(0, bytes.Length);
+        try
+        {
+            int n = System.Text.Encoding.UTF8.GetChars(bytes, chars);
+            return EncodeInto(chars[..n], row);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<char>.Shared.Return(rented);
+        }
+    }
+
     /// <summary>The caption as the tokenizer sees it: lower-cased, white space runs collapsed to one space, trimmed.</summary>
     public static string CleanText(ReadOnlySpan<char> caption)
     {

@@ -78,6 +78,22 @@ public class CaptionTokenizerTests
         Assert.Equal(CaptionTokenizer.StartToken, batch[32]);
     }
 
+    [Fact]
+    public void A_utf8_caption_encodes_as_its_text_does()
+    {
+        var tokenizer = new CaptionTokenizer();
+        foreach (string caption in new[] { "A Photo of a RED circle.", "un café crème près du château", string.Concat(Enumerable.Repeat("naïve ", 200)) })
+        {
+            var fromText = new int[77];
+            var fromBytes = new int[77];
+            int a = tokenizer.EncodeInto(caption, fromText);
+            int b = tokenizer.EncodeUtf8Into(System.Text.Encoding.UTF8.GetBytes(caption), fromBytes);
+            Assert.Equal(a, b);
+            Assert.Equal(fromText, fromBytes);
+        }
+        Assert.Throws<ArgumentException>(() => tokenizer.EncodeUtf8Into(" \n\t"u8, new int[77]));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("   ")]
