@@ -122,6 +122,35 @@ public class CaptionTests(DuckDbShards shards) : IClassFixture<DuckDbShards>
         foreach (var c in await ReadAll(ds)) using (c) Assert.Null(c.Captions);
     }
 
+    [Theory]
+    [InlineData(ShardPacker.Format.Parquet)]
+    [InlineData(ShardPacker.Format.WebDataset)]
+    public async Task Packing_keeps_each_caption_with_its_image_and_a_missing_one_stays_bad(ShardPacker.Format format)
+    {
+        using var dir = new TempDir();
+        var source = await ImageDataset.OpenAsync(shards.File("hf-captions.parquet"));
+        var result = await ShardPacker.PackAsync(source, dir.Path, format, shardSizeMb: 0.0005, rowsPerRowGroup: 16, seed: 5);
+        Assert.Equal(120, result.Samples);
+        Assert.True(result.Shards > 1);
+
+        var packed = await ImageDataset.OpenAsync(dir.Path);
+        Assert.True(packed.HasCaptions);
+        int read = 0;
+        foreach (var c in await ReadAll(packed))
+        {
+            using (c)
+                for (int j = 0; j < c.Count; j++, read++)
+                {
+                    int i = int.Parse(Encoding.ASCII.GetString(c.Images[j].Span)[4..]); // "img-" + i
+                    Assert.Equal($"c{i}", c.Keys![j]);
+                    string? expected = HfCaption(i);
+                    if (string.IsNullOrWhiteSpace(expected)) Assert.NotNull(c.Problems?[j]);
+                    else Assert.Equal(expected, CaptionText.Of(c, j));
+                }
+        }
+        Assert.Equal(120, read);
+    }
+
     private static void AddMember(TarWriter tar, string name, byte[] data) =>
         tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data) });
 
