@@ -76,7 +76,7 @@ public sealed class SampleChunk : IDisposable
 
     /// <summary>
     /// Per sample, its caption as UTF-8 text (empty when it has none), when the dataset has captions
-    /// (<see cref="IImageDataset.HasCaptions"/>); null otherwise. Like the image bytes, captions may be slices of the pooled
+    /// (<see cref="IImageDataset.HasCaptions"/>) and the plan asked for them (<see cref="ReadPlan.Captions"/>); null otherwise. Like the image bytes, captions may be slices of the pooled
     /// buffers this chunk returns on <see cref="Dispose"/>. A sample of a captioned dataset whose caption is missing or blank
     /// has a <see cref="Problems"/> entry (see <see cref="MarkMissingCaptions"/>).
     /// </summary>

@@ -34,7 +34,7 @@ public class CaptionBadSampleTests
 
             var options = new BatchingOptions { BatchSize = 5, Workers = 2, BadSampleAllowance = 5, MaxBadSampleFraction = 0.5 };
             var settings = new PipelineSettings(new SimClrViewPolicy(new SimClrViewOptions { Size = 8 }), 1, false);
-            await using var p = InputPipeline.Start(ds.ReadAsync(new ReadPlan(0, 1, Shuffle: true, HoldoutSplit.None)), options, settings);
+            await using var p = InputPipeline.Start(ds.ReadAsync(new ReadPlan(0, 1, Shuffle: true, HoldoutSplit.None) { Captions = true }), options, settings);
             var seen = new List<long>();
             await foreach (var lease in p.ReadAllAsync())
                 using (lease)
@@ -46,6 +46,13 @@ public class CaptionBadSampleTests
             Assert.Equal(2, p.Stats.BadSamples);
             Assert.Contains(p.Stats.BadExamples, e => e.Contains("img03.jpg") && e.Contains("no caption"));
             Assert.Contains(p.Stats.BadExamples, e => e.Contains("img08.jpg") && e.Contains("white space"));
+
+            // An image-only read of the same folder uses every image.
+            await using var images = InputPipeline.Start(ds.ReadAsync(new ReadPlan(0, 1, Shuffle: true, HoldoutSplit.None)), options, settings);
+            long count = 0;
+            await foreach (var lease in images.ReadAllAsync()) using (lease) count += lease.Batch.Count;
+            Assert.Equal(12, count);
+            Assert.Equal(0, images.Stats.BadSamples);
         }
         finally
         {

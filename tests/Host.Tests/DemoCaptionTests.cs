@@ -23,7 +23,7 @@ public sealed class DemoCaptionTests() : TempFolderTest("demo-captions")
         var captions = new List<string>();
         var labels = new HashSet<long>();
         int checkedColours = 0;
-        await foreach (var c in ds.ReadAsync(new ReadPlan(0, 0, false, HoldoutSplit.None)))
+        await foreach (var c in ds.ReadAsync(new ReadPlan(0, 0, false, HoldoutSplit.None) { Captions = true }))
         {
             using (c)
             {

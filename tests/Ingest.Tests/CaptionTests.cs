@@ -16,7 +16,7 @@ public class CaptionTests(DuckDbShards shards) : IClassFixture<DuckDbShards>
     private static async Task<List<SampleChunk>> ReadAll(IImageDataset ds, ReadPlan? plan = null)
     {
         var list = new List<SampleChunk>();
-        await foreach (var c in ds.ReadAsync(plan ?? new ReadPlan(0, 0, false, HoldoutSplit.None))) list.Add(c);
+        await foreach (var c in ds.ReadAsync(plan ?? new ReadPlan(0, 0, false, HoldoutSplit.None) { Captions = true })) list.Add(c);
         return list;
     }
 
@@ -78,7 +78,7 @@ public class CaptionTests(DuckDbShards shards) : IClassFixture<DuckDbShards>
     public async Task Captions_stay_with_their_images_through_the_shuffle_buffer()
     {
         var ds = await ImageDataset.OpenAsync(shards.File("hf-captions.parquet"));
-        var plan = new ReadPlan(1, 42, Shuffle: true, HoldoutSplit.None) { ShuffleBufferSamples = 1000 };
+        var plan = new ReadPlan(1, 42, Shuffle: true, HoldoutSplit.None) { ShuffleBufferSamples = 1000, Captions = true };
         var seen = new HashSet<long>();
         foreach (var c in await ReadAll(ds, plan))
         {
@@ -111,6 +111,22 @@ public class CaptionTests(DuckDbShards shards) : IClassFixture<DuckDbShards>
         var error = await Assert.ThrowsAsync<ShardFormatException>(() => ImageDataset.OpenAsync(shards.File("hf-zstd.parquet"), null, null, "text"));
         Assert.Contains("text column 'text' is not in it", error.Message);
         Assert.Contains("Data:TextColumn", error.Message);
+    }
+
+    [Fact]
+    public async Task Captions_are_read_only_when_the_plan_asks_so_image_only_reads_neither_pay_nor_lose_samples()
+    {
+        var ds = await ImageDataset.OpenAsync(shards.File("hf-captions.parquet"));
+        Assert.True(ds.HasCaptions);
+        int n = 0;
+        foreach (var c in await ReadAll(ds, new ReadPlan(0, 0, false, HoldoutSplit.None)))
+            using (c)
+            {
+                Assert.Null(c.Captions);
+                Assert.Null(c.Problems); // the samples without a caption are good images here
+                n += c.Count;
+            }
+        Assert.Equal(120, n);
     }
 
     [Fact]
@@ -179,7 +195,7 @@ public class CaptionTests(DuckDbShards shards) : IClassFixture<DuckDbShards>
 
         // Small pieces (the byte bound ends groups at images, after a caption that came first) through the shuffle buffer; each
         // chunk is checked and released before the next is read, so a caption left in a released buffer would be overwritten.
-        var plan = new ReadPlan(0, 7, Shuffle: true, HoldoutSplit.None) { ShuffleBufferSamples = 40, ShuffleBufferBytes = 20_000 };
+        var plan = new ReadPlan(0, 7, Shuffle: true, HoldoutSplit.None) { ShuffleBufferSamples = 40, ShuffleBufferBytes = 20_000, Captions = true };
         var seen = new HashSet<string>();
         await foreach (var c in ds.ReadAsync(plan))
         {
@@ -233,6 +249,7 @@ public class CaptionTests(DuckDbShards shards) : IClassFixture<DuckDbShards>
                 }
         }
         Assert.Equal(12, read);
+        foreach (var c in await ReadAll(ds, new ReadPlan(0, 0, false, HoldoutSplit.None))) using (c) { Assert.Null(c.Captions); Assert.Null(c.Problems); }
 
         // The same folder without any sidecar has no captions.
         foreach (var f in Directory.GetFiles(dir.Path, "*.txt", SearchOption.AllDirectories)) File.Delete(f);

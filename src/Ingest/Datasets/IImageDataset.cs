@@ -24,7 +24,7 @@ public interface IImageDataset
     /// <summary>
     /// True when the samples carry captions (<see cref="SampleChunk.Captions"/>): a Parquet caption column (txt, text,
     /// caption or the one named) in every shard, key.txt members in tar shards, .txt files beside an image folder's images.
-    /// In such data a sample without a caption is a bad sample.
+    /// Captions are read when a plan asks for them (<see cref="ReadPlan.Captions"/>); then a sample without one is a bad sample.
     /// </summary>
     bool HasCaptions { get; }
 

@@ -195,7 +195,7 @@ public sealed class ImageFolderDataset : IImageDataset
         foreach (var (position, files, skipped) in SampleOrder.Slices(_files.Length, ChunkSize, plan))
         {
             ct.ThrowIfCancellationRequested();
-            yield return await ReadChunkAsync(files, plan.Epoch, position, skipped, ct).ConfigureAwait(false);
+            yield return await ReadChunkAsync(files, plan.Epoch, position, skipped, plan.Captions, ct).ConfigureAwait(false);
         }
     }
 
@@ -205,7 +205,7 @@ public sealed class ImageFolderDataset : IImageDataset
     /// since the listing gives what it holds now. A file that cannot be opened or read is a sample without bytes whose
     /// problem says why (a dangling link names its target).
     /// </summary>
-    private async Task<SampleChunk> ReadChunkAsync(int[] files, int epoch, int unit, int offset, CancellationToken ct)
+    private async Task<SampleChunk> ReadChunkAsync(int[] files, int epoch, int unit, int offset, bool readCaptions, CancellationToken ct)
     {
         int n = files.Length;
         var handles = new Microsoft.Win32.SafeHandles.SafeFileHandle?[n];
@@ -264,7 +264,7 @@ public sealed class ImageFolderDataset : IImageDataset
                 keys[i] = _keys[files[i]];
             }
             ReadOnlyMemory<byte>[]? captions = null;
-            if (_captions is not null)
+            if (readCaptions && _captions is not null)
             {
                 captions = await ReadCaptionsAsync(files, owner, problems ??= new string?[n], ct).ConfigureAwait(false);
                 problems = SampleChunk.MarkMissingCaptions(captions, problems);

@@ -54,6 +54,7 @@ public static class ShardPacker
         long buffer = shuffleBufferBytes > 0 ? shuffleBufferBytes : Math.Max(limit, ReadPlan.DefaultShuffleBufferBytes);
         var plan = new ReadPlan(0, seed, Shuffle: shuffle, HoldoutSplit.None)
         {
+            Captions = source.HasCaptions,
             ShuffleBufferBytes = buffer,
             ShuffleBufferSamples = (int)Math.Clamp(buffer / 1024, ReadPlan.DefaultShuffleBufferSamples, 1 << 20), // the bytes bind, unless images are under ~1 KB
         };

@@ -81,7 +81,7 @@ public sealed class ParquetImageDataset : IImageDataset, IShardUnits
         {
             var shard = Shards[part.Shard];
             var (reader, ranges) = await files.GetAsync(shard.Path, shard.Size, token).ConfigureAwait(false);
-            yield return await shard.ReadRowGroupAsync(reader, part.RowGroup, plan.Epoch, position, ranges, raw, token).ConfigureAwait(false);
+            yield return await shard.ReadRowGroupAsync(reader, part.RowGroup, plan.Epoch, position, ranges, raw, token, plan.Captions).ConfigureAwait(false);
         }
 
         await foreach (var chunk in ShuffleBuffer.ReadAsync(Parts(), p => Size(p), ReadUnit, plan, Uri, ct).ConfigureAwait(false))

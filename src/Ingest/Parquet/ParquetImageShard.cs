@@ -92,9 +92,10 @@ public sealed class ParquetImageShard
     /// Reads row group <paramref name="rowGroup"/> into a chunk (all its rows, in stored order). The image column is
     /// read into pooled buffers when <paramref name="file"/> and <paramref name="raw"/> are given and the column's layout
     /// allows; otherwise through Parquet.Net. <paramref name="unit"/> is the row group's position in the epoch's order.
+    /// <paramref name="captions"/>: read the caption column too, when there is one (<see cref="ReadPlan.Captions"/>).
     /// </summary>
     internal async Task<SampleChunk> ReadRowGroupAsync(ParquetReader reader, int rowGroup, int epoch, int unit, IRangeReadable? file,
-        BinaryColumnReader? raw, CancellationToken ct)
+        BinaryColumnReader? raw, CancellationToken ct, bool captions = false)
     {
         string column = _columns.ImageName;
         PooledBuffers? owner = null;
@@ -137,14 +138,14 @@ public sealed class ParquetImageShard
                 Array.Fill(labels, Sample.NoLabel);
             }
 
-            ReadOnlyMemory<byte>[]? captions = null;
+            ReadOnlyMemory<byte>[]? texts = null;
             string?[]? problems = null;
-            if (_columns.Text is { } textField)
+            if (captions && _columns.Text is { } textField)
             {
                 column = _columns.TextName!;
-                captions = new ReadOnlyMemory<byte>[n];
-                await ReadTextAsync(rg, textField, file, raw, captions, owner ??= new PooledBuffers(), ct).ConfigureAwait(false);
-                problems = SampleChunk.MarkMissingCaptions(captions, null);
+                texts = new ReadOnlyMemory<byte>[n];
+                await ReadTextAsync(rg, textField, file, raw, texts, owner ??= new PooledBuffers(), ct).ConfigureAwait(false);
+                problems = SampleChunk.MarkMissingCaptions(texts, null);
             }
 
             string?[]? keys = null;
@@ -159,7 +160,7 @@ public sealed class ParquetImageShard
             for (int g = 0; g < rowGroup; g++) first += RowGroupRows[g];
             var indices = new long[n];
             for (int i = 0; i < n; i++) indices[i] = first + i;
-            var chunk = new SampleChunk(Path, rowGroup, epoch, images, labels, indices, keys, owner) { Unit = unit, Captions = captions, Problems = problems };
+            var chunk = new SampleChunk(Path, rowGroup, epoch, images, labels, indices, keys, owner) { Unit = unit, Captions = texts, Problems = problems };
             owner = null;
             return chunk;
         }

@@ -88,7 +88,7 @@ public sealed class WebDataset : IImageDataset, IShardUnits
                 var labels = new long[n];
                 var indices = new long[n];
                 var keys = new string?[n];
-                var captions = HasCaptions ? new ReadOnlyMemory<byte>[n] : null;
+                var captions = HasCaptions && plan.Captions ? new ReadOnlyMemory<byte>[n] : null;
                 string?[]? problems = null;
                 for (int i = 0; i < n; i++)
                 {
