@@ -94,6 +94,21 @@ public class CaptionTokenizerTests
         Assert.Throws<ArgumentException>(() => tokenizer.EncodeUtf8Into(" \n\t"u8, new int[77]));
     }
 
+    [Fact]
+    public void One_tokenizer_shared_by_several_workers_gives_each_the_ids_it_gives_alone()
+    {
+        // Workers share one instance (and the BPE cache behind it): concurrent rows must equal sequential ones.
+        var tokenizer = new CaptionTokenizer(contextLength: 32);
+        string[] words = ["crimson", "ellipse", "snapshot", "beneath", "enormous", "turquoise", "rhombus", "alongside", "uppermost", "leftward", "naïve", "café", "pentagram", "lavender", "towering"];
+        var captions = Enumerable.Range(0, 400).Select(i => string.Join(' ', Enumerable.Range(0, 3 + i % 17).Select(j => words[(i * 7 + j * 3) % words.Length]))).ToArray();
+        // Concurrent first, while the words are new to the cache; then one at a time.
+        var actual = new int[captions.Length * 32];
+        Parallel.For(0, captions.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i => tokenizer.EncodeInto(captions[i], actual.AsSpan(i * 32, 32)));
+        var expected = new int[captions.Length * 32];
+        for (int i = 0; i < captions.Length; i++) tokenizer.EncodeInto(captions[i], expected.AsSpan(i * 32, 32));
+        Assert.Equal(expected, actual);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("   ")]
