@@ -162,6 +162,7 @@ namespace Contrastive.Host
             o.Add<string?>("--precision", "Training:Precision", "auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16: what encoder and heads compute in.");
             o.Add<string?>("--image-column", "Data:ImageColumn", "Image column of Parquet data.", "detected");
             o.Add<string?>("--label-column", "Data:LabelColumn", "Label column of Parquet data.", "detected");
+            o.Add<string?>("--text-column", "Data:TextColumn", "Caption column of Parquet data (tar: key.txt; image folder: a .txt beside each image).", "detected");
             o.Add<int?>("--window", "Series:Length", "Series methods: window length in samples.");
             o.Add<string?>("--series-columns", "Data:SeriesColumns", "Series methods: list column(s) of time-series Parquet, comma-separated.", "detected");
             o.Add<string?>("--decoder", "Decoder:Name", "Image decoder: auto, turbojpeg, skia or imagesharp.");
@@ -360,6 +361,7 @@ namespace Contrastive.Host
             o.Add<string?>("--data", "Data:Uri", "Data: a Parquet file, directory or glob, tar shards, or an image folder (required).");
             o.Add<string?>("--image-column", "Data:ImageColumn", "Image column.", "detected");
             o.Add<string?>("--label-column", "Data:LabelColumn", "Label column.", "detected");
+            o.Add<string?>("--text-column", "Data:TextColumn", "Caption column of Parquet data.", "detected");
             o.Add<string?>("--series-columns", "Data:SeriesColumns", "Time-series Parquet: the list column(s) holding the channels, comma-separated.", "detected");
             var json = new Option<bool>("--json") { Description = "Print one JSON object." };
             cmd.Options.Add(json);
@@ -370,7 +372,7 @@ namespace Contrastive.Host
                 ObjectStore.Options = config.Bind<ObjectStoreOptions>("ObjectStore");
                 if (string.IsNullOrWhiteSpace(data.Uri)) throw new UsageException($"{config.NameOf("Data:Uri")} is required: the data to inspect (--data).");
                 var series = data.SeriesColumns?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-                var r = await InspectRun.RunAsync(data.Uri, data.ImageColumn, data.LabelColumn, ct, series).ConfigureAwait(false);
+                var r = await InspectRun.RunAsync(data.Uri, data.ImageColumn, data.LabelColumn, ct, series, data.TextColumn).ConfigureAwait(false);
                 if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(r));
                 else InspectRun.Print(r, output);
                 return Ok;
@@ -451,10 +453,10 @@ namespace Contrastive.Host
 
         private static Command DemoDataCommand(TextWriter output, TextWriter error)
         {
-            var cmd = new Command("demo-data", "Write a synthetic labelled dataset: images (10 classes, JPEG in Hugging Face-schema Parquet) or series.");
+            var cmd = new Command("demo-data", "Write a synthetic labelled dataset: images (10 classes, JPEG in Hugging Face-schema Parquet), captioned images or series.");
             var o = new BoundOptions(cmd);
             o.Add<string?>("--output", "Demo:Output", "Folder to write the shards into (required).");
-            o.Add<string?>("--kind", "Demo:Kind", "images, or series (6 classes of synthetic processes as time-series Parquet, for CPC).");
+            o.Add<string?>("--kind", "Demo:Kind", "images, captions (7 shapes in 8 colours, 2 sizes and 9 positions, each described in a sentence: Parquet with a text column) or series (6 classes of synthetic processes as time-series Parquet, for CPC).");
             o.Add<int?>("--count", "Demo:Count", "Number of images (or series).");
             o.Add<string?>("--layout", "Demo:Layout", "Images: parquet (Hugging Face-schema shards) or folder (an ImageFolder tree, one sub-folder per class).");
             o.Add<long?>("--seed", "Demo:Seed", "Seed; the same seed gives the same files.");
@@ -464,7 +466,8 @@ namespace Contrastive.Host
             o.Add<int?>("--length", "Demo:Length", "Series only: samples per series.");
             cmd.SetAction(async (parse, ct) =>
             {
-                var demo = o.Configure(parse).Bind<DemoOptions>("Demo");
+                var config = o.Configure(parse);
+                var demo = config.Bind<DemoOptions>("Demo");
                 string dir = demo.Output!;
                 if (demo.Kind == "series")
                 {
@@ -473,6 +476,15 @@ namespace Contrastive.Host
                     return Ok;
                 }
                 var look = new DemoImageGenerator.Look(demo.Width, demo.Height, demo.Quality);
+                if (demo.Kind == "captions")
+                {
+                    if (demo.Layout != "parquet")
+                        throw new UsageException($"{config.NameOf("Demo:Layout")}: captioned demo data is written as Parquet only (a text column beside the images), not '{demo.Layout}'.");
+                    int cshards = await DemoCaptionGenerator.WriteAsync(dir, demo.Count, demo.Seed, p => error.WriteLine($"wrote {p}"), ct, look).ConfigureAwait(false);
+                    DemoDataset.MarkComplete(dir, demo.Count, demo.Seed);
+                    output.WriteLine($"{demo.Count} captioned images ({DemoCaptionGenerator.Classes} shapes) in {cshards} shard(s) under {Path.GetFullPath(dir)}");
+                    return Ok;
+                }
                 if (demo.Layout == "folder")
                 {
                     DemoDataset.WriteFolder(dir, demo.Count, demo.Seed, look, ct);

@@ -74,6 +74,29 @@ public sealed class SampleChunk : IDisposable
     /// <summary>Why sample i cannot be used (a malformed series row, say), or null: such samples are skipped and counted.</summary>
     public string?[]? Problems { get; init; }
 
+    /// <summary>
+    /// Per sample, its caption as UTF-8 text (empty when it has none), when the dataset has captions
+    /// (<see cref="IImageDataset.HasCaptions"/>) and the plan asked for them (<see cref="ReadPlan.Captions"/>); null otherwise. Like the image bytes, captions may be slices of the pooled
+    /// buffers this chunk returns on <see cref="Dispose"/>. A sample of a captioned dataset whose caption is missing or blank
+    /// has a <see cref="Problems"/> entry (see <see cref="MarkMissingCaptions"/>).
+    /// </summary>
+    public ReadOnlyMemory<byte>[]? Captions { get; init; }
+
+    /// <summary>
+    /// Sets a problem for every sample whose caption is empty or white space only (a bad sample, counted like an undecodable
+    /// image) and returns the problems (<paramref name="problems"/>, created when needed; null when every caption is there).
+    /// </summary>
+    public static string?[]? MarkMissingCaptions(ReadOnlyMemory<byte>[] captions, string?[]? problems)
+    {
+        for (int i = 0; i < captions.Length; i++)
+        {
+            if (!CaptionText.IsBlank(captions[i].Span)) continue;
+            problems ??= new string?[captions.Length];
+            problems[i] ??= captions[i].IsEmpty ? "the sample has no caption (the dataset has captions)" : "the sample's caption is white space only";
+        }
+        return problems;
+    }
+
     /// <summary>Per-sample key (the stored path) when the shard has one.</summary>
     public string?[]? Keys { get; }
 
@@ -100,6 +123,7 @@ public sealed class SampleChunk : IDisposable
         var indices = new long[order.Count];
         var keys = Keys is null ? null : new string?[order.Count];
         var problems = Problems is null ? null : new string?[order.Count];
+        var captions = Captions is null ? null : new ReadOnlyMemory<byte>[order.Count];
         var shards = Shards is null ? null : new string[order.Count];
         var parts = Parts is null ? null : new int[order.Count];
         for (int j = 0; j < order.Count; j++)
@@ -110,17 +134,18 @@ public sealed class SampleChunk : IDisposable
             indices[j] = Indices[i];
             if (keys is not null) keys[j] = Keys![i];
             if (problems is not null) problems[j] = Problems![i];
+            if (captions is not null) captions[j] = Captions![i];
             if (shards is not null) shards[j] = Shards![i];
             if (parts is not null) parts[j] = Parts![i];
         }
         var owner = Interlocked.Exchange(ref _owner, null);
         return new SampleChunk(Shard, Part, Epoch, images, labels, indices, keys, owner)
-            { Unit = Unit, Offset = Offset + offsetDelta, Problems = problems, Shards = shards, Parts = parts };
+            { Unit = Unit, Offset = Offset + offsetDelta, Problems = problems, Captions = captions, Shards = shards, Parts = parts };
     }
 
     /// <summary>The same samples placed at <paramref name="unit"/> and <paramref name="offset"/>; it takes over this chunk's buffers.</summary>
     internal SampleChunk At(int unit, int offset) =>
-        new(Shard, Part, Epoch, Images, Labels, Indices, Keys, TakeOwner()) { Unit = unit, Offset = offset, Problems = Problems, Shards = Shards, Parts = Parts };
+        new(Shard, Part, Epoch, Images, Labels, Indices, Keys, TakeOwner()) { Unit = unit, Offset = offset, Problems = Problems, Captions = Captions, Shards = Shards, Parts = Parts };
 
     /// <summary>Hands over what returns this chunk's buffers (the chunk no longer returns them on <see cref="Dispose"/>).</summary>
     internal IDisposable? TakeOwner() => Interlocked.Exchange(ref _owner, null);

@@ -22,6 +22,15 @@ public class HandEncodedPageTests
 
         public Compact Bool(short id, bool v) { Header(id, (byte)(v ? 1 : 2)); return this; }
 
+        public Compact Binary(short id, string v)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(v);
+            Header(id, 8);
+            Varint((uint)bytes.Length);
+            _b.AddRange(bytes);
+            return this;
+        }
+
         public Compact Begin(short id) { Header(id, 12); _last.Push(_field); _field = 0; return this; }
 
         public Compact End() { _b.Add(0); _field = _last.Count > 0 ? _last.Pop() : (short)0; return this; }
@@ -116,6 +125,21 @@ public class HandEncodedPageTests
 
         var result = ReadChunk([.. dictHeader, .. dict, .. h1, .. page1, .. h2, .. page2], 8, maxDef: 1);
         Assert.Equal(new[] { "zzz", "x", "yy", "yy", "zzz", "p", "", "qq" }, Strings(result));
+    }
+
+    [Fact]
+    public void Page_statistics_with_binary_min_and_max_values_are_skipped()
+    {
+        // Parquet.Net writes min/max statistics for string columns (caption text): fields 1, 2, 5 and 6 of the statistics struct
+        // are binary; skipping them must step over each value's length varint and bytes exactly.
+        var body = Plain("a caption", "another caption that is longer");
+        var header = new Compact().I32(1, PageHeader.DataPage).I32(2, body.Length).I32(3, body.Length)
+            .Begin(5).I32(1, 2).I32(2, 0).I32(3, 3).I32(4, 3)
+            .Begin(5).Binary(1, "another caption that is longer").Binary(2, "a caption").I32(3, 0).Binary(5, "another caption that is longer")
+            .Binary(6, "a caption").End()
+            .End().End().ToArray();
+        var result = ReadChunk([.. header, .. body], 2, maxDef: 0);
+        Assert.Equal(new[] { "a caption", "another caption that is longer" }, Strings(result));
     }
 
     [Fact]

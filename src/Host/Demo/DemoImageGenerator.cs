@@ -12,7 +12,7 @@ public static class DemoImageGenerator
 {
     public const int Classes = 10;
 
-    private enum Shape { Circle, Square, Triangle, Star, Ring, Cross, Hexagon }
+    internal enum Shape { Circle, Square, Triangle, Star, Ring, Cross, Hexagon }
 
     private enum Texture { Solid, Stripes, Dots, Checker }
 
@@ -70,7 +70,7 @@ public static class DemoImageGenerator
         return (label, data.ToArray());
     }
 
-    private static SKPath ShapePath(Shape shape, float r)
+    internal static SKPath ShapePath(Shape shape, float r)
     {
         var p = new SKPath();
         switch (shape)
@@ -135,7 +135,7 @@ public static class DemoImageGenerator
         }
     }
 
-    private static void AddNoise(SKBitmap bitmap, ref SampleRandom rng, int amplitude)
+    internal static void AddNoise(SKBitmap bitmap, ref SampleRandom rng, int amplitude)
     {
         var px = bitmap.GetPixelSpan();
         var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(px);
@@ -149,7 +149,7 @@ public static class DemoImageGenerator
         }
     }
 
-    private static SKColor Hsv(double hue, double s, double v)
+    internal static SKColor Hsv(double hue, double s, double v)
     {
         hue %= 360;
         if (hue < 0) hue += 360;

@@ -84,8 +84,11 @@ public sealed class DemoOptions
     [Required(ErrorMessage = "is required: the folder to write into")]
     public string? Output { get; set; }
 
-    /// <summary>"images" (10 classes, JPEG in Hugging Face-schema Parquet; default) or "series" (6 classes of synthetic processes, for CPC).</summary>
-    [Required, RegularExpression("^(images|series)$", ErrorMessage = "must be images or series")]
+    /// <summary>
+    /// "images" (10 classes, JPEG in Hugging Face-schema Parquet; default), "series" (6 classes of synthetic processes, for CPC) or
+    /// "captions" (shapes of several colours, sizes and positions with a sentence describing each: Parquet with a text column, for CLIP).
+    /// </summary>
+    [Required, RegularExpression("^(images|series|captions)$", ErrorMessage = "must be images, series or captions")]
     public string Kind { get; set; } = "images";
 
     /// <summary>Images only: "parquet" (Hugging Face-schema shards, default) or "folder" (an ImageFolder tree, root/class-K/N.jpg, stored class by class).</summary>

@@ -14,6 +14,9 @@ public sealed class DataOptions : IValidatableObject
     /// <summary>Label column (default: auto-detected among label, cls, class, ...).</summary>
     public string? LabelColumn { get; set; }
 
+    /// <summary>Caption column of Parquet data (default: detected among txt, text, caption). Tar shards: key.txt; image folders: a .txt beside each image.</summary>
+    public string? TextColumn { get; set; }
+
     /// <summary>Time-series Parquet: the list column(s) holding the channels, comma-separated (default: detected).</summary>
     public string? SeriesColumns { get; set; }
 

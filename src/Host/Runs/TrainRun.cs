@@ -395,7 +395,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             if (images)
             {
                 string uri = await DemoDataset.EnsureAsync(data, m => log.LogInformation("{Message}", m), stop).ConfigureAwait(false);
-                return (await ImageDataset.OpenAsync(uri, data.ImageColumn, data.LabelColumn, stop).ConfigureAwait(false), 0, uri);
+                return (await ImageDataset.OpenAsync(uri, data.ImageColumn, data.LabelColumn, data.TextColumn, stop).ConfigureAwait(false), 0, uri);
             }
             string series = await DemoDataset.EnsureSeriesAsync(data, m => log.LogInformation("{Message}", m), stop).ConfigureAwait(false);
             var columns = data.SeriesColumns?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);

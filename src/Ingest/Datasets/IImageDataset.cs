@@ -21,6 +21,13 @@ public interface IImageDataset
     /// <summary>True when every sample has a label.</summary>
     bool HasLabels { get; }
 
+    /// <summary>
+    /// True when the samples carry captions (<see cref="SampleChunk.Captions"/>): a Parquet caption column (txt, text,
+    /// caption or the one named) in every shard, key.txt members in tar shards, .txt files beside an image folder's images.
+    /// Captions are read when a plan asks for them (<see cref="ReadPlan.Captions"/>); then a sample without one is a bad sample.
+    /// </summary>
+    bool HasCaptions { get; }
+
     /// <summary>What each field is read from, e.g. image → "image.bytes", label → "label".</summary>
     IReadOnlyDictionary<string, string> Columns { get; }
 

@@ -9,14 +9,21 @@ public static class ImageDataset
     /// as Parquet if it has Parquet files, else as WebDataset if it has tar shards, else as an image folder.
     /// </summary>
     /// <exception cref="DataSourceException">The location does not exist or holds nothing readable.</exception>
-    public static async Task<IImageDataset> OpenAsync(string uri, string? imageColumn = null, string? labelColumn = null, CancellationToken ct = default)
+    public static Task<IImageDataset> OpenAsync(string uri, string? imageColumn = null, string? labelColumn = null, CancellationToken ct = default)
+        => OpenAsync(uri, imageColumn, labelColumn, null, ct);
+
+    /// <summary>
+    /// As above, with the Parquet caption column named (<paramref name="textColumn"/>; null: detected among txt, text and
+    /// caption). Tar shards take captions from key.txt, image folders from a .txt file beside each image.
+    /// </summary>
+    public static async Task<IImageDataset> OpenAsync(string uri, string? imageColumn, string? labelColumn, string? textColumn, CancellationToken ct = default)
     {
         if (ObjectStore.IsS3(uri))
         {
             if (WebDataset.IsShard(uri)) return await WebDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false);
             var parquet = await ObjectStore.ListAsync(uri, [".parquet"], ct).ConfigureAwait(false);
             if (parquet.Count > 0)
-                return await ParquetImageDataset.OpenAsync(uri, parquet.Select(o => (o.Uri, (long?)o.Size)).ToList(), imageColumn, labelColumn, ct).ConfigureAwait(false);
+                return await ParquetImageDataset.OpenAsync(uri, parquet.Select(o => (o.Uri, (long?)o.Size)).ToList(), imageColumn, labelColumn, textColumn, ct).ConfigureAwait(false);
             return await WebDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false);
         }
         string local = uri.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? uri[7..] : uri;
@@ -28,6 +35,6 @@ public static class ImageDataset
             if (ImageFolderDataset.HasImages(local)) return ImageFolderDataset.Open(uri, local);
             throw new DataSourceException(uri, $"Data location '{uri}' is a directory with neither '*.parquet' shards nor images ({string.Join(", ", ImageFolderDataset.Extensions)}).");
         }
-        return await ParquetImageDataset.OpenAsync(uri, imageColumn, labelColumn, ct).ConfigureAwait(false);
+        return await ParquetImageDataset.OpenAsync(uri, imageColumn, labelColumn, textColumn, ct).ConfigureAwait(false);
     }
 }

@@ -205,7 +205,7 @@ public static class ShuffleBuffer
         }
         SampleOrder.Permute(refs, SampleOrder.Rng(plan.Seed, plan.Epoch, (long)StableHash.Combine(MixSalt, (ulong)first, (ulong)round)));
         int kept = refs.Count, from = Math.Clamp(skip - before, 0, kept);
-        bool keys = pieces.Any(p => p.Keys is not null), problems = pieces.Any(p => p.Problems is not null);
+        bool keys = pieces.Any(p => p.Keys is not null), problems = pieces.Any(p => p.Problems is not null), captions = pieces.Any(p => p.Captions is not null);
         var shared = new SharedOwners(pieces.Select(p => p.TakeOwner()).ToArray());
         try
         {
@@ -220,6 +220,7 @@ public static class ShuffleBuffer
                 var indices = new long[n];
                 var keyArray = keys ? new string?[n] : null;
                 var problemArray = problems ? new string?[n] : null;
+                var captionArray = captions ? new ReadOnlyMemory<byte>[n] : null;
                 var shards = new string[n];
                 var parts = new int[n];
                 var used = new bool[k];
@@ -234,12 +235,13 @@ public static class ShuffleBuffer
                     indices[t] = piece.Indices[i];
                     if (keyArray is not null) keyArray[t] = piece.Keys?[i];
                     if (problemArray is not null) problemArray[t] = piece.Problems?[i];
+                    if (captionArray is not null && piece.Captions is { } pieceCaptions) captionArray[t] = pieceCaptions[i];
                     shards[t] = piece.Shard;
                     parts[t] = piece.Part;
                     oneShard &= string.Equals(shards[t], shards[0], StringComparison.Ordinal);
                 }
                 output.Enqueue(new SampleChunk(oneShard ? shards[0] : source, parts[0], plan.Epoch, images, labels, indices, keyArray, shared.Lease(used))
-                    { Unit = first, Offset = before + start, Problems = problemArray, Shards = shards, Parts = parts });
+                    { Unit = first, Offset = before + start, Problems = problemArray, Captions = captionArray, Shards = shards, Parts = parts });
             }
         }
         catch

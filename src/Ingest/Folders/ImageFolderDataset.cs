@@ -7,7 +7,9 @@ namespace Contrastive.Ingest;
 /// consecutive slices of a permutation of all the files, otherwise consecutive files. A chunk's files are read into one
 /// pooled buffer with positional reads, every image a slice of it. Symbolic links are followed: a link to a file reads
 /// the target's bytes, a link to a directory is walked (each real directory once, so link cycles end); a link whose
-/// target does not exist is listed, and read as a bad sample that names it.
+/// target does not exist is listed, and read as a bad sample that names it. Captions: a text file beside an image with the
+/// same stem (photo.jpg → photo.txt) is its caption; when any image has one the folder has captions
+/// (<see cref="HasCaptions"/>) and an image without one is a bad sample.
 /// </summary>
 public sealed class ImageFolderDataset : IImageDataset
 {
@@ -19,10 +21,12 @@ public sealed class ImageFolderDataset : IImageDataset
     private readonly string[] _files;   // full paths, sorted
     private readonly long[] _labels;
     private readonly string[] _keys;    // paths relative to the root
+    private readonly string?[]? _captions; // per file, its caption sidecar's full path (null: none); null when no image has one
 
     private ImageFolderDataset(string uri, string root, string[] files, long[] labels, IReadOnlyList<string>? classes, int chunkSize,
-        bool audio = false)
+        bool audio = false, string?[]? captions = null)
     {
+        _captions = captions;
         Format = audio ? "audiofolder" : "imagefolder";
         Uri = uri;
         Root = root;
@@ -31,12 +35,14 @@ public sealed class ImageFolderDataset : IImageDataset
         _keys = Array.ConvertAll(files, f => Path.GetRelativePath(root, f).Replace('\\', '/'));
         ClassNames = classes;
         ChunkSize = chunkSize;
-        Columns = new Dictionary<string, string>
+        var columns = new Dictionary<string, string>
         {
             [audio ? "audio" : "image"] = "file bytes",
             ["label"] = classes is null ? "(none: flat folder)" : "class folder name",
             ["key"] = "relative path",
         };
+        if (captions is not null) columns["text"] = "sidecar file: image stem + .txt";
+        Columns = columns;
     }
 
     public string Uri { get; }
@@ -50,6 +56,9 @@ public sealed class ImageFolderDataset : IImageDataset
     public long SampleCount => _files.Length;
 
     public bool HasLabels => ClassNames is not null;
+
+    /// <summary>True when some image has a caption file beside it (same stem, .txt).</summary>
+    public bool HasCaptions => _captions is not null;
 
     public IReadOnlyDictionary<string, string> Columns { get; }
 
@@ -129,7 +138,13 @@ public sealed class ImageFolderDataset : IImageDataset
         bool IsImage(string f) => Matches(f, extensions);
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
         root = Path.GetFullPath(root);
-        var loose = Directory.EnumerateFiles(root).Where(IsImage).ToList();
+        var texts = new HashSet<string>(StringComparer.Ordinal);
+        bool IsImageNotingText(string f)
+        {
+            if (!audio && Path.GetExtension(f).Equals("." + CaptionText.Extension, StringComparison.OrdinalIgnoreCase)) texts.Add(f);
+            return IsImage(f);
+        }
+        var loose = Directory.EnumerateFiles(root).Where(IsImageNotingText).ToList();
         var classDirs = Directory.EnumerateDirectories(root)
             .Where(d => !Path.GetFileName(d).StartsWith('.') && Walk(d).Any(IsImage))
             .OrderBy(d => Path.GetFileName(d), StringComparer.Ordinal)
@@ -146,7 +161,7 @@ public sealed class ImageFolderDataset : IImageDataset
             classes = classDirs.Select(Path.GetFileName).ToArray()!;
             for (int c = 0; c < classDirs.Count; c++)
             {
-                var inClass = Walk(classDirs[c]).Where(IsImage).ToList();
+                var inClass = Walk(classDirs[c]).Where(IsImageNotingText).ToList();
                 inClass.Sort(StringComparer.Ordinal);
                 files.AddRange(inClass);
                 labels.AddRange(Enumerable.Repeat((long)c, inClass.Count));
@@ -159,7 +174,20 @@ public sealed class ImageFolderDataset : IImageDataset
             labels.AddRange(Enumerable.Repeat(Sample.NoLabel, loose.Count));
         }
         if (files.Count == 0) throw new DataSourceException(uri, $"{(audio ? "Audio" : "Image")} folder '{uri}' has no {(audio ? "audio files" : "images")} ({string.Join(", ", extensions)}).");
-        return new ImageFolderDataset(uri, root, [.. files], [.. labels], classes, chunkSize, audio);
+        string?[]? captions = null;
+        if (texts.Count > 0)
+        {
+            captions = new string?[files.Count];
+            bool any = false;
+            for (int i = 0; i < files.Count; i++)
+            {
+                string sidecar = Path.ChangeExtension(files[i], "." + CaptionText.Extension);
+                if (!texts.Contains(sidecar)) sidecar = Path.ChangeExtension(files[i], "." + CaptionText.Extension.ToUpperInvariant());
+                if (texts.Contains(sidecar)) { captions[i] = sidecar; any = true; }
+            }
+            if (!any) captions = null;
+        }
+        return new ImageFolderDataset(uri, root, [.. files], [.. labels], classes, chunkSize, audio, captions);
     }
 
     public async IAsyncEnumerable<SampleChunk> ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
@@ -167,7 +195,7 @@ public sealed class ImageFolderDataset : IImageDataset
         foreach (var (position, files, skipped) in SampleOrder.Slices(_files.Length, ChunkSize, plan))
         {
             ct.ThrowIfCancellationRequested();
-            yield return await ReadChunkAsync(files, plan.Epoch, position, skipped, ct).ConfigureAwait(false);
+            yield return await ReadChunkAsync(files, plan.Epoch, position, skipped, plan.Captions, ct).ConfigureAwait(false);
         }
     }
 
@@ -177,7 +205,7 @@ public sealed class ImageFolderDataset : IImageDataset
     /// since the listing gives what it holds now. A file that cannot be opened or read is a sample without bytes whose
     /// problem says why (a dangling link names its target).
     /// </summary>
-    private async Task<SampleChunk> ReadChunkAsync(int[] files, int epoch, int unit, int offset, CancellationToken ct)
+    private async Task<SampleChunk> ReadChunkAsync(int[] files, int epoch, int unit, int offset, bool readCaptions, CancellationToken ct)
     {
         int n = files.Length;
         var handles = new Microsoft.Win32.SafeHandles.SafeFileHandle?[n];
@@ -235,7 +263,14 @@ public sealed class ImageFolderDataset : IImageDataset
                 indices[i] = files[i];
                 keys[i] = _keys[files[i]];
             }
-            var chunk = new SampleChunk(Root, unit, epoch, images, labels, indices, keys, owner) { Unit = unit, Offset = offset, Problems = problems };
+            ReadOnlyMemory<byte>[]? captions = null;
+            if (readCaptions && _captions is not null)
+            {
+                captions = await ReadCaptionsAsync(files, owner, problems ??= new string?[n], ct).ConfigureAwait(false);
+                problems = SampleChunk.MarkMissingCaptions(captions, problems);
+                if (problems is not null && problems.All(p => p is null)) problems = null;
+            }
+            var chunk = new SampleChunk(Root, unit, epoch, images, labels, indices, keys, owner) { Unit = unit, Offset = offset, Problems = problems, Captions = captions };
             owner = null;
             return chunk;
         }
@@ -243,6 +278,68 @@ public sealed class ImageFolderDataset : IImageDataset
         {
             foreach (var h in handles) h?.Dispose();
             owner?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Reads the caption files of <paramref name="files"/> into one pooled buffer of <paramref name="owner"/>; a sample without
+    /// one gets an empty caption, and one whose file cannot be read or is too large a problem.
+    /// </summary>
+    private async Task<ReadOnlyMemory<byte>[]> ReadCaptionsAsync(int[] files, PooledBuffers owner, string?[] problems, CancellationToken ct)
+    {
+        int n = files.Length;
+        var captions = new ReadOnlyMemory<byte>[n];
+        var handles = new Microsoft.Win32.SafeHandles.SafeFileHandle?[n];
+        var lengths = new int[n];
+        try
+        {
+            long total = 0;
+            for (int i = 0; i < n; i++)
+            {
+                if (_captions![files[i]] is not { } path) continue;
+                try
+                {
+                    handles[i] = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
+                    long length = RandomAccess.GetLength(handles[i]!);
+                    if (length > CaptionText.MaxBytes) throw new IOException($"{length} bytes, more than the {CaptionText.MaxBytes} read for a caption");
+                    lengths[i] = (int)length;
+                    total += length;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    problems[i] ??= $"its caption file '{path}' cannot be read: {e.Message}";
+                    handles[i]?.Dispose();
+                    handles[i] = null;
+                }
+            }
+            if (total == 0) return captions;
+            var buffer = owner.Rent(checked((int)total));
+            int at = 0;
+            for (int i = 0; i < n; i++)
+            {
+                if (handles[i] is not { } handle) continue;
+                int read = 0;
+                try
+                {
+                    while (read < lengths[i])
+                    {
+                        int r = await RandomAccess.ReadAsync(handle, buffer.AsMemory(at + read, lengths[i] - read), read, ct).ConfigureAwait(false);
+                        if (r == 0) break;
+                        read += r;
+                    }
+                    captions[i] = buffer.AsMemory(at, read);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    problems[i] ??= $"its caption file '{_captions![files[i]]}' cannot be read: {e.Message}";
+                }
+                at += lengths[i];
+            }
+            return captions;
+        }
+        finally
+        {
+            foreach (var h in handles) h?.Dispose();
         }
     }
 

@@ -53,6 +53,9 @@ public sealed class IdxDataset : IImageDataset
 
     public bool HasLabels { get; }
 
+    /// <summary>Never: the format has no captions.</summary>
+    public bool HasCaptions => false;
+
     public IReadOnlyDictionary<string, string> Columns { get; }
 
     public IReadOnlyList<string>? ClassNames => null;

@@ -8,7 +8,8 @@ namespace Contrastive.Ingest;
 /// image's bytes as they are (no re-encoding). Rows are shuffled across the output by default (seeded, so the same
 /// input and seed give the same shards), so shards of class-sorted data (an image folder's class folders) hold every
 /// class; with <c>shuffle: false</c> they keep the stored order. Each shard is written under a temporary name and
-/// renamed, so a reader never sees half a shard.
+/// renamed, so a reader never sees half a shard. Captions go with their images (a Parquet <c>text</c> column, <c>key.txt</c>
+/// in tar shards); a sample whose caption was missing keeps an empty one, so it stays a bad sample when read back.
 /// </summary>
 public static class ShardPacker
 {
@@ -53,6 +54,7 @@ public static class ShardPacker
         long buffer = shuffleBufferBytes > 0 ? shuffleBufferBytes : Math.Max(limit, ReadPlan.DefaultShuffleBufferBytes);
         var plan = new ReadPlan(0, seed, Shuffle: shuffle, HoldoutSplit.None)
         {
+            Captions = source.HasCaptions,
             ShuffleBufferBytes = buffer,
             ShuffleBufferSamples = (int)Math.Clamp(buffer / 1024, ReadPlan.DefaultShuffleBufferSamples, 1 << 20), // the bytes bind, unless images are under ~1 KB
         };
@@ -66,7 +68,8 @@ public static class ShardPacker
                     var image = chunk.Images[i];
                     if (image.IsEmpty) { skipped++; continue; }
                     string key = chunk.Keys?[i] ?? chunk.Indices[i].ToString("D12", System.Globalization.CultureInfo.InvariantCulture);
-                    rows.Add(new ImageRow(image.ToArray(), key, chunk.Labels[i]));
+                    string? caption = chunk.Captions is { } captions ? Encoding.UTF8.GetString(captions[i].Span) : null;
+                    rows.Add(new ImageRow(image.ToArray(), key, chunk.Labels[i], caption));
                     pending += image.Length;
                     bytes += image.Length;
                     samples++;
@@ -91,6 +94,8 @@ public static class ShardPacker
                     await tar.WriteEntryAsync(Entry($"{key}.{ImageExtension(row.Bytes)}", row.Bytes), ct).ConfigureAwait(false);
                     if (row.Label != Sample.NoLabel)
                         await tar.WriteEntryAsync(Entry($"{key}.cls", Encoding.ASCII.GetBytes(row.Label.ToString(System.Globalization.CultureInfo.InvariantCulture))), ct).ConfigureAwait(false);
+                    if (row.Caption is { } caption)
+                        await tar.WriteEntryAsync(Entry($"{key}.{CaptionText.Extension}", Encoding.UTF8.GetBytes(caption)), ct).ConfigureAwait(false);
                 }
             }
             file.Flush(flushToDisk: true);

@@ -4,15 +4,20 @@ namespace Contrastive.Ingest;
 
 /// <summary>
 /// The leaf columns of an image shard that the reader uses, found by name: the Hugging Face `datasets`
-/// layout (`image` = struct {bytes, path}, `label`) and the img2dataset layout (`jpg`/`png`/`webp`, `key`).
+/// layout (`image` = struct {bytes, path}, `label`, `text`/`caption`) and the img2dataset layout (`jpg`/`png`/`webp`, `key`, `txt`).
 /// </summary>
 internal sealed record ImageColumns(DataField Image, DataField? Label, DataField? Key, string ImageName, string? LabelName)
 {
+    /// <summary>The caption column (UTF-8 text or binary), when the shard has one.</summary>
+    public DataField? Text { get; init; }
+
+    public string? TextName { get; init; }
+
     internal static readonly string[] ImageNames = ["image", "img", "jpg", "jpeg", "png", "webp", "image_bytes"];
     internal static readonly string[] LabelNames = ["label", "labels", "cls", "class", "target"];
     internal static readonly string[] KeyNames = ["key", "__key__", "path", "filename"];
 
-    public static ImageColumns Find(ParquetSchema schema, string shard, string? imageColumn, string? labelColumn)
+    public static ImageColumns Find(ParquetSchema schema, string shard, string? imageColumn, string? labelColumn, string? textColumn = null)
     {
         DataField? image = null;
         DataField? key = null;
@@ -69,7 +74,25 @@ internal sealed record ImageColumns(DataField Image, DataField? Label, DataField
                 if (Top(schema, name) is DataField d && IsText(d) && !d.IsArray) { key = d; break; }
             }
         }
-        return new ImageColumns(image, label, key, imageName, labelName);
+        DataField? text = null;
+        string? textName = null;
+        foreach (var name in textColumn is null ? CaptionText.ColumnNames : [textColumn])
+        {
+            var field = Top(schema, name);
+            if (field is DataField d && !d.IsArray && (IsText(d) || IsBinary(d)) && d != image)
+            {
+                text = d;
+                textName = name;
+                break;
+            }
+            if (textColumn is not null)
+            {
+                string what = field is null ? "is not in it" : $"is {Describe(field)}, not text";
+                throw new ShardFormatException(shard, textColumn,
+                    $"Shard '{shard}': text column '{textColumn}' {what}. Its columns are: {ListColumns(schema)}. (--text-column, configuration Data:TextColumn)");
+            }
+        }
+        return new ImageColumns(image, label, key, imageName, labelName) { Text = text, TextName = textName };
     }
 
     // Parquet.Net 6 reports binary and string leaves as ReadOnlyMemory<byte> / ReadOnlyMemory<char> by default.

@@ -24,6 +24,9 @@ public sealed class ParquetImageDataset : IImageDataset, IShardUnits
     /// <summary>True when every shard has a label column.</summary>
     public bool HasLabels => Shards.All(s => s.HasLabels);
 
+    /// <summary>True when every shard has a caption column (txt, text, caption or the one named).</summary>
+    public bool HasCaptions => Shards.All(s => s.HasCaptions);
+
     public string Format => "parquet";
 
     public int ShardCount => Shards.Count;
@@ -34,17 +37,24 @@ public sealed class ParquetImageDataset : IImageDataset, IShardUnits
 
     /// <summary>Resolves <paramref name="uri"/> and reads every shard's footer, failing early with the file and column at fault.</summary>
     public static async Task<ParquetImageDataset> OpenAsync(string uri, string? imageColumn = null, string? labelColumn = null, CancellationToken ct = default)
-        => await OpenAsync(uri, await ShardSource.ResolveAsync(uri, [".parquet"], ct).ConfigureAwait(false), imageColumn, labelColumn, ct).ConfigureAwait(false);
+        => await OpenAsync(uri, imageColumn, labelColumn, null, ct).ConfigureAwait(false);
+
+    /// <summary>
+    /// As above, with the caption column named (<paramref name="textColumn"/>: every shard must have it); null: detected among
+    /// txt, text and caption.
+    /// </summary>
+    public static async Task<ParquetImageDataset> OpenAsync(string uri, string? imageColumn, string? labelColumn, string? textColumn, CancellationToken ct = default)
+        => await OpenAsync(uri, await ShardSource.ResolveAsync(uri, [".parquet"], ct).ConfigureAwait(false), imageColumn, labelColumn, textColumn, ct).ConfigureAwait(false);
 
     /// <summary>Opens shards already resolved (with their sizes, when a listing gave them).</summary>
     internal static async Task<ParquetImageDataset> OpenAsync(string uri, IReadOnlyList<(string Shard, long? Size)> paths, string? imageColumn, string? labelColumn,
-        CancellationToken ct)
+        string? textColumn, CancellationToken ct)
     {
         var shards = new List<ParquetImageShard>(paths.Count);
         long first = 0;
         foreach (var (path, size) in paths)
         {
-            var shard = await ParquetImageShard.OpenAsync(path, size, first, imageColumn, labelColumn, ct).ConfigureAwait(false);
+            var shard = await ParquetImageShard.OpenAsync(path, size, first, imageColumn, labelColumn, textColumn, ct).ConfigureAwait(false);
             shards.Add(shard);
             first += shard.SampleCount;
         }
@@ -52,6 +62,7 @@ public sealed class ParquetImageDataset : IImageDataset, IShardUnits
         var columns = new Dictionary<string, string> { ["image"] = first0.ImageColumnPath };
         if (first0.LabelColumn is { } l) columns["label"] = l;
         if (first0.KeyColumnPath is { } k) columns["key"] = k;
+        if (shards.All(s => s.HasCaptions)) columns["text"] = first0.TextColumn!;
         return new ParquetImageDataset(uri, shards) { Columns = columns };
     }
 
@@ -70,7 +81,7 @@ public sealed class ParquetImageDataset : IImageDataset, IShardUnits
         {
             var shard = Shards[part.Shard];
             var (reader, ranges) = await files.GetAsync(shard.Path, shard.Size, token).ConfigureAwait(false);
-            yield return await shard.ReadRowGroupAsync(reader, part.RowGroup, plan.Epoch, position, ranges, raw, token).ConfigureAwait(false);
+            yield return await shard.ReadRowGroupAsync(reader, part.RowGroup, plan.Epoch, position, ranges, raw, token, plan.Captions).ConfigureAwait(false);
         }
 
         await foreach (var chunk in ShuffleBuffer.ReadAsync(Parts(), p => Size(p), ReadUnit, plan, Uri, ct).ConfigureAwait(false))

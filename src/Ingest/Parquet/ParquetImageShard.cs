@@ -44,6 +44,12 @@ public sealed class ParquetImageShard
 
     public string? LabelColumn => _columns.LabelName;
 
+    /// <summary>True when the shard has a caption column (see <see cref="CaptionText.ColumnNames"/>).</summary>
+    public bool HasCaptions => _columns.Text is not null;
+
+    /// <summary>The caption column's name, when there is one.</summary>
+    public string? TextColumn => _columns.TextName;
+
     /// <summary>The image leaf as a dotted path ("image.bytes" or "jpg").</summary>
     public string ImageColumnPath => string.Join('.', _columns.Image.Path.ToList());
 
@@ -52,15 +58,16 @@ public sealed class ParquetImageShard
 
     /// <summary>Opens <paramref name="path"/>, reads its footer and checks that it has an image column.</summary>
     public static async Task<ParquetImageShard> OpenAsync(string path, long firstIndex, string? imageColumn, string? labelColumn, CancellationToken ct)
-        => await OpenAsync(path, null, firstIndex, imageColumn, labelColumn, ct).ConfigureAwait(false);
+        => await OpenAsync(path, null, firstIndex, imageColumn, labelColumn, null, ct).ConfigureAwait(false);
 
-    internal static async Task<ParquetImageShard> OpenAsync(string path, long? size, long firstIndex, string? imageColumn, string? labelColumn, CancellationToken ct)
+    internal static async Task<ParquetImageShard> OpenAsync(string path, long? size, long firstIndex, string? imageColumn, string? labelColumn, string? textColumn,
+        CancellationToken ct)
     {
         var (stream, _) = await ShardStorage.OpenAsync(path, size, ct).ConfigureAwait(false);
         try
         {
             await using var reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct).ConfigureAwait(false);
-            var columns = ImageColumns.Find(reader.Schema, path, imageColumn, labelColumn);
+            var columns = ImageColumns.Find(reader.Schema, path, imageColumn, labelColumn, textColumn);
             var rows = new long[reader.RowGroupCount];
             var bytes = new long[rows.Length];
             for (int i = 0; i < rows.Length; i++)
@@ -85,9 +92,10 @@ public sealed class ParquetImageShard
     /// Reads row group <paramref name="rowGroup"/> into a chunk (all its rows, in stored order). The image column is
     /// read into pooled buffers when <paramref name="file"/> and <paramref name="raw"/> are given and the column's layout
     /// allows; otherwise through Parquet.Net. <paramref name="unit"/> is the row group's position in the epoch's order.
+    /// <paramref name="captions"/>: read the caption column too, when there is one (<see cref="ReadPlan.Captions"/>).
     /// </summary>
     internal async Task<SampleChunk> ReadRowGroupAsync(ParquetReader reader, int rowGroup, int epoch, int unit, IRangeReadable? file,
-        BinaryColumnReader? raw, CancellationToken ct)
+        BinaryColumnReader? raw, CancellationToken ct, bool captions = false)
     {
         string column = _columns.ImageName;
         PooledBuffers? owner = null;
@@ -130,6 +138,16 @@ public sealed class ParquetImageShard
                 Array.Fill(labels, Sample.NoLabel);
             }
 
+            ReadOnlyMemory<byte>[]? texts = null;
+            string?[]? problems = null;
+            if (captions && _columns.Text is { } textField)
+            {
+                column = _columns.TextName!;
+                texts = new ReadOnlyMemory<byte>[n];
+                await ReadTextAsync(rg, textField, file, raw, texts, owner ??= new PooledBuffers(), ct).ConfigureAwait(false);
+                problems = SampleChunk.MarkMissingCaptions(texts, null);
+            }
+
             string?[]? keys = null;
             if (_columns.Key is { } keyField)
             {
@@ -142,7 +160,7 @@ public sealed class ParquetImageShard
             for (int g = 0; g < rowGroup; g++) first += RowGroupRows[g];
             var indices = new long[n];
             for (int i = 0; i < n; i++) indices[i] = first + i;
-            var chunk = new SampleChunk(Path, rowGroup, epoch, images, labels, indices, keys, owner) { Unit = unit };
+            var chunk = new SampleChunk(Path, rowGroup, epoch, images, labels, indices, keys, owner) { Unit = unit, Captions = texts, Problems = problems };
             owner = null;
             return chunk;
         }
@@ -150,6 +168,48 @@ public sealed class ParquetImageShard
         {
             owner?.Dispose();
             throw new ShardFormatException(Path, column, $"Shard '{Path}', row group {rowGroup}, column '{column}': cannot be read: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Reads the caption column into <paramref name="captions"/> as UTF-8 bytes (empty for null): straight into pooled buffers
+    /// when the column's layout allows, else through Parquet.Net with every caption encoded into one pooled buffer.
+    /// </summary>
+    private static async Task ReadTextAsync(ParquetRowGroupReader rg, DataField field, IRangeReadable? file, BinaryColumnReader? raw,
+        ReadOnlyMemory<byte>[] captions, PooledBuffers owner, CancellationToken ct)
+    {
+        int n = captions.Length;
+        if (file is not null && raw is not null && rg.GetMetadata(field) is { } chunk)
+        {
+            try
+            {
+                await raw.ReadAsync(file, chunk, field.MaxDefinitionLevel, field.MaxRepetitionLevel, captions, owner, ct).ConfigureAwait(false);
+                return;
+            }
+            catch (UnsupportedColumnException)
+            {
+                // read through Parquet.Net below (buffers rented so far stay with the owner until the chunk is released)
+            }
+        }
+        if (field.ClrType == typeof(byte[]) || field.ClrType == typeof(ReadOnlyMemory<byte>))
+        {
+            var arrays = new byte[]?[n];
+            await rg.ReadAsync(field, arrays.AsMemory(), null, ct).ConfigureAwait(false);
+            for (int i = 0; i < n; i++) captions[i] = arrays[i] is { } b ? b : default;
+            return;
+        }
+        var strings = new string?[n];
+        await rg.ReadAsync(field, strings.AsMemory(), null, ct).ConfigureAwait(false);
+        long total = 0;
+        foreach (var t in strings) total += t is null ? 0 : System.Text.Encoding.UTF8.GetByteCount(t);
+        var buffer = owner.Rent(checked((int)total));
+        int at = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if (strings[i] is not { } t) { captions[i] = default; continue; }
+            int written = System.Text.Encoding.UTF8.GetBytes(t, buffer.AsSpan(at));
+            captions[i] = buffer.AsMemory(at, written);
+            at += written;
         }
     }
 

@@ -5,7 +5,7 @@ namespace Contrastive.Ingest;
 
 /// <summary>
 /// Writes image shards in the Hugging Face `datasets` schema: `image` = struct {bytes: binary, path: string},
-/// `label` = int64. Each file is written to a temporary name and renamed, so a reader never sees half a shard.
+/// `label` = int64, and `text` = string when any row has a caption (<see cref="ImageRow.Caption"/>). Each file is written to a temporary name and renamed, so a reader never sees half a shard.
 /// </summary>
 public static class ParquetImageShardWriter
 {
@@ -15,7 +15,11 @@ public static class ParquetImageShardWriter
         var bytesField = new DataField<byte[]>("bytes");
         var pathField = new DataField<string>("path");
         var labelField = new DataField<long>("label");
-        var schema = new ParquetSchema(new StructField("image", bytesField, pathField), labelField);
+        var textField = new DataField<string>("text");
+        bool captions = rows.Any(r => r.Caption is not null);
+        var schema = captions
+            ? new ParquetSchema(new StructField("image", bytesField, pathField), labelField, textField)
+            : new ParquetSchema(new StructField("image", bytesField, pathField), labelField);
 
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
         string tmp = path + ".tmp-" + Environment.ProcessId;
@@ -30,17 +34,20 @@ public static class ParquetImageShardWriter
                     var bytes = new byte[n][];
                     var paths = new string[n];
                     var labels = new long[n];
+                    var texts = captions ? new string?[n] : null;
                     for (int i = 0; i < n; i++)
                     {
                         var row = rows[start + i];
                         bytes[i] = row.Bytes;
                         paths[i] = row.Path;
                         labels[i] = row.Label;
+                        if (texts is not null) texts[i] = row.Caption;
                     }
                     using var rg = writer.CreateRowGroup();
                     await rg.WriteAsync(schema.DataFields[0], bytes, null).ConfigureAwait(false);
                     await rg.WriteAsync(schema.DataFields[1], paths, null).ConfigureAwait(false);
                     await rg.WriteAsync<long>(schema.DataFields[2], labels.AsMemory(), null, null, ct).ConfigureAwait(false);
+                    if (texts is not null) await rg.WriteAsync(textField, texts, null).ConfigureAwait(false);
                 }
             }
             await stream.FlushAsync(ct).ConfigureAwait(false);

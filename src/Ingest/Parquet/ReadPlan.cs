@@ -39,6 +39,13 @@ public readonly record struct ReadPlan(int Epoch, long Seed, bool Shuffle, Holdo
     /// </summary>
     public long ShuffleBufferBytes { get; init; } = DefaultShuffleBufferBytes;
 
+    /// <summary>
+    /// Read each sample's caption, in a dataset that has them (<see cref="IImageDataset.HasCaptions"/>), into
+    /// <see cref="SampleChunk.Captions"/>; a sample whose caption is missing or blank is then a bad sample. False (the
+    /// default): captions are not read (image-only methods neither pay for them nor lose samples without one).
+    /// </summary>
+    public bool Captions { get; init; }
+
     /// <summary>Whether shard datasets mix samples across read units (shuffling, with a buffer of more than one sample and byte).</summary>
     internal bool Mixes => Shuffle && ShuffleBufferSamples > 1 && ShuffleBufferBytes > 1;
 

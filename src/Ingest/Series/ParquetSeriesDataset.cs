@@ -36,6 +36,9 @@ public sealed class ParquetSeriesDataset : IImageDataset, IShardUnits
 
     public bool HasLabels => _columns.Label is not null;
 
+    /// <summary>Never: the format has no captions.</summary>
+    public bool HasCaptions => false;
+
     public IReadOnlyList<string>? ClassNames => null;
 
     /// <summary>The series as the input pipeline takes them: each sample's bytes are its float32 values (see <see cref="SeriesChunk.ToSampleChunk"/>).</summary>

@@ -17,8 +17,13 @@ internal sealed class TarShardReader
 
     private readonly byte[] _header = new byte[512];
 
-    /// <summary>One sample as read: its key, image bytes (pooled; empty when the sample had none) and label.</summary>
-    internal readonly record struct TarSample(string Key, ReadOnlyMemory<byte> Image, long Label);
+    /// <summary>
+    /// One sample as read: its key, image bytes (pooled; empty when the sample had none), label, and caption (key.txt as UTF-8,
+    /// pooled in the same buffers; empty when none). <paramref name="HasCaption"/>: a key.txt member was there (it may be empty);
+    /// <paramref name="Problem"/>: why the sample cannot be used, when known here (a caption too large to read).
+    /// </summary>
+    internal readonly record struct TarSample(string Key, ReadOnlyMemory<byte> Image, long Label, ReadOnlyMemory<byte> Caption = default, bool HasCaption = false,
+        string? Problem = null);
 
     /// <summary>
     /// Reads the samples of <paramref name="stream"/> in order, in groups of up to <paramref name="groupSize"/> samples and
@@ -32,7 +37,9 @@ internal sealed class TarShardReader
         var owner = new PooledBuffers();
         var samples = new List<TarSample>(groupSize);
         string? key = null, pendingName = null;
-        ReadOnlyMemory<byte> image = default;
+        ReadOnlyMemory<byte> image = default, caption = default;
+        bool hasCaption = false;
+        string? problem = null;
         long label = Sample.NoLabel;
         long bytes = 0; // image bytes of the group so far (the sample in progress included)
         try
@@ -69,7 +76,7 @@ internal sealed class TarShardReader
                 {
                     if (key is not null)
                     {
-                        samples.Add(new TarSample(key, image, label));
+                        samples.Add(new TarSample(key, image, label, caption, hasCaption, problem));
                         if (samples.Count == groupSize)
                         {
                             yield return (samples, owner);
@@ -80,6 +87,9 @@ internal sealed class TarShardReader
                     }
                     key = memberKey;
                     image = default;
+                    caption = default;
+                    hasCaption = false;
+                    problem = null;
                     label = Sample.NoLabel;
                 }
 
@@ -88,16 +98,38 @@ internal sealed class TarShardReader
                     if (size > int.MaxValue) throw new InvalidDataException($"member '{name}' of '{shard}' is {size} bytes, too large for an image");
                     if (samples.Count > 0 && bytes + size > groupBytes)
                     {
-                        // The finished samples go now; the one in progress (its label, if read, is not in the buffers) starts the next group.
+                        // The finished samples go now; the one in progress starts the next group (its label is not in the buffers;
+                        // its caption, if read before the image, is copied into the next group's).
                         yield return (samples, owner);
                         samples = new List<TarSample>(groupSize);
                         owner = new PooledBuffers();
-                        bytes = 0;
+                        bytes = caption.Length;
+                        if (!caption.IsEmpty)
+                        {
+                            var moved = owner.Rent(caption.Length);
+                            caption.Span.CopyTo(moved);
+                            caption = moved.AsMemory(0, caption.Length);
+                        }
                     }
                     bytes += size;
                     var buffer = owner.Rent((int)size);
                     if (!await ReadExactAsync(pipe, buffer.AsMemory(0, (int)size), ct).ConfigureAwait(false)) throw Truncated(shard);
                     image = buffer.AsMemory(0, (int)size);
+                    await SkipAsync(pipe, padded - size, shard, ct).ConfigureAwait(false);
+                }
+                else if (ext == CaptionText.Extension && !hasCaption)
+                {
+                    hasCaption = true;
+                    if (size > CaptionText.MaxBytes)
+                    {
+                        problem = $"its caption member '{name}' is {size} bytes, more than the {CaptionText.MaxBytes} read";
+                        await SkipAsync(pipe, padded, shard, ct).ConfigureAwait(false);
+                        continue;
+                    }
+                    bytes += size;
+                    var buffer = owner.Rent((int)size);
+                    if (!await ReadExactAsync(pipe, buffer.AsMemory(0, (int)size), ct).ConfigureAwait(false)) throw Truncated(shard);
+                    caption = buffer.AsMemory(0, (int)size);
                     await SkipAsync(pipe, padded - size, shard, ct).ConfigureAwait(false);
                 }
                 else if (Array.IndexOf(LabelExtensions, ext) >= 0 && size <= 64)
@@ -113,7 +145,7 @@ internal sealed class TarShardReader
                     await SkipAsync(pipe, padded, shard, ct).ConfigureAwait(false);
                 }
             }
-            if (key is not null) samples.Add(new TarSample(key, image, label));
+            if (key is not null) samples.Add(new TarSample(key, image, label, caption, hasCaption, problem));
             if (samples.Count > 0) yield return (samples, owner);
             else owner.Dispose();
         }

@@ -14,18 +14,21 @@ public sealed class WebDataset : IImageDataset, IShardUnits
 
     private readonly IReadOnlyList<(string Shard, long? Size)> _shards;
 
-    private WebDataset(string uri, IReadOnlyList<(string Shard, long? Size)> shards, bool hasLabels, int chunkSize)
+    private WebDataset(string uri, IReadOnlyList<(string Shard, long? Size)> shards, bool hasLabels, bool hasCaptions, int chunkSize)
     {
         Uri = uri;
         _shards = shards;
         HasLabels = hasLabels;
+        HasCaptions = hasCaptions;
         ChunkSize = chunkSize;
-        Columns = new Dictionary<string, string>
+        var columns = new Dictionary<string, string>
         {
             ["image"] = "key.{jpg,jpeg,png,webp}",
             ["label"] = hasLabels ? "key.{cls,label,class}" : "(none)",
             ["key"] = "member name up to the first '.'",
         };
+        if (hasCaptions) columns["text"] = "key.txt";
+        Columns = columns;
     }
 
     public string Uri { get; }
@@ -37,6 +40,9 @@ public sealed class WebDataset : IImageDataset, IShardUnits
     public long SampleCount => -1;
 
     public bool HasLabels { get; }
+
+    /// <summary>True when the first sample of the first shard has a key.txt member: then every sample needs one.</summary>
+    public bool HasCaptions { get; }
 
     public IReadOnlyDictionary<string, string> Columns { get; }
 
@@ -50,14 +56,15 @@ public sealed class WebDataset : IImageDataset, IShardUnits
     public static async Task<WebDataset> OpenAsync(string uri, int chunkSize = 100, CancellationToken ct = default)
     {
         var shards = await ShardSource.ResolveAsync(uri, ShardExtensions, ct).ConfigureAwait(false);
-        bool labels = false;
+        bool labels = false, captions = false;
         await foreach (var (samples, owner) in ReadShardAsync(shards[0].Shard, shards[0].Size, 1, ct).ConfigureAwait(false))
         {
             labels = samples.Count > 0 && samples[0].Label != Sample.NoLabel;
+            captions = samples.Count > 0 && samples[0].HasCaption;
             owner.Dispose();
             break;
         }
-        return new WebDataset(uri, shards, labels, chunkSize);
+        return new WebDataset(uri, shards, labels, captions, chunkSize);
     }
 
     /// <summary>
@@ -81,14 +88,19 @@ public sealed class WebDataset : IImageDataset, IShardUnits
                 var labels = new long[n];
                 var indices = new long[n];
                 var keys = new string?[n];
+                var captions = HasCaptions && plan.Captions ? new ReadOnlyMemory<byte>[n] : null;
+                string?[]? problems = null;
                 for (int i = 0; i < n; i++)
                 {
                     images[i] = samples[i].Image;
                     labels[i] = samples[i].Label;
                     indices[i] = next++;
                     keys[i] = samples[i].Key;
+                    if (captions is not null) captions[i] = samples[i].Caption;
+                    if (captions is not null && samples[i].Problem is { } problem) (problems ??= new string?[n])[i] = problem;
                 }
-                yield return new SampleChunk(shard, part++, plan.Epoch, images, labels, indices, keys, owner) { Unit = position };
+                if (captions is not null) problems = SampleChunk.MarkMissingCaptions(captions, problems);
+                yield return new SampleChunk(shard, part++, plan.Epoch, images, labels, indices, keys, owner) { Unit = position, Captions = captions, Problems = problems };
             }
         }
 

@@ -47,7 +47,13 @@ internal ref struct ThriftCompactReader(ReadOnlySpan<byte> data)
             case Byte: Position++; break;
             case I16: case I32: case I64: ReadVarint(); break;
             case Double: Position += 8; break;
-            case Binary: Position += checked((int)ReadVarint()); break;
+            case Binary:
+            {
+                // The length first: "Position += ReadVarint()" would add it to the position before the length's own bytes.
+                int length = checked((int)ReadVarint());
+                Position += length;
+                break;
+            }
             case List:
             case Set:
             {

