@@ -20,8 +20,10 @@ public sealed class Batch
     /// <param name="viewBytes">Bytes of one sample's view (for image views 3 × size², unless <paramref name="viewSizes"/> gives each view's side).</param>
     /// <param name="floatStorage">Store views as float32 (<see cref="Values"/>) rather than bytes.</param>
     /// <param name="viewSizes">Image views of different sides (multi-crop), one per view; null when all are <paramref name="size"/>.</param>
-    public Batch(int views, int capacity, int viewBytes, int size, bool floatStorage = false, int[]? viewSizes = null)
+    /// <param name="context">Token ids per sample (the text context length) when the batch carries captions' tokens; 0: no token plane.</param>
+    public Batch(int views, int capacity, int viewBytes, int size, bool floatStorage = false, int[]? viewSizes = null, int context = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(context);
         ArgumentOutOfRangeException.ThrowIfLessThan(views, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Views = views;
@@ -47,6 +49,12 @@ public sealed class Batch
         Indices = new long[capacity];
         Sources = new long[capacity];
         Keys = new string?[capacity];
+        Context = context;
+        if (context > 0)
+        {
+            Tokens = GC.AllocateArray<int>(checked(capacity * context), pinned: true);
+            TokenLengths = new int[capacity];
+        }
     }
 
     private readonly int[]? _viewSizes; // null: every view is Size × Size (or ViewBytes for series)
@@ -108,6 +116,25 @@ public sealed class Batch
     /// (<see cref="IBatchSource.SkippedBefore"/> gives them per shard).
     /// </summary>
     public long SkippedBefore { get; set; }
+
+    /// <summary>Token ids per sample row of <see cref="Tokens"/>; 0 when the batch carries no text.</summary>
+    public int Context { get; }
+
+    /// <summary>
+    /// The captions' token ids, [<see cref="Capacity"/>, <see cref="Context"/>] row-major, one row per sample slot, pinned
+    /// (torch.frombuffer wraps it without a copy); null when the batch carries no text. Allocated once with the buffer and
+    /// reused: each row is written whole (ids, then padding 0), so a reused buffer never shows an earlier batch's tokens in
+    /// rows below <see cref="Count"/>; rows at or past <see cref="Count"/> are not meaningful (like their pixel slots).
+    /// </summary>
+    public int[]? Tokens { get; }
+
+    /// <summary>Ids in each row that are not padding (the end token is at length − 1); null when the batch carries no text.</summary>
+    public int[]? TokenLengths { get; }
+
+    /// <summary>The token row of sample <paramref name="slot"/> (<see cref="Context"/> ids).</summary>
+    public Span<int> TokenRow(int slot) => Tokens is null
+        ? throw new InvalidOperationException("this batch carries no text tokens")
+        : Tokens.AsSpan(slot * Context, Context);
 
     /// <summary>Bytes of view 0: 3 × Size × Size for images, channels × length × 4 for float series windows (<see cref="ViewBytesOf"/> for others).</summary>
     public int ViewBytes { get; }

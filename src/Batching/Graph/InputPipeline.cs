@@ -34,7 +34,18 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
     private readonly int _assemblerLane;
 
     /// <summary>A chunk whose views were made into a pooled staging buffer (deterministic mode).</summary>
-    private sealed record Staged(Tracked Item, byte[] Views, bool[] Ok);
+    private sealed record Staged(Tracked Item, byte[] Views, bool[] Ok, int[]? Tokens, int[]? TokenLengths);
+
+    /// <summary>A worker's encoded caption, between its decode and its slot write (one per worker, reused).</summary>
+    private sealed class TokenScratch(int context)
+    {
+        public readonly int[] Row = new int[context];
+        public int Length;
+    }
+
+    private readonly ICaptionEncoder? _captions;
+    private readonly int _context; // token ids per sample; 0 without text
+    private readonly ConcurrentDictionary<ISampleWorker, TokenScratch> _tokenScratch = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>A chunk and the record of where its samples went.</summary>
     private sealed record Tracked(SampleChunk Chunk, ReadProgress.Chunk Progress);
@@ -50,8 +61,12 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
         _workerCount = options.EffectiveWorkersFor(settings.TrainerSharesCpu);
         var processor = settings.Processor;
         _sampleBytes = processor.SampleBytes;
+        _captions = settings.Captions;
+        _context = _captions?.Context ?? 0;
+        if (_captions is not null && _context < 1)
+            throw new ArgumentException($"the caption encoder '{_captions.Name}' has a context of {_context} ids", nameof(settings));
         Pool = new BatchPool(options.Prefetch + _workerCount + 2, processor.ViewCount, options.BatchSize, processor.ViewBytes, processor.Size, processor.FloatViews,
-            processor.ViewSizes);
+            processor.ViewSizes, _context);
         _progress = new ReadProgress(retain: Pool.Buffers + 2);
         _output = Channel.CreateBounded<BatchLease>(new BoundedChannelOptions(options.Prefetch) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _trace = settings.Trace;
@@ -269,6 +284,7 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
         {
             if (chunk.Problems?[i] is { } problem) throw new SampleFormatException(problem);
             w.Prepare(bytes, _settings.Seed, chunk.Epoch, chunk.Indices[i]);
+            if (_captions is not null) Tokenize(w, chunk, i);
         }
         catch (SampleFormatException e)
         {
@@ -281,8 +297,42 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
         return true;
     }
 
+    /// <summary>
+    /// Encodes sample <paramref name="i"/>'s caption into the worker's token row (ids, then padding 0 to the end of the
+    /// row whatever the encoder left there); throws <see cref="SampleFormatException"/> for a caption the encoder refuses.
+    /// </summary>
+    private void Tokenize(ISampleWorker w, SampleChunk chunk, int i)
+    {
+        if (chunk.Captions is not { } captions)
+            throw new InvalidOperationException(
+                $"the pipeline tokenizes captions ({_captions!.Name}) but {chunk.Shard}, part {chunk.Part} carries none: read with ReadPlan.Captions = true from data that has captions");
+        var scratch = _tokenScratch.GetOrAdd(w, static (_, context) => new TokenScratch(context), _context);
+        int length = _captions!.EncodeUtf8Into(captions[i].Span, scratch.Row);
+        if (length < 1 || length > _context)
+            throw new InvalidOperationException($"the caption encoder '{_captions.Name}' returned a length of {length} for a row of {_context} ids");
+        scratch.Row.AsSpan(length).Clear();
+        scratch.Length = length;
+    }
+
+    /// <summary>Writes the worker's encoded caption into a batch slot's token row, or (batch null) into its place in a staging buffer.</summary>
+    private void WriteTokens(ISampleWorker w, int i, Batch? batch, int slot, int[]? staging, int[]? stagingLengths)
+    {
+        var scratch = _tokenScratch[w];
+        if (batch is not null)
+        {
+            scratch.Row.CopyTo(batch.TokenRow(slot));
+            batch.TokenLengths![slot] = scratch.Length;
+        }
+        else
+        {
+            scratch.Row.CopyTo(staging.AsSpan(i * _context, _context));
+            stagingLengths![i] = scratch.Length;
+        }
+    }
+
     /// <summary>Writes sample <paramref name="i"/>'s views into a batch slot, or (batch null) into its place in a staging buffer.</summary>
-    private void MakeViews(ISampleWorker w, SampleChunk chunk, int i, Batch? batch, int slot, byte[]? staging, int lane)
+    /// The caption's tokens (with text) go the same way, into the slot's token row or the token staging buffer.
+    private void MakeViews(ISampleWorker w, SampleChunk chunk, int i, Batch? batch, int slot, byte[]? staging, int[]? tokenStaging, int[]? lengthStaging, int lane)
     {
         long t0 = Stopwatch.GetTimestamp(), a0 = GC.GetAllocatedBytesForCurrentThread();
         var processor = _settings.Processor;
@@ -294,6 +344,7 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
             at += bytes;
             w.WriteView(v, _settings.Seed, chunk.Epoch, chunk.Indices[i], dst);
         }
+        if (_captions is not null) WriteTokens(w, i, batch, slot, tokenStaging, lengthStaging);
         long t1 = Stopwatch.GetTimestamp();
         Stats.Augmented(views, _sampleBytes, t1 - t0, GC.GetAllocatedBytesForCurrentThread() - a0);
         _trace?.Complete(lane, "augment", t0, t1);
@@ -323,7 +374,7 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
                 try
                 {
                     var batch = slot.Batch.Lease.Batch;
-                    MakeViews(w, chunk, i, batch, slot.Index, null, lane);
+                    MakeViews(w, chunk, i, batch, slot.Index, null, null, null, lane);
                     t1 = Stopwatch.GetTimestamp();
                     SetSample(batch, slot.Index, chunk, i);
                 }
@@ -355,13 +406,20 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
         {
             var staging = ArrayPool<byte>.Shared.Rent(chunk.Count * _sampleBytes);
             var ok = ArrayPool<bool>.Shared.Rent(chunk.Count);
+            int[]? tokens = null, lengths = null;
+            if (_captions is not null)
+            {
+                tokens = ArrayPool<int>.Shared.Rent(chunk.Count * _context);
+                lengths = ArrayPool<int>.Shared.Rent(chunk.Count);
+            }
             for (int i = 0; i < chunk.Count; i++)
             {
                 token.ThrowIfCancellationRequested();
                 ok[i] = Decode(w, chunk, i, lane);
-                if (ok[i]) MakeViews(w, chunk, i, null, 0, staging, lane);
+                if (!ok[i]) continue;
+                MakeViews(w, chunk, i, null, 0, staging, tokens, lengths, lane);
             }
-            return Task.FromResult(new Staged(item, staging, ok));
+            return Task.FromResult(new Staged(item, staging, ok, tokens, lengths));
         }
         finally
         {
@@ -398,6 +456,11 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
                         staged.Views.AsSpan(at, bytes).CopyTo(batch.ViewSlot(v, slot.Index));
                         at += bytes;
                     }
+                    if (staged.Tokens is not null)
+                    {
+                        staged.Tokens.AsSpan(i * _context, _context).CopyTo(batch.TokenRow(slot.Index));
+                        batch.TokenLengths![slot.Index] = staged.TokenLengths![i];
+                    }
                     SetSample(batch, slot.Index, chunk, i);
                 }
                 finally
@@ -415,6 +478,8 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
         {
             ArrayPool<byte>.Shared.Return(staged.Views);
             ArrayPool<bool>.Shared.Return(staged.Ok);
+            if (staged.Tokens is not null) ArrayPool<int>.Shared.Return(staged.Tokens);
+            if (staged.TokenLengths is not null) ArrayPool<int>.Shared.Return(staged.TokenLengths);
             _trace?.Complete(lane, "assemble chunk", started, Stopwatch.GetTimestamp());
         }
     }

@@ -16,6 +16,13 @@ public sealed record PipelineSettings(ISampleProcessor Processor, long Seed, boo
     {
     }
 
+    /// <summary>
+    /// Tokenizes each sample's caption into its slot's row of <see cref="Batch.Tokens"/> (the chunks must carry captions:
+    /// read with <c>ReadPlan.Captions = true</c>); a caption it cannot encode makes a bad sample. Null: no text, batches
+    /// have no token plane.
+    /// </summary>
+    public ICaptionEncoder? Captions { get; init; }
+
     /// <summary>Where the reader, the workers and the assembler record their spans (a lane each); null: no trace.</summary>
     public TraceRecorder? Trace { get; init; }
 }

@@ -19,7 +19,7 @@ namespace Contrastive.Training.Text;
 /// A caption longer than the context is truncated to its first <c>ContextLength - 2</c> tokens and still ends with the end
 /// token. The instance is immutable and safe to share between workers.
 /// </summary>
-public sealed class CaptionTokenizer
+public sealed class CaptionTokenizer : Contrastive.Augment.ICaptionEncoder
 {
     /// <summary>The tokenizer's name as recorded in checkpoints.</summary>
     public const string Gpt2BpeName = "gpt2-bpe";
@@ -109,6 +109,26 @@ public sealed class CaptionTokenizer
         finally
         {
             if (rented is not null) ArrayPool<char>.Shared.Return(rented);
+        }
+    }
+
+    int Contrastive.Augment.ICaptionEncoder.Context => ContextLength;
+
+    /// <summary>
+    /// For the input pipeline's workers: as <see cref="EncodeUtf8Into"/>, but a caption that cannot be encoded (empty or
+    /// white space once cleaned) is a bad sample (<see cref="Contrastive.Augment.SampleFormatException"/>), not an error.
+    /// </summary>
+    int Contrastive.Augment.ICaptionEncoder.EncodeUtf8Into(ReadOnlySpan<byte> utf8, Span<int> row)
+    {
+        if (row.Length != ContextLength) // a caller's mistake, not the sample's
+            throw new ArgumentException($"the token row has {row.Length} ids but the text context length is {ContextLength}", nameof(row));
+        try
+        {
+            return EncodeUtf8Into(utf8, row);
+        }
+        catch (ArgumentException e) when (e.ParamName == "caption")
+        {
+            throw new Contrastive.Augment.SampleFormatException("the caption cannot be tokenized: it is empty or white space once cleaned");
         }
     }
 
