@@ -75,6 +75,9 @@ public sealed class JobRunner(JobStore store, ServeState state, ServeOptions opt
     {
         await Task.Yield();
         IsRunning = true;
+        // One wait on the wake-up signal at a time: a new wait each round would leave the earlier one pending, and the next
+        // Wake() would go to that abandoned waiter (a submit right after a job ended then waited for the next Wake()).
+        Task? wake = null;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -85,8 +88,14 @@ public sealed class JobRunner(JobStore store, ServeState state, ServeOptions opt
                     _running[job.Id] = (Task.Run(() => RunJobAsync(job, cancel.Token, stoppingToken), CancellationToken.None), cancel);
                 }
                 var tasks = _running.Values.Select(r => r.Task).ToList();
-                var wake = _wake.WaitAsync(stoppingToken);
-                await Task.WhenAny([wake, .. tasks]).ConfigureAwait(false);
+                wake ??= _wake.WaitAsync(stoppingToken);
+                // A look at the store now and then as well, whatever the signal says.
+                await Task.WhenAny([wake, Task.Delay(TimeSpan.FromSeconds(5), stoppingToken), .. tasks]).ConfigureAwait(false);
+                if (wake.IsCompleted)
+                {
+                    await wake.ConfigureAwait(false); // rethrows a cancellation on stop
+                    wake = null;
+                }
                 foreach (var (id, r) in _running.Where(kv => kv.Value.Task.IsCompleted).ToList())
                 {
                     _running.TryRemove(id, out _);
