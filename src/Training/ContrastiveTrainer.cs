@@ -189,9 +189,6 @@ public sealed class ContrastiveTrainer : IDisposable
     {
         if (Group.WorldSize == 1) return;
         _parallel.Broadcast(Method.Model);
-        using (var scope = NewDisposeScope())
-        using (no_grad())
-            foreach (var p in Method.Parameters) Group.BroadcastInPlace(p, 0);
         var state = Group.BroadcastBytes(Group.Rank == 0 ? Method.SaveState() : null);
         if (Group.Rank != 0 && state.Length > 0) Method.LoadState(state);
     }

@@ -33,27 +33,22 @@ public sealed class DataParallel : IDisposable
         Nccl = nccl;
     }
 
-    public IProcessGroup Group => _group;
-
     /// <summary>The NCCL communicator gradients of CUDA parameters go through, when one was made (else host memory and MPI).</summary>
     public NcclCommunicator? Nccl { get; }
 
-    /// <summary>Values all-reduced per step (the parameters' elements).</summary>
-    public long Elements => _count;
-
-    /// <summary>How gradients travel: "none" (one process), "mpi (host memory)" or "nccl (device)".</summary>
-    public string Transport => _group.WorldSize == 1 ? "none" : Nccl is not null ? "nccl (device)" : "mpi (host memory)";
-
-    /// <summary>Copies rank 0's values of every parameter and buffer of <paramref name="modules"/> into every rank's.</summary>
+    /// <summary>
+    /// Copies rank 0's values of every parameter and buffer of <paramref name="modules"/>, and of the trained parameters
+    /// outside them (a head the method keeps beside its model), into every rank's.
+    /// </summary>
     public void Broadcast(params nn.Module[] modules)
     {
         if (_group.WorldSize == 1) return;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        foreach (var m in modules)
-            foreach (var (_, t) in m.state_dict())
-                if (Nccl is not null && t.device.type == DeviceType.CUDA) Nccl.Broadcast(t, 0);
-                else _group.BroadcastInPlace(t, 0);
+        var inModules = modules.SelectMany(m => m.parameters()).Select(p => p.Handle).ToHashSet();
+        foreach (var t in modules.SelectMany(m => m.state_dict().Values).Concat(_parameters.Where(p => !inModules.Contains(p.Handle))))
+            if (Nccl is not null && t.device.type == DeviceType.CUDA) Nccl.Broadcast(t, 0);
+            else _group.BroadcastInPlace(t, 0);
     }
 
     /// <summary>

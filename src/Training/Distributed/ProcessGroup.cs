@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Contrastive.Training;
 
 /// <summary>How <see cref="IProcessGroup.AllReduce{T}"/> combines the ranks' values.</summary>
@@ -102,6 +100,4 @@ public static class ProcessGroupExtensions
         group.AllReduce(v, ReduceOp.Max);
         return v[0] != 0;
     }
-
-    internal static Span<byte> Bytes<T>(Span<T> values) where T : unmanaged => MemoryMarshal.AsBytes(values);
 }

@@ -54,13 +54,7 @@ public static class ProcessGroupTensors
         }
     }
 
-    private static void Reduce<T>(IProcessGroup group, Tensor t, ReduceOp op) where T : unmanaged
-    {
-        var host = new T[t.numel()];
-        using (var view = frombuffer(host, t.dtype)) view.copy_(t.reshape(-1));
-        group.AllReduce<T>(host, op);
-        using (var view = frombuffer(host, t.dtype)) t.copy_(view.view(t.shape));
-    }
+    private static void Reduce<T>(IProcessGroup group, Tensor t, ReduceOp op) where T : unmanaged => InPlace<T>(t, host => group.AllReduce<T>(host, op));
 
     private static Tensor Gather<T>(IProcessGroup group, Tensor t) where T : unmanaged
     {
@@ -74,11 +68,14 @@ public static class ProcessGroupTensors
         return host.to(t.device, copy: true);
     }
 
-    private static void Cast<T>(IProcessGroup group, Tensor t, int root) where T : unmanaged
+    private static void Cast<T>(IProcessGroup group, Tensor t, int root) where T : unmanaged => InPlace<T>(t, host => group.Broadcast<T>(host, root));
+
+    /// <summary>Copies <paramref name="t"/> into a host array, runs <paramref name="collective"/> on it and copies the result back.</summary>
+    private static void InPlace<T>(Tensor t, Action<T[]> collective) where T : unmanaged
     {
         var host = new T[t.numel()];
         using (var view = frombuffer(host, t.dtype)) view.copy_(t.reshape(-1));
-        group.Broadcast<T>(host, root);
+        collective(host);
         using (var view = frombuffer(host, t.dtype)) t.copy_(view.view(t.shape));
     }
 }

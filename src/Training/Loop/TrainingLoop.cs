@@ -76,8 +76,7 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
         trainer.Trace ??= Trace;
         // A resumed run already at its step limit (or --until-step) takes no further step: it only ends (a service
         // restarted during a finished run's evaluation resumes it so). Equal on every rank.
-        bool done = trainer.Step > 0 && ((_o.MaxSteps > 0 && trainer.Step >= _o.MaxSteps) || (_o.UntilStep > 0 && trainer.Step >= _o.UntilStep));
-        if (done) interrupted = !(_o.MaxSteps > 0 && trainer.Step >= _o.MaxSteps);
+        bool done = trainer.Step > 0 && StepLimitReached(trainer.Step, out interrupted, announce: false);
         try
         {
             while (!done)
@@ -210,13 +209,14 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
         }
     }
 
-    private bool StepLimitReached(long step, out bool interrupted)
+    /// <summary>Whether a step limit is reached: --max-steps (a finished run) or --until-step (interrupted, said when <paramref name="announce"/>).</summary>
+    private bool StepLimitReached(long step, out bool interrupted, bool announce = true)
     {
         interrupted = false;
         if (_o.MaxSteps > 0 && step >= _o.MaxSteps) return true;
         if (_o.UntilStep > 0 && step >= _o.UntilStep)
         {
-            Message?.Invoke($"Reached --until-step {_o.UntilStep}: checkpointing and stopping; --resume continues");
+            if (announce) Message?.Invoke($"Reached --until-step {_o.UntilStep}: checkpointing and stopping; --resume continues");
             interrupted = true;
             return true;
         }
@@ -253,12 +253,7 @@ public sealed class TrainingLoop(ContrastiveTrainer trainer, CheckpointStore sto
     {
         interrupted = false;
         if (HasLimit && Progress(step, seconds) >= 1) return true;
-        if (_o.UntilStep > 0 && step >= _o.UntilStep)
-        {
-            Message?.Invoke($"Reached --until-step {_o.UntilStep}: checkpointing and stopping; --resume continues");
-            interrupted = true;
-            return true;
-        }
+        if (StepLimitReached(step, out interrupted)) return true;
         interrupted = stop.IsCancellationRequested;
         return interrupted;
     }
