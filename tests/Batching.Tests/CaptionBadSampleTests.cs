@@ -7,7 +7,8 @@ namespace Contrastive.Batching.Tests;
 /// <summary>In data that has captions, a sample without one is a bad sample: skipped and counted like an undecodable image.</summary>
 public class CaptionBadSampleTests
 {
-    private static byte[] Jpeg(byte shade)
+    /// <summary>A small solid JPEG (24 × 20) of the given shade, for caption tests.</summary>
+    internal static byte[] Jpeg(byte shade)
     {
         using var bmp = new SKBitmap(24, 20);
         using (var c = new SKCanvas(bmp)) c.Clear(new SKColor(shade, 120, 200));

@@ -1,6 +1,5 @@
 using System.Text;
 using Contrastive.Ingest;
-using SkiaSharp;
 
 namespace Contrastive.Batching.Tests;
 
@@ -40,15 +39,6 @@ public class CaptionTokenPipelineTests
         }
     }
 
-    private static byte[] Jpeg(byte shade)
-    {
-        using var bmp = new SKBitmap(24, 20);
-        using (var c = new SKCanvas(bmp)) c.Clear(new SKColor(shade, 120, 200));
-        using var img = SKImage.FromBitmap(bmp);
-        using var data = img.Encode(SKEncodedImageFormat.Jpeg, 90);
-        return data.ToArray();
-    }
-
     /// <summary>Caption of image <paramref name="i"/>: long and short ones mixed, so a short row often lands where a long one was.</summary>
     private static string CaptionOf(int i) => i % 3 == 0 ? $"a long caption number {i} that fills the row" : $"c{i}";
 
@@ -58,7 +48,7 @@ public class CaptionTokenPipelineTests
         Directory.CreateDirectory(root);
         for (int i = 0; i < images; i++)
         {
-            File.WriteAllBytes(Path.Combine(root, $"img{i:D2}.jpg"), Jpeg((byte)(i * 5)));
+            File.WriteAllBytes(Path.Combine(root, $"img{i:D2}.jpg"), CaptionBadSampleTests.Jpeg((byte)(i * 5)));
             File.WriteAllText(Path.Combine(root, $"img{i:D2}.txt"), i == refused ? "refused # caption" : CaptionOf(i));
         }
         return (root, await ImageDataset.OpenAsync(root));
