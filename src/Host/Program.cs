@@ -261,6 +261,10 @@ namespace Contrastive.Host
             o.Add<string?>("--train-data", "Eval:TrainData", "Labelled data whose features form the kNN bank (required).");
             o.Add<string?>("--test-data", "Eval:TestData", "Labelled data to classify (required).");
             o.Flag("--baselines", "Eval:Baselines", "Also score the architecture at random init and raw pixels (the evaluation view as floats).");
+            o.Flag("--zero-shot", "Eval:ZeroShot", "Zero-shot classification of --test-data by class names, with an image-text checkpoint (clip); --train-data is then optional.");
+            o.Add<string?>("--classes", "Eval:Classes", "Zero-shot: class names, comma-separated, in label order.");
+            o.Add<string?>("--classes-file", "Eval:ClassesFile", "Zero-shot: a file with one class name per line, in label order.");
+            o.Add<string?>("--templates", "Eval:Templates", "Zero-shot: prompt templates separated by |, each with {} for the class name (ensembled).");
             o.Add<int?>("--knn-k", "Evaluation:KnnK", "kNN neighbours.");
             o.Add<double?>("--knn-temperature", "Evaluation:KnnTemperature", "kNN temperature.");
             o.Add<double?>("--crop-fraction", "Evaluation:CropFraction", "Centre crop as a share of the shorter side before resizing to the checkpoint's image size (1 = whole image).");
@@ -281,6 +285,27 @@ namespace Contrastive.Host
                 try { decoders = RunSettings.BindDecoder(config).Factory(); }
                 catch (InvalidOperationException e) { throw new UsageException(e.Message, e); }
                 var given = RunSettings.GivenKeys(config.Configuration, "Evaluation");
+                if (what.ZeroShot)
+                {
+                    var zero = await ZeroShotRun.RunAsync(what, evaluation, training.Device, batching, decoders, ct, new RunDisplay(error), given.Contains,
+                        line => error.WriteLine(line)).ConfigureAwait(false);
+                    EvalResult? knn = string.IsNullOrWhiteSpace(what.TrainData) ? null
+                        : await EvalRun.RunAsync(what, evaluation, training.Device, batching, decoders, ct, new RunDisplay(error), given.Contains, line => error.WriteLine(line)).ConfigureAwait(false);
+                    if (parse.GetValue(json))
+                    {
+                        var merged = JsonSerializer.SerializeToNode(zero)!.AsObject();
+                        if (knn is not null)
+                            foreach (var (k, v) in JsonSerializer.SerializeToNode(knn)!.AsObject()) merged[k] ??= v?.DeepClone();
+                        output.WriteLine(merged.ToJsonString());
+                    }
+                    else
+                    {
+                        output.WriteLine(System.FormattableString.Invariant($"zero-shot top-1: {zero.Top1:F4}, top-5: {zero.Top5:F4} ({zero.Classes} classes, {zero.Templates} template(s), {zero.TestSamples} test images)"));
+                        if (zero.Top1RandomInit is { } zr) output.WriteLine(System.FormattableString.Invariant($"random init: zero-shot top-1 {zr:F4}, top-5 {zero.Top5RandomInit:F4}"));
+                        if (knn is not null) output.WriteLine(System.FormattableString.Invariant($"kNN top-1: {knn.KnnTop1:F4}\nlinear probe top-1: {knn.LinearTop1:F4}"));
+                    }
+                    return Ok;
+                }
                 var result = await EvalRun.RunAsync(what, evaluation, training.Device, batching, decoders, ct, new RunDisplay(error), given.Contains,
                     line => error.WriteLine(line)).ConfigureAwait(false);
                 if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(result));

@@ -122,6 +122,16 @@ public sealed class ContrastiveTrainer : IDisposable
             using (Trace.Span(TraceRecorder.TrainerLane, "forward + backward (global negatives)"))
                 value = GlobalStep(global, batch);
         }
+        else if (Group.WorldSize > 1 && Method is IGlobalBatchLoss rowsLoss)
+        {
+            using (Trace.Span(TraceRecorder.TrainerLane, "forward + backward (global batch)"))
+            {
+                var z = rowsLoss.EncodeRows(batch);
+                var (loss, grad) = GlobalBatch.Gradient(Group, z.detach(), (all, first) => rowsLoss.GlobalShare(all, first, z.shape[0], Group.WorldSize));
+                z.backward([grad]);
+                value = loss;
+            }
+        }
         else
         {
             Tensor? rows = _cached?.Inputs(batch);

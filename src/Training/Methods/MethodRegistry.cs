@@ -14,6 +14,7 @@ public static class MethodRegistry
         new ByolRegistration(),
         new DinoRegistration(),
         new CpcRegistration(),
+        new ClipRegistration(),
     ];
 
     /// <summary>Every registered method, in registration order.</summary>
