@@ -138,7 +138,8 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         var (data, training, batching) = (settings.Data, settings.Training, settings.Batching);
         bool lead = group.Rank == 0;
         var method = settings.Method;
-        bool images = method.Data == MethodData.Images;
+        // Text-only methods (simcse) read image datasets' captions: "images" here means the image datasets, decoded or not.
+        bool textOnly = method.Data == MethodData.Text, images = method.Data == MethodData.Images || textOnly;
         // Methods that read captions (clip): the tokenizer the workers run, and chunks read with their captions.
         var captions = method.Captions(settings.MethodOptions);
         // Rank 0 opens the data first (writing the demo set when none was named); the others follow once it has.
@@ -151,15 +152,15 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         if (method.NeedsLabels && !dataset.HasLabels)
             throw new UsageException($"--method {method.Name} needs labels, and the data at '{uri}' has none ({string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}"))}).");
         if (captions is not null && !dataset.HasCaptions)
-            throw new UsageException($"--method {method.Name} trains on images with captions, and the data at '{uri}' has none ({string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}"))}): " +
+            throw new UsageException($"--method {method.Name} trains on {(textOnly ? "captions" : "images with captions")}, and the data at '{uri}' has none ({string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}"))}): " +
                 "Parquet needs a txt, text or caption column (or name it with --text-column), WebDataset a key.txt beside each image, an image folder a .txt beside each image.");
-        if (images && await ImageShape.ProbeAsync(dataset, Decoders(), stop).ConfigureAwait(false) is { } shape)
+        if (images && !textOnly && await ImageShape.ProbeAsync(dataset, Decoders(), stop).ConfigureAwait(false) is { } shape)
             log.LogInformation("{Defaults}", DataDefaults.Describe(shape, DataDefaults.ForTraining(shape, settings.Augment, settings.Evaluation, settings.IsGiven)));
 
         if (training.Threads > 0) torch.set_num_threads(training.Threads);
         var device = TorchDevice.Resolve(training.Device);
         var split = dataset.HasLabels ? new HoldoutSplit(training.HoldoutFraction) : HoldoutSplit.None;
-        var context = new MethodContext(training, settings.MethodOptions, device, images ? settings.Augment.Size : settings.Series.Length, channels) { Group = group };
+        var context = new MethodContext(training, settings.MethodOptions, device, textOnly ? 0 : images ? settings.Augment.Size : settings.Series.Length, channels) { Group = group };
         ContrastiveTrainer trainer;
         try { trainer = new ContrastiveTrainer(method, context, batching.BatchSize); }
         catch (ArgumentException e) { throw new UsageException(e.Message, e); }
@@ -190,7 +191,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             else log.LogWarning("--resume: no intact checkpoint in {Out}; starting from step 0", remote?.Prefix ?? Path.GetFullPath(outDir));
         }
 
-        ISampleProcessor processor = images
+        ISampleProcessor processor = textOnly ? new CaptionOnlySampleProcessor() : images
             ? new ImageSampleProcessor(method.ImageViews(settings.MethodOptions, new ViewSettings(settings.Augment, settings.MultiCrop))
                 ?? throw new InvalidOperationException($"Method {method.Name} trains on images but gives no view policy."), Decoders())
             : new SeriesSampleProcessor(new SeriesWindowPolicy(settings.Series), channels);
@@ -209,14 +210,14 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             await using var sampler = new PipelineSampler(pipeline.Stats, new ProfileHeader
             {
                 Command = "train", Started = DateTimeOffset.UtcNow, Workers = pipeline.Workers, Decoder = pipeline.DecoderName,
-                DecodeScaling = images && settings.Augment.DecodeScaling, BatchSize = batching.BatchSize, ImageSize = images ? settings.Augment.Size : settings.Series.Length,
+                DecodeScaling = images && !textOnly && settings.Augment.DecodeScaling, BatchSize = batching.BatchSize, ImageSize = textOnly ? 0 : images ? settings.Augment.Size : settings.Series.Length,
                 Views = processor.ViewCount, ChunkQueue = batching.ChunkQueue, Prefetch = batching.Prefetch, Deterministic = batching.Deterministic,
                 Data = uri, Format = dataset.Format,
-                Model = images ? $"{method.Name}, {training.Encoder} at {settings.Augment.Size} px" : $"{method.Name}, windows of {channels} x {settings.Series.Length}",
+                Model = ModelDescription(method, channels),
             }, trace, lead ? Path.Combine(outDir, PipelineSampler.FileName) : null, intervalSeconds: 0.5); // rank 0 keeps the run's files
             log.LogInformation("Training {Method} ({Views}) on {Device}: {Model}; batch {Batch}, {Workers} worker(s) ({Decoder}{Fallback}), torch threads {Threads}; {Precision}; {Optimizer} peak lr {Lr:g4}{Clip}; batch memory {Mb:F1} MB in {Buffers} buffers",
-                method.Name, Views(processor), device.type, images ? $"{training.Encoder} at {settings.Augment.Size}px" : $"windows of {channels} x {settings.Series.Length}",
-                batching.BatchSize, pipeline.Workers, pipeline.DecoderName, images ? DecoderFallbackNote(pipeline.DecoderName) : "", torch.get_num_threads(),
+                method.Name, Views(processor), device.type, ModelDescription(method, channels),
+                batching.BatchSize, pipeline.Workers, pipeline.DecoderName, images && !textOnly ? DecoderFallbackNote(pipeline.DecoderName) : "", torch.get_num_threads(),
                 trainer.PrecisionName, training.Optimizer, trainer.LearningRate, trainer.ClipGradNorm > 0 ? $", gradient clip {trainer.ClipGradNorm:g3}" : "",
                 pipeline.Pool.TotalBytes / 1e6, pipeline.Pool.Buffers);
             log.LogInformation("Data order: {Order}", ShuffleBuffer.Describe(dataset, order).Text);
@@ -294,23 +295,23 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         using var evaluating = trace.Span(TraceRecorder.TrainerLane, "evaluation");
         using var random = method.Create(context);
         var embeds = new Func<Batch, Tensor>?[] { trainer.Method.Embed, random.Embed };
-        ISampleProcessor evalView = images
+        ISampleProcessor evalView = textOnly ? new CaptionOnlySampleProcessor() : images
             ? new ImageSampleProcessor(new EvalTransform(settings.Augment.Size, settings.Evaluation.CropFraction), Decoders())
             : new SeriesSampleProcessor(new SeriesWindowPolicy(new SeriesWindowOptions { Length = settings.Series.Length, ScaleProbability = 0, NoiseProbability = 0, MaskProbability = 0 }), channels);
         (Tensor Features, Tensor Labels)[] bank, test;
         using (trace.Span(TraceRecorder.TrainerLane, "evaluation: feature bank"))
             bank = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: false), images ? settings.Evaluation.KnnBankSize : long.MaxValue,
-            evalView, batching, embeds, stop).ConfigureAwait(false);
+            evalView, batching, embeds, stop, captions: textOnly ? captions : null).ConfigureAwait(false);
         using (trace.Span(TraceRecorder.TrainerLane, "evaluation: held-out features"))
             test = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: true), long.MaxValue,
-            evalView, batching, embeds, stop).ConfigureAwait(false);
+            evalView, batching, embeds, stop, captions: textOnly ? captions : null).ConfigureAwait(false);
         try
         {
             if (bank[0].Labels.shape[0] == 0 || test[0].Labels.shape[0] == 0)
                 throw new UsageException($"Evaluation needs labelled samples on both sides of the held-out split: {bank[0].Labels.shape[0]} train, {test[0].Labels.shape[0]} held out.");
             if (images)
             {
-                log.LogInformation("kNN evaluation (k={K}, T={T}) on the held-out {Fraction:P0}: trained vs random-init", settings.Evaluation.KnnK, settings.Evaluation.KnnTemperature, split.Fraction);
+                log.LogInformation("kNN evaluation (k={K}, T={T}) of {What} on the held-out {Fraction:P0}: trained vs random-init", settings.Evaluation.KnnK, settings.Evaluation.KnnTemperature, textOnly ? "caption embeddings by label" : "image features", split.Fraction);
                 double Knn(int e) => KnnClassifier.Top1(bank[e].Features, bank[e].Labels, test[e].Features, test[e].Labels, settings.Evaluation.KnnK, settings.Evaluation.KnnTemperature);
                 result = result with { KnnTop1 = Knn(0), KnnTop1RandomInit = Knn(1) };
                 log.LogInformation("kNN top-1: trained {Trained:F4}, random init {Random:F4} ({Bank} bank, {Test} test samples)", result.KnnTop1, result.KnnTop1RandomInit,
@@ -415,8 +416,17 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         catch (DistributedSetupException e) { throw new UsageException($"This process is {launch}: {e.Message}", e); }
     }
 
+    /// <summary>The networks in a few words, for the log and the report.</summary>
+    private string ModelDescription(MethodRegistration method, int channels) => method.Data switch
+    {
+        MethodData.Images => $"{method.Name}, {settings.Training.Encoder} at {settings.Augment.Size}px",
+        MethodData.Text => $"{method.Name}, a text transformer",
+        _ => $"{method.Name}, windows of {channels} x {settings.Series.Length}",
+    };
+
     private static string Views(ISampleProcessor p) => p switch
     {
+        CaptionOnlySampleProcessor => "captions only",
         ImageSampleProcessor { Policy: MultiCropViewPolicy mc } => $"2 global + {mc.ViewCount - 2} local views of {mc.LocalSize}px",
         ImageSampleProcessor i => $"{i.ViewCount} views",
         _ => "1 window",

@@ -13,6 +13,9 @@ public enum MethodData
 
     /// <summary>Time series, cut into float windows.</summary>
     Series,
+
+    /// <summary>Text alone: the captions of captioned data, tokenized (the images are not decoded).</summary>
+    Text,
 }
 
 /// <summary>What a method is built from: the run's settings, its own options, the device and the input's shape.</summary>

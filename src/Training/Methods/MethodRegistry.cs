@@ -15,6 +15,7 @@ public static class MethodRegistry
         new DinoRegistration(),
         new CpcRegistration(),
         new ClipRegistration(),
+        new SimCseRegistration(),
     ];
 
     /// <summary>Every registered method, in registration order.</summary>
