@@ -152,6 +152,25 @@ public sealed class EmbedTests(EmbedFixture f) : IClassFixture<EmbedFixture>
     }
 
     [Fact]
+    public async Task Text_embeddings_skip_and_count_samples_without_a_caption_and_never_decode_an_image()
+    {
+        // DuckDB's captioned shard: image bytes that are no image, caption NULL when i % 9 = 5 and white space when i % 9 = 7.
+        using var shards = new Contrastive.Ingest.Tests.DuckDbShards();
+        string file = Out("duckdb-texts.parquet");
+        var (code, stdout, err) = await CliRunner.Run("embed", "--checkpoint", f.Clip, "--data", shards.File("hf-captions.parquet"), "--out", file, "--text", "--json");
+        Assert.True(code == 0, err);
+        var kept = Enumerable.Range(0, 120).Where(i => i % 9 is not (5 or 7)).ToArray();
+        var r = LastJson(stdout);
+        Assert.Equal(kept.Length, r.GetProperty("rows").GetInt64());
+        Assert.Equal(120 - kept.Length, r.GetProperty("skipped").GetInt64());
+        var table = DuckDb.Read(file);
+        Assert.Equal(kept.Select(i => $"c{i}"), table.Rows.Select(x => x.Key));
+        Assert.Equal(kept.Select(i => (long)i), table.Rows.Select(x => x.Index));
+        Assert.Equal(kept.Select(i => (long?)(i % 4)), table.Rows.Select(x => x.Label));
+        Assert.Equal(kept.Select(i => $"  A Photo  of shape {i % 5} café {i}"), table.Rows.Select(x => x.Text));
+    }
+
+    [Fact]
     public async Task Image_embeddings_of_an_image_only_checkpoint_are_its_encoder_features()
     {
         string file = Out("simclr.parquet");
