@@ -160,6 +160,9 @@ namespace Contrastive.Host
             o.Flag("--sync-batchnorm", "Training:SyncBatchNorm", "Data-parallel runs (mpirun): BatchNorm statistics over the global batch instead of each rank's.");
             o.Add<int?>("--moco-queue", "Moco:Queue", "moco: keys in the queue of negatives.");
             o.Add<int?>("--local-views", "MultiCrop:LocalViews", "dino: local views per sample besides the 2 global ones.");
+            o.Add<int?>("--text-width", "Clip:TextWidth", "clip: width of the text transformer.");
+            o.Add<int?>("--text-layers", "Clip:TextLayers", "clip: blocks of the text transformer.");
+            o.Add<int?>("--context-length", "Clip:ContextLength", "clip: token ids per caption (start and end included); longer captions are cut, keeping the end token.");
             o.Add<string?>("--precision", "Training:Precision", "auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16: what encoder and heads compute in.");
             o.Add<string?>("--image-column", "Data:ImageColumn", "Image column of Parquet data.", "detected");
             o.Add<string?>("--label-column", "Data:LabelColumn", "Label column of Parquet data.", "detected");
