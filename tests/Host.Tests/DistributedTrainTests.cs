@@ -106,13 +106,15 @@ public sealed class DistributedTrainTests() : TempFolderTest("ddp")
     [InlineData("dino")]
     [InlineData("supcon", "--sync-batchnorm", "--grad-cache-chunk", "8")]
     [InlineData("cpc")]
+    [InlineData("clip", "--text-width", "32", "--text-layers", "1", "--context-length", "32")]
+    [InlineData("simcse", "--context-length", "32")]
     public async Task Every_method_trains_the_same_parameters_on_both_ranks(string method, params string[] more)
     {
         string data = Path.Combine(Folder, "data"), logs = Path.Combine(Folder, "logs");
-        bool series = method == "cpc";
+        bool series = method == "cpc", captions = method is "clip" or "simcse";
         var (code, _, err) = series
             ? await CliRunner.Run("demo-data", "--kind", "series", "--output", data, "--count", "120", "--length", "2000")
-            : await CliRunner.Run("demo-data", "--output", data, "--count", "300", "--width", "40", "--height", "40");
+            : await CliRunner.Run("demo-data", "--kind", captions ? "captions" : "images", "--output", data, "--count", "300", "--width", "40", "--height", "40");
         Assert.True(code == 0, err);
         string[] args = [.. Train(data, Path.Combine(Folder, "run"), ["--method", method, "--max-steps", "4", .. more]), .. series ? ["--window", "640"] : Array.Empty<string>()];
         var (exit, output, error) = await Mpirun.Run(2, Dll, args, TimeSpan.FromMinutes(3), Folder, logs);
@@ -123,6 +125,7 @@ public sealed class DistributedTrainTests() : TempFolderTest("ddp")
         Assert.Equal(r0.GetProperty("parameter_checksum").GetString(), r1.GetProperty("parameter_checksum").GetString());
         Assert.Equal(r0.GetProperty("final_loss").GetDouble(), r1.GetProperty("final_loss").GetDouble());
         if (more.Contains("--sync-batchnorm")) Assert.Contains("BatchNorm synchronised", Mpirun.RankOutput(logs, 0, "stderr"));
+        if (method == "clip") Assert.NotNull(r0.GetProperty("retrieval").GetProperty("i2t_r1").GetDouble());
     }
 
     [Fact]

@@ -24,6 +24,9 @@ var results = new Dictionary<string, object>
     ["moco"] = Moco(),
     // SimCLR through BatchNorm: synchronised across the ranks, it normalises with the global batch's statistics.
     ["simclr_syncbn"] = Pairs(keyOf: j => -1 - j, temperature: 0.5, batchNorm: true),
+    // CLIP: view 0 through an "image" tower, view 1 through a "text" tower, a learnable logit scale; every rank's images
+    // against every rank's texts (IGlobalBatchLoss's two stages with ClipLoss.GlobalShare).
+    ["clip"] = Clip(),
 };
 File.WriteAllText($"{args[0]}.rank{group.Rank}", JsonSerializer.Serialize(results));
 return 0;
@@ -90,6 +93,22 @@ Dictionary<string, object> Pairs(Func<int, long> keyOf, double temperature, bool
     });
 }
 
+// CLIP with the global batch: this rank's rows are its image embeddings then its text embeddings.
+Dictionary<string, object> Clip()
+{
+    var towers = new TwoTowers(Model(), Model(), Math.Log(1 / 0.07));
+    towers.to(ScalarType.Float64);
+    return Train(towers, s =>
+    {
+        var rows = Rows(s);
+        var z = cat([towers.Images.forward(rows.narrow(0, 0, local)), towers.Texts.forward(rows.narrow(0, local, local))], 0);
+        var (value, grad) = Contrastive.Training.GlobalBatch.Gradient(group, z.detach(),
+            (all, start) => ClipLoss.GlobalShare(all, start, local, group.WorldSize, towers.LogScale));
+        z.backward([grad]);
+        return value;
+    });
+}
+
 // MoCo: queries against the momentum keys and a queue that every rank's keys join.
 Dictionary<string, object> Moco()
 {
@@ -109,4 +128,24 @@ Dictionary<string, object> Moco()
     });
     result["queue"] = Flat([contrast.Queue]);
     return result;
+}
+
+/// <summary>Two towers and a log logit scale in one module, so that DataParallel broadcasts and averages all of them.</summary>
+internal sealed class TwoTowers : nn.Module<Tensor, Tensor>
+{
+    public TwoTowers(nn.Module<Tensor, Tensor> images, nn.Module<Tensor, Tensor> texts, double logScale) : base(nameof(TwoTowers))
+    {
+        Images = images;
+        Texts = texts;
+        LogScale = new TorchSharp.Modules.Parameter(tensor(logScale, ScalarType.Float64));
+        RegisterComponents();
+    }
+
+    public nn.Module<Tensor, Tensor> Images { get; }
+
+    public nn.Module<Tensor, Tensor> Texts { get; }
+
+    public TorchSharp.Modules.Parameter LogScale { get; }
+
+    public override Tensor forward(Tensor x) => Images.forward(x);
 }

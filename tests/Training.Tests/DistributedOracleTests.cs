@@ -60,7 +60,7 @@ public sealed class DistributedOracleTests : IDisposable
             var r = JsonDocument.Parse(File.ReadAllText($"{dist}.rank{rank}")).RootElement;
             Assert.Equal(2, r.GetProperty("world_size").GetInt32());
             Assert.Equal(rank, r.GetProperty("rank").GetInt32());
-            foreach (var method in new[] { "simclr", "supcon", "moco", "simclr_syncbn" })
+            foreach (var method in new[] { "simclr", "supcon", "moco", "simclr_syncbn", "clip" })
             {
                 var (a, b) = (reference.GetProperty(method), r.GetProperty(method));
                 var lossA = Values(a.GetProperty("losses"));
