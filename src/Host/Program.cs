@@ -159,7 +159,7 @@ namespace Contrastive.Host
             o.Flag("--sync-batchnorm", "Training:SyncBatchNorm", "Data-parallel runs (mpirun): BatchNorm statistics over the global batch instead of each rank's.");
             o.Add<int?>("--moco-queue", "Moco:Queue", "moco: keys in the queue of negatives.");
             o.Add<int?>("--local-views", "MultiCrop:LocalViews", "dino: local views per sample besides the 2 global ones.");
-            o.Add<string?>("--precision", "Training:Precision", "auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16: what encoder and heads compute in.");
+            o.Add<string?>("--precision", "Training:Precision", "auto (bf16 on CUDA, and on a CPU with native bf16 for ResNets; else fp32), fp32 or bf16: what encoder and heads compute in.");
             o.Add<string?>("--image-column", "Data:ImageColumn", "Image column of Parquet data.", "detected");
             o.Add<string?>("--label-column", "Data:LabelColumn", "Label column of Parquet data.", "detected");
             o.Add<string?>("--text-column", "Data:TextColumn", "Caption column of Parquet data (tar: key.txt; image folder: a .txt beside each image).", "detected");

@@ -45,7 +45,8 @@ public sealed class ContrastiveTrainer : IDisposable
         _optimizer = StepOptimizer.Create(_o.Optimizer, Method.Parameters, LearningRate, _o.WeightDecay);
         _clip = _o.ClipGradNorm > 0 ? _o.ClipGradNorm : Method.DefaultClipGradNorm;
         _schedule = new LrSchedule(LearningRate, _o.WarmupFraction);
-        _compute = _o.ComputeType(context.Device);
+        Precision = _o.ChoosePrecision(context.Device, imageEncoder: registration.Data != MethodData.Series);
+        _compute = Precision.Compute;
         NcclCommunicator? nccl = null;
         if (Group.WorldSize > 1)
         {
@@ -82,7 +83,10 @@ public sealed class ContrastiveTrainer : IDisposable
     public TrainingOptions Options => _o;
 
     /// <summary>"bf16" or "fp32": what the encoder and heads compute in (parameters, optimizer and losses are fp32 either way).</summary>
-    public string PrecisionName => _compute is null ? "fp32" : "bf16";
+    public string PrecisionName => Precision.Name;
+
+    /// <summary>The precision in effect and why (<see cref="TrainingOptions.ChoosePrecision"/>), as the training log prints it.</summary>
+    public PrecisionChoice Precision { get; }
 
     /// <summary>The peak learning rate in effect (after batch scaling).</summary>
     public double LearningRate { get; }

@@ -98,9 +98,11 @@ public sealed class TrainingOptions : IValidatableObject
     public double WarmupFraction { get; set; } = 0.05;
 
     /// <summary>
-    /// Arithmetic precision of the encoder and heads: "auto" (default: bf16 on CUDA, fp32 on the CPU), "fp32", or "bf16"
-    /// (convolutions and linear layers in bfloat16 by explicit casts, with fp32 master weights, optimizer state,
-    /// normalisation statistics and losses; see <see cref="Autocast"/>). bf16 runs on the CPU too, mostly slower there.
+    /// Arithmetic precision of the encoder and heads: "auto" (default: bf16 on CUDA; on the CPU bf16 when it has native
+    /// bf16, AVX512-BF16 or AMX-BF16, and the encoder is a ResNet, where it measured faster; fp32 otherwise:
+    /// <see cref="PrecisionChoice.Decide"/>), "fp32", or "bf16" (convolutions and linear layers in bfloat16 by explicit
+    /// casts, with fp32 master weights, optimizer state, normalisation statistics and losses; see <see cref="Autocast"/>).
+    /// bf16 on a CPU without native bf16 is emulated and slower.
     /// </summary>
     [Required, RegularExpression("^(auto|fp32|bf16)$", ErrorMessage = "Precision must be auto, fp32 or bf16.")]
     public string Precision { get; set; } = "auto";
@@ -114,14 +116,15 @@ public sealed class TrainingOptions : IValidatableObject
     /// </summary>
     public bool SyncBatchNorm { get; set; }
 
-    /// <summary>The reduced type the layers compute in on <paramref name="device"/>, or null for fp32 throughout.</summary>
-    public TorchSharp.torch.ScalarType? ComputeType(TorchSharp.torch.Device device) => Precision switch
-    {
-        "bf16" => TorchSharp.torch.ScalarType.BFloat16,
-        "fp32" => null,
-        "auto" => device.type == TorchSharp.DeviceType.CUDA ? TorchSharp.torch.ScalarType.BFloat16 : null,
-        _ => throw new ArgumentException($"Precision must be auto, fp32 or bf16, not '{Precision}'."),
-    };
+    /// <summary>
+    /// What the layers compute in on <paramref name="device"/> and why, for this machine's CPU (<see cref="CpuBf16.Detect"/>).
+    /// <paramref name="imageEncoder"/> false: a model that computes in fp32 whatever the setting (CPC's).
+    /// </summary>
+    public PrecisionChoice ChoosePrecision(TorchSharp.torch.Device device, bool imageEncoder = true) =>
+        PrecisionChoice.Decide(Precision, device.type, imageEncoder ? Encoder : null, device.type == TorchSharp.DeviceType.CUDA ? CpuBf16Features.None : CpuBf16.Detect());
+
+    /// <summary>The reduced type the layers compute in on <paramref name="device"/>, or null for fp32 throughout (<see cref="ChoosePrecision"/>).</summary>
+    public TorchSharp.torch.ScalarType? ComputeType(TorchSharp.torch.Device device) => ChoosePrecision(device).Compute;
 
     /// <summary>Intra-op threads for torch on CPU (0 = all cores). Default 0.</summary>
     [Range(0, 1024)]
