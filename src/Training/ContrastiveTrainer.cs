@@ -40,9 +40,11 @@ public sealed class ContrastiveTrainer : IDisposable
             _cached = Method as IRepresentationLoss ?? throw new ArgumentException($"{registration.Name} says it supports gradient caching but is no IRepresentationLoss.");
         Group = context.Group;
         // The learning rate follows the global batch: every rank's samples count.
-        LearningRate = _o.EffectiveLearningRate(batchSize * Group.WorldSize);
+        Recipe = (context.Options as IOptimizerRecipes)?.RecipeFor(_o.Optimizer);
+        LearningRate = _o.EffectiveLearningRate(batchSize * Group.WorldSize, Recipe);
+        WeightDecay = _o.EffectiveWeightDecay(Recipe);
         GlobalBatchSize = batchSize * Group.WorldSize;
-        _optimizer = StepOptimizer.Create(_o.Optimizer, Method.Parameters, LearningRate, _o.WeightDecay);
+        _optimizer = StepOptimizer.Create(_o.Optimizer, Method.Parameters, LearningRate, WeightDecay);
         _clip = _o.ClipGradNorm > 0 ? _o.ClipGradNorm : Method.DefaultClipGradNorm;
         _schedule = new LrSchedule(LearningRate, _o.WarmupFraction);
         Precision = _o.ChoosePrecision(context.Device, imageEncoder: registration.Data != MethodData.Series);
@@ -90,6 +92,12 @@ public sealed class ContrastiveTrainer : IDisposable
 
     /// <summary>The peak learning rate in effect (after batch scaling).</summary>
     public double LearningRate { get; }
+
+    /// <summary>The weight decay in effect.</summary>
+    public double WeightDecay { get; }
+
+    /// <summary>The method's paper settings for the optimizer, where it has them (they fill the settings not given).</summary>
+    public OptimizerRecipe? Recipe { get; }
 
     /// <summary>The gradient-norm clip in effect (0: none).</summary>
     public double ClipGradNorm => _clip;

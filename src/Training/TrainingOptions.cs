@@ -70,28 +70,36 @@ public sealed class TrainingOptions : IValidatableObject
     public string Optimizer { get; set; } = "adamw";
 
     /// <summary>
-    /// Peak learning rate after warmup, before <see cref="LrBatchScaling"/>. Default: 0.001 for adamw; 0.3 for sgd and lars
-    /// (SimCLR's base rate, scaled by batch / 256).
+    /// Peak learning rate after warmup, before <see cref="LrBatchScaling"/>. Default: 0.001 for adamw; for sgd and lars the
+    /// method's paper rate for that optimizer (<see cref="OptimizerRecipe"/>: SimCLR lars 0.3, MoCo v2 sgd 0.03, BYOL lars 0.2,
+    /// SupCon sgd 0.125, DINO sgd 0.03, each × batch / 256), else 0.3 (SimCLR's base rate, scaled by batch / 256).
     /// </summary>
     [Range(1e-8, 100.0)]
     public double? LearningRate { get; set; }
 
     /// <summary>
-    /// Multiply the learning rate by batch / 256 (SimCLR's rule: lr = base × batch / 256). Default: on for sgd and lars,
-    /// off for adamw.
+    /// Multiply the learning rate by batch / 256 (the linear scaling rule: lr = base × batch / 256). Default: on for sgd and
+    /// lars (or as the method's recipe says), off for adamw.
     /// </summary>
     public bool? LrBatchScaling { get; set; }
 
-    /// <summary>The peak learning rate in effect for a batch of <paramref name="batchSize"/> samples.</summary>
-    public double EffectiveLearningRate(int batchSize)
+    /// <summary>The peak learning rate in effect for a batch of <paramref name="batchSize"/> samples, the method's <paramref name="recipe"/> filling what is not set.</summary>
+    public double EffectiveLearningRate(int batchSize, OptimizerRecipe? recipe = null)
     {
-        double lr = LearningRate ?? (Optimizer == "adamw" ? 1e-3 : 0.3);
-        return LrBatchScaling ?? Optimizer != "adamw" ? lr * batchSize / 256.0 : lr;
+        double lr = LearningRate ?? recipe?.LearningRate ?? (Optimizer == "adamw" ? 1e-3 : 0.3);
+        return LrBatchScaling ?? recipe?.ScaleWithBatch ?? Optimizer != "adamw" ? lr * batchSize / 256.0 : lr;
     }
 
-    /// <summary>Weight decay. Default 1e-4.</summary>
+    /// <summary>
+    /// Weight decay. Default: the method's paper value for its optimizer (<see cref="OptimizerRecipe"/>: SimCLR lars 1e-6,
+    /// BYOL lars 1.5e-6, MoCo v2, SupCon and DINO sgd 1e-4), else 1e-4. With adamw the decay is decoupled (each step
+    /// multiplies the weights by 1 − lr × decay).
+    /// </summary>
     [Range(0.0, 1.0)]
-    public double WeightDecay { get; set; } = 1e-4;
+    public double? WeightDecay { get; set; }
+
+    /// <summary>The weight decay in effect, the method's <paramref name="recipe"/> filling it when not set.</summary>
+    public double EffectiveWeightDecay(OptimizerRecipe? recipe = null) => WeightDecay ?? recipe?.WeightDecay ?? 1e-4;
 
     /// <summary>Fraction of training spent in linear warmup. Default 0.05.</summary>
     [Range(0.0, 1.0)]
