@@ -32,6 +32,7 @@ namespace Contrastive.Host
             var root = new RootCommand("Contrastive.Pipeline: streaming contrastive self-supervised pretraining.");
             root.Subcommands.Add(TrainCommand(output, error));
             root.Subcommands.Add(EvalCommand(output, error));
+            root.Subcommands.Add(EmbedCommand(output, error));
             root.Subcommands.Add(DemoDataCommand(output, error));
             root.Subcommands.Add(BenchCommand(output, error));
             root.Subcommands.Add(InspectCommand(output));
@@ -159,6 +160,9 @@ namespace Contrastive.Host
             o.Flag("--sync-batchnorm", "Training:SyncBatchNorm", "Data-parallel runs (mpirun): BatchNorm statistics over the global batch instead of each rank's.");
             o.Add<int?>("--moco-queue", "Moco:Queue", "moco: keys in the queue of negatives.");
             o.Add<int?>("--local-views", "MultiCrop:LocalViews", "dino: local views per sample besides the 2 global ones.");
+            o.Add<int?>("--text-width", "Clip:TextWidth", "clip: width of the text transformer.");
+            o.Add<int?>("--text-layers", "Clip:TextLayers", "clip: blocks of the text transformer.");
+            o.Add<int?>("--context-length", "Clip:ContextLength", "clip: token ids per caption (start and end included); longer captions are cut, keeping the end token.");
             o.Add<string?>("--precision", "Training:Precision", "auto (bf16 on CUDA, and on a CPU with native bf16 for ResNets; else fp32), fp32 or bf16: what encoder and heads compute in.");
             o.Add<string?>("--image-column", "Data:ImageColumn", "Image column of Parquet data.", "detected");
             o.Add<string?>("--label-column", "Data:LabelColumn", "Label column of Parquet data.", "detected");
@@ -261,6 +265,10 @@ namespace Contrastive.Host
             o.Add<string?>("--train-data", "Eval:TrainData", "Labelled data whose features form the kNN bank (required).");
             o.Add<string?>("--test-data", "Eval:TestData", "Labelled data to classify (required).");
             o.Flag("--baselines", "Eval:Baselines", "Also score the architecture at random init and raw pixels (the evaluation view as floats).");
+            o.Flag("--zero-shot", "Eval:ZeroShot", "Zero-shot classification of --test-data by class names, with an image-text checkpoint (clip); --train-data is then optional.");
+            o.Add<string?>("--classes", "Eval:Classes", "Zero-shot: class names, comma-separated, in label order.");
+            o.Add<string?>("--classes-file", "Eval:ClassesFile", "Zero-shot: a file with one class name per line, in label order.");
+            o.Add<string?>("--templates", "Eval:Templates", "Zero-shot: prompt templates separated by |, each with {} for the class name (ensembled).");
             o.Add<int?>("--knn-k", "Evaluation:KnnK", "kNN neighbours.");
             o.Add<double?>("--knn-temperature", "Evaluation:KnnTemperature", "kNN temperature.");
             o.Add<double?>("--crop-fraction", "Evaluation:CropFraction", "Centre crop as a share of the shorter side before resizing to the checkpoint's image size (1 = whole image).");
@@ -281,6 +289,27 @@ namespace Contrastive.Host
                 try { decoders = RunSettings.BindDecoder(config).Factory(); }
                 catch (InvalidOperationException e) { throw new UsageException(e.Message, e); }
                 var given = RunSettings.GivenKeys(config.Configuration, "Evaluation");
+                if (what.ZeroShot)
+                {
+                    var zero = await ZeroShotRun.RunAsync(what, evaluation, training.Device, batching, decoders, ct, new RunDisplay(error), given.Contains,
+                        line => error.WriteLine(line)).ConfigureAwait(false);
+                    EvalResult? knn = string.IsNullOrWhiteSpace(what.TrainData) ? null
+                        : await EvalRun.RunAsync(what, evaluation, training.Device, batching, decoders, ct, new RunDisplay(error), given.Contains, line => error.WriteLine(line)).ConfigureAwait(false);
+                    if (parse.GetValue(json))
+                    {
+                        var merged = JsonSerializer.SerializeToNode(zero)!.AsObject();
+                        if (knn is not null)
+                            foreach (var (k, v) in JsonSerializer.SerializeToNode(knn)!.AsObject()) merged[k] ??= v?.DeepClone();
+                        output.WriteLine(merged.ToJsonString());
+                    }
+                    else
+                    {
+                        output.WriteLine(System.FormattableString.Invariant($"zero-shot top-1: {zero.Top1:F4}, top-5: {zero.Top5:F4} ({zero.Classes} classes, {zero.Templates} template(s), {zero.TestSamples} test images)"));
+                        if (zero.Top1RandomInit is { } zr) output.WriteLine(System.FormattableString.Invariant($"random init: zero-shot top-1 {zr:F4}, top-5 {zero.Top5RandomInit:F4}"));
+                        if (knn is not null) output.WriteLine(System.FormattableString.Invariant($"kNN top-1: {knn.KnnTop1:F4}\nlinear probe top-1: {knn.LinearTop1:F4}"));
+                    }
+                    return Ok;
+                }
                 var result = await EvalRun.RunAsync(what, evaluation, training.Device, batching, decoders, ct, new RunDisplay(error), given.Contains,
                     line => error.WriteLine(line)).ConfigureAwait(false);
                 if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(result));
@@ -292,6 +321,47 @@ namespace Contrastive.Host
                             $"random init: kNN {kr:F4}, linear {result.LinearTop1RandomInit:F4}\nraw pixels:  kNN {result.KnnTop1Pixels:F4}, linear {result.LinearTop1Pixels:F4}"));
                     output.WriteLine($"({result.TrainSamples} train, {result.TestSamples} test samples)");
                 }
+                return Ok;
+            });
+            return cmd;
+        }
+
+        private static Command EmbedCommand(TextWriter output, TextWriter error)
+        {
+            var cmd = new Command("embed", "Write a checkpoint's embeddings of every sample (images, or captions with --text) with their keys to one Parquet file, in stored order.");
+            var o = new BoundOptions(cmd);
+            o.Add<string?>("--checkpoint", "Embed:Checkpoint", "A checkpoint file written by train (required).");
+            o.Add<string?>("--data", "Data:Uri", "Data: a Parquet file, directory or glob, tar shards, an image folder, IDX or s3://bucket/prefix (required).");
+            o.Add<string?>("--out", "Embed:Out", "The Parquet file to write: columns key, index, label, embedding (list<float>) and, with --text, text (required).");
+            o.Flag("--text", "Embed:Text", "Embed the captions with the text tower of an image-text checkpoint (clip) instead of the images.");
+            o.Add<int?>("--rows-per-row-group", "Embed:RowsPerRowGroup", "Rows per Parquet row group.", "as many as hold 32 MB of embeddings, at most 65536");
+            o.Add<string?>("--image-column", "Data:ImageColumn", "Image column of Parquet data.", "detected");
+            o.Add<string?>("--label-column", "Data:LabelColumn", "Label column of Parquet data.", "detected");
+            o.Add<string?>("--text-column", "Data:TextColumn", "Caption column of Parquet data (tar: key.txt; image folder: a .txt beside each image).", "detected");
+            o.Add<double?>("--crop-fraction", "Evaluation:CropFraction", "Centre crop as a share of the shorter side before resizing to the checkpoint's image size (1 = whole image).", "0.875; 1 for small images (at most 64 px)");
+            o.Add<int?>("--batch-size", "Batching:BatchSize", "Samples embedded at a time.");
+            o.Add<string?>("--device", "Training:Device", "auto, cpu, cuda or cuda:N.");
+            o.Add<int?>("--workers", "Batching:Workers", "Decode workers.", "0 (cores - 1)");
+            o.Add<string?>("--decoder", "Decoder:Name", "Image decoder: auto, turbojpeg, skia or imagesharp.");
+            var json = new Option<bool>("--json") { Description = "Print {\"rows\": ..., \"dims\": ..., \"out\": ...} as the last line." };
+            cmd.Options.Add(json);
+            cmd.SetAction(async (parse, ct) =>
+            {
+                var config = o.Configure(parse);
+                var what = config.Bind<EmbedCommandOptions>("Embed");
+                var data = config.Bind<DataOptions>("Data");
+                var evaluation = config.Bind<EvaluationOptions>("Evaluation");
+                var training = config.Bind<TrainingOptions>("Training");
+                var batching = config.Bind<BatchingOptions>("Batching");
+                ObjectStore.Options = config.Bind<ObjectStoreOptions>("ObjectStore");
+                Func<IImageDecoder> decoders;
+                try { decoders = RunSettings.BindDecoder(config).Factory(); }
+                catch (InvalidOperationException e) { throw new UsageException(e.Message, e); }
+                var given = RunSettings.GivenKeys(config.Configuration, "Evaluation");
+                var result = await EmbedRun.RunAsync(what, data, evaluation, training.Device, batching, decoders, ct, new RunDisplay(error), given.Contains,
+                    line => error.WriteLine(line)).ConfigureAwait(false);
+                if (parse.GetValue(json)) output.WriteLine(JsonSerializer.Serialize(result));
+                else output.WriteLine($"{result.Rows} embeddings of {result.Dims} dims → {result.Out}{(result.Skipped > 0 ? $" ({result.Skipped} samples skipped: {(result.Kind == "text" ? "no caption" : "undecodable")})" : "")}");
                 return Ok;
             });
             return cmd;

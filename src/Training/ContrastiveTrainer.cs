@@ -47,7 +47,7 @@ public sealed class ContrastiveTrainer : IDisposable
         _optimizer = StepOptimizer.Create(_o.Optimizer, Method.Parameters, LearningRate, WeightDecay);
         _clip = _o.ClipGradNorm > 0 ? _o.ClipGradNorm : Method.DefaultClipGradNorm;
         _schedule = new LrSchedule(LearningRate, _o.WarmupFraction);
-        Precision = _o.ChoosePrecision(context.Device, imageEncoder: registration.Data != MethodData.Series);
+        Precision = _o.ChoosePrecision(context.Device, imageEncoder: registration.Data == MethodData.Images);
         _compute = Precision.Compute;
         NcclCommunicator? nccl = null;
         if (Group.WorldSize > 1)
@@ -133,6 +133,16 @@ public sealed class ContrastiveTrainer : IDisposable
         {
             using (Trace.Span(TraceRecorder.TrainerLane, "forward + backward (global negatives)"))
                 value = GlobalStep(global, batch);
+        }
+        else if (Group.WorldSize > 1 && Method is IGlobalBatchLoss rowsLoss)
+        {
+            using (Trace.Span(TraceRecorder.TrainerLane, "forward + backward (global batch)"))
+            {
+                var z = rowsLoss.EncodeRows(batch);
+                var (loss, grad) = GlobalBatch.Gradient(Group, z.detach(), (all, first) => rowsLoss.GlobalShare(all, first, z.shape[0], Group.WorldSize));
+                z.backward([grad]);
+                value = loss;
+            }
         }
         else
         {

@@ -126,7 +126,7 @@ public sealed class TrainingOptions : IValidatableObject
 
     /// <summary>
     /// What the layers compute in on <paramref name="device"/> and why, for this machine's CPU (<see cref="CpuBf16.Detect"/>).
-    /// <paramref name="imageEncoder"/> false: a model that computes in fp32 whatever the setting (CPC's).
+    /// <paramref name="imageEncoder"/> false: a model that computes in fp32 whatever the setting (CPC's, SimCSE's text transformer).
     /// </summary>
     public PrecisionChoice ChoosePrecision(TorchSharp.torch.Device device, bool imageEncoder = true) =>
         PrecisionChoice.Decide(Precision, device.type, imageEncoder ? Encoder : null, device.type == TorchSharp.DeviceType.CUDA ? CpuBf16Features.None : CpuBf16.Detect());

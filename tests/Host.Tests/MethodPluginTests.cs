@@ -16,15 +16,20 @@ public sealed class MethodPluginTests() : TempFolderTest("methods")
         Assert.True(code == 0, err);
         (code, _, err) = await CliRunner.Run("demo-data", "--kind", "series", "--output", series, "--count", "120", "--length", "1280", "--seed", "1");
         Assert.True(code == 0, err);
+        string captioned = Path.Combine(Folder, "captions");
+        (code, _, err) = await CliRunner.Run("demo-data", "--kind", "captions", "--output", captioned, "--count", "240", "--width", "32", "--height", "32", "--seed", "1");
+        Assert.True(code == 0, err);
 
         Assert.NotEmpty(MethodRegistry.All);
         foreach (var method in MethodRegistry.All)
         {
-            bool isImages = method.Data == MethodData.Images;
+            bool isImages = method.Data == MethodData.Images, isSeries = method.Data == MethodData.Series;
+            // Methods that read captions (clip with its images, simcse alone) train on the captioned demo data.
+            string data = isSeries ? series : method.Captions(method.NewOptions()) is null ? images : captioned;
             string run = Path.Combine(Folder, "run-" + method.Name);
             // Settings of other methods' sections are ignored by this one: the same arguments serve every method.
-            string[] common = ["train", "--method", method.Name, "--data", isImages ? images : series, "--out", run, "--max-minutes", "0", "--batch-size", "16",
-                "--image-size", "16", "--workers", "1", "--local-views", "2", "--window", "640", "--checkpoint-every", "2", "--seed", "3", "--json"];
+            string[] common = ["train", "--method", method.Name, "--data", data, "--out", run, "--max-minutes", "0", "--batch-size", "16",
+                "--image-size", "16", "--workers", "1", "--local-views", "2", "--window", "640", "--text-width", "32", "--text-layers", "1", "--context-length", "24", "--checkpoint-every", "2", "--seed", "3", "--json"];
             (code, var stdout, err) = await CliRunner.Run([.. common, "--max-steps", "3"]);
             Assert.True(code == 0, $"{method.Name}: {err}");
             var r = LastJson(stdout);
@@ -34,7 +39,7 @@ public sealed class MethodPluginTests() : TempFolderTest("methods")
             string checkpoint = r.GetProperty("checkpoint").GetString()!;
             Assert.True(File.Exists(checkpoint), $"{method.Name}: no checkpoint at {checkpoint}");
             Assert.Equal(method.Name, CheckpointStore.Read(checkpoint).Info.Method);
-            string metric = isImages ? "knn_top1" : "probe_top1";
+            string metric = isSeries ? "probe_top1" : "knn_top1";
             Assert.InRange(r.GetProperty(metric).GetDouble(), 0, 1);
             Assert.InRange(r.GetProperty(metric + "_random_init").GetDouble(), 0, 1);
 
@@ -46,8 +51,8 @@ public sealed class MethodPluginTests() : TempFolderTest("methods")
             Assert.Equal(80, resumed.GetProperty("samples").GetInt64());
 
             if (!isImages) continue;
-            (code, stdout, err) = await CliRunner.Run("eval", "--checkpoint", resumed.GetProperty("checkpoint").GetString()!, "--train-data", images,
-                "--test-data", Path.Combine(images, "shard-00000.parquet"), "--workers", "1", "--json");
+            (code, stdout, err) = await CliRunner.Run("eval", "--checkpoint", resumed.GetProperty("checkpoint").GetString()!, "--train-data", data,
+                "--test-data", Path.Combine(data, "shard-00000.parquet"), "--workers", "1", "--json");
             Assert.True(code == 0, $"{method.Name} eval: {err}");
             Assert.InRange(LastJson(stdout).GetProperty("knn_top1").GetDouble(), 0.1, 1); // bank and queries overlap: well above chance
         }

@@ -24,7 +24,9 @@ public sealed class Batch
     public Batch(int views, int capacity, int viewBytes, int size, bool floatStorage = false, int[]? viewSizes = null, int context = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(context);
-        ArgumentOutOfRangeException.ThrowIfLessThan(views, 1);
+        // No views at all only for text alone (the batch then carries its samples' tokens and nothing else).
+        if (views < (context > 0 ? 0 : 1))
+            throw new ArgumentOutOfRangeException(nameof(views), views, "a batch needs at least one view, or none with a token plane (text alone)");
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Views = views;
         Capacity = capacity;

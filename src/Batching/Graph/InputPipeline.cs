@@ -63,6 +63,8 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
         _sampleBytes = processor.SampleBytes;
         _captions = settings.Captions;
         _context = _captions?.Context ?? 0;
+        if (processor.ViewCount == 0 && _captions is null)
+            throw new ArgumentException($"the sample processor '{processor.Name}' makes no views, so the pipeline needs a caption encoder (PipelineSettings.Captions)", nameof(settings));
         if (_captions is not null && _context < 1)
             throw new ArgumentException($"the caption encoder '{_captions.Name}' has a context of {_context} ids", nameof(settings));
         Pool = new BatchPool(options.Prefetch + _workerCount + 2, processor.ViewCount, options.BatchSize, processor.ViewBytes, processor.Size, processor.FloatViews,

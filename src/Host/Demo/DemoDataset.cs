@@ -44,6 +44,20 @@ public static class DemoDataset
         return dir;
     }
 
+    /// <summary>The captioned data to use: the URI given, else the captioned demo set (<see cref="DemoCaptionGenerator"/>), written on first use.</summary>
+    public static async Task<string> EnsureCaptionsAsync(DataOptions data, Action<string> log, CancellationToken ct)
+    {
+        if (!string.IsNullOrWhiteSpace(data.Uri)) return data.Uri;
+        string dir = data.DemoCaptionsPath;
+        if (!Exists(dir))
+        {
+            log($"No --data given: writing the captioned demo dataset ({data.DemoCount} images of {DemoCaptionGenerator.Classes} shapes, each described in a sentence) to {Path.GetFullPath(dir)}");
+            await DemoCaptionGenerator.WriteAsync(dir, data.DemoCount, 0, null, ct).ConfigureAwait(false);
+            MarkComplete(dir, data.DemoCount, 0);
+        }
+        return dir;
+    }
+
     /// <summary>The demo images as an ImageFolder tree (root/class-K/NNNNNNN.jpg): the layout torchvision's ImageFolder reads, stored class by class.</summary>
     public static void WriteFolder(string output, int count, long seed, DemoImageGenerator.Look look, CancellationToken ct)
     {

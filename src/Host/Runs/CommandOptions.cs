@@ -3,14 +3,13 @@ using System.ComponentModel.DataAnnotations;
 namespace Contrastive.Host;
 
 /// <summary>`contrastive eval`: what to score. Configuration section "Eval" (how: section "Evaluation").</summary>
-public sealed class EvalCommandOptions
+public sealed class EvalCommandOptions : IValidatableObject
 {
     /// <summary>A checkpoint file written by train.</summary>
     [Required(ErrorMessage = "is required: a checkpoint file written by train")]
     public string? Checkpoint { get; set; }
 
-    /// <summary>Labelled data whose features form the kNN bank and train the probe.</summary>
-    [Required(ErrorMessage = "is required: labelled data for the kNN bank and the probe")]
+    /// <summary>Labelled data whose features form the kNN bank and train the probe (optional with <see cref="ZeroShot"/>).</summary>
     public string? TrainData { get; set; }
 
     /// <summary>Labelled data to classify.</summary>
@@ -19,6 +18,31 @@ public sealed class EvalCommandOptions
 
     /// <summary>Also score the architecture at random init (the checkpoint's seed) and raw pixels. Default false.</summary>
     public bool Baselines { get; set; }
+
+    /// <summary>Zero-shot classification of the test data with an image-text checkpoint (clip): class names in prompt templates. Default false.</summary>
+    public bool ZeroShot { get; set; }
+
+    /// <summary>Zero-shot: the class names, comma-separated, in label order (label k is the k-th name).</summary>
+    public string? Classes { get; set; }
+
+    /// <summary>Zero-shot: a file with one class name per line, in label order (blank lines and lines starting with # are skipped).</summary>
+    public string? ClassesFile { get; set; }
+
+    /// <summary>Zero-shot: prompt templates separated by |, each with {} for the class name; several are ensembled. Default: CLIP's "a photo of a {}." and two like it.</summary>
+    public string Templates { get; set; } = DefaultTemplates;
+
+    /// <summary>The default prompt templates.</summary>
+    public const string DefaultTemplates = "a photo of a {}.|a picture of a {}.|an image of a {}.";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!ZeroShot && string.IsNullOrWhiteSpace(TrainData))
+            yield return new ValidationResult("is required: labelled data for the kNN bank and the probe (or --zero-shot with --classes)", [nameof(TrainData)]);
+        if (ZeroShot && string.IsNullOrWhiteSpace(Classes) == string.IsNullOrWhiteSpace(ClassesFile))
+            yield return new ValidationResult("--zero-shot needs the class names: give exactly one of --classes \"name,name,…\" and --classes-file FILE", [nameof(Classes)]);
+        if (!ZeroShot && (!string.IsNullOrWhiteSpace(Classes) || !string.IsNullOrWhiteSpace(ClassesFile)))
+            yield return new ValidationResult("class names are for zero-shot classification: add --zero-shot", [nameof(Classes)]);
+    }
 }
 
 /// <summary>`contrastive bench`: how long and against what consumer. Configuration section "Bench".</summary>
@@ -149,4 +173,23 @@ public sealed class ReportCommandOptions
 
     /// <summary>Where to write the page; unset: report.html in the run folder.</summary>
     public string? Output { get; set; }
+}
+
+/// <summary>`contrastive embed`: what to embed and where to write it. Configuration section "Embed" (the data: section "Data").</summary>
+public sealed class EmbedCommandOptions
+{
+    /// <summary>A checkpoint file written by train.</summary>
+    [Required(ErrorMessage = "is required: a checkpoint file written by train")]
+    public string? Checkpoint { get; set; }
+
+    /// <summary>The Parquet file to write (written under a temporary name beside it, then renamed).</summary>
+    [Required(ErrorMessage = "is required: the Parquet file to write")]
+    public string? Out { get; set; }
+
+    /// <summary>Embed the captions with the text tower of an image-text checkpoint (clip) instead of the images. Default false.</summary>
+    public bool Text { get; set; }
+
+    /// <summary>Rows per Parquet row group; unset: as many as hold 32 MB of embeddings, at most 65,536.</summary>
+    [Range(1, 10_000_000)]
+    public int? RowsPerRowGroup { get; set; }
 }

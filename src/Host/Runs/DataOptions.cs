@@ -24,6 +24,10 @@ public sealed class DataOptions : IValidatableObject
     [Required]
     public string DemoSeriesPath { get; set; } = "data/demo-series";
 
+    /// <summary>Where the captioned demo dataset is written when a method that reads captions (clip) is run without a URI. Default "data/demo-captions".</summary>
+    [Required]
+    public string DemoCaptionsPath { get; set; } = "data/demo-captions";
+
     /// <summary>Where the demo dataset is written when no URI is given. Default "data/demo".</summary>
     [Required]
     public string DemoPath { get; set; } = "data/demo";

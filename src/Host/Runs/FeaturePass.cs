@@ -14,7 +14,7 @@ internal static class FeaturePass
 {
     public static async Task<(TorchSharp.torch.Tensor Features, TorchSharp.torch.Tensor Labels)[]> RunAsync(
         IImageDataset data, ReadPlan plan, long limit, ISampleProcessor view, BatchingOptions batching, IReadOnlyList<Func<Batch, TorchSharp.torch.Tensor>?> embeds,
-        CancellationToken ct, Action<int>? progress = null)
+        CancellationToken ct, Action<int>? progress = null, ICaptionEncoder? captions = null)
     {
         var options = new BatchingOptions
         {
@@ -24,8 +24,9 @@ internal static class FeaturePass
         var extractors = embeds.Select(e => new FeatureExtractor(e)).ToArray();
         try
         {
-            await using var pipeline = InputPipeline.Start(Limit(data.ReadAsync(plan, ct), limit), options,
-                new PipelineSettings(view, plan.Seed, DropLast: false, Name: "eval"), ct);
+            // With a caption encoder the batches carry each sample's tokens too (image-text retrieval).
+            await using var pipeline = InputPipeline.Start(Limit(data.ReadAsync(plan with { Captions = captions is not null }, ct), limit), options,
+                new PipelineSettings(view, plan.Seed, DropLast: false, Name: "eval") { Captions = captions }, ct);
             await foreach (var lease in pipeline.ReadAllAsync(ct))
             {
                 using (lease)

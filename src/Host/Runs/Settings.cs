@@ -22,7 +22,7 @@ public static class Settings
         ["Data"] = typeof(DataOptions), ["Training"] = typeof(TrainingOptions), ["Batching"] = typeof(BatchingOptions),
         ["Augment"] = typeof(SimClrViewOptions), ["MultiCrop"] = typeof(MultiCropViewOptions), ["Series"] = typeof(SeriesWindowOptions),
         ["Decoder"] = typeof(DecoderOptions), ["ObjectStore"] = typeof(ObjectStoreOptions), ["Evaluation"] = typeof(EvaluationOptions),
-        ["Eval"] = typeof(EvalCommandOptions), ["Bench"] = typeof(BenchOptions), ["Pack"] = typeof(PackOptions), ["Demo"] = typeof(DemoOptions),
+        ["Eval"] = typeof(EvalCommandOptions), ["Embed"] = typeof(EmbedCommandOptions), ["Bench"] = typeof(BenchOptions), ["Pack"] = typeof(PackOptions), ["Demo"] = typeof(DemoOptions),
         ["Profile"] = typeof(ProfileOptions), ["Report"] = typeof(ReportCommandOptions), ["Serve"] = typeof(Serve.ServeOptions),
     };
 

@@ -12,6 +12,9 @@ public sealed record TrainResult
     [JsonPropertyName("knn_top1")] public double? KnnTop1 { get; init; }
     [JsonPropertyName("knn_top1_random_init")] public double? KnnTop1RandomInit { get; init; }
     /// <summary>cpc: linear-probe top-1 on the held-out series, trained encoder and random-init encoder.</summary>
+    /// <summary>Image-text methods: image↔text retrieval recall on held-out samples, trained and at random init.</summary>
+    [JsonPropertyName("retrieval"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public RetrievalResult? Retrieval { get; init; }
+    [JsonPropertyName("retrieval_random_init"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public RetrievalResult? RetrievalRandomInit { get; init; }
     [JsonPropertyName("probe_top1")] public double? ProbeTop1 { get; init; }
     [JsonPropertyName("probe_top1_random_init")] public double? ProbeTop1RandomInit { get; init; }
     /// <summary>cpc: prediction accuracy per step ahead (k = 1, 2, …), averaged over the last 20 steps (from <see cref="StepMetrics"/>).</summary>
@@ -66,4 +69,23 @@ public sealed record DiversityResult(
 {
     public static DiversityResult From(DiversityReport d) => new(d.Batches, Math.Round(d.MeanDistinctLabels, 3), Math.Round(d.UniformDistinctLabels, 3),
         Math.Round(d.Ratio, 4), Math.Round(d.MeanLargestUnitShare, 4));
+}
+
+/// <summary>Image↔text retrieval recall@k (<see cref="Contrastive.Training.Retrieval"/>) over <see cref="Samples"/> held-out pairs.</summary>
+public sealed record RetrievalResult(
+    [property: JsonPropertyName("i2t_r1")] double ImageToTextR1,
+    [property: JsonPropertyName("i2t_r5")] double ImageToTextR5,
+    [property: JsonPropertyName("i2t_r10")] double ImageToTextR10,
+    [property: JsonPropertyName("t2i_r1")] double TextToImageR1,
+    [property: JsonPropertyName("t2i_r5")] double TextToImageR5,
+    [property: JsonPropertyName("t2i_r10")] double TextToImageR10,
+    [property: JsonPropertyName("samples")] long Samples)
+{
+    /// <summary>Recall@1, 5 and 10 both ways of normalised image and text embeddings of the same samples.</summary>
+    public static RetrievalResult Of(TorchSharp.torch.Tensor images, TorchSharp.torch.Tensor texts)
+    {
+        var (i2t, t2i) = Contrastive.Training.Retrieval.Recall(images, texts, [1, 5, 10]);
+        static double R(double x) => Math.Round(x, 4);
+        return new(R(i2t[0]), R(i2t[1]), R(i2t[2]), R(t2i[0]), R(t2i[1]), R(t2i[2]), images.shape[0]);
+    }
 }

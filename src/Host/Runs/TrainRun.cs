@@ -138,23 +138,29 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         var (data, training, batching) = (settings.Data, settings.Training, settings.Batching);
         bool lead = group.Rank == 0;
         var method = settings.Method;
-        bool images = method.Data == MethodData.Images;
+        // Text-only methods (simcse) read image datasets' captions: "images" here means the image datasets, decoded or not.
+        bool textOnly = method.Data == MethodData.Text, images = method.Data == MethodData.Images || textOnly;
+        // Methods that read captions (clip): the tokenizer the workers run, and chunks read with their captions.
+        var captions = method.Captions(settings.MethodOptions);
         // Rank 0 opens the data first (writing the demo set when none was named); the others follow once it has.
         if (group.Rank > 0) group.Barrier();
-        var (dataset, channels, uri) = await OpenDataAsync(images, stop).ConfigureAwait(false);
+        var (dataset, channels, uri) = await OpenDataAsync(images, captions is not null, stop).ConfigureAwait(false);
         if (group.Rank == 0) group.Barrier();
         log.LogInformation("Data {Uri}: {Format}, {Shards} shard(s), {Samples} samples{Channels}, columns {Columns}, labels: {Labels}",
             uri, dataset.Format, dataset.ShardCount, dataset.SampleCount, images ? "" : $" of {channels} channel(s)",
             string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}")), dataset.HasLabels ? "yes" : "none");
         if (method.NeedsLabels && !dataset.HasLabels)
             throw new UsageException($"--method {method.Name} needs labels, and the data at '{uri}' has none ({string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}"))}).");
-        if (images && await ImageShape.ProbeAsync(dataset, Decoders(), stop).ConfigureAwait(false) is { } shape)
+        if (captions is not null && !dataset.HasCaptions)
+            throw new UsageException($"--method {method.Name} trains on {(textOnly ? "captions" : "images with captions")}, and the data at '{uri}' has none ({string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}"))}): " +
+                "Parquet needs a txt, text or caption column (or name it with --text-column), WebDataset a key.txt beside each image, an image folder a .txt beside each image.");
+        if (images && !textOnly && await ImageShape.ProbeAsync(dataset, Decoders(), stop).ConfigureAwait(false) is { } shape)
             log.LogInformation("{Defaults}", DataDefaults.Describe(shape, DataDefaults.ForTraining(shape, settings.Augment, settings.Evaluation, settings.IsGiven)));
 
         if (training.Threads > 0) torch.set_num_threads(training.Threads);
         var device = TorchDevice.Resolve(training.Device);
         var split = dataset.HasLabels ? new HoldoutSplit(training.HoldoutFraction) : HoldoutSplit.None;
-        var context = new MethodContext(training, settings.MethodOptions, device, images ? settings.Augment.Size : settings.Series.Length, channels) { Group = group };
+        var context = new MethodContext(training, settings.MethodOptions, device, textOnly ? 0 : images ? settings.Augment.Size : settings.Series.Length, channels) { Group = group };
         ContrastiveTrainer trainer;
         try { trainer = new ContrastiveTrainer(method, context, batching.BatchSize); }
         catch (ArgumentException e) { throw new UsageException(e.Message, e); }
@@ -165,7 +171,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         int epoch = 0;
         long? resumedFrom = null;
         var (rank, world) = group.WorldSize > 1 ? (group.Rank, group.WorldSize) : (data.Rank, data.WorldSize);
-        var order = data.WithBuffer(new ReadPlan(0, training.Seed, Shuffle: true, split, Rank: rank, WorldSize: world));
+        var order = data.WithBuffer(new ReadPlan(0, training.Seed, Shuffle: true, split, Rank: rank, WorldSize: world) { Captions = captions is not null });
         long[]? resumedOrder = null; // the resumed epoch is read in the order its cursor was made in
         ReadPlan PlanFor(int e) => cursor is { } c && e == c.Epoch && resumedOrder is { } ro
             ? order with { Epoch = e, ShuffleBufferSamples = (int)ro[0], ShuffleBufferBytes = ro[1] }
@@ -185,7 +191,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             else log.LogWarning("--resume: no intact checkpoint in {Out}; starting from step 0", remote?.Prefix ?? Path.GetFullPath(outDir));
         }
 
-        ISampleProcessor processor = images
+        ISampleProcessor processor = textOnly ? new CaptionOnlySampleProcessor() : images
             ? new ImageSampleProcessor(method.ImageViews(settings.MethodOptions, new ViewSettings(settings.Augment, settings.MultiCrop))
                 ?? throw new InvalidOperationException($"Method {method.Name} trains on images but gives no view policy."), Decoders())
             : new SeriesSampleProcessor(new SeriesWindowPolicy(settings.Series), channels);
@@ -200,22 +206,28 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         {
             await using var pipeline = InputPipeline.Start(
                 dataset.ReadEpochsAsync(PlanFor, epoch, from: cursor),
-                batching, new PipelineSettings(processor, training.Seed, DropLast: true) { Trace = trace }, pipelineStop.Token);
+                batching, new PipelineSettings(processor, training.Seed, DropLast: true) { Trace = trace, Captions = captions }, pipelineStop.Token);
             await using var sampler = new PipelineSampler(pipeline.Stats, new ProfileHeader
             {
                 Command = "train", Started = DateTimeOffset.UtcNow, Workers = pipeline.Workers, Decoder = pipeline.DecoderName,
-                DecodeScaling = images && settings.Augment.DecodeScaling, BatchSize = batching.BatchSize, ImageSize = images ? settings.Augment.Size : settings.Series.Length,
+                DecodeScaling = images && !textOnly && settings.Augment.DecodeScaling, BatchSize = batching.BatchSize, ImageSize = textOnly ? 0 : images ? settings.Augment.Size : settings.Series.Length,
                 Views = processor.ViewCount, ChunkQueue = batching.ChunkQueue, Prefetch = batching.Prefetch, Deterministic = batching.Deterministic,
                 Data = uri, Format = dataset.Format,
-                Model = images ? $"{method.Name}, {training.Encoder} at {settings.Augment.Size} px" : $"{method.Name}, windows of {channels} x {settings.Series.Length}",
+                Model = ModelDescription(method, channels),
             }, trace, lead ? Path.Combine(outDir, PipelineSampler.FileName) : null, intervalSeconds: 0.5); // rank 0 keeps the run's files
             log.LogInformation("Training {Method} ({Views}) on {Device}: {Model}; batch {Batch}, {Workers} worker(s) ({Decoder}{Fallback}), torch threads {Threads}{Split}; {Precision}; {Optimizer} peak lr {Lr:g4}, weight decay {Wd:g3}{Recipe}{Clip}; batch memory {Mb:F1} MB in {Buffers} buffers",
-                method.Name, Views(processor), device.type, images ? $"{training.Encoder} at {settings.Augment.Size}px" : $"windows of {channels} x {settings.Series.Length}",
-                batching.BatchSize, pipeline.Workers, pipeline.DecoderName, images ? DecoderFallbackNote(pipeline.DecoderName) : "", torch.get_num_threads(),
+                method.Name, Views(processor), device.type, ModelDescription(method, channels),
+                batching.BatchSize, pipeline.Workers, pipeline.DecoderName, images && !textOnly ? DecoderFallbackNote(pipeline.DecoderName) : "", torch.get_num_threads(),
                 CpuSplit.Describe(training.Threads, batching.Workers, torch.get_num_threads(), pipeline.Workers, Environment.ProcessorCount), trainer.Precision, training.Optimizer, trainer.LearningRate, trainer.WeightDecay, trainer.Recipe is { } recipe ? $" ({recipe.Source} where not set)" : "",
                 trainer.ClipGradNorm > 0 ? $", gradient clip {trainer.ClipGradNorm:g3}" : "",
                 pipeline.Pool.TotalBytes / 1e6, pipeline.Pool.Buffers);
             log.LogInformation("Data order: {Order}", ShuffleBuffer.Describe(dataset, order).Text);
+            if (captions is not null && trainer.Method is ClipMethod clip)
+            {
+                var c = (ClipOptions)settings.MethodOptions;
+                log.LogInformation("Text tower: {Layers} blocks {Width} wide, {Heads} heads, context {Context} ({Tokenizer}, {Vocabulary:N0} ids); joint embedding {Embed}; logit scale {Scale:F2} (max {Max})",
+                    c.TextLayers, c.TextWidth, c.TextHeads, c.ContextLength, captions.Name, Contrastive.Training.Text.CaptionTokenizer.VocabularySize, c.EmbedDim, clip.LogitScale, c.MaxLogitScale);
+            }
             if (group.WorldSize > 1)
                 log.LogInformation("Data parallel: world size {World} ({Backend}), this is rank {Rank}; global batch {Global} ({Batch} per rank); gradients: {Transport}, {Elements:N0} values per step; BatchNorm {Norm}",
                     group.WorldSize, group.Backend, group.Rank, trainer.GlobalBatchSize, batching.BatchSize, trainer.TransportNote, trainer.Method.Parameters.Sum(p => p.numel()),
@@ -284,28 +296,30 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         using var evaluating = trace.Span(TraceRecorder.TrainerLane, "evaluation");
         using var random = method.Create(context);
         var embeds = new Func<Batch, Tensor>?[] { trainer.Method.Embed, random.Embed };
-        ISampleProcessor evalView = images
+        ISampleProcessor evalView = textOnly ? new CaptionOnlySampleProcessor() : images
             ? new ImageSampleProcessor(new EvalTransform(settings.Augment.Size, settings.Evaluation.CropFraction), Decoders())
             : new SeriesSampleProcessor(new SeriesWindowPolicy(new SeriesWindowOptions { Length = settings.Series.Length, ScaleProbability = 0, NoiseProbability = 0, MaskProbability = 0 }), channels);
         (Tensor Features, Tensor Labels)[] bank, test;
         using (trace.Span(TraceRecorder.TrainerLane, "evaluation: feature bank"))
             bank = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: false), images ? settings.Evaluation.KnnBankSize : long.MaxValue,
-            evalView, batching, embeds, stop).ConfigureAwait(false);
+            evalView, batching, embeds, stop, captions: textOnly ? captions : null).ConfigureAwait(false);
         using (trace.Span(TraceRecorder.TrainerLane, "evaluation: held-out features"))
             test = await FeaturePass.RunAsync(dataset, new ReadPlan(0, training.Seed, false, split, HeldOut: true), long.MaxValue,
-            evalView, batching, embeds, stop).ConfigureAwait(false);
+            evalView, batching, embeds, stop, captions: textOnly ? captions : null).ConfigureAwait(false);
         try
         {
             if (bank[0].Labels.shape[0] == 0 || test[0].Labels.shape[0] == 0)
                 throw new UsageException($"Evaluation needs labelled samples on both sides of the held-out split: {bank[0].Labels.shape[0]} train, {test[0].Labels.shape[0]} held out.");
             if (images)
             {
-                log.LogInformation("kNN evaluation (k={K}, T={T}) on the held-out {Fraction:P0}: trained vs random-init", settings.Evaluation.KnnK, settings.Evaluation.KnnTemperature, split.Fraction);
+                log.LogInformation("kNN evaluation (k={K}, T={T}) of {What} on the held-out {Fraction:P0}: trained vs random-init", settings.Evaluation.KnnK, settings.Evaluation.KnnTemperature, textOnly ? "caption embeddings by label" : "image features", split.Fraction);
                 double Knn(int e) => KnnClassifier.Top1(bank[e].Features, bank[e].Labels, test[e].Features, test[e].Labels, settings.Evaluation.KnnK, settings.Evaluation.KnnTemperature);
                 result = result with { KnnTop1 = Knn(0), KnnTop1RandomInit = Knn(1) };
                 log.LogInformation("kNN top-1: trained {Trained:F4}, random init {Random:F4} ({Bank} bank, {Test} test samples)", result.KnnTop1, result.KnnTop1RandomInit,
                     bank[0].Labels.shape[0], test[0].Labels.shape[0]);
                 metrics!.Write(trainer.Step, outcome.Seconds, ("eval/knn_top1", result.KnnTop1!.Value), ("eval/knn_top1_random_init", result.KnnTop1RandomInit!.Value));
+                if (captions is not null && trainer.Method is IImageTextMethod trained && random is IImageTextMethod untrained)
+                    result = await RetrievalAsync(dataset, split, trained, untrained, captions, evalView, trace, trainer.Step, outcome.Seconds, metrics, result, stop).ConfigureAwait(false);
             }
             else
             {
@@ -322,6 +336,43 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             foreach (var (f, l) in bank.Concat(test)) { f.Dispose(); l.Dispose(); }
         }
         return result;
+    }
+
+    /// <summary>
+    /// Image↔text retrieval recall@1/5/10 on the first Evaluation:RetrievalSamples held-out pairs (image i's caption is
+    /// text i), for the trained and the random-init towers.
+    /// </summary>
+    private async Task<TrainResult> RetrievalAsync(IImageDataset dataset, HoldoutSplit split, IImageTextMethod trained, IImageTextMethod untrained,
+        ICaptionEncoder captions, ISampleProcessor view, TraceRecorder? trace, long step, double seconds, MetricsLog? metrics, TrainResult result, CancellationToken stop)
+    {
+        using var span = trace.Span(TraceRecorder.TrainerLane, "evaluation: retrieval");
+        static Func<Batch, Tensor> Both(IImageTextMethod m) => b =>
+        {
+            using var scope = NewDisposeScope();
+            var (tokens, lengths) = TextInput.ToTensors(b, CPU);
+            return cat([m.EmbedImages(b), m.EmbedTexts(tokens, lengths)], 1).MoveToOuterDisposeScope();
+        };
+        var pairs = await FeaturePass.RunAsync(dataset, new ReadPlan(0, settings.Training.Seed, false, split, HeldOut: true), settings.Evaluation.RetrievalSamples,
+            view, settings.Batching, [Both(trained), Both(untrained)], stop, captions: captions).ConfigureAwait(false);
+        try
+        {
+            RetrievalResult Score((Tensor Features, Tensor Labels) p)
+            {
+                long n = Math.Min(p.Features.shape[0], settings.Evaluation.RetrievalSamples), half = p.Features.shape[1] / 2;
+                var rows = p.Features.narrow(0, 0, n);
+                return RetrievalResult.Of(rows.narrow(1, 0, half), rows.narrow(1, half, half));
+            }
+            var (mine, baseline) = (Score(pairs[0]), Score(pairs[1]));
+            log.LogInformation("Image-text retrieval on {N} held-out pairs: image→text R@1 {I1:F4} R@5 {I5:F4}, text→image R@1 {T1:F4} R@5 {T5:F4}; random init: image→text R@1 {RI1:F4}, text→image R@1 {RT1:F4}",
+                mine.Samples, mine.ImageToTextR1, mine.ImageToTextR5, mine.TextToImageR1, mine.TextToImageR5, baseline.ImageToTextR1, baseline.TextToImageR1);
+            metrics?.Write(step, seconds, ("eval/i2t_r1", mine.ImageToTextR1), ("eval/i2t_r5", mine.ImageToTextR5), ("eval/t2i_r1", mine.TextToImageR1),
+                ("eval/t2i_r5", mine.TextToImageR5), ("eval/i2t_r1_random_init", baseline.ImageToTextR1), ("eval/t2i_r1_random_init", baseline.TextToImageR1));
+            return result with { Retrieval = mine, RetrievalRandomInit = baseline };
+        }
+        finally
+        {
+            foreach (var (f, l) in pairs) { f.Dispose(); l.Dispose(); }
+        }
     }
 
     private void StatusLine(LoopStatus s)
@@ -366,8 +417,17 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
         catch (DistributedSetupException e) { throw new UsageException($"This process is {launch}: {e.Message}", e); }
     }
 
+    /// <summary>The networks in a few words, for the log and the report.</summary>
+    private string ModelDescription(MethodRegistration method, int channels) => method.Data switch
+    {
+        MethodData.Images => $"{method.Name}, {settings.Training.Encoder} at {settings.Augment.Size}px",
+        MethodData.Text => $"{method.Name}, a text transformer",
+        _ => $"{method.Name}, windows of {channels} x {settings.Series.Length}",
+    };
+
     private static string Views(ISampleProcessor p) => p switch
     {
+        CaptionOnlySampleProcessor => "captions only",
         ImageSampleProcessor { Policy: MultiCropViewPolicy mc } => $"2 global + {mc.ViewCount - 2} local views of {mc.LocalSize}px",
         ImageSampleProcessor i => $"{i.ViewCount} views",
         _ => "1 window",
@@ -388,14 +448,16 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             ? "; libturbojpeg not found, so Skia decodes: JPEG about 2.2x slower (docs/benchmarks.md); apt-get install libturbojpeg0"
             : "";
 
-    private async Task<(IImageDataset Dataset, int Channels, string Uri)> OpenDataAsync(bool images, CancellationToken stop)
+    private async Task<(IImageDataset Dataset, int Channels, string Uri)> OpenDataAsync(bool images, bool captions, CancellationToken stop)
     {
         var data = settings.Data;
         try
         {
             if (images)
             {
-                string uri = await DemoDataset.EnsureAsync(data, m => log.LogInformation("{Message}", m), stop).ConfigureAwait(false);
+                string uri = captions
+                    ? await DemoDataset.EnsureCaptionsAsync(data, m => log.LogInformation("{Message}", m), stop).ConfigureAwait(false)
+                    : await DemoDataset.EnsureAsync(data, m => log.LogInformation("{Message}", m), stop).ConfigureAwait(false);
                 return (await ImageDataset.OpenAsync(uri, data.ImageColumn, data.LabelColumn, data.TextColumn, stop).ConfigureAwait(false), 0, uri);
             }
             string series = await DemoDataset.EnsureSeriesAsync(data, m => log.LogInformation("{Message}", m), stop).ConfigureAwait(false);

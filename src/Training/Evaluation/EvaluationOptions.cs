@@ -22,6 +22,13 @@ public sealed class EvaluationOptions
     public int ProbeEpochs { get; set; } = 300;
 
     /// <summary>The evaluation view's centre crop as a share of the shorter side before resizing (1 = the whole image). Default 0.875 (torchvision's 224/256).</summary>
+    /// <summary>
+    /// Image-text methods (clip): the held-out samples image↔text retrieval is scored on (the first ones read; recall falls
+    /// as the gallery grows, so it is fixed). Default 1000 (the size of the Flickr30k test set).
+    /// </summary>
+    [Range(2, 1_000_000)]
+    public int RetrievalSamples { get; set; } = 1000;
+
     [Range(0.01, 1.0)]
     public double CropFraction { get; set; } = 0.875;
 }

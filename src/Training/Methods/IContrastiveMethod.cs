@@ -73,3 +73,37 @@ public interface IGlobalNegatives : IRepresentationLoss
     /// <summary>The softmax temperature.</summary>
     double Temperature { get; }
 }
+
+/// <summary>
+/// A method with an image tower and a text tower that map into one embedding (CLIP): zero-shot classification, image-text
+/// retrieval and `contrastive embed --text` use it. Embeddings are L2-normalised, on the CPU, without a graph.
+/// </summary>
+public interface IImageTextMethod
+{
+    /// <summary>The tokenizer the text tower was trained with (its name is in the checkpoint's options).</summary>
+    Text.CaptionTokenizer Tokenizer { get; }
+
+    /// <summary>Joint embeddings of a batch's first view, [Count, E].</summary>
+    Tensor EmbedImages(Batch batch);
+
+    /// <summary>Joint embeddings of token rows [n, L] (ids as <see cref="Text.CaptionTokenizer"/> writes them) with their lengths [n].</summary>
+    Tensor EmbedTexts(Tensor tokens, Tensor lengths);
+}
+
+/// <summary>
+/// A loss over the global batch whose rows are not one representation per view (CLIP: images and texts): in data-parallel
+/// training the trainer gathers every rank's <see cref="EncodeRows"/> and back-propagates this rank's
+/// <see cref="GlobalShare"/> through the gathered rows (two stages, as <see cref="GlobalBatch"/>), so every rank's samples
+/// are negatives of every other's.
+/// </summary>
+public interface IGlobalBatchLoss
+{
+    /// <summary>This rank's rows, [m, D], with their graph (every rank has the same m).</summary>
+    Tensor EncodeRows(Batch batch);
+
+    /// <summary>
+    /// This rank's share of the loss given every rank's rows <paramref name="all"/> [W·m, D] (rank-major), this rank's
+    /// first row and row count: the shares' mean over ranks must be the global batch's loss.
+    /// </summary>
+    Tensor GlobalShare(Tensor all, long first, long count, int worldSize);
+}

@@ -13,6 +13,9 @@ public enum MethodData
 
     /// <summary>Time series, cut into float windows.</summary>
     Series,
+
+    /// <summary>Text alone: the captions of captioned data, tokenized (the images are not decoded).</summary>
+    Text,
 }
 
 /// <summary>What a method is built from: the run's settings, its own options, the device and the input's shape.</summary>
@@ -64,6 +67,12 @@ public abstract class MethodRegistration
     /// <summary>Images: the view policy the method needs (BYOL: its asymmetric pair; DINO: multi-crop). Series methods: null.</summary>
     public virtual IViewPolicy? ImageViews(object options, ViewSettings views) => null;
 
+    /// <summary>
+    /// The caption encoder (tokenizer) the input pipeline's workers run on each sample's caption, for methods that read
+    /// text with their images (CLIP); null (the default): the method reads no text.
+    /// </summary>
+    public virtual ICaptionEncoder? Captions(object options) => null;
+
     /// <summary>The views, in words, for `contrastive methods`.</summary>
     public abstract string ViewsDescription { get; }
 
@@ -99,6 +108,10 @@ public abstract class MethodRegistration<TOptions> : MethodRegistration where TO
     public sealed override IViewPolicy? ImageViews(object options, ViewSettings views) => Views((TOptions)options, views);
 
     public sealed override IContrastiveMethod Create(MethodContext context) => Create(context, (TOptions)context.Options);
+
+    public sealed override ICaptionEncoder? Captions(object options) => CaptionEncoder((TOptions)options);
+
+    protected virtual ICaptionEncoder? CaptionEncoder(TOptions options) => null;
 
     protected virtual IViewPolicy? Views(TOptions options, ViewSettings views) => null;
 

@@ -14,6 +14,8 @@ public static class MethodRegistry
         new ByolRegistration(),
         new DinoRegistration(),
         new CpcRegistration(),
+        new ClipRegistration(),
+        new SimCseRegistration(),
     ];
 
     /// <summary>Every registered method, in registration order.</summary>

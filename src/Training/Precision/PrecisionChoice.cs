@@ -29,7 +29,7 @@ public sealed record PrecisionChoice(ScalarType? Compute, string Reason)
     /// The choice for <paramref name="precision"/> ("auto", "fp32" or "bf16"). "auto": bf16 on CUDA; on the CPU, bf16
     /// when the CPU has native bf16 (<paramref name="cpu"/>: AVX512-BF16 or AMX-BF16) and it pays for the encoder
     /// (<see cref="PaysOnCpu"/>), else fp32. <paramref name="encoder"/> null: a model that computes in fp32 whatever the
-    /// setting (CPC's), so auto says fp32.
+    /// setting (CPC's, SimCSE's), so auto says fp32.
     /// </summary>
     /// <exception cref="ArgumentException">A precision other than auto, fp32 or bf16.</exception>
     public static PrecisionChoice Decide(string precision, DeviceType device, string? encoder, CpuBf16Features cpu)

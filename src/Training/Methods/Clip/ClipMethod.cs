@@ -1,0 +1,131 @@
+using Contrastive.Augment;
+using Contrastive.Training.Text;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Contrastive.Training;
+
+/// <summary>
+/// CLIP: each image and its caption, encoded by the image and text towers into one embedding; the symmetric cross-entropy
+/// of <see cref="ClipLoss"/> over the batch (the global batch across ranks: <see cref="IGlobalBatchLoss"/>). After each
+/// step the log logit scale is clamped to [0, ln MaxLogitScale], as open_clip does. Evaluation features are the image
+/// encoder's (kNN as for the other methods); zero-shot classification and retrieval use the joint embedding.
+/// </summary>
+public sealed class ClipMethod : IContrastiveMethod, IImageTextMethod, IGlobalBatchLoss
+{
+    private readonly ClipOptions _o;
+    private readonly Device _device;
+    private readonly ClipModel _model;
+    private readonly Parameter[] _parameters;
+
+    public ClipMethod(MethodContext context, ClipOptions options)
+    {
+        _o = options;
+        _device = context.Device;
+        if (options.TextWidth % options.TextHeads != 0)
+            throw new ArgumentException($"Clip:TextWidth ({options.TextWidth}) must be a multiple of Clip:TextHeads ({options.TextHeads}).");
+        torch.manual_seed(context.Training.Seed);
+        _model = new ClipModel(context.Training.Encoder, context.Training.SmallImages, options);
+        _model.to(_device);
+        _parameters = _model.parameters().ToArray();
+        Tokenizer = new CaptionTokenizer(options.ContextLength);
+    }
+
+    public nn.Module Model => _model;
+
+    public ClipModel Network => _model;
+
+    public IReadOnlyList<Parameter> Parameters => _parameters;
+
+    public CaptionTokenizer Tokenizer { get; }
+
+    /// <summary>The logit scale in effect (exp(s), clamped).</summary>
+    public double LogitScale => Math.Min(Math.Exp(_model.LogScale.item<float>()), _o.MaxLogitScale);
+
+    public IReadOnlyList<(string Name, double Value)> LastMetrics => [("logit_scale", LogitScale)];
+
+    public Tensor Loss(Batch batch, double progress)
+    {
+        var (images, texts) = Encode(batch);
+        return ClipLoss.Compute(images, texts, _model.LogScale, _o.MaxLogitScale);
+    }
+
+    /// <summary>Image and text embeddings of the batch (projected, not normalised), with their graphs.</summary>
+    private (Tensor Images, Tensor Texts) Encode(Batch batch)
+    {
+        if (batch.Views != 1) throw new ArgumentException($"--method clip takes 1 view per sample, the batch has {batch.Views}.");
+        if (batch.Count < 2) throw new ArgumentException("--method clip needs at least 2 samples per batch.");
+        var x = ImageInput.ToTensor(batch, _device, 0, 1);
+        var (tokens, lengths) = TextInput.ToTensors(batch, _device);
+        return (_model.forward(x), _model.EncodeText(tokens, lengths));
+    }
+
+    public Tensor EncodeRows(Batch batch)
+    {
+        var (images, texts) = Encode(batch);
+        return cat([images, texts], 0);
+    }
+
+    public Tensor GlobalShare(Tensor all, long first, long count, int worldSize) =>
+        ClipLoss.GlobalShare(all, first, count / 2, worldSize, _model.LogScale, _o.MaxLogitScale);
+
+    public void AfterStep(double progress)
+    {
+        using var _ = no_grad();
+        _model.LogScale.clamp_(0, Math.Log(_o.MaxLogitScale));
+    }
+
+    public Tensor Embed(Batch batch) => ImageModels.Embed(_model.Encoder, batch, _device);
+
+    public Tensor EmbedImages(Batch batch)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        _model.eval();
+        var x = ImageInput.ToTensor(batch, _device, 0, 1);
+        return nn.functional.normalize(_model.forward(x), p: 2, dim: 1).cpu().MoveToOuterDisposeScope();
+    }
+
+    public Tensor EmbedTexts(Tensor tokens, Tensor lengths)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        _model.eval();
+        var z = _model.EncodeText(tokens.to(_device), lengths.to(_device));
+        return nn.functional.normalize(z, p: 2, dim: 1).cpu().MoveToOuterDisposeScope();
+    }
+
+    public void Dispose() => _model.Dispose();
+}
+
+/// <summary>CLIP's entry in the <see cref="MethodRegistry"/>.</summary>
+public sealed class ClipRegistration : MethodRegistration<ClipOptions>
+{
+    public override string Name => "clip";
+
+    public override string Summary => "CLIP (Radford et al. 2021): an image tower and a text transformer trained with a symmetric cross-entropy between images and their captions.";
+
+    public override MethodData Data => MethodData.Images;
+
+    public override string Section => "Clip";
+
+    public override string ViewsDescription => "1 view (random resized crop of Clip:CropScaleMin to 100 %, nothing else) and the caption's tokens";
+
+    protected override IViewPolicy? Views(ClipOptions options, ViewSettings views)
+    {
+        var o = views.Augment.Copy();
+        o.ScaleMin = options.CropScaleMin;
+        o.ScaleMax = 1;
+        o.FlipProbability = 0;
+        o.JitterProbability = 0;
+        o.GrayscaleProbability = 0;
+        o.BlurProbability = 0;
+        o.Asymmetric = false;
+        return new SimClrViewPolicy(o, views: 1);
+    }
+
+    protected override ICaptionEncoder? CaptionEncoder(ClipOptions options) => new CaptionTokenizer(options.ContextLength);
+
+    protected override IContrastiveMethod Create(MethodContext context, ClipOptions options) => new ClipMethod(context, options);
+}

@@ -1,0 +1,133 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Contrastive.Training.Text;
+
+/// <summary>
+/// CLIP's text tower (Radford et al. 2021, section 2.4): token and learned position embeddings, pre-norm transformer
+/// blocks with a causal mask, a final LayerNorm, and the feature at each caption's end token projected to the joint
+/// embedding. Token rows are those of <see cref="CaptionTokenizer"/>: <c>[start] tokens… [end] pad…</c>, with the end
+/// token at length − 1. Because the mask is causal, the end token's feature never sees the padding after it, so each
+/// batch is computed only up to its longest caption (an exact saving: CLIP's 77-token context holds short captions).
+/// Initialisation as CLIP's code: token embeddings N(0, 0.02), positions N(0, 0.01), attention N(0, width^-0.5), the
+/// blocks' output projections N(0, width^-0.5·(2·layers)^-0.5), MLP input N(0, (2·width)^-0.5), the text projection
+/// N(0, width^-0.5). Optional dropout on the embeddings and each residual branch (SimCSE's only augmentation; CLIP: 0).
+/// Computes in fp32 (under bf16 precision only the image tower's layers are cast).
+/// </summary>
+public sealed class TextTransformer : Module<Tensor, Tensor, Tensor>
+{
+    private readonly Embedding token;
+    private readonly Parameter position;
+    private readonly ModuleList<TextBlock> blocks;
+    private readonly LayerNorm final_norm;
+    private readonly Parameter projection;
+    private readonly Dropout dropout;
+
+    /// <param name="vocabulary">Token ids (<see cref="CaptionTokenizer.VocabularySize"/>).</param>
+    /// <param name="context">Token rows' length (the position table's size).</param>
+    /// <param name="width">Feature width of the blocks.</param>
+    /// <param name="layers">Transformer blocks.</param>
+    /// <param name="heads">Attention heads (must divide <paramref name="width"/>).</param>
+    /// <param name="embedDim">Size of the projected end-token feature.</param>
+    /// <param name="dropoutRate">Dropout on the embeddings and residual branches (0: none).</param>
+    public TextTransformer(int vocabulary, int context, int width, int layers, int heads, int embedDim, double dropoutRate = 0) : base(nameof(TextTransformer))
+    {
+        if (width % heads != 0) throw new ArgumentException($"the text width ({width}) must be a multiple of the heads ({heads})");
+        Context = context;
+        Width = width;
+        EmbedDim = embedDim;
+        token = Embedding(vocabulary, width);
+        position = new Parameter(empty(context, width));
+        blocks = new ModuleList<TextBlock>(Enumerable.Range(0, layers).Select(_ => new TextBlock(width, heads, dropoutRate)).ToArray());
+        final_norm = LayerNorm(width);
+        projection = new Parameter(empty(width, embedDim));
+        dropout = Dropout(dropoutRate);
+        RegisterComponents();
+        using var _ = no_grad();
+        init.normal_(token.weight!, 0, 0.02);
+        init.normal_(position, 0, 0.01);
+        double attnStd = Math.Pow(width, -0.5), projStd = attnStd * Math.Pow(2.0 * layers, -0.5), fcStd = Math.Pow(2.0 * width, -0.5);
+        foreach (var b in blocks) b.Initialise(attnStd, projStd, fcStd);
+        init.normal_(projection, 0, attnStd);
+    }
+
+    /// <summary>Token rows' length.</summary>
+    public int Context { get; }
+
+    public int Width { get; }
+
+    /// <summary>Size of the output (the joint embedding).</summary>
+    public int EmbedDim { get; }
+
+    /// <summary>
+    /// The projected end-token features, [B, EmbedDim], of token rows [B, L ≤ Context] (int32 or int64) whose captions are
+    /// <paramref name="lengths"/> [B] ids long (end token at length − 1).
+    /// </summary>
+    public override Tensor forward(Tensor tokens, Tensor lengths)
+    {
+        using var scope = NewDisposeScope();
+        if (tokens.dim() != 2) throw new ArgumentException($"token rows must be [B, L], not [{string.Join(", ", tokens.shape)}]");
+        long b = tokens.shape[0];
+        long longest = lengths.max().item<long>();
+        if (longest < 1 || longest > tokens.shape[1] || longest > Context)
+            throw new ArgumentException($"caption lengths must be 1 to {Math.Min(tokens.shape[1], Context)} ids, the longest is {longest}");
+        var ids = tokens.narrow(1, 0, longest).to_type(ScalarType.Int64);
+        var x = token.forward(ids) + position.narrow(0, 0, longest);
+        x = dropout.forward(x);
+        using var mask = full(longest, longest, double.NegativeInfinity, device: x.device).triu(1);
+        foreach (var block in blocks) x = block.forward(x, mask);
+        x = final_norm.forward(x);
+        var last = (lengths.to_type(ScalarType.Int64) - 1).to(x.device);
+        var ends = x[arange(b, device: x.device), last];
+        return ends.matmul(projection).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>One pre-norm transformer block: x + Attention(LN(x)) then x + MLP(LN(x)), MLP = Linear(4·width) → GELU → Linear.</summary>
+public sealed class TextBlock : Module<Tensor, Tensor, Tensor>
+{
+    private readonly LayerNorm norm1, norm2;
+    private readonly Linear qkv, out_proj, fc, fc_proj;
+    private readonly Dropout dropout;
+    private readonly int _heads;
+
+    public TextBlock(int width, int heads, double dropoutRate) : base(nameof(TextBlock))
+    {
+        _heads = heads;
+        norm1 = LayerNorm(width);
+        qkv = Linear(width, 3 * width);
+        out_proj = Linear(width, width);
+        norm2 = LayerNorm(width);
+        fc = Linear(width, 4 * width);
+        fc_proj = Linear(4 * width, width);
+        dropout = Dropout(dropoutRate);
+        RegisterComponents();
+    }
+
+    internal void Initialise(double attnStd, double projStd, double fcStd)
+    {
+        init.normal_(qkv.weight!, 0, attnStd);
+        init.normal_(out_proj.weight!, 0, projStd);
+        init.normal_(fc.weight!, 0, fcStd);
+        init.normal_(fc_proj.weight!, 0, projStd);
+        foreach (var l in new[] { qkv, out_proj, fc, fc_proj }) init.zeros_(l.bias!);
+    }
+
+    /// <param name="x">[B, L, width].</param>
+    /// <param name="mask">[L, L] additive attention mask (−∞ above the diagonal).</param>
+    public override Tensor forward(Tensor x, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], l = x.shape[1], w = x.shape[2], d = w / _heads;
+        // [B, L, 3, H, d] → three [B, H, L, d]
+        var parts = qkv.forward(norm1.forward(x)).view(b, l, 3, _heads, d).permute(2, 0, 3, 1, 4);
+        var (q, k, v) = (parts[0], parts[1], parts[2]);
+        var attention = (q.matmul(k.transpose(-2, -1)) * (1.0 / Math.Sqrt(d)) + mask).softmax(-1);
+        var mixed = attention.matmul(v).transpose(1, 2).reshape(b, l, w);
+        x = x + dropout.forward(out_proj.forward(mixed));
+        x = x + dropout.forward(fc_proj.forward(nn.functional.gelu(fc.forward(norm2.forward(x)))));
+        return x.MoveToOuterDisposeScope();
+    }
+}
