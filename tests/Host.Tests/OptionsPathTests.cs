@@ -15,6 +15,7 @@ public sealed class OptionsPathTests() : TempFolderTest("options")
     [InlineData("train")]
     [InlineData("bench")]
     [InlineData("eval")]
+    [InlineData("embed")]
     [InlineData("inspect")]
     [InlineData("pack")]
     [InlineData("demo-data")]
