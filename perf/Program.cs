@@ -8,6 +8,7 @@ namespace Contrastive.Perf;
 /// allocation breakdown: dotnet run -c Release --project perf -- pipeline-alloc DIR [SIZE] [WORKERS] [SECONDS];
 /// upload shards for an object-storage bench: dotnet run -c Release --project perf -- s3-upload DIR s3://bucket/prefix;
 /// the SimCLR step against the PyTorch peer: dotnet run -c Release --project perf -- train-step [BATCH] [SIZE] [THREADS] [STEPS];
+/// fp32 against bf16, step by step, per encoder at the training defaults: dotnet run -c Release --project perf -- precision [ENCODERS] [BATCH] [SIZE] [THREADS] [PAIRS];
 /// JPEG decoders (skia, imagesharp, turbojpeg, Pillow) on one thread: dotnet run -c Release --project perf -- decode [generated|DIR] [N] [SECONDS] [ROUNDS];
 /// data-parallel cost (gradient all-reduce alone and its share of a ResNet-18 step; run alone and under mpirun):
 ///   dotnet run -c Release --project perf -- allreduce [BATCH] [SIZE] [THREADS] [STEPS];
@@ -25,6 +26,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "train-step")
         {
             await TrainStep.RunAsync(args[1..]);
+            return;
+        }
+        if (args.Length > 0 && args[0] == "precision")
+        {
+            await PrecisionStep.RunAsync(args[1..]);
             return;
         }
         if (args.Length > 0 && args[0] == "allreduce")

@@ -163,7 +163,7 @@ namespace Contrastive.Host
             o.Add<int?>("--text-width", "Clip:TextWidth", "clip: width of the text transformer.");
             o.Add<int?>("--text-layers", "Clip:TextLayers", "clip: blocks of the text transformer.");
             o.Add<int?>("--context-length", "Clip:ContextLength", "clip: token ids per caption (start and end included); longer captions are cut, keeping the end token.");
-            o.Add<string?>("--precision", "Training:Precision", "auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16: what encoder and heads compute in.");
+            o.Add<string?>("--precision", "Training:Precision", "auto (bf16 on CUDA, and on a CPU with native bf16 for ResNets; else fp32), fp32 or bf16: what encoder and heads compute in.");
             o.Add<string?>("--image-column", "Data:ImageColumn", "Image column of Parquet data.", "detected");
             o.Add<string?>("--label-column", "Data:LabelColumn", "Label column of Parquet data.", "detected");
             o.Add<string?>("--text-column", "Data:TextColumn", "Caption column of Parquet data (tar: key.txt; image folder: a .txt beside each image).", "detected");

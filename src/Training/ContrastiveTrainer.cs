@@ -40,12 +40,15 @@ public sealed class ContrastiveTrainer : IDisposable
             _cached = Method as IRepresentationLoss ?? throw new ArgumentException($"{registration.Name} says it supports gradient caching but is no IRepresentationLoss.");
         Group = context.Group;
         // The learning rate follows the global batch: every rank's samples count.
-        LearningRate = _o.EffectiveLearningRate(batchSize * Group.WorldSize);
+        Recipe = (context.Options as IOptimizerRecipes)?.RecipeFor(_o.Optimizer);
+        LearningRate = _o.EffectiveLearningRate(batchSize * Group.WorldSize, Recipe);
+        WeightDecay = _o.EffectiveWeightDecay(Recipe);
         GlobalBatchSize = batchSize * Group.WorldSize;
-        _optimizer = StepOptimizer.Create(_o.Optimizer, Method.Parameters, LearningRate, _o.WeightDecay);
+        _optimizer = StepOptimizer.Create(_o.Optimizer, Method.Parameters, LearningRate, WeightDecay);
         _clip = _o.ClipGradNorm > 0 ? _o.ClipGradNorm : Method.DefaultClipGradNorm;
         _schedule = new LrSchedule(LearningRate, _o.WarmupFraction);
-        _compute = _o.ComputeType(context.Device);
+        Precision = _o.ChoosePrecision(context.Device, imageEncoder: registration.Data == MethodData.Images);
+        _compute = Precision.Compute;
         NcclCommunicator? nccl = null;
         if (Group.WorldSize > 1)
         {
@@ -82,10 +85,19 @@ public sealed class ContrastiveTrainer : IDisposable
     public TrainingOptions Options => _o;
 
     /// <summary>"bf16" or "fp32": what the encoder and heads compute in (parameters, optimizer and losses are fp32 either way).</summary>
-    public string PrecisionName => _compute is null ? "fp32" : "bf16";
+    public string PrecisionName => Precision.Name;
+
+    /// <summary>The precision in effect and why (<see cref="TrainingOptions.ChoosePrecision"/>), as the training log prints it.</summary>
+    public PrecisionChoice Precision { get; }
 
     /// <summary>The peak learning rate in effect (after batch scaling).</summary>
     public double LearningRate { get; }
+
+    /// <summary>The weight decay in effect.</summary>
+    public double WeightDecay { get; }
+
+    /// <summary>The method's paper settings for the optimizer, where it has them (they fill the settings not given).</summary>
+    public OptimizerRecipe? Recipe { get; }
 
     /// <summary>The gradient-norm clip in effect (0: none).</summary>
     public double ClipGradNorm => _clip;

@@ -70,37 +70,47 @@ public sealed class TrainingOptions : IValidatableObject
     public string Optimizer { get; set; } = "adamw";
 
     /// <summary>
-    /// Peak learning rate after warmup, before <see cref="LrBatchScaling"/>. Default: 0.001 for adamw; 0.3 for sgd and lars
-    /// (SimCLR's base rate, scaled by batch / 256).
+    /// Peak learning rate after warmup, before <see cref="LrBatchScaling"/>. Default: 0.001 for adamw; for sgd and lars the
+    /// method's paper rate for that optimizer (<see cref="OptimizerRecipe"/>: SimCLR lars 0.3, MoCo v2 sgd 0.03, BYOL lars 0.2,
+    /// SupCon sgd 0.125, DINO sgd 0.03, each × batch / 256), else 0.3 (SimCLR's base rate, scaled by batch / 256).
     /// </summary>
     [Range(1e-8, 100.0)]
     public double? LearningRate { get; set; }
 
     /// <summary>
-    /// Multiply the learning rate by batch / 256 (SimCLR's rule: lr = base × batch / 256). Default: on for sgd and lars,
-    /// off for adamw.
+    /// Multiply the learning rate by batch / 256 (the linear scaling rule: lr = base × batch / 256). Default: on for sgd and
+    /// lars (or as the method's recipe says), off for adamw.
     /// </summary>
     public bool? LrBatchScaling { get; set; }
 
-    /// <summary>The peak learning rate in effect for a batch of <paramref name="batchSize"/> samples.</summary>
-    public double EffectiveLearningRate(int batchSize)
+    /// <summary>The peak learning rate in effect for a batch of <paramref name="batchSize"/> samples, the method's <paramref name="recipe"/> filling what is not set.</summary>
+    public double EffectiveLearningRate(int batchSize, OptimizerRecipe? recipe = null)
     {
-        double lr = LearningRate ?? (Optimizer == "adamw" ? 1e-3 : 0.3);
-        return LrBatchScaling ?? Optimizer != "adamw" ? lr * batchSize / 256.0 : lr;
+        double lr = LearningRate ?? recipe?.LearningRate ?? (Optimizer == "adamw" ? 1e-3 : 0.3);
+        return LrBatchScaling ?? recipe?.ScaleWithBatch ?? Optimizer != "adamw" ? lr * batchSize / 256.0 : lr;
     }
 
-    /// <summary>Weight decay. Default 1e-4.</summary>
+    /// <summary>
+    /// Weight decay. Default: the method's paper value for its optimizer (<see cref="OptimizerRecipe"/>: SimCLR lars 1e-6,
+    /// BYOL lars 1.5e-6, MoCo v2, SupCon and DINO sgd 1e-4), else 1e-4. With adamw the decay is decoupled (each step
+    /// multiplies the weights by 1 − lr × decay).
+    /// </summary>
     [Range(0.0, 1.0)]
-    public double WeightDecay { get; set; } = 1e-4;
+    public double? WeightDecay { get; set; }
+
+    /// <summary>The weight decay in effect, the method's <paramref name="recipe"/> filling it when not set.</summary>
+    public double EffectiveWeightDecay(OptimizerRecipe? recipe = null) => WeightDecay ?? recipe?.WeightDecay ?? 1e-4;
 
     /// <summary>Fraction of training spent in linear warmup. Default 0.05.</summary>
     [Range(0.0, 1.0)]
     public double WarmupFraction { get; set; } = 0.05;
 
     /// <summary>
-    /// Arithmetic precision of the encoder and heads: "auto" (default: bf16 on CUDA, fp32 on the CPU), "fp32", or "bf16"
-    /// (convolutions and linear layers in bfloat16 by explicit casts, with fp32 master weights, optimizer state,
-    /// normalisation statistics and losses; see <see cref="Autocast"/>). bf16 runs on the CPU too, mostly slower there.
+    /// Arithmetic precision of the encoder and heads: "auto" (default: bf16 on CUDA; on the CPU bf16 when it has native
+    /// bf16, AVX512-BF16 or AMX-BF16, and the encoder is a ResNet, where it measured faster; fp32 otherwise:
+    /// <see cref="PrecisionChoice.Decide"/>), "fp32", or "bf16" (convolutions and linear layers in bfloat16 by explicit
+    /// casts, with fp32 master weights, optimizer state, normalisation statistics and losses; see <see cref="Autocast"/>).
+    /// bf16 on a CPU without native bf16 is emulated and slower.
     /// </summary>
     [Required, RegularExpression("^(auto|fp32|bf16)$", ErrorMessage = "Precision must be auto, fp32 or bf16.")]
     public string Precision { get; set; } = "auto";
@@ -114,14 +124,15 @@ public sealed class TrainingOptions : IValidatableObject
     /// </summary>
     public bool SyncBatchNorm { get; set; }
 
-    /// <summary>The reduced type the layers compute in on <paramref name="device"/>, or null for fp32 throughout.</summary>
-    public TorchSharp.torch.ScalarType? ComputeType(TorchSharp.torch.Device device) => Precision switch
-    {
-        "bf16" => TorchSharp.torch.ScalarType.BFloat16,
-        "fp32" => null,
-        "auto" => device.type == TorchSharp.DeviceType.CUDA ? TorchSharp.torch.ScalarType.BFloat16 : null,
-        _ => throw new ArgumentException($"Precision must be auto, fp32 or bf16, not '{Precision}'."),
-    };
+    /// <summary>
+    /// What the layers compute in on <paramref name="device"/> and why, for this machine's CPU (<see cref="CpuBf16.Detect"/>).
+    /// <paramref name="imageEncoder"/> false: a model that computes in fp32 whatever the setting (CPC's, SimCSE's text transformer).
+    /// </summary>
+    public PrecisionChoice ChoosePrecision(TorchSharp.torch.Device device, bool imageEncoder = true) =>
+        PrecisionChoice.Decide(Precision, device.type, imageEncoder ? Encoder : null, device.type == TorchSharp.DeviceType.CUDA ? CpuBf16Features.None : CpuBf16.Detect());
+
+    /// <summary>The reduced type the layers compute in on <paramref name="device"/>, or null for fp32 throughout (<see cref="ChoosePrecision"/>).</summary>
+    public TorchSharp.torch.ScalarType? ComputeType(TorchSharp.torch.Device device) => ChoosePrecision(device).Compute;
 
     /// <summary>Intra-op threads for torch on CPU (0 = all cores). Default 0.</summary>
     [Range(0, 1024)]

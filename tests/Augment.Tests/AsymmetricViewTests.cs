@@ -52,4 +52,15 @@ public class AsymmetricViewTests
         var (sharpS, blurredS, solarizedS) = Count(Options(asymmetric: false, blur: 0), 1, 60);
         Assert.Equal((60, 0, 0), (sharpS, blurredS, solarizedS));
     }
+
+    [Fact]
+    public void A_blur_probability_of_0_turns_the_byol_pairs_blur_off_and_keeps_its_solarization()
+    {
+        // Small images get BlurProbability 0 by default (lightly's CIFAR-10 recipes blur neither BYOL's nor DINO's views).
+        Assert.Equal((60, 0, 0), Count(Options(asymmetric: true, blur: 0), 0, 60));
+        var (sharp1, blurred1, solarized1) = Count(Options(asymmetric: true, blur: 0), 1, 400);
+        Assert.Equal(0, blurred1);
+        Assert.InRange(solarized1, 55, 105); // p 0.2 of 400
+        Assert.Equal(400, sharp1 + solarized1);
+    }
 }

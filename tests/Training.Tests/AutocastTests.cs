@@ -121,7 +121,7 @@ public class AutocastTests
     [Fact]
     public void Precision_resolves_per_device_and_refuses_other_types()
     {
-        Assert.Null(new TrainingOptions().ComputeType(CPU));                      // auto on the CPU: fp32
+        Assert.Null(new TrainingOptions().ComputeType(CPU));                      // auto on the CPU with the small ConvNet: fp32 on any CPU
         Assert.Null(new TrainingOptions { Precision = "fp32" }.ComputeType(CPU));
         Assert.Equal(ScalarType.BFloat16, new TrainingOptions { Precision = "bf16" }.ComputeType(CPU));
         Assert.Equal(ScalarType.BFloat16, new TrainingOptions().ComputeType(new Device(DeviceType.CUDA, 0))); // auto on CUDA

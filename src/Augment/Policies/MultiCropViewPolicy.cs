@@ -49,9 +49,9 @@ public sealed class MultiCropViewPolicy : IViewPolicy
         var rng = new SampleRandom(seed, epoch, sampleIndex, view);
         if (view < GlobalViews)
         {
-            var (blur, solarize) = SimClrViewPolicy.ByolPair(view);
+            var (blur, solarize) = SimClrViewPolicy.ByolPair(view, _colour.BlurProbability > 0);
             SimClrViewPolicy.Render(image, _colour, Size, _o.GlobalScaleMin, 1, blur, solarize, ref rng, chw, ws);
         }
-        else SimClrViewPolicy.Render(image, _colour, LocalSize, _o.LocalScaleMin, _o.LocalScaleMax, 0.5, 0, ref rng, chw, ws);
+        else SimClrViewPolicy.Render(image, _colour, LocalSize, _o.LocalScaleMin, _o.LocalScaleMax, _colour.BlurProbability > 0 ? 0.5 : 0, 0, ref rng, chw, ws);
     }
 }

@@ -57,7 +57,8 @@ public sealed class SimClrViewOptions
 
     /// <summary>
     /// BYOL's asymmetric pair (Grill et al. 2020): view 0 always blurred, view 1 blurred with p 0.1 and solarized with p 0.2
-    /// (<see cref="BlurProbability"/> is then unused). Default false: both views alike, as SimCLR and MoCo v2 (whose
+    /// (<see cref="BlurProbability"/> then only says whether to blur: 0 turns the pair's blur off, as lightly's CIFAR-10
+    /// recipe for BYOL; DINO's multi-crop follows the same rule). Default false: both views alike, as SimCLR and MoCo v2 (whose
     /// augmentation is this one at the default jitter strength 0.5: brightness, contrast, saturation 0.4, hue 0.1).
     /// </summary>
     public bool Asymmetric { get; set; }

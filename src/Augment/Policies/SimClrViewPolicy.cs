@@ -27,7 +27,7 @@ public sealed class SimClrViewPolicy : IViewPolicy
     public void WriteView(PixelBuffer image, int view, long seed, int epoch, long sampleIndex, Span<byte> chw, ViewWorkspace ws)
     {
         var rng = new SampleRandom(seed, epoch, sampleIndex, view);
-        var (blur, solarize) = _o.Asymmetric ? ByolPair(view) : (_o.BlurProbability, 0.0);
+        var (blur, solarize) = _o.Asymmetric ? ByolPair(view, _o.BlurProbability > 0) : (_o.BlurProbability, 0.0);
         Render(image, _o, _o.Size, _o.ScaleMin, _o.ScaleMax, blur, solarize, ref rng, chw, ws);
     }
 
@@ -54,8 +54,13 @@ public sealed class SimClrViewPolicy : IViewPolicy
     internal static (int MinWidth, int MinHeight) DecodeAtLeast(int width, int height, double fraction) =>
         fraction >= 1 ? (width, height) : ((int)Math.Ceiling(width * fraction), (int)Math.Ceiling(height * fraction));
 
-    /// <summary>BYOL's asymmetric blur and solarize probabilities: (1, 0) for even views, (0.1, 0.2) for odd ones.</summary>
-    internal static (double Blur, double Solarize) ByolPair(int view) => view % 2 == 0 ? (1.0, 0.0) : (0.1, 0.2);
+    /// <summary>
+    /// BYOL's asymmetric blur and solarize probabilities: (1, 0) for even views, (0.1, 0.2) for odd ones; no blur at all
+    /// when <paramref name="blur"/> is false (<see cref="SimClrViewOptions.BlurProbability"/> 0: small images, as lightly's
+    /// CIFAR-10 recipes for BYOL and DINO).
+    /// </summary>
+    internal static (double Blur, double Solarize) ByolPair(int view, bool blur) =>
+        view % 2 == 0 ? (blur ? 1.0 : 0.0, 0.0) : (blur ? 0.1 : 0.0, 0.2);
 
     /// <summary>
     /// One view: random resized crop (area fraction in [<paramref name="scaleMin"/>, <paramref name="scaleMax"/>]) to

@@ -92,7 +92,7 @@ public static class DataDefaults
             if (!given("Augment:BlurProbability") && augment.BlurProbability != 0)
             {
                 augment.BlurProbability = 0;
-                chosen.Add("Augment:BlurProbability 0 (no blur on small images, as SimCLR's CIFAR recipe)");
+                chosen.Add("Augment:BlurProbability 0 (no blur on small images, as SimCLR's CIFAR recipe; BYOL's and DINO's views too, as lightly's)");
             }
         }
         if (shape.Grayscale && !given("Augment:GrayscaleProbability") && augment.GrayscaleProbability != 0)

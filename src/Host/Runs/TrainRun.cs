@@ -215,10 +215,11 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
                 Data = uri, Format = dataset.Format,
                 Model = ModelDescription(method, channels),
             }, trace, lead ? Path.Combine(outDir, PipelineSampler.FileName) : null, intervalSeconds: 0.5); // rank 0 keeps the run's files
-            log.LogInformation("Training {Method} ({Views}) on {Device}: {Model}; batch {Batch}, {Workers} worker(s) ({Decoder}{Fallback}), torch threads {Threads}; {Precision}; {Optimizer} peak lr {Lr:g4}{Clip}; batch memory {Mb:F1} MB in {Buffers} buffers",
+            log.LogInformation("Training {Method} ({Views}) on {Device}: {Model}; batch {Batch}, {Workers} worker(s) ({Decoder}{Fallback}), torch threads {Threads}{Split}; {Precision}; {Optimizer} peak lr {Lr:g4}, weight decay {Wd:g3}{Recipe}{Clip}; batch memory {Mb:F1} MB in {Buffers} buffers",
                 method.Name, Views(processor), device.type, ModelDescription(method, channels),
                 batching.BatchSize, pipeline.Workers, pipeline.DecoderName, images && !textOnly ? DecoderFallbackNote(pipeline.DecoderName) : "", torch.get_num_threads(),
-                trainer.PrecisionName, training.Optimizer, trainer.LearningRate, trainer.ClipGradNorm > 0 ? $", gradient clip {trainer.ClipGradNorm:g3}" : "",
+                CpuSplit.Describe(training.Threads, batching.Workers, torch.get_num_threads(), pipeline.Workers, Environment.ProcessorCount), trainer.Precision, training.Optimizer, trainer.LearningRate, trainer.WeightDecay, trainer.Recipe is { } recipe ? $" ({recipe.Source} where not set)" : "",
+                trainer.ClipGradNorm > 0 ? $", gradient clip {trainer.ClipGradNorm:g3}" : "",
                 pipeline.Pool.TotalBytes / 1e6, pipeline.Pool.Buffers);
             log.LogInformation("Data order: {Order}", ShuffleBuffer.Describe(dataset, order).Text);
             if (captions is not null && trainer.Method is ClipMethod clip)

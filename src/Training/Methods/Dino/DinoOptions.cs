@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Contrastive.Training;
 
 /// <summary>DINO (Caron et al. 2021). Configuration section "Dino"; the multi-crop views are section "MultiCrop".</summary>
-public sealed class DinoOptions
+public sealed class DinoOptions : IOptimizerRecipes
 {
     /// <summary>Prototypes K of the head's last layer. Default 4096 (the paper: 65536 for ImageNet).</summary>
     [Range(2, 1_000_000)]
@@ -39,4 +39,10 @@ public sealed class DinoOptions
 
     /// <summary>The head width in effect for <paramref name="encoder"/>.</summary>
     public int HiddenFor(string encoder) => Hidden > 0 ? Hidden : encoder.StartsWith("resnet", StringComparison.Ordinal) ? 2048 : 512;
+
+    /// <summary>
+    /// DINO's recipe for ResNet-50 (the authors' README): SGD at 0.03 × batch / 256, weight decay 1e-4. Other optimizers:
+    /// the shared defaults (the paper's AdamW recipe, 5e-4 × batch / 256 with decay rising from 0.04 to 0.4, is for ViTs).
+    /// </summary>
+    public OptimizerRecipe? RecipeFor(string optimizer) => optimizer == "sgd" ? new(0.03, 1e-4, "DINO's ResNet SGD recipe") : null;
 }

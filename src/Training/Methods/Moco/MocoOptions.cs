@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Contrastive.Training;
 
 /// <summary>MoCo v2 (He et al. 2020; Chen et al. 2020). Configuration section "Moco".</summary>
-public sealed class MocoOptions
+public sealed class MocoOptions : IOptimizerRecipes
 {
     /// <summary>Keys kept in the queue of negatives. Default 4096 (the paper: 65536 for ImageNet).</summary>
     [Range(1, 10_000_000)]
@@ -20,4 +20,7 @@ public sealed class MocoOptions
     /// <summary>Projection head output size. Default 128 (MoCo v2).</summary>
     [Range(2, 65536)]
     public int ProjectionDim { get; set; } = 128;
+
+    /// <summary>MoCo v2's optimizer: SGD at 0.03 for a batch of 256, weight decay 1e-4. Other optimizers: the shared defaults.</summary>
+    public OptimizerRecipe? RecipeFor(string optimizer) => optimizer == "sgd" ? new(0.03, 1e-4, "MoCo v2's SGD recipe") : null;
 }
