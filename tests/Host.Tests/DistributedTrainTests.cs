@@ -125,7 +125,7 @@ public sealed class DistributedTrainTests() : TempFolderTest("ddp")
         Assert.Equal(r0.GetProperty("parameter_checksum").GetString(), r1.GetProperty("parameter_checksum").GetString());
         Assert.Equal(r0.GetProperty("final_loss").GetDouble(), r1.GetProperty("final_loss").GetDouble());
         if (more.Contains("--sync-batchnorm")) Assert.Contains("BatchNorm synchronised", Mpirun.RankOutput(logs, 0, "stderr"));
-        if (method == "clip") Assert.NotNull(r0.GetProperty("retrieval").GetProperty("i2t_r1").GetDouble());
+        if (method == "clip") Assert.InRange(r0.GetProperty("retrieval").GetProperty("i2t_r1").GetDouble(), 0, 1); // rank 0 evaluates both towers
     }
 
     [Fact]
