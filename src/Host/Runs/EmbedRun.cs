@@ -42,11 +42,7 @@ public static class EmbedRun
         if (string.IsNullOrWhiteSpace(uri)) throw new UsageException("--data is required: the data to embed.");
         if (!File.Exists(checkpointPath)) throw new UsageException($"--checkpoint: '{checkpointPath}' does not exist.");
         if (Directory.Exists(what.Out)) throw new UsageException($"--out: '{what.Out}' is a directory; give the Parquet file to write, e.g. {Path.Combine(what.Out!, "embeddings.parquet")}.");
-        CheckpointData ckpt;
-        try { ckpt = CheckpointStore.Read(checkpointPath); }
-        catch (InvalidDataException e) { throw new UsageException($"--checkpoint: {e.Message}", e); }
-        var registration = MethodRegistry.Find(ckpt.Info.Method)
-            ?? throw new UsageException($"--checkpoint: '{checkpointPath}' was made by method '{ckpt.Info.Method}', which this build does not have ({MethodRegistry.Names}).");
+        var (ckpt, registration) = CommandCheckpoint.Read(checkpointPath);
         if (registration.Data != MethodData.Images)
             throw new UsageException($"--checkpoint: '{checkpointPath}' is a {registration.Name} checkpoint of a {registration.Data.ToString().ToLowerInvariant()} encoder; embed takes image checkpoints.");
 

@@ -34,12 +34,7 @@ public static class EvalRun
     {
         string checkpointPath = what.Checkpoint!, trainUri = what.TrainData!, testUri = what.TestData!;
         bool baselines = what.Baselines;
-        if (!File.Exists(checkpointPath)) throw new UsageException($"--checkpoint: '{checkpointPath}' does not exist.");
-        CheckpointData ckpt;
-        try { ckpt = CheckpointStore.Read(checkpointPath); }
-        catch (InvalidDataException e) { throw new UsageException($"--checkpoint: {e.Message}", e); }
-        var registration = MethodRegistry.Find(ckpt.Info.Method)
-            ?? throw new UsageException($"--checkpoint: '{checkpointPath}' was made by method '{ckpt.Info.Method}', which this build does not have ({MethodRegistry.Names}).");
+        var (ckpt, registration) = CommandCheckpoint.Read(checkpointPath);
         if (registration.Data != MethodData.Images)
             throw new UsageException($"--checkpoint: '{checkpointPath}' is a {registration.Name} checkpoint of a {registration.Data.ToString().ToLowerInvariant()} encoder; eval takes image encoders (a {registration.Name} run reports its linear probe when it ends).");
         var device = TorchDevice.Resolve(deviceName);
@@ -108,12 +103,7 @@ public static class ZeroShotRun
         Func<IImageDecoder>? decoders, CancellationToken ct, RunDisplay? display = null, Func<string, bool>? given = null, Action<string>? log = null)
     {
         string checkpointPath = what.Checkpoint!, testUri = what.TestData!;
-        if (!File.Exists(checkpointPath)) throw new UsageException($"--checkpoint: '{checkpointPath}' does not exist.");
-        CheckpointData ckpt;
-        try { ckpt = CheckpointStore.Read(checkpointPath); }
-        catch (InvalidDataException e) { throw new UsageException($"--checkpoint: {e.Message}", e); }
-        if (MethodRegistry.Find(ckpt.Info.Method) is null)
-            throw new UsageException($"--checkpoint: '{checkpointPath}' was made by method '{ckpt.Info.Method}', which this build does not have ({MethodRegistry.Names}).");
+        var (ckpt, _) = CommandCheckpoint.Read(checkpointPath);
         var classes = ClassNames(what);
         var templates = what.Templates.Split('|', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         IReadOnlyList<string> prompts;

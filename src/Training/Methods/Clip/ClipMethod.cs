@@ -23,8 +23,6 @@ public sealed class ClipMethod : IContrastiveMethod, IImageTextMethod, IGlobalBa
     {
         _o = options;
         _device = context.Device;
-        if (options.TextWidth % options.TextHeads != 0)
-            throw new ArgumentException($"Clip:TextWidth ({options.TextWidth}) must be a multiple of Clip:TextHeads ({options.TextHeads}).");
         torch.manual_seed(context.Training.Seed);
         _model = new ClipModel(context.Training.Encoder, context.Training.SmallImages, options);
         _model.to(_device);

@@ -20,7 +20,7 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor>
     {
         Encoder = Training.Encoder.Create(encoder, smallImages);
         image_projection = nn.Linear(Encoder.FeatureDim, o.EmbedDim, hasBias: false);
-        Text = new TextTransformer(CaptionTokenizer.VocabularySize, o.ContextLength, o.TextWidth, o.TextLayers, o.TextHeads, o.EmbedDim, o.TextDropout);
+        Text = o.CreateTower("Clip", o.TextDropout);
         logit_scale = new Parameter(tensor(Math.Log(1 / o.InitialTemperature), ScalarType.Float32));
         RegisterComponents();
         using var _ = no_grad();

@@ -10,32 +10,8 @@ namespace Contrastive.Training;
 /// layers and 4 heads and a 128-wide embedding, so a CPU trains it in minutes (the vocabulary's 50,258 embeddings are most
 /// of its 16 M parameters).
 /// </summary>
-public sealed class ClipOptions
+public sealed class ClipOptions : TextTowerOptions
 {
-    /// <summary>Joint embedding size (both towers project to it). Default 128 (paper: 512 to 1024).</summary>
-    [Range(2, 65536)]
-    public int EmbedDim { get; set; } = 128;
-
-    /// <summary>Text transformer width. Default 256 (paper: 512).</summary>
-    [Range(8, 65536)]
-    public int TextWidth { get; set; } = 256;
-
-    /// <summary>Text transformer blocks. Default 4 (paper: 12).</summary>
-    [Range(1, 256)]
-    public int TextLayers { get; set; } = 4;
-
-    /// <summary>Attention heads (must divide TextWidth). Default 4 (paper: 8).</summary>
-    [Range(1, 256)]
-    public int TextHeads { get; set; } = 4;
-
-    /// <summary>Token ids per caption, start and end tokens included; longer captions are cut, keeping the end token. Default 77 (CLIP's).</summary>
-    [Range(3, 4096)]
-    public int ContextLength { get; set; } = CaptionTokenizer.DefaultContextLength;
-
-    /// <summary>The tokenizer, recorded in checkpoints: "gpt2-bpe" (GPT-2's byte-level BPE, shipped in a NuGet package; the only one).</summary>
-    [Required, RegularExpression("^gpt2-bpe$", ErrorMessage = "must be gpt2-bpe (GPT-2's byte-level BPE, the tokenizer this build ships)")]
-    public string Tokenizer { get; set; } = CaptionTokenizer.Gpt2BpeName;
-
     /// <summary>Initial softmax temperature: the logit scale starts at 1/T. Default 0.07 (the paper's).</summary>
     [Range(1e-4, 100.0)]
     public double InitialTemperature { get; set; } = 0.07;

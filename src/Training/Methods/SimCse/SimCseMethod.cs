@@ -9,10 +9,10 @@ namespace Contrastive.Training;
 
 /// <summary>
 /// Unsupervised SimCSE (Gao et al. 2021). Configuration section "SimCse". The text tower is CLIP's
-/// (<see cref="TextTransformer"/>, the same defaults as the Clip section) with dropout; the paper fine-tunes BERT-base
+/// (<see cref="TextTransformer"/>; its shape and tokenizer keys and defaults are those of the Clip section) with dropout; the paper fine-tunes BERT-base
 /// (768 wide, 12 layers) from its pre-trained weights, which nothing here can download: this tower starts from random.
 /// </summary>
-public sealed class SimCseOptions
+public sealed class SimCseOptions : TextTowerOptions
 {
     /// <summary>Softmax temperature. Default 0.05 (the paper's).</summary>
     [Range(1e-4, 100.0)]
@@ -21,30 +21,6 @@ public sealed class SimCseOptions
     /// <summary>Dropout on the embeddings and each residual branch: the only augmentation. Default 0.1 (the paper's, BERT's).</summary>
     [Range(0.01, 0.9)]
     public double Dropout { get; set; } = 0.1;
-
-    /// <summary>Sentence embedding size. Default 128.</summary>
-    [Range(2, 65536)]
-    public int EmbedDim { get; set; } = 128;
-
-    /// <summary>Text transformer width. Default 256.</summary>
-    [Range(8, 65536)]
-    public int TextWidth { get; set; } = 256;
-
-    /// <summary>Text transformer blocks. Default 4.</summary>
-    [Range(1, 256)]
-    public int TextLayers { get; set; } = 4;
-
-    /// <summary>Attention heads (must divide TextWidth). Default 4.</summary>
-    [Range(1, 256)]
-    public int TextHeads { get; set; } = 4;
-
-    /// <summary>Token ids per sentence, start and end included. Default 77.</summary>
-    [Range(3, 4096)]
-    public int ContextLength { get; set; } = CaptionTokenizer.DefaultContextLength;
-
-    /// <summary>The tokenizer, recorded in checkpoints: "gpt2-bpe" (the only one).</summary>
-    [Required, RegularExpression("^gpt2-bpe$", ErrorMessage = "must be gpt2-bpe (GPT-2's byte-level BPE, the tokenizer this build ships)")]
-    public string Tokenizer { get; set; } = CaptionTokenizer.Gpt2BpeName;
 }
 
 /// <summary>
@@ -61,13 +37,10 @@ public sealed class SimCseMethod : IContrastiveMethod
 
     public SimCseMethod(MethodContext context, SimCseOptions options)
     {
-        if (options.TextWidth % options.TextHeads != 0)
-            throw new ArgumentException($"SimCse:TextWidth ({options.TextWidth}) must be a multiple of SimCse:TextHeads ({options.TextHeads}).");
         _o = options;
         _device = context.Device;
         torch.manual_seed(context.Training.Seed);
-        _tower = new TextTransformer(CaptionTokenizer.VocabularySize, options.ContextLength, options.TextWidth, options.TextLayers, options.TextHeads,
-            options.EmbedDim, options.Dropout);
+        _tower = options.CreateTower("SimCse", options.Dropout);
         _tower.to(_device);
         _parameters = _tower.parameters().ToArray();
     }
