@@ -39,6 +39,7 @@ public sealed class ClipCliTests() : TempFolderTest("clip")
         }
         Assert.InRange(r.GetProperty("step_metrics").GetProperty("logit_scale").GetDouble(), 1, 100);
         Assert.InRange(r.GetProperty("knn_top1").GetDouble(), 0, 1);
+        Assert.Contains("Image-text retrieval on", File.ReadAllText(r.GetProperty("report").GetString()!)); // the run's report says it too
 
         // The checkpoint holds both towers and the tokenizer's name.
         var ckpt = CheckpointStore.Read(r.GetProperty("checkpoint").GetString()!);

@@ -112,6 +112,8 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
                     string.Create(ic, $"{result.Steps} steps, {result.Samples} samples in {result.Seconds:F1} s; final loss {result.FinalLoss?.ToString("F4", ic) ?? "n/a"}; the trainer waited for data {result.InputBound:P1} of the loop's time (input_bound {result.InputBound:F4}){(result.Interrupted ? "; stopped early" : "")}."),
                 };
                 if (result.KnnTop1 is { } k) notes.Add(string.Create(ic, $"kNN top-1 on the held-out split: trained {k:F4}, random init {result.KnnTop1RandomInit:F4}."));
+                if (result.Retrieval is { } r && result.RetrievalRandomInit is { } r0)
+                    notes.Add(string.Create(ic, $"Image-text retrieval on {r.Samples} held-out pairs: image→text R@1 {r.ImageToTextR1:F4}, R@5 {r.ImageToTextR5:F4}; text→image R@1 {r.TextToImageR1:F4}, R@5 {r.TextToImageR5:F4}; random init R@1 {r0.ImageToTextR1:F4} and {r0.TextToImageR1:F4}."));
                 if (result.ProbeTop1 is { } p) notes.Add(string.Create(ic, $"Linear probe top-1 on the held-out split: trained {p:F4}, random init {result.ProbeTop1RandomInit:F4}."));
                 report = new ProfileReport
                 {
