@@ -467,6 +467,8 @@ namespace Contrastive.Host
             o.Flag("--trace-allocations", "Bench:TraceAllocations", "Sample managed allocations (GC AllocationTick events) and print the top types to stderr.");
             o.Add<string?>("--decoder", "Decoder:Name", "Image decoder: auto, turbojpeg, skia or imagesharp.");
             o.Add<int?>("--shuffle-buffer", "Data:ShuffleBufferSamples", "Shard data: mix samples across read units up to this many at a time (0 = one unit at a time).");
+            o.Flag("--captions", "Bench:Captions", "Also read the captions and tokenize them in the workers into each batch's token plane (GPT-2 BPE, 77-id rows), as a CLIP run does.");
+            o.Add<string?>("--text-column", "Data:TextColumn", "Caption column of Parquet data, with --captions (tar: key.txt; image folder: a .txt beside each image).", "detected");
             AddProfileOptions(o, "none");
             var json = new Option<bool>("--json") { Description = "Print the result as one JSON object on the last line." };
             cmd.Options.Add(json);
@@ -475,6 +477,8 @@ namespace Contrastive.Host
                 var config = o.Configure(parse);
                 var bench = config.Bind<BenchOptions>("Bench");
                 var profile = config.Bind<ProfileOptions>("Profile");
+                if (bench.Stage == "ingest" && bench.Captions)
+                    throw new UsageException($"{config.NameOf("Bench:Captions")}: bench {config.NameOf("Bench:Stage")} ingest hands the encoded bytes on and tokenizes nothing; use --stage all");
                 if (bench.Stage == "ingest" && (profile.Trace ?? profile.Report) is not null)
                     throw new UsageException($"{config.NameOf(profile.Trace is not null ? "Profile:Trace" : "Profile:Report")}: bench {config.NameOf("Bench:Stage")} ingest runs no pipeline to trace or report on; use --stage all");
                 var training = config.Bind<TrainingOptions>("Training");
@@ -492,8 +496,9 @@ namespace Contrastive.Host
                 var views = new ViewSettings(augment, config.Bind<MultiCropViewOptions>("MultiCrop"));
                 var policy = registration.ImageViews(config.Bind(registration), views)!;
                 var trace = profile.NewRecorder();
+                var tokenizer = bench.Captions ? new Contrastive.Training.Text.CaptionTokenizer() : null;
                 var run = new BenchRun(uri, config.Bind<BatchingOptions>("Batching"), policy, dataOptions, bench.Seconds, bench.ConsumerRate, error, () => sampler?.Start(), bench.Warmup, decoders,
-                    new RunDisplay(error), trace, augment.DecodeScaling);
+                    new RunDisplay(error), trace, augment.DecodeScaling, tokenizer, config.NameOf("Bench:Captions"), config.NameOf("Data:TextColumn"));
                 bool ingest = bench.Stage == "ingest";
                 var result = ingest ? await run.RunIngestAsync(ct).ConfigureAwait(false) : await run.RunAsync(ct).ConfigureAwait(false);
                 WriteTrace(trace, profile, error);
@@ -502,7 +507,8 @@ namespace Contrastive.Host
                     var report = new ProfileReport
                     {
                         Title = $"bench: {uri}", Header = measured.Header, Points = measured.Points, Consumer = bench.ConsumerRate is null ? null : "simulated trainer",
-                        Notes = [System.FormattableString.Invariant($"Measured {result.Seconds:F1} s after a {result.WarmupSeconds:F0} s warm-up: {result.ImagesPerSec:F0} images/s, {result.AllocBytesPerImage:F0} B allocated an image, working set {result.WorkingSetStartMb:F0} -> {result.WorkingSetEndMb:F0} MB.")],
+                        Notes = [System.FormattableString.Invariant($"Measured {result.Seconds:F1} s after a {result.WarmupSeconds:F0} s warm-up: {result.ImagesPerSec:F0} images/s, {result.AllocBytesPerImage:F0} B allocated an image, working set {result.WorkingSetStartMb:F0} -> {result.WorkingSetEndMb:F0} MB."),
+                            .. result.Captions is { } t ? [System.FormattableString.Invariant($"Captions tokenized in the workers ({t.Tokenizer}, {t.Context}-id rows): {t.TokensPerCaption:F1} ids per caption on average; their time counts in the decode stage.")] : Array.Empty<string>()],
                     };
                     report.WriteTo(profile.Report);
                     error.WriteLine($"report: {Path.GetFullPath(profile.Report)}{(report.Verdict is { } v ? $" ({v.Bound}, bottleneck {v.Stage})" : "")}");

@@ -66,6 +66,12 @@ public sealed class BenchOptions
 
     /// <summary>Sample managed allocations (GC AllocationTick events) and print the top types. Default false.</summary>
     public bool TraceAllocations { get; set; }
+
+    /// <summary>
+    /// Also read each image's caption and tokenize it in the workers into the batch's token plane (GPT-2 BPE, 77-id rows), as a
+    /// CLIP run does; the data must have captions. Default false.
+    /// </summary>
+    public bool Captions { get; set; }
 }
 
 /// <summary>`contrastive pack`: converting a dataset into shards. Configuration section "Pack".</summary>
