@@ -16,11 +16,13 @@ run() { # label, round, then extra bench arguments
   local label=$1 round=$2; shift 2
   $B bench --data $D --seconds "$S" --json "$@" 2>"$OUT/$label-$round.log" | tail -n 1 > "$OUT/$label-$round.json"
 }
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 for ((i = 1; i <= R; i++)); do
   if (( i % 2 )); then run images $i "$@"; run captions $i --captions "$@"
   else run captions $i --captions "$@"; run images $i "$@"; fi
 done
 
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$OUT" "$R" <<'PY'
 import json, statistics, sys
 out, rounds = sys.argv[1], int(sys.argv[2])
@@ -34,7 +36,9 @@ for i in range(1, rounds + 1):
               f"augment {s['augment_ms_per_view']:.3f} ms/view  workers {r['workers']} ({100 * s['worker_utilization']:.0f}% busy)  "
               f"{r['alloc_bytes_per_image']:.0f} B/image{extra}")
 mi, mc = statistics.median(rates["images"]), statistics.median(rates["captions"])
+pairs = [c / i for i, c in zip(rates["images"], rates["captions"])]
 print(f"median images/s: image-only {mi:.0f}, with captions {mc:.0f}; captions/image-only {mc / mi:.3f} "
       f"(cost {100 * (1 - mc / mi):+.1f}%, target at most 5%)")
+print(f"ratio within each round: {', '.join(f'{p:.3f}' for p in pairs)}; median {statistics.median(pairs):.3f}")
 PY
 echo "(logs in $OUT)"
