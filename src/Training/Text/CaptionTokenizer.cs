@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using Microsoft.ML.Tokenizers;
 
 namespace Contrastive.Training.Text;
@@ -18,6 +19,13 @@ namespace Contrastive.Training.Text;
 /// </list>
 /// A caption longer than the context is truncated to its first <c>ContextLength - 2</c> tokens and still ends with the end
 /// token. The instance is immutable and safe to share between workers.
+/// <para>
+/// The ids are the library's (<c>TiktokenTokenizer.EncodeToIds</c>): the caption is split by the library's GPT-2
+/// pre-tokenizer, and each piece (" photo", " of", …) is encoded by the library once and then read from a cache of
+/// pieces shared by all instances, without locks. (The library's own piece cache sits behind one lock that every piece of
+/// every caption takes, vocabulary words included, so several workers tokenizing at once queue on it.) A caption that
+/// does not fit the context is encoded whole by the library, which decides where to cut.
+/// </para>
 /// </summary>
 public sealed class CaptionTokenizer : Contrastive.Augment.ICaptionEncoder
 {
@@ -44,7 +52,16 @@ public sealed class CaptionTokenizer : Contrastive.Augment.ICaptionEncoder
 
     private static readonly Lazy<TiktokenTokenizer> s_gpt2 = new(() => TiktokenTokenizer.CreateForModel("gpt2"));
 
+    // Pieces of captions (as the pre-tokenizer splits them) and their ids; read without locks. At most MaxCachedPieces
+    // pieces of at most MaxCachedPieceChars are kept (a few MB for caption vocabularies; longer or later pieces are
+    // encoded by the library each time).
+    private static readonly ConcurrentDictionary<string, int[]> s_pieces = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> s_pieceLookup = s_pieces.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static int s_pieceCount;
+    private const int MaxCachedPieces = 100_000, MaxCachedPieceChars = 32;
+
     private readonly TiktokenTokenizer _bpe;
+    private readonly PreTokenizer _pre;
 
     public CaptionTokenizer(int contextLength = DefaultContextLength)
     {
@@ -52,6 +69,7 @@ public sealed class CaptionTokenizer : Contrastive.Augment.ICaptionEncoder
             throw new ArgumentOutOfRangeException(nameof(contextLength), contextLength, "the text context length must be at least 3 (start token, one caption token, end token)");
         ContextLength = contextLength;
         _bpe = s_gpt2.Value;
+        _pre = _bpe.PreTokenizer ?? throw new InvalidOperationException("the GPT-2 tokenizer has no pre-tokenizer");
     }
 
     /// <summary>Ids per row: start token, caption tokens, end token and padding.</summary>
@@ -77,10 +95,15 @@ public sealed class CaptionTokenizer : Contrastive.Augment.ICaptionEncoder
             int n = Clean(caption[..cap], clean);
             if (n == 0)
                 throw new ArgumentException("the caption is empty or white space only", nameof(caption));
-            IReadOnlyList<int> ids = _bpe.EncodeToIds(clean[..n], ContextLength - 2, out _, out _);
+            int length = EncodePieces(clean[..n], row);
+            if (length < 0)
+            {
+                // Longer than the context: the library cuts it (inside a piece if need be, never inside a character).
+                IReadOnlyList<int> ids = _bpe.EncodeToIds(clean[..n], ContextLength - 2, out _, out _);
+                length = 1;
+                for (int i = 0; i < ids.Count; i++) row[length++] = ids[i];
+            }
             row[0] = StartToken;
-            int length = 1;
-            for (int i = 0; i < ids.Count; i++) row[length++] = ids[i];
             row[length++] = EndToken;
             row[length..].Fill(PadToken);
             return length;
@@ -110,6 +133,29 @@ public sealed class CaptionTokenizer : Contrastive.Augment.ICaptionEncoder
         {
             if (rented is not null) ArrayPool<char>.Shared.Return(rented);
         }
+    }
+
+    /// <summary>
+    /// Writes the ids of <paramref name="text"/> (cleaned) piece by piece from row[1] on and returns 1 + their count, or -1
+    /// when they do not all fit before the end token (the caller then lets the library cut the caption).
+    /// </summary>
+    private int EncodePieces(ReadOnlySpan<char> text, Span<int> row)
+    {
+        int length = 1, last = ContextLength - 2; // ids go to row[1 .. last]
+        foreach (var (offset, count) in _pre.PreTokenize(text))
+        {
+            var piece = text.Slice(offset, count);
+            if (!s_pieceLookup.TryGetValue(piece, out var ids))
+            {
+                ids = [.. _bpe.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false)];
+                if (piece.Length <= MaxCachedPieceChars && Volatile.Read(ref s_pieceCount) < MaxCachedPieces && s_pieceLookup.TryAdd(piece, ids))
+                    Interlocked.Increment(ref s_pieceCount);
+            }
+            if (length - 1 + ids.Length > last) return -1;
+            ids.CopyTo(row[length..]);
+            length += ids.Length;
+        }
+        return length;
     }
 
     int Contrastive.Augment.ICaptionEncoder.Context => ContextLength;
