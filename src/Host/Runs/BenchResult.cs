@@ -11,6 +11,10 @@ public sealed record BenchResult
     [JsonPropertyName("workers")] public int Workers { get; init; }
     [JsonPropertyName("decoder")] public string Decoder { get; init; } = "";
     [JsonPropertyName("alloc_bytes_per_image")] public double AllocBytesPerImage { get; init; }
+    /// <summary>The process's CPU time (all threads: reader, workers, GC, consumer) over the window, per image: less swayed than images/s by other processes on a shared machine.</summary>
+    [JsonPropertyName("cpu_ms_per_image")] public double CpuMillisecondsPerImage { get; init; }
+    /// <summary>The process's CPU time over the window's wall time: the cores it got.</summary>
+    [JsonPropertyName("cpu_cores")] public double CpuCores { get; init; }
     [JsonPropertyName("peak_working_set_mb")] public double PeakWorkingSetMb { get; init; }
     [JsonPropertyName("working_set_start_mb")] public double WorkingSetStartMb { get; init; }
     [JsonPropertyName("working_set_end_mb")] public double WorkingSetEndMb { get; init; }

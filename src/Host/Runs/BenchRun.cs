@@ -93,6 +93,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
         PipelineSnapshot? start = null;
         long allocStart = 0;
         double wsStart = 0, peak = 0;
+        var cpuStart = TimeSpan.Zero; // the process's CPU time when the window opened
         var series = new List<double>(); // working set once a minute of the window
         var heapSeries = new List<double>(); // managed heap at the same moments
         double nextSeries = warmup;
@@ -114,6 +115,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
                 windowStarted?.Invoke();
                 allocStart = GC.GetTotalAllocatedBytes(precise: true);
                 wsStart = Mb();
+                cpuStart = process.TotalProcessorTime;
             }
             if (start is not null)
             {
@@ -148,6 +150,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
         var end = pipeline.Stats.Snapshot();
         long allocEnd = GC.GetTotalAllocatedBytes(precise: true);
         double wsEnd = Mb();
+        var cpu = process.TotalProcessorTime - cpuStart;
         await sampler.DisposeAsync().ConfigureAwait(false);
         if (start is { } from)
         {
@@ -195,6 +198,8 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
             Workers = pipeline.Workers,
             Decoder = pipeline.DecoderName,
             AllocBytesPerImage = w.SamplesDone == 0 ? 0 : Math.Round((double)(allocEnd - allocStart - samplerAlloc) / w.SamplesDone),
+            CpuMillisecondsPerImage = w.SamplesDone == 0 ? 0 : Math.Round(cpu.TotalMilliseconds / w.SamplesDone, 4),
+            CpuCores = Math.Round(cpu.TotalSeconds / Math.Max(1e-9, w.Elapsed.TotalSeconds), 2),
             PeakWorkingSetMb = Math.Round(peak, 1),
             WorkingSetStartMb = Math.Round(wsStart, 1),
             WorkingSetEndMb = Math.Round(wsEnd, 1),
@@ -336,7 +341,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"augment    {s["augment_views_per_sec"],8:F0} views/s          {s["augment_ms_per_view"],7:F3} ms     workers {s["queue_workers_avg"]:F1} / {s["queue_workers_capacity"]:F0} (workers {s["worker_utilization"]:P0} busy)"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"batches    {s["batches_per_sec"],8:F2} /s                               prefetch {s["queue_prefetch_avg"]:F1} / {s["queue_prefetch_capacity"]:F0}"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"consumer   starvation {r.Starvation:P1}{(r.ConsumerRate is { } c ? $" (simulated trainer at {c:F0} images/s)" : " (null consumer: it only waits, so starvation is 100% by design)")}"));
-        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total      {r.ImagesPerSec:F0} images/s, {r.ViewsPerSec:F0} views/s, {r.Batches} batches; allocated {r.AllocBytesPerImage:F0} B/image; working set {r.WorkingSetStartMb:F0} -> {r.WorkingSetEndMb:F0} MB (peak {r.PeakWorkingSetMb:F0} MB); bad samples {r.BadSamples}"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total      {r.ImagesPerSec:F0} images/s, {r.ViewsPerSec:F0} views/s, {r.Batches} batches; allocated {r.AllocBytesPerImage:F0} B/image; CPU {r.CpuMillisecondsPerImage:F3} ms/image ({r.CpuCores:F2} cores); working set {r.WorkingSetStartMb:F0} -> {r.WorkingSetEndMb:F0} MB (peak {r.PeakWorkingSetMb:F0} MB); bad samples {r.BadSamples}"));
         if (r.BadSamplesByShard.Count > 0)
             o.WriteLine("bad samples by shard: " + string.Join(", ", r.BadSamplesByShard.Select(kv => $"{kv.Key}: {kv.Value}")));
         if (r.Captions is { } t)
