@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Issue 14's throughput target: captioned batches (captions read and tokenized by the workers into the token plane,
-# `bench --captions`) cost no more than 5% over image-only batches of the same captioned data. Runs `bench` without and
-# with --captions alternately (the first of each pair alternates too, so a drift of the machine falls on both alike),
-# ROUNDS pairs on the same settings, and prints every run, the medians of images/s and their ratio.
+# `bench --captions`) cost no more than 5% over image-only batches of the same captioned data. Runs `bench --captions
+# false` and `bench --captions` alternately (the first of each pair alternates too, so a drift of the machine falls on
+# both alike), ROUNDS pairs on the same settings, and prints every run, the medians of images/s and their ratio, and
+# the medians of the process's CPU time per image (less swayed by other work on a shared machine).
+# Default method simclr (2 views per image); `--method clip` as an extra argument: clip's 1 view per image.
 # Usage: bash perf/captions.sh [SECONDS=20] [ROUNDS=3] [COUNT=4000] [EXTRA bench args...]   (from the repository root)
 set -euo pipefail
 S=${1:-20}; R=${2:-3}; N=${3:-4000}; shift $(( $# > 3 ? 3 : $# )) || true
@@ -18,27 +20,30 @@ run() { # label, round, then extra bench arguments
 }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 for ((i = 1; i <= R; i++)); do
-  if (( i % 2 )); then run images $i "$@"; run captions $i --captions "$@"
-  else run captions $i --captions "$@"; run images $i "$@"; fi
+  if (( i % 2 )); then run images $i --captions false "$@"; run captions $i --captions "$@"
+  else run captions $i --captions "$@"; run images $i --captions false "$@"; fi
 done
 
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$OUT" "$R" <<'PY'
 import json, statistics, sys
 out, rounds = sys.argv[1], int(sys.argv[2])
-rates = {"images": [], "captions": []}
+rates = {"images": [], "captions": []}; cpu = {"images": [], "captions": []}
 for i in range(1, rounds + 1):
     for label in rates:
         r = json.load(open(f"{out}/{label}-{i}.json")); s = r["stage_rates"]; c = r.get("captions")
-        rates[label].append(r["images_per_sec"])
+        rates[label].append(r["images_per_sec"]); cpu[label].append(r["cpu_ms_per_image"])
         extra = f", {c['tokens_per_caption']:.1f} ids/caption ({c['tokenizer']}, context {c['context']})" if c else ""
         print(f"round {i} {label:8} {r['images_per_sec']:7.0f} images/s  decode {s['decode_ms_per_image']:.3f} ms/image  "
               f"augment {s['augment_ms_per_view']:.3f} ms/view  workers {r['workers']} ({100 * s['worker_utilization']:.0f}% busy)  "
+              f"CPU {1000 * r['cpu_ms_per_image']:.1f} us/image ({r['cpu_cores']:.2f} cores)  "
               f"{r['alloc_bytes_per_image']:.0f} B/image{extra}")
 mi, mc = statistics.median(rates["images"]), statistics.median(rates["captions"])
 pairs = [c / i for i, c in zip(rates["images"], rates["captions"])]
 print(f"median images/s: image-only {mi:.0f}, with captions {mc:.0f}; captions/image-only {mc / mi:.3f} "
       f"(cost {100 * (1 - mc / mi):+.1f}%, target at most 5%)")
 print(f"ratio within each round: {', '.join(f'{p:.3f}' for p in pairs)}; median {statistics.median(pairs):.3f}")
+ci, cc = statistics.median(cpu["images"]), statistics.median(cpu["captions"])
+print(f"median CPU time per image: image-only {1000 * ci:.1f} us, with captions {1000 * cc:.1f} us; captions cost {100 * (cc / ci - 1):+.1f}% CPU per image")
 PY
 echo "(logs in $OUT)"

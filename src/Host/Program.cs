@@ -467,8 +467,9 @@ namespace Contrastive.Host
             o.Flag("--trace-allocations", "Bench:TraceAllocations", "Sample managed allocations (GC AllocationTick events) and print the top types to stderr.");
             o.Add<string?>("--decoder", "Decoder:Name", "Image decoder: auto, turbojpeg, skia or imagesharp.");
             o.Add<int?>("--shuffle-buffer", "Data:ShuffleBufferSamples", "Shard data: mix samples across read units up to this many at a time (0 = one unit at a time).");
-            o.Flag("--captions", "Bench:Captions", "Also read the captions and tokenize them in the workers into each batch's token plane (GPT-2 BPE, 77-id rows), as a CLIP run does.");
-            o.Add<string?>("--text-column", "Data:TextColumn", "Caption column of Parquet data, with --captions (tar: key.txt; image folder: a .txt beside each image).", "detected");
+            o.Add<bool>("--captions", "Bench:Captions", "Read the captions and tokenize them in the workers into each batch's token plane, as a clip run does; --captions false: not even with --method clip.", "as the method does (clip only)");
+            o.Add<string?>("--text-column", "Data:TextColumn", "Caption column of Parquet data, with captions (tar: key.txt; image folder: a .txt beside each image).", "detected");
+            o.Add<int?>("--context-length", "Clip:ContextLength", "With captions: token ids per caption (start and end included), as clip's.");
             AddProfileOptions(o, "none");
             var json = new Option<bool>("--json") { Description = "Print the result as one JSON object on the last line." };
             cmd.Options.Add(json);
@@ -477,28 +478,38 @@ namespace Contrastive.Host
                 var config = o.Configure(parse);
                 var bench = config.Bind<BenchOptions>("Bench");
                 var profile = config.Bind<ProfileOptions>("Profile");
-                if (bench.Stage == "ingest" && bench.Captions)
-                    throw new UsageException($"{config.NameOf("Bench:Captions")}: bench {config.NameOf("Bench:Stage")} ingest hands the encoded bytes on and tokenizes nothing; use --stage all");
                 if (bench.Stage == "ingest" && (profile.Trace ?? profile.Report) is not null)
                     throw new UsageException($"{config.NameOf(profile.Trace is not null ? "Profile:Trace" : "Profile:Report")}: bench {config.NameOf("Bench:Stage")} ingest runs no pipeline to trace or report on; use --stage all");
                 var training = config.Bind<TrainingOptions>("Training");
                 var registration = MethodRegistry.Get(training.Method);
                 if (registration.Data != MethodData.Images)
                     throw new UsageException($"{config.NameOf("Training:Method")}: {registration.Name} trains on {registration.Data.ToString().ToLowerInvariant()}; bench measures the image pipeline.");
+                var methodOptions = config.Bind(registration);
+                // The tokenizer the workers run: the method's own (clip), or with --captions clip's for a method that reads no text.
+                var clip = MethodRegistry.Get("clip");
+                var tokenizer = bench.Captions switch
+                {
+                    false => null,
+                    true => registration.Captions(methodOptions) ?? clip.Captions(config.Bind(clip)),
+                    null => registration.Captions(methodOptions),
+                };
+                string captionsBy = bench.Captions == true ? config.NameOf("Bench:Captions") : $"{config.NameOf("Training:Method")} {registration.Name}";
+                if (bench.Stage == "ingest" && bench.Captions == true)
+                    throw new UsageException($"{config.NameOf("Bench:Captions")}: bench {config.NameOf("Bench:Stage")} ingest hands the encoded bytes on and tokenizes nothing; use --stage all");
                 var dataOptions = config.Bind<DataOptions>("Data");
                 ObjectStore.Options = config.Bind<ObjectStoreOptions>("ObjectStore");
                 Func<IImageDecoder> decoders;
                 try { decoders = RunSettings.BindDecoder(config).Factory(); }
                 catch (InvalidOperationException e) { throw new UsageException(e.Message, e); }
-                string uri = await DemoDataset.EnsureAsync(dataOptions, error.WriteLine, ct).ConfigureAwait(false);
+                string uri = tokenizer is null ? await DemoDataset.EnsureAsync(dataOptions, error.WriteLine, ct).ConfigureAwait(false)
+                    : await DemoDataset.EnsureCaptionsAsync(dataOptions, error.WriteLine, ct).ConfigureAwait(false);
                 using var sampler = bench.TraceAllocations ? new AllocationSampler() : null;
                 var augment = config.Bind<SimClrViewOptions>("Augment");
                 var views = new ViewSettings(augment, config.Bind<MultiCropViewOptions>("MultiCrop"));
-                var policy = registration.ImageViews(config.Bind(registration), views)!;
+                var policy = registration.ImageViews(methodOptions, views)!;
                 var trace = profile.NewRecorder();
-                var tokenizer = bench.Captions ? new Contrastive.Training.Text.CaptionTokenizer() : null;
                 var run = new BenchRun(uri, config.Bind<BatchingOptions>("Batching"), policy, dataOptions, bench.Seconds, bench.ConsumerRate, error, () => sampler?.Start(), bench.Warmup, decoders,
-                    new RunDisplay(error), trace, augment.DecodeScaling, tokenizer, config.NameOf("Bench:Captions"), config.NameOf("Data:TextColumn"));
+                    new RunDisplay(error), trace, augment.DecodeScaling, tokenizer, captionsBy, config.NameOf("Data:TextColumn"));
                 bool ingest = bench.Stage == "ingest";
                 var result = ingest ? await run.RunIngestAsync(ct).ConfigureAwait(false) : await run.RunAsync(ct).ConfigureAwait(false);
                 WriteTrace(trace, profile, error);

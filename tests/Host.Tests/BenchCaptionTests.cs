@@ -21,6 +21,8 @@ public sealed class BenchCaptionTests() : TempFolderTest("bench-captions")
         var r = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
         Assert.True(r.GetProperty("batches").GetInt64() > 0);
         Assert.Equal(0, r.GetProperty("bad_samples").GetInt64());
+        Assert.True(r.GetProperty("cpu_ms_per_image").GetDouble() > 0);
+        Assert.True(r.GetProperty("cpu_cores").GetDouble() > 0);
         var t = r.GetProperty("captions");
         Assert.Equal(CaptionTokenizer.Gpt2BpeName, t.GetProperty("tokenizer").GetString());
         Assert.Equal(CaptionTokenizer.DefaultContextLength, t.GetProperty("context").GetInt32());
@@ -44,10 +46,23 @@ public sealed class BenchCaptionTests() : TempFolderTest("bench-captions")
         Assert.True(lengths.Min() < lengths.Max());
         Assert.InRange(t.GetProperty("tokens_per_caption").GetDouble(), lengths.Min(), lengths.Max());
 
-        // Without --captions the result has no captions entry; the table form names the tokenized captions.
-        (code, stdout, err) = await CliRunner.Run("bench", "--data", data, "--seconds", "1", "--warmup", "0.5", "--batch-size", "16", "--workers", "1", "--json");
+        // clip tokenizes without the flag, into rows of its context length, next to its one view per image.
+        (code, stdout, err) = await CliRunner.Run("bench", "--data", data, "--method", "clip", "--context-length", "40", "--seconds", "1", "--warmup", "0.5",
+            "--batch-size", "16", "--workers", "1", "--json");
         Assert.True(code == 0, err);
+        r = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal(r.GetProperty("images_per_sec").GetDouble(), r.GetProperty("views_per_sec").GetDouble());
+        Assert.Equal(40, r.GetProperty("captions").GetProperty("context").GetInt32());
+        Assert.InRange(r.GetProperty("captions").GetProperty("tokens_per_caption").GetDouble(), lengths.Min(), lengths.Max());
+
+        // --captions false: clip's image batches without tokens (the baseline of their cost); the result has no captions entry.
+        (code, stdout, err) = await CliRunner.Run("bench", "--data", data, "--method", "clip", "--captions", "false", "--seconds", "1", "--warmup", "0.5",
+            "--batch-size", "16", "--workers", "1", "--json");
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("tokenized", err);
         Assert.False(JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement.TryGetProperty("captions", out _));
+
+        // The table form names the tokenized captions.
         (code, stdout, err) = await CliRunner.Run("bench", "--data", data, "--captions", "--seconds", "1", "--warmup", "0.5", "--batch-size", "16", "--workers", "1");
         Assert.True(code == 0, err);
         Assert.Contains("captions   tokenized by the workers (gpt2-bpe, 77-id rows, from 'text')", stdout);
