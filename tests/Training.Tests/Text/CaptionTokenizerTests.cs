@@ -129,6 +129,18 @@ public class CaptionTokenizerTests
         ];
         var captions = new List<string>(parts);
         for (int i = 0; i < 300; i++) captions.Add(string.Join(rng.Next(4) == 0 ? "" : " ", Enumerable.Range(0, 1 + rng.Next(30)).Select(_ => parts[rng.Next(parts.Length)])));
+        // Random text over the character kinds GPT-2's pattern tells apart: letters of several scripts, digits and other
+        // numbers, apostrophes (contractions and not), punctuation, combining marks, surrogate pairs and a lone surrogate,
+        // white space of several kinds and control and format characters.
+        const string alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéüßçñøΩλжя中文日本한ـ0123456789²½Ⅻ٣''''sdmtrelv.,;:!?-_()[]{}<>|/\\\"#$%&*+=~`^@ \t\n\r\u00a0\u2003\u2028\u0001\u007f\u0301\u200b\ufeff";
+        string[] surrogates = ["😀", "𝔸", "🎉", "\ud83d"];
+        for (int i = 0; i < 600; i++)
+        {
+            var b = new System.Text.StringBuilder();
+            for (int k = rng.Next(1, 60); k > 0; k--)
+                b.Append(rng.Next(20) == 0 ? surrogates[rng.Next(surrogates.Length)] : alphabet[rng.Next(alphabet.Length)].ToString());
+            if (CaptionTokenizer.CleanText(b.ToString()).Length > 0) captions.Add(b.ToString());
+        }
         var row = new int[context];
         foreach (string caption in captions)
         {
