@@ -15,7 +15,7 @@ namespace Contrastive.Perf;
 /// decode + two 224-px SimCLR views on 1 and 2 threads against the torchvision peer: dotnet run -c Release --project perf -- augment [generated|DIR] [N] [SECONDS] [ROUNDS];
 /// captioned Fashion-MNIST (HF-schema Parquet with a text column, classes.txt, templates.txt) for the CLIP zero-shot benchmark:
 ///   dotnet run -c Release --project perf -- fmnist-captions /usr/share/datasets/fashion-mnist OUTDIR;
-/// the caption tokenizer alone on one thread (µs and bytes per caption): dotnet run -c Release --project perf -- tokenize DATA [SECONDS] [ROUNDS].
+/// the caption tokenizer alone on one thread (µs and bytes per caption): dotnet run -c Release --project perf -- tokenize DATA [SECONDS] [ROUNDS] [THREADS=1,2].
 /// </summary>
 public static class Program
 {
