@@ -467,6 +467,9 @@ namespace Contrastive.Host
             o.Flag("--trace-allocations", "Bench:TraceAllocations", "Sample managed allocations (GC AllocationTick events) and print the top types to stderr.");
             o.Add<string?>("--decoder", "Decoder:Name", "Image decoder: auto, turbojpeg, skia or imagesharp.");
             o.Add<int?>("--shuffle-buffer", "Data:ShuffleBufferSamples", "Shard data: mix samples across read units up to this many at a time (0 = one unit at a time).");
+            o.Add<bool>("--captions", "Bench:Captions", "Read the captions and tokenize them in the workers into each batch's token plane, as a clip run does; --captions false: not even with --method clip.", "as the method does (clip only)");
+            o.Add<string?>("--text-column", "Data:TextColumn", "Caption column of Parquet data, with captions (tar: key.txt; image folder: a .txt beside each image).", "detected");
+            o.Add<int?>("--context-length", "Clip:ContextLength", "With captions: token ids per caption (start and end included), as clip's.");
             AddProfileOptions(o, "none");
             var json = new Option<bool>("--json") { Description = "Print the result as one JSON object on the last line." };
             cmd.Options.Add(json);
@@ -481,19 +484,32 @@ namespace Contrastive.Host
                 var registration = MethodRegistry.Get(training.Method);
                 if (registration.Data != MethodData.Images)
                     throw new UsageException($"{config.NameOf("Training:Method")}: {registration.Name} trains on {registration.Data.ToString().ToLowerInvariant()}; bench measures the image pipeline.");
+                var methodOptions = config.Bind(registration);
+                // The tokenizer the workers run: the method's own (clip), or with --captions clip's for a method that reads no text.
+                var clip = MethodRegistry.Get("clip");
+                var tokenizer = bench.Captions switch
+                {
+                    false => null,
+                    true => registration.Captions(methodOptions) ?? clip.Captions(config.Bind(clip)),
+                    null => registration.Captions(methodOptions),
+                };
+                string captionsBy = bench.Captions == true ? config.NameOf("Bench:Captions") : $"{config.NameOf("Training:Method")} {registration.Name}";
+                if (bench.Stage == "ingest" && bench.Captions == true)
+                    throw new UsageException($"{config.NameOf("Bench:Captions")}: bench {config.NameOf("Bench:Stage")} ingest hands the encoded bytes on and tokenizes nothing; use --stage all");
                 var dataOptions = config.Bind<DataOptions>("Data");
                 ObjectStore.Options = config.Bind<ObjectStoreOptions>("ObjectStore");
                 Func<IImageDecoder> decoders;
                 try { decoders = RunSettings.BindDecoder(config).Factory(); }
                 catch (InvalidOperationException e) { throw new UsageException(e.Message, e); }
-                string uri = await DemoDataset.EnsureAsync(dataOptions, error.WriteLine, ct).ConfigureAwait(false);
+                string uri = tokenizer is null ? await DemoDataset.EnsureAsync(dataOptions, error.WriteLine, ct).ConfigureAwait(false)
+                    : await DemoDataset.EnsureCaptionsAsync(dataOptions, error.WriteLine, ct).ConfigureAwait(false);
                 using var sampler = bench.TraceAllocations ? new AllocationSampler() : null;
                 var augment = config.Bind<SimClrViewOptions>("Augment");
                 var views = new ViewSettings(augment, config.Bind<MultiCropViewOptions>("MultiCrop"));
-                var policy = registration.ImageViews(config.Bind(registration), views)!;
+                var policy = registration.ImageViews(methodOptions, views)!;
                 var trace = profile.NewRecorder();
                 var run = new BenchRun(uri, config.Bind<BatchingOptions>("Batching"), policy, dataOptions, bench.Seconds, bench.ConsumerRate, error, () => sampler?.Start(), bench.Warmup, decoders,
-                    new RunDisplay(error), trace, augment.DecodeScaling);
+                    new RunDisplay(error), trace, augment.DecodeScaling, tokenizer, captionsBy, config.NameOf("Data:TextColumn"));
                 bool ingest = bench.Stage == "ingest";
                 var result = ingest ? await run.RunIngestAsync(ct).ConfigureAwait(false) : await run.RunAsync(ct).ConfigureAwait(false);
                 WriteTrace(trace, profile, error);
@@ -502,7 +518,8 @@ namespace Contrastive.Host
                     var report = new ProfileReport
                     {
                         Title = $"bench: {uri}", Header = measured.Header, Points = measured.Points, Consumer = bench.ConsumerRate is null ? null : "simulated trainer",
-                        Notes = [System.FormattableString.Invariant($"Measured {result.Seconds:F1} s after a {result.WarmupSeconds:F0} s warm-up: {result.ImagesPerSec:F0} images/s, {result.AllocBytesPerImage:F0} B allocated an image, working set {result.WorkingSetStartMb:F0} -> {result.WorkingSetEndMb:F0} MB.")],
+                        Notes = [System.FormattableString.Invariant($"Measured {result.Seconds:F1} s after a {result.WarmupSeconds:F0} s warm-up: {result.ImagesPerSec:F0} images/s, {result.AllocBytesPerImage:F0} B allocated an image, working set {result.WorkingSetStartMb:F0} -> {result.WorkingSetEndMb:F0} MB."),
+                            .. result.Captions is { } t ? [System.FormattableString.Invariant($"Captions tokenized in the workers ({t.Tokenizer}, {t.Context}-id rows): {t.TokensPerCaption:F1} ids per caption on average; their time counts in the decode stage.")] : Array.Empty<string>()],
                     };
                     report.WriteTo(profile.Report);
                     error.WriteLine($"report: {Path.GetFullPath(profile.Report)}{(report.Verdict is { } v ? $" ({v.Bound}, bottleneck {v.Stage})" : "")}");

@@ -11,6 +11,10 @@ public sealed record BenchResult
     [JsonPropertyName("workers")] public int Workers { get; init; }
     [JsonPropertyName("decoder")] public string Decoder { get; init; } = "";
     [JsonPropertyName("alloc_bytes_per_image")] public double AllocBytesPerImage { get; init; }
+    /// <summary>The process's CPU time (all threads: reader, workers, GC, consumer) over the window, per image: less swayed than images/s by other processes on a shared machine.</summary>
+    [JsonPropertyName("cpu_ms_per_image")] public double CpuMillisecondsPerImage { get; init; }
+    /// <summary>The process's CPU time over the window's wall time: the cores it got.</summary>
+    [JsonPropertyName("cpu_cores")] public double CpuCores { get; init; }
     [JsonPropertyName("peak_working_set_mb")] public double PeakWorkingSetMb { get; init; }
     [JsonPropertyName("working_set_start_mb")] public double WorkingSetStartMb { get; init; }
     [JsonPropertyName("working_set_end_mb")] public double WorkingSetEndMb { get; init; }
@@ -31,6 +35,25 @@ public sealed record BenchResult
     [JsonPropertyName("bad_samples_by_shard")] public IReadOnlyDictionary<string, long> BadSamplesByShard { get; init; } = new Dictionary<string, long>();
     /// <summary>How mixed the batches were: distinct labels per batch against uniform sampling, the largest share from one read unit.</summary>
     [JsonPropertyName("batch_diversity"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public DiversityResult? Diversity { get; init; }
+    /// <summary>With --captions: the captions tokenized into the batches' token planes; null (not written) without.</summary>
+    [JsonPropertyName("captions"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public CaptionBenchResult? Captions { get; init; }
     [JsonPropertyName("bottleneck")] public string Bottleneck { get; init; } = "";
     [JsonPropertyName("stage_rates")] public Dictionary<string, double> StageRates { get; init; } = [];
+}
+
+/// <summary>`bench --captions`: what the workers wrote into the batches' token planes (every batch the consumer took, warm-up included).</summary>
+public sealed record CaptionBenchResult
+{
+    /// <summary>The tokenizer's name ("gpt2-bpe").</summary>
+    [JsonPropertyName("tokenizer")] public string Tokenizer { get; init; } = "";
+    /// <summary>Ids per token row (the text context length).</summary>
+    [JsonPropertyName("context")] public int Context { get; init; }
+    /// <summary>The caption column read (Parquet), or the format's caption source.</summary>
+    [JsonPropertyName("column"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Column { get; init; }
+    /// <summary>Captions tokenized into batches the consumer took.</summary>
+    [JsonPropertyName("captions")] public long Captions { get; init; }
+    /// <summary>Mean ids per row that are not padding: start token, caption tokens, end token.</summary>
+    [JsonPropertyName("tokens_per_caption")] public double TokensPerCaption { get; init; }
+    /// <summary>Share of rows filled to the context (the caption was as long as the context allows or was cut).</summary>
+    [JsonPropertyName("full_row_share")] public double FullRowShare { get; init; }
 }

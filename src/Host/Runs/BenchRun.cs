@@ -9,11 +9,14 @@ namespace Contrastive.Host;
 /// <summary>
 /// `contrastive bench`: runs the input pipeline (read → decode → augment → batch) into a consumer that only
 /// returns leases, or one that holds each batch as long as a trainer of the given speed would, and measures
-/// every stage after a warm-up. The throughput profiling run users ask for.
+/// every stage after a warm-up. The throughput profiling run users ask for. With <paramref name="captions"/>, the captions are
+/// read too and the workers tokenize each into its batch slot's token row, as a CLIP run does (<paramref name="captionsOption"/>
+/// and <paramref name="textColumnOption"/> name the options in the message when the data has none).
 /// </summary>
 public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy policy, DataOptions data, double seconds, double? consumerRate, TextWriter progress,
     Action? windowStarted = null, double? warmupSeconds = null, Func<IImageDecoder>? decoders = null, RunDisplay? display = null,
-    TraceRecorder? trace = null, bool decodeScaling = true)
+    TraceRecorder? trace = null, bool decodeScaling = true, ICaptionEncoder? captions = null, string captionsOption = "--captions",
+    string textColumnOption = "--text-column")
 {
     /// <summary>After <see cref="RunAsync"/>: the settings and the pipeline's points of the measured window (its first and last are the window's ends), for a report.</summary>
     public (ProfileHeader Header, IReadOnlyList<ProfilePoint> Points)? Profile { get; private set; }
@@ -27,11 +30,12 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
     public async Task<BenchResult> RunAsync(CancellationToken ct)
     {
         var dataset = await OpenAsync(ct).ConfigureAwait(false);
+        if (captions is not null) CaptionData.Require(dataset, captionsOption, textColumnOption);
 
         double warmup = Warmup;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var settings = new PipelineSettings(policy, 0, DropLast: true, decoders, Name: "bench", TrainerSharesCpu: false) { Trace = trace };
-        var order = data.WithBuffer(new ReadPlan(0, 0, Shuffle: true, HoldoutSplit.None));
+        var settings = new PipelineSettings(policy, 0, DropLast: true, decoders, Name: "bench", TrainerSharesCpu: false) { Trace = trace, Captions = captions };
+        var order = data.WithBuffer(new ReadPlan(0, 0, Shuffle: true, HoldoutSplit.None)) with { Captions = captions is not null };
         await using var pipeline = InputPipeline.Start(dataset.ReadEpochsAsync(e => order with { Epoch = e }), batching, settings, stop.Token);
         progress.WriteLine($"bench: data order: {ShuffleBuffer.Describe(dataset, order).Text}");
         var diversity = new BatchDiversityMeter();
@@ -43,10 +47,14 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
             ConsumerRate = consumerRate, WarmupSeconds = warmup,
         };
         var sampler = new PipelineSampler(pipeline.Stats, header, trace, file: null, intervalSeconds: 0.5);
+        string text = captions is null ? "" : $", captions from '{dataset.Columns.GetValueOrDefault("text")}' tokenized by {captions.Name} into {captions.Context}-id rows";
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"bench: {uri} ({dataset.Format}, {dataset.ShardCount} shards, {dataset.SampleCount} samples), {pipeline.Workers} worker(s), {pipeline.DecoderName} decoder, " +
             $"batch {batching.BatchSize} x {policy.ViewCount} views at {policy.Size} px, {pipeline.Pool.Buffers} buffers = {pipeline.Pool.TotalBytes / 1e6:F1} MB, " +
-            $"{seconds:F0} s ({warmup:F0} s warm-up){(consumerRate is { } r ? $", consumer {r:F0} images/s" : ", null consumer")}"));
+            $"{seconds:F0} s ({warmup:F0} s warm-up){(consumerRate is { } r ? $", consumer {r:F0} images/s" : ", null consumer")}{text}"));
+
+        // Token rows seen by the consumer: ids that are not padding (start and end included) and rows filled to the context.
+        long captionRows = 0, captionIds = 0, fullRows = 0;
 
         var consumer = Task.Run(async () =>
         {
@@ -58,6 +66,15 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
                     using var consuming = trace.Span("consumer", "consume batch");
                     int n = lease.Batch.Count;
                     diversity.Add(lease.Batch);
+                    if (lease.Batch.TokenLengths is { } lengths)
+                    {
+                        for (int i = 0; i < n; i++)
+                        {
+                            captionIds += lengths[i];
+                            if (lengths[i] == lease.Batch.Context) fullRows++;
+                        }
+                        captionRows += n;
+                    }
                     if (consumerRate is { } rate)
                     {
                         // Hold the batch as long as a trainer at `rate` images/s would take over it.
@@ -76,6 +93,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
         PipelineSnapshot? start = null;
         long allocStart = 0;
         double wsStart = 0, peak = 0;
+        var cpuStart = TimeSpan.Zero; // the process's CPU time when the window opened
         var series = new List<double>(); // working set once a minute of the window
         var heapSeries = new List<double>(); // managed heap at the same moments
         double nextSeries = warmup;
@@ -97,6 +115,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
                 windowStarted?.Invoke();
                 allocStart = GC.GetTotalAllocatedBytes(precise: true);
                 wsStart = Mb();
+                cpuStart = process.TotalProcessorTime;
             }
             if (start is not null)
             {
@@ -131,6 +150,7 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
         var end = pipeline.Stats.Snapshot();
         long allocEnd = GC.GetTotalAllocatedBytes(precise: true);
         double wsEnd = Mb();
+        var cpu = process.TotalProcessorTime - cpuStart;
         await sampler.DisposeAsync().ConfigureAwait(false);
         if (start is { } from)
         {
@@ -163,12 +183,23 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
         return new BenchResult
         {
             Diversity = mix.Batches > 0 ? DiversityResult.From(mix) : null,
+            Captions = captions is null ? null : new CaptionBenchResult
+            {
+                Tokenizer = captions.Name,
+                Context = captions.Context,
+                Column = dataset.Columns.GetValueOrDefault("text"),
+                Captions = captionRows,
+                TokensPerCaption = captionRows == 0 ? 0 : Math.Round((double)captionIds / captionRows, 2),
+                FullRowShare = captionRows == 0 ? 0 : Math.Round((double)fullRows / captionRows, 4),
+            },
             ImagesPerSec = Math.Round(images, 1),
             ViewsPerSec = Math.Round(w.ViewsPerSecond, 1),
             Batches = w.Batches,
             Workers = pipeline.Workers,
             Decoder = pipeline.DecoderName,
             AllocBytesPerImage = w.SamplesDone == 0 ? 0 : Math.Round((double)(allocEnd - allocStart - samplerAlloc) / w.SamplesDone),
+            CpuMillisecondsPerImage = w.SamplesDone == 0 ? 0 : Math.Round(cpu.TotalMilliseconds / w.SamplesDone, 4),
+            CpuCores = Math.Round(cpu.TotalSeconds / Math.Max(1e-9, w.Elapsed.TotalSeconds), 2),
             PeakWorkingSetMb = Math.Round(peak, 1),
             WorkingSetStartMb = Math.Round(wsStart, 1),
             WorkingSetEndMb = Math.Round(wsEnd, 1),
@@ -291,8 +322,12 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
 
     private async Task<IImageDataset> OpenAsync(CancellationToken ct)
     {
-        try { return await ImageDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false); }
+        try { return await ImageDataset.OpenAsync(uri, data.ImageColumn, data.LabelColumn, data.TextColumn, ct).ConfigureAwait(false); }
         catch (DataSourceException e) { throw new UsageException($"--data: {e.Message}", e); }
+        catch (ShardFormatException e) when (data.TextColumn is not null && e.Column == data.TextColumn)
+        {
+            throw new UsageException($"{textColumnOption}: {e.Message}", e); // the named caption column is not in the data
+        }
     }
 
     /// <summary>The human-readable report: one line per stage, so the bottleneck is plain.</summary>
@@ -306,9 +341,12 @@ public sealed class BenchRun(string uri, BatchingOptions batching, IViewPolicy p
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"augment    {s["augment_views_per_sec"],8:F0} views/s          {s["augment_ms_per_view"],7:F3} ms     workers {s["queue_workers_avg"]:F1} / {s["queue_workers_capacity"]:F0} (workers {s["worker_utilization"]:P0} busy)"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"batches    {s["batches_per_sec"],8:F2} /s                               prefetch {s["queue_prefetch_avg"]:F1} / {s["queue_prefetch_capacity"]:F0}"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"consumer   starvation {r.Starvation:P1}{(r.ConsumerRate is { } c ? $" (simulated trainer at {c:F0} images/s)" : " (null consumer: it only waits, so starvation is 100% by design)")}"));
-        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total      {r.ImagesPerSec:F0} images/s, {r.ViewsPerSec:F0} views/s, {r.Batches} batches; allocated {r.AllocBytesPerImage:F0} B/image; working set {r.WorkingSetStartMb:F0} -> {r.WorkingSetEndMb:F0} MB (peak {r.PeakWorkingSetMb:F0} MB); bad samples {r.BadSamples}"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total      {r.ImagesPerSec:F0} images/s, {r.ViewsPerSec:F0} views/s, {r.Batches} batches; allocated {r.AllocBytesPerImage:F0} B/image; CPU {r.CpuMillisecondsPerImage:F3} ms/image ({r.CpuCores:F2} cores); working set {r.WorkingSetStartMb:F0} -> {r.WorkingSetEndMb:F0} MB (peak {r.PeakWorkingSetMb:F0} MB); bad samples {r.BadSamples}"));
         if (r.BadSamplesByShard.Count > 0)
             o.WriteLine("bad samples by shard: " + string.Join(", ", r.BadSamplesByShard.Select(kv => $"{kv.Key}: {kv.Value}")));
+        if (r.Captions is { } t)
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"captions   tokenized by the workers ({t.Tokenizer}, {t.Context}-id rows, from '{t.Column}'): {t.TokensPerCaption:F1} ids per caption on average (start and end included), {t.FullRowShare:P1} filled the row (cut if longer), {t.Captions} captions"));
         if (r.Diversity is { } d)
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"batches mix {(d.UniformDistinctLabels > 0 ? $"{d.MeanDistinctLabels:F1} labels each (uniform sampling {d.UniformDistinctLabels:F1}, {d.Ratio:P0}), " : "")}largest share from one read unit {d.LargestUnitShare:P0}"));
         o.WriteLine($"bottleneck: {r.Bottleneck}");

@@ -66,6 +66,13 @@ public sealed class BenchOptions
 
     /// <summary>Sample managed allocations (GC AllocationTick events) and print the top types. Default false.</summary>
     public bool TraceAllocations { get; set; }
+
+    /// <summary>
+    /// Read each image's caption and tokenize it in the workers into the batch's token plane, as a clip run does (GPT-2 BPE,
+    /// Clip:ContextLength ids, 77 by default); the data must have captions. True: with any image method; false: not even for
+    /// clip (its image batches alone, the baseline of the captions' cost); unset (default): as the method does (clip only).
+    /// </summary>
+    public bool? Captions { get; set; }
 }
 
 /// <summary>`contrastive pack`: converting a dataset into shards. Configuration section "Pack".</summary>

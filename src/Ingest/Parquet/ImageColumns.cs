@@ -13,6 +13,9 @@ internal sealed record ImageColumns(DataField Image, DataField? Label, DataField
 
     public string? TextName { get; init; }
 
+    /// <summary>Every top-level column of the shard with its type, e.g. "image (a struct), label (Int64)": for messages.</summary>
+    public string AllColumns { get; init; } = "";
+
     internal static readonly string[] ImageNames = ["image", "img", "jpg", "jpeg", "png", "webp", "image_bytes"];
     internal static readonly string[] LabelNames = ["label", "labels", "cls", "class", "target"];
     internal static readonly string[] KeyNames = ["key", "__key__", "path", "filename"];
@@ -92,7 +95,7 @@ internal sealed record ImageColumns(DataField Image, DataField? Label, DataField
                     $"Shard '{shard}': text column '{textColumn}' {what}. Its columns are: {ListColumns(schema)}. (--text-column, configuration Data:TextColumn)");
             }
         }
-        return new ImageColumns(image, label, key, imageName, labelName) { Text = text, TextName = textName };
+        return new ImageColumns(image, label, key, imageName, labelName) { Text = text, TextName = textName, AllColumns = ListColumns(schema) };
     }
 
     // Parquet.Net 6 reports binary and string leaves as ReadOnlyMemory<byte> / ReadOnlyMemory<char> by default.

@@ -50,6 +50,9 @@ public sealed class ParquetImageShard
     /// <summary>The caption column's name, when there is one.</summary>
     public string? TextColumn => _columns.TextName;
 
+    /// <summary>Every top-level column of the shard with its type ("image (a struct), label (Int64)"), for messages that name them.</summary>
+    public string AllColumns => _columns.AllColumns;
+
     /// <summary>The image leaf as a dotted path ("image.bytes" or "jpg").</summary>
     public string ImageColumnPath => string.Join('.', _columns.Image.Path.ToList());
 

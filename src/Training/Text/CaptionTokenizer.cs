@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using Microsoft.ML.Tokenizers;
 
 namespace Contrastive.Training.Text;
@@ -18,6 +19,15 @@ namespace Contrastive.Training.Text;
 /// </list>
 /// A caption longer than the context is truncated to its first <c>ContextLength - 2</c> tokens and still ends with the end
 /// token. The instance is immutable and safe to share between workers.
+/// <para>
+/// The ids are the library's (<c>TiktokenTokenizer.EncodeToIds</c>), made without its shared state: the cleaned caption is
+/// split into GPT-2's pieces (" photo", " of", "'s", …) by <see cref="NextPiece"/>, which follows GPT-2's pre-tokenizing
+/// pattern, and each piece is encoded by the library once and then read from a cache of pieces shared by all instances,
+/// without locks. (The library's pre-tokenizer is one Regex object, whose matcher a second thread using it at the same
+/// moment has to build anew, about 1 KB; its piece cache is one lock taken for every piece of every caption: workers
+/// tokenizing at once queue on both.) A caption that does not fit the context, or holds a special token such as
+/// &lt;|endoftext|&gt;, is encoded whole by the library, which decides where to cut.
+/// </para>
 /// </summary>
 public sealed class CaptionTokenizer : Contrastive.Augment.ICaptionEncoder
 {
@@ -44,7 +54,16 @@ public sealed class CaptionTokenizer : Contrastive.Augment.ICaptionEncoder
 
     private static readonly Lazy<TiktokenTokenizer> s_gpt2 = new(() => TiktokenTokenizer.CreateForModel("gpt2"));
 
+    // Pieces of captions (as the pre-tokenizer splits them) and their ids; read without locks. At most MaxCachedPieces
+    // pieces of at most MaxCachedPieceChars are kept (a few MB for caption vocabularies; longer or later pieces are
+    // encoded by the library each time).
+    private static readonly ConcurrentDictionary<string, int[]> s_pieces = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> s_pieceLookup = s_pieces.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static int s_pieceCount;
+    private const int MaxCachedPieces = 100_000, MaxCachedPieceChars = 32;
+
     private readonly TiktokenTokenizer _bpe;
+    private readonly string[] _special;
 
     public CaptionTokenizer(int contextLength = DefaultContextLength)
     {
@@ -52,6 +71,7 @@ public sealed class CaptionTokenizer : Contrastive.Augment.ICaptionEncoder
             throw new ArgumentOutOfRangeException(nameof(contextLength), contextLength, "the text context length must be at least 3 (start token, one caption token, end token)");
         ContextLength = contextLength;
         _bpe = s_gpt2.Value;
+        _special = _bpe.SpecialTokens?.Keys.ToArray() ?? [];
     }
 
     /// <summary>Ids per row: start token, caption tokens, end token and padding.</summary>
@@ -77,10 +97,16 @@ public sealed class CaptionTokenizer : Contrastive.Augment.ICaptionEncoder
             int n = Clean(caption[..cap], clean);
             if (n == 0)
                 throw new ArgumentException("the caption is empty or white space only", nameof(caption));
-            IReadOnlyList<int> ids = _bpe.EncodeToIds(clean[..n], ContextLength - 2, out _, out _);
+            int length = EncodePieces(clean[..n], row);
+            if (length < 0)
+            {
+                // Longer than the context (the library cuts it, inside a piece if need be, never inside a character), or a
+                // special token in the text.
+                IReadOnlyList<int> ids = _bpe.EncodeToIds(clean[..n], ContextLength - 2, out _, out _);
+                length = 1;
+                for (int i = 0; i < ids.Count; i++) row[length++] = ids[i];
+            }
             row[0] = StartToken;
-            int length = 1;
-            for (int i = 0; i < ids.Count; i++) row[length++] = ids[i];
             row[length++] = EndToken;
             row[length..].Fill(PadToken);
             return length;
@@ -111,6 +137,68 @@ public sealed class CaptionTokenizer : Contrastive.Augment.ICaptionEncoder
             if (rented is not null) ArrayPool<char>.Shared.Return(rented);
         }
     }
+
+    /// <summary>
+    /// Writes the ids of <paramref name="text"/> (cleaned) piece by piece from row[1] on and returns 1 + their count, or -1
+    /// when they do not all fit before the end token or the text holds a special token (the caller then lets the library
+    /// encode it whole).
+    /// </summary>
+    private int EncodePieces(ReadOnlySpan<char> text, Span<int> row)
+    {
+        foreach (string special in _special)
+            if (text.Contains(special, StringComparison.Ordinal)) return -1;
+        int length = 1, last = ContextLength - 2; // ids go to row[1 .. last]
+        for (int start = 0, end; start < text.Length; start = end)
+        {
+            end = NextPiece(text, start);
+            if (end < 0) return -1;
+            var piece = text[start..end];
+            if (!s_pieceLookup.TryGetValue(piece, out var ids))
+            {
+                ids = [.. _bpe.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false)];
+                if (piece.Length <= MaxCachedPieceChars && Volatile.Read(ref s_pieceCount) < MaxCachedPieces && s_pieceLookup.TryAdd(piece, ids))
+                    Interlocked.Increment(ref s_pieceCount);
+            }
+            if (length - 1 + ids.Length > last) return -1;
+            ids.CopyTo(row[length..]);
+            length += ids.Length;
+        }
+        return length;
+    }
+
+    /// <summary>
+    /// The end of the GPT-2 piece that starts at <paramref name="start"/> of a cleaned caption: the first alternative of
+    /// GPT-2's pattern <c>'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+</c> that matches there,
+    /// with the categories of single UTF-16 characters as .NET's Regex sees them. -1 for white space that is not one space
+    /// before a non-space character (which a cleaned caption never has), left to the library.
+    /// </summary>
+    internal static int NextPiece(ReadOnlySpan<char> text, int start)
+    {
+        if (text[start] == '\'' && start + 1 < text.Length)
+        {
+            char a = text[start + 1], b = start + 2 < text.Length ? text[start + 2] : '\0';
+            if (a is 's' or 't' or 'm' or 'd') return start + 2;
+            if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return start + 3;
+        }
+        int i = start;
+        if (text[i] == ' ') i++;
+        if (i == text.Length || char.IsWhiteSpace(text[i])) return -1;
+        var kind = KindOf(text[i]);
+        do i++;
+        while (i < text.Length && KindOf(text[i]) == kind);
+        return i;
+    }
+
+    private enum CharKind { Letter, Number, Space, Other }
+
+    private static CharKind KindOf(char c) => char.GetUnicodeCategory(c) switch
+    {
+        System.Globalization.UnicodeCategory.UppercaseLetter or System.Globalization.UnicodeCategory.LowercaseLetter or System.Globalization.UnicodeCategory.TitlecaseLetter
+            or System.Globalization.UnicodeCategory.ModifierLetter or System.Globalization.UnicodeCategory.OtherLetter => CharKind.Letter,
+        System.Globalization.UnicodeCategory.DecimalDigitNumber or System.Globalization.UnicodeCategory.LetterNumber or System.Globalization.UnicodeCategory.OtherNumber => CharKind.Number,
+        _ when char.IsWhiteSpace(c) => CharKind.Space,
+        _ => CharKind.Other,
+    };
 
     int Contrastive.Augment.ICaptionEncoder.Context => ContextLength;
 

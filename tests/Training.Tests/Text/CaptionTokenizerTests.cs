@@ -110,6 +110,50 @@ public class CaptionTokenizerTests
     }
 
     [Theory]
+    [InlineData(77)]
+    [InlineData(12)]
+    [InlineData(5)]
+    public void The_ids_are_the_librarys_for_every_kind_of_caption_and_cut(int context)
+    {
+        // The tokenizer encodes piece by piece from its own cache and lets the library cut long captions: every row must hold
+        // exactly what the library's EncodeToIds gives for the cleaned caption, cut at the context, whatever the text.
+        var library = Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForModel("gpt2");
+        var tokenizer = new CaptionTokenizer(context);
+        var rng = new Random(14);
+        string[] parts =
+        [
+            "a photo of a red circle.", "it's", "they're", "we'll", "i'd", "she's", "don't", "3.14159", "1999", "42nd", "x2",
+            "naïve café", "über", "日本語のキャプション", "emoji 😀🎉", "—", "...", "!!!", "(tiny)", "#hashtag", "@user", "http://example.com/a?b=c",
+            "<|endoftext|>", "a<|endoftext|>b", "supercalifragilisticexpialidocious-antidisestablishmentarianism", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "  double  spaces ", "tab\tand\nnewline", "UPPER Case", "a b c d e f g h i j k l m n o p", "ünïcödé wörds", "ﬁ ligature", "\u00a0nbsp",
+        ];
+        var captions = new List<string>(parts);
+        for (int i = 0; i < 300; i++) captions.Add(string.Join(rng.Next(4) == 0 ? "" : " ", Enumerable.Range(0, 1 + rng.Next(30)).Select(_ => parts[rng.Next(parts.Length)])));
+        // Random text over the character kinds GPT-2's pattern tells apart: letters of several scripts, digits and other
+        // numbers, apostrophes (contractions and not), punctuation, combining marks, surrogate pairs and a lone surrogate,
+        // white space of several kinds and control and format characters.
+        const string alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéüßçñøΩλжя中文日本한ـ0123456789²½Ⅻ٣''''sdmtrelv.,;:!?-_()[]{}<>|/\\\"#$%&*+=~`^@ \t\n\r\u00a0\u2003\u2028\u0001\u007f\u0301\u200b\ufeff";
+        string[] surrogates = ["😀", "𝔸", "🎉", "\ud83d"];
+        for (int i = 0; i < 600; i++)
+        {
+            var b = new System.Text.StringBuilder();
+            for (int k = rng.Next(1, 60); k > 0; k--)
+                b.Append(rng.Next(20) == 0 ? surrogates[rng.Next(surrogates.Length)] : alphabet[rng.Next(alphabet.Length)].ToString());
+            if (CaptionTokenizer.CleanText(b.ToString()).Length > 0) captions.Add(b.ToString());
+        }
+        var row = new int[context];
+        foreach (string caption in captions)
+        {
+            int length = tokenizer.EncodeInto(caption, row);
+            var want = library.EncodeToIds(CaptionTokenizer.CleanText(caption), context - 2, out _, out _);
+            Assert.True(want.SequenceEqual(row[1..(length - 1)]), $"'{caption}' at context {context}: [{string.Join(' ', row[1..(length - 1)])}], the library's [{string.Join(' ', want)}]");
+            Assert.Equal(CaptionTokenizer.StartToken, row[0]);
+            Assert.Equal(CaptionTokenizer.EndToken, row[length - 1]);
+            Assert.All(row[length..], id => Assert.Equal(CaptionTokenizer.PadToken, id));
+        }
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("   ")]
     [InlineData("\t\r\n \u00a0")]
