@@ -61,6 +61,16 @@ public sealed class TextTransformer : Module<Tensor, Tensor, Tensor>
     /// <summary>Size of the output (the joint embedding).</summary>
     public int EmbedDim { get; }
 
+    /// <summary>The L2-normalised embeddings of token rows, on the CPU, without a graph and without dropout (evaluation, zero-shot, embed).</summary>
+    public Tensor EmbedNormalised(Tensor tokens, Tensor lengths)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        eval();
+        var device = projection.device;
+        return nn.functional.normalize(forward(tokens.to(device), lengths.to(device)), p: 2, dim: 1).cpu().MoveToOuterDisposeScope();
+    }
+
     /// <summary>
     /// The projected end-token features, [B, EmbedDim], of token rows [B, L ≤ Context] (int32 or int64) whose captions are
     /// <paramref name="lengths"/> [B] ids long (end token at length − 1).

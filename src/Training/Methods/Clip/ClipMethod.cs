@@ -85,14 +85,7 @@ public sealed class ClipMethod : IContrastiveMethod, IImageTextMethod, IGlobalBa
         return nn.functional.normalize(_model.forward(x), p: 2, dim: 1).cpu().MoveToOuterDisposeScope();
     }
 
-    public Tensor EmbedTexts(Tensor tokens, Tensor lengths)
-    {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        _model.eval();
-        var z = _model.EncodeText(tokens.to(_device), lengths.to(_device));
-        return nn.functional.normalize(z, p: 2, dim: 1).cpu().MoveToOuterDisposeScope();
-    }
+    public Tensor EmbedTexts(Tensor tokens, Tensor lengths) => _model.Text.EmbedNormalised(tokens, lengths);
 
     public void Dispose() => _model.Dispose();
 }

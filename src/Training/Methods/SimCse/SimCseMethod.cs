@@ -66,11 +66,10 @@ public sealed class SimCseMethod : IContrastiveMethod
 
     public Tensor Embed(Batch batch)
     {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        _tower.eval();
         var (tokens, lengths) = TextInput.ToTensors(batch, _device);
-        return nn.functional.normalize(_tower.forward(tokens, lengths), p: 2, dim: 1).cpu().MoveToOuterDisposeScope();
+        using (tokens)
+        using (lengths)
+            return _tower.EmbedNormalised(tokens, lengths);
     }
 
     public void Dispose() => _tower.Dispose();
