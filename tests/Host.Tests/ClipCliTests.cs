@@ -91,7 +91,7 @@ public sealed class ClipCliTests() : TempFolderTest("clip")
         Assert.True(code == 0, err);
         (code, _, err) = await CliRunner.Run(["train", "--method", "clip", "--data", images, "--out", Path.Combine(Folder, "nope"), "--max-steps", "2", .. Tiny]);
         Assert.Equal(2, code);
-        Assert.Contains("has none", err);
+        Assert.Contains("has no captions", err);
         Assert.Contains("--text-column", err);
 
         (code, stdout, err) = await CliRunner.Run("train", "--method", "simclr", "--data", images, "--out", Path.Combine(Folder, "simclr"), "--max-steps", "2",

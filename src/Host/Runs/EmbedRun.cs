@@ -56,9 +56,7 @@ public static class EmbedRun
         try { dataset = await ImageDataset.OpenAsync(uri, data.ImageColumn, data.LabelColumn, data.TextColumn, ct).ConfigureAwait(false); }
         catch (DataSourceException e) { throw new UsageException($"--data: {e.Message}", e); }
         catch (ShardFormatException e) { throw new UsageException($"--data: {e.Message}", e); }
-        if (what.Text && !dataset.HasCaptions)
-            throw new UsageException($"--text: the data at '{uri}' has no captions ({string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}"))}): " +
-                "Parquet needs a txt, text or caption column (name another with --text-column), WebDataset a key.txt beside each image, an image folder a .txt beside each image.");
+        if (what.Text) CaptionData.Require(dataset, "--text", "--text-column");
 
         await using var file = await EmbeddingFile.CreateAsync(what.Out!, what.Text, what.RowsPerRowGroup, ct).ConfigureAwait(false);
         string kind = what.Text ? "text" : "images";

@@ -153,9 +153,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
             string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}")), dataset.HasLabels ? "yes" : "none");
         if (method.NeedsLabels && !dataset.HasLabels)
             throw new UsageException($"--method {method.Name} needs labels, and the data at '{uri}' has none ({string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}"))}).");
-        if (captions is not null && !dataset.HasCaptions)
-            throw new UsageException($"--method {method.Name} trains on {(textOnly ? "captions" : "images with captions")}, and the data at '{uri}' has none ({string.Join(", ", dataset.Columns.Select(c => $"{c.Key} = {c.Value}"))}): " +
-                "Parquet needs a txt, text or caption column (or name it with --text-column), WebDataset a key.txt beside each image, an image folder a .txt beside each image.");
+        if (captions is not null) CaptionData.Require(dataset, $"--method {method.Name} trains on {(textOnly ? "captions" : "images with captions")}", "--text-column");
         if (images && !textOnly && await ImageShape.ProbeAsync(dataset, Decoders(), stop).ConfigureAwait(false) is { } shape)
             log.LogInformation("{Defaults}", DataDefaults.Describe(shape, DataDefaults.ForTraining(shape, settings.Augment, settings.Evaluation, settings.IsGiven)));
 
