@@ -17,7 +17,9 @@ public sealed class DataDefaultsTests() : TempFolderTest("defaults")
         Assert.Equal(0, augment.BlurProbability);
         Assert.Equal(0, augment.GrayscaleProbability);
         Assert.Equal(1.0, evaluation.CropFraction);
-        Assert.Equal(4, chosen.Count);
+        Assert.Equal(DataDefaults.SmallScaleMin, augment.ScaleMin);
+        Assert.Equal(5, chosen.Count);
+        Assert.Contains(chosen, c => c.StartsWith("Augment:ScaleMin 0.4 (", StringComparison.Ordinal));
         Assert.Contains(chosen, c => c.StartsWith("Augment:Size 28", StringComparison.Ordinal));
     }
 
@@ -36,11 +38,11 @@ public sealed class DataDefaultsTests() : TempFolderTest("defaults")
     [Fact]
     public void An_explicit_setting_always_wins()
     {
-        var (augment, evaluation) = (new SimClrViewOptions { Size = 64, BlurProbability = 0.3 }, new EvaluationOptions { CropFraction = 0.9 });
-        var given = new HashSet<string>(["Augment:Size", "augment:blurprobability", "Evaluation:CropFraction"], StringComparer.OrdinalIgnoreCase);
+        var (augment, evaluation) = (new SimClrViewOptions { Size = 64, BlurProbability = 0.3, ScaleMin = 0.08 }, new EvaluationOptions { CropFraction = 0.9 });
+        var given = new HashSet<string>(["Augment:Size", "augment:blurprobability", "Augment:ScaleMin", "Evaluation:CropFraction"], StringComparer.OrdinalIgnoreCase);
         var chosen = DataDefaults.ForTraining(new ImageShape(32, 32, Grayscale: false, 64), augment, evaluation, given.Contains);
         Assert.Empty(chosen);
-        Assert.Equal((64, 0.3, 0.9), (augment.Size, augment.BlurProbability, evaluation.CropFraction));
+        Assert.Equal((64, 0.3, 0.08, 0.9), (augment.Size, augment.BlurProbability, augment.ScaleMin, evaluation.CropFraction));
     }
 
     [Fact]

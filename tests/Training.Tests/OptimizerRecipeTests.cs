@@ -23,19 +23,31 @@ public sealed class OptimizerRecipeTests
     }
 
     [Theory]
-    [InlineData("simclr")]
     [InlineData("supcon")]
     [InlineData("moco")]
     [InlineData("byol")]
     [InlineData("dino")]
     [InlineData("cpc")]
-    public void Adamw_the_default_keeps_the_shared_rate_and_decay_for_every_method(string method)
+    public void Adamw_the_default_keeps_the_shared_rate_and_decay_for_every_method_but_simclr(string method)
     {
         var options = new TrainingOptions { Method = method };
         var recipe = (MethodRegistry.Get(method).NewOptions() as IOptimizerRecipes)?.RecipeFor(options.Optimizer);
         Assert.Null(recipe);
         Assert.Equal(1e-3, options.EffectiveLearningRate(128, recipe), 12);
         Assert.Equal(1e-4, options.EffectiveWeightDecay(recipe), 15);
+    }
+
+    [Fact]
+    public void Simclr_with_adamw_takes_its_measured_rate_unscaled_unless_one_is_given()
+    {
+        var recipe = new SimClrOptions().RecipeFor("adamw");
+        Assert.Equal(SimClrOptions.AdamWLearningRate, new TrainingOptions().EffectiveLearningRate(128, recipe), 12);
+        Assert.Equal(SimClrOptions.AdamWLearningRate, new TrainingOptions().EffectiveLearningRate(1024, recipe), 12);
+        Assert.Equal(1e-4, new TrainingOptions().EffectiveWeightDecay(recipe), 15);
+        Assert.Equal(1e-3, new TrainingOptions { LearningRate = 1e-3 }.EffectiveLearningRate(128, recipe), 12);
+        using var trainer = TestTrainers.Create(new TrainingOptions { Seed = 1 }, 8, batchSize: 64);
+        Assert.Equal(SimClrOptions.AdamWLearningRate, trainer.LearningRate, 12);
+        Assert.Equal("SimCLR's AdamW rate for short runs", trainer.Recipe?.Source);
     }
 
     [Fact]
