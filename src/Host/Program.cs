@@ -143,6 +143,7 @@ namespace Contrastive.Host
             o.Add<string?>("--data", "Data:Uri", "Data: Parquet file, directory or glob; tar shards; an image folder; IDX; s3://bucket/prefix. Unset: the demo dataset (written on first use).");
             o.Add<string?>("--method", "Training:Method", $"Method: {MethodRegistry.Names} ('contrastive methods' describes them).");
             o.Add<string?>("--encoder", "Training:Encoder", "Encoder: convnet, resnet18, resnet34 or resnet50.");
+            o.Add<int?>("--convnet-pool", "Training:ConvNetPool", "convnet: pool the last feature map to an N×N grid of features (1 = global average pooling).");
             o.Add<string?>("--out", "Training:Out", "Folder for checkpoints and metrics.");
             o.Add<long?>("--max-steps", "Training:MaxSteps", "Stop after N steps (0 = no step limit).");
             o.Add<double?>("--max-minutes", "Training:MaxMinutes", "Stop after M minutes (0 = no time limit).");

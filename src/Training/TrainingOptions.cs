@@ -13,6 +13,14 @@ public sealed class TrainingOptions : IValidatableObject
     [Required, RegularExpression("^(convnet|resnet18|resnet34|resnet50)$", ErrorMessage = "Encoder must be convnet, resnet18, resnet34 or resnet50.")]
     public string Encoder { get; set; } = "convnet";
 
+    /// <summary>
+    /// The ConvNet's last feature map is average-pooled to this many cells a side and flattened: 1 = global average
+    /// pooling (256 features), 3 = a 3×3 grid (2,304 features; default). Checkpoints made before the setting existed are
+    /// pool 1 and load as such.
+    /// </summary>
+    [Range(1, 8)]
+    public int ConvNetPool { get; set; } = SmallConvNet.DefaultPool;
+
     /// <summary>Use the small-image stem for ResNets (3×3 stride 1, no max-pool). Default true.</summary>
     public bool SmallImages { get; set; } = true;
 

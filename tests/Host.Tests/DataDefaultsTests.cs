@@ -18,9 +18,22 @@ public sealed class DataDefaultsTests() : TempFolderTest("defaults")
         Assert.Equal(0, augment.GrayscaleProbability);
         Assert.Equal(1.0, evaluation.CropFraction);
         Assert.Equal(DataDefaults.SmallScaleMin, augment.ScaleMin);
-        Assert.Equal(5, chosen.Count);
+        Assert.Equal(DataDefaults.GrayJitterStrength, augment.JitterStrength);
+        Assert.Equal(6, chosen.Count);
+        Assert.Contains(chosen, c => c.StartsWith("Augment:JitterStrength 1 (", StringComparison.Ordinal));
         Assert.Contains(chosen, c => c.StartsWith("Augment:ScaleMin 0.4 (", StringComparison.Ordinal));
         Assert.Contains(chosen, c => c.StartsWith("Augment:Size 28", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Small_colour_images_keep_the_colour_jitter_and_grayscale_draw()
+    {
+        var (augment, evaluation) = (new SimClrViewOptions(), new EvaluationOptions());
+        var chosen = DataDefaults.ForTraining(new ImageShape(32, 32, Grayscale: false, 64), augment, evaluation, Nothing);
+        Assert.Equal((32, DataDefaults.SmallScaleMin, 0.0, 1.0), (augment.Size, augment.ScaleMin, augment.BlurProbability, evaluation.CropFraction));
+        Assert.Equal(new SimClrViewOptions().JitterStrength, augment.JitterStrength);
+        Assert.Equal(new SimClrViewOptions().GrayscaleProbability, augment.GrayscaleProbability);
+        Assert.DoesNotContain(chosen, c => c.StartsWith("Augment:JitterStrength", StringComparison.Ordinal) || c.StartsWith("Augment:Grayscale", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -38,11 +51,14 @@ public sealed class DataDefaultsTests() : TempFolderTest("defaults")
     [Fact]
     public void An_explicit_setting_always_wins()
     {
-        var (augment, evaluation) = (new SimClrViewOptions { Size = 64, BlurProbability = 0.3, ScaleMin = 0.08 }, new EvaluationOptions { CropFraction = 0.9 });
-        var given = new HashSet<string>(["Augment:Size", "augment:blurprobability", "Augment:ScaleMin", "Evaluation:CropFraction"], StringComparer.OrdinalIgnoreCase);
-        var chosen = DataDefaults.ForTraining(new ImageShape(32, 32, Grayscale: false, 64), augment, evaluation, given.Contains);
+        var augment = new SimClrViewOptions { Size = 64, BlurProbability = 0.3, ScaleMin = 0.08, GrayscaleProbability = 0.1, JitterStrength = 0.4 };
+        var evaluation = new EvaluationOptions { CropFraction = 0.9 };
+        var given = new HashSet<string>(["Augment:Size", "augment:blurprobability", "Augment:ScaleMin", "Augment:GrayscaleProbability", "Augment:JitterStrength",
+            "Evaluation:CropFraction"], StringComparer.OrdinalIgnoreCase);
+        var chosen = DataDefaults.ForTraining(new ImageShape(28, 28, Grayscale: true, 64), augment, evaluation, given.Contains);
         Assert.Empty(chosen);
-        Assert.Equal((64, 0.3, 0.08, 0.9), (augment.Size, augment.BlurProbability, augment.ScaleMin, evaluation.CropFraction));
+        Assert.Equal((64, 0.3, 0.08, 0.1, 0.4, 0.9),
+            (augment.Size, augment.BlurProbability, augment.ScaleMin, augment.GrayscaleProbability, augment.JitterStrength, evaluation.CropFraction));
     }
 
     [Fact]

@@ -2,7 +2,12 @@ using System.Text.Json;
 
 namespace Contrastive.Host.Tests;
 
-/// <summary>The thin real path end to end on generated data, with a small budget.</summary>
+/// <summary>
+/// The thin real path end to end on generated data, with a small budget. Runs alone with an explicit thread count (as
+/// <see cref="MocoEndToEndTests"/>): the trained encoder's margin over the random-init one (0.657 against 0.596 standalone)
+/// must not depend on what other tests do to torch's threads meanwhile.
+/// </summary>
+[Collection(nameof(AloneCollection))]
 public sealed class EndToEndTests() : TempFolderTest("e2e")
 {
 
@@ -21,7 +26,7 @@ public sealed class EndToEndTests() : TempFolderTest("e2e")
 
         // Deterministic settings: one worker, step-bounded, fixed seed.
         (code, var stdout, err) = await Run("train", "--data", data, "--out", run, "--max-steps", "150", "--max-minutes", "0",
-            "--batch-size", "128", "--workers", "1", "--seed", "0", "--checkpoint-every", "100", "--json");
+            "--batch-size", "128", "--workers", "1", "--seed", "0", "--checkpoint-every", "100", "--threads", "2", "--json");
         Assert.True(code == 0, err);
         var r = LastJson(stdout);
         Assert.Equal(150, r.GetProperty("steps").GetInt64());
@@ -110,15 +115,18 @@ public sealed class MocoEndToEndTests() : TempFolderTest("moco")
         string data = Path.Combine(Folder, "demo"), run = Path.Combine(Folder, "run");
         var (code, _, err) = await CliRunner.Run("demo-data", "--output", data, "--count", "2000", "--seed", "2");
         Assert.True(code == 0, err);
+        // Global average pooling (--convnet-pool 1): the budget of 300 steps was set against that encoder's random init (0.556
+        // here); the default 3×3 grid's random init already scores 0.606 on this data, which MoCo passes only after more
+        // steps than a test should take (docs/benchmarks.md has MoCo against it over 10 minutes).
         (code, var stdout, err) = await CliRunner.Run("train", "--method", "moco", "--data", data, "--out", run, "--max-steps", "300", "--max-minutes", "0",
-            "--batch-size", "64", "--workers", "1", "--seed", "0", "--moco-queue", "1024", "--threads", "2", "--json");
+            "--batch-size", "64", "--workers", "1", "--seed", "0", "--moco-queue", "1024", "--threads", "2", "--convnet-pool", "1", "--json");
         Assert.True(code == 0, err);
         var r = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
         double trained = r.GetProperty("knn_top1").GetDouble(), random = r.GetProperty("knn_top1_random_init").GetDouble();
         Assert.True(trained > random, $"MoCo kNN {trained} is not above random-init {random}");
 
         (code, stdout, err) = await CliRunner.Run("train", "--method", "moco", "--data", data, "--out", run, "--max-steps", "304", "--max-minutes", "0",
-            "--batch-size", "64", "--workers", "1", "--moco-queue", "1024", "--threads", "2", "--resume", "--json");
+            "--batch-size", "64", "--workers", "1", "--moco-queue", "1024", "--threads", "2", "--convnet-pool", "1", "--resume", "--json");
         Assert.True(code == 0, err);
         Assert.Equal(300, JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement.GetProperty("resumed_from_step").GetInt64());
 

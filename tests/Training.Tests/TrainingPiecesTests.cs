@@ -129,7 +129,8 @@ public class KnnClassifierTests
 public class EncoderTests
 {
     [Theory]
-    [InlineData("convnet", 32, 256)]
+    [InlineData("convnet", 32, 2304)]
+    [InlineData("convnet", 28, 2304)]
     [InlineData("resnet18", 32, 512)]
     [InlineData("resnet34", 32, 512)]
     [InlineData("resnet50", 32, 2048)]
@@ -140,6 +141,34 @@ public class EncoderTests
         Assert.Equal(dim, e.FeatureDim);
         var y = e.forward(randn(2, 3, size, size));
         Assert.Equal(new long[] { 2, dim }, y.shape);
+    }
+
+    [Fact]
+    public void The_convnet_pools_to_its_grid_and_checkpoints_keep_the_grid()
+    {
+        using (var scope = NewDisposeScope())
+        using (var global = Encoder.Create("convnet", smallImages: true, convNetPool: 1))
+            Assert.Equal(new long[] { 2, 256 }, global.forward(randn(2, 3, 28, 28)).shape);
+
+        string dir = Path.Combine(Path.GetTempPath(), "cp-pool-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var pool1 = TestTrainers.Create(new TrainingOptions { Seed = 1, ConvNetPool = 1 }, 16, batchSize: 8);
+            var data = CheckpointStore.Read(pool1.SaveCheckpoint(new CheckpointStore(dir), 0, null));
+            Assert.Equal(1, data.Info.ConvNetPool);
+            // Rebuilt from the file alone with its own grid (eval, embed): 256 features, not the default's 2,304.
+            var loaded = ContrastiveTrainer.Load(data, CPU);
+            Assert.Equal(256, ((ImageMethod)loaded).Network.Encoder.FeatureDim);
+            (loaded as IDisposable)?.Dispose();
+            // A run on the default grid refuses to resume it, and says why.
+            using var pool2 = TestTrainers.Create(new TrainingOptions { Seed = 1 }, 16, batchSize: 8);
+            var e = Assert.Throws<InvalidDataException>(() => pool2.Restore(data));
+            Assert.Contains("Training:ConvNetPool 1 (this run: 3)", e.Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+        // Files written before the setting existed have no such key: global average pooling, as they were trained.
+        const string old = "{\"Format\":2,\"Method\":\"simclr\",\"Encoder\":\"convnet\",\"ImageSize\":32}";
+        Assert.Equal(1, System.Text.Json.JsonSerializer.Deserialize<CheckpointInfo>(old)!.ConvNetPool);
     }
 
     /// <summary>torchvision's resnet18/34/50 hold 11,689,512 / 21,797,672 / 25,557,032 parameters with their 1000-class fc layer

@@ -420,7 +420,7 @@ public sealed class TrainRun(RunSettings settings, ILogger log, RunDisplay? disp
     /// <summary>The networks in a few words, for the log and the report.</summary>
     private string ModelDescription(MethodRegistration method, int channels) => method.Data switch
     {
-        MethodData.Images => $"{method.Name}, {settings.Training.Encoder} at {settings.Augment.Size}px",
+        MethodData.Images => $"{method.Name}, {settings.Training.Encoder}{(settings.Training.Encoder == "convnet" ? $" (pooled {settings.Training.ConvNetPool}×{settings.Training.ConvNetPool})" : "")} at {settings.Augment.Size}px",
         MethodData.Text => $"{method.Name}, a text transformer",
         _ => $"{method.Name}, windows of {channels} x {settings.Series.Length}",
     };

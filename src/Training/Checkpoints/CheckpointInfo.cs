@@ -9,6 +9,9 @@ public sealed record CheckpointInfo
     public string Encoder { get; init; } = "convnet";
     public bool SmallImages { get; init; } = true;
 
+    /// <summary>The ConvNet's pooling grid (<see cref="TrainingOptions.ConvNetPool"/>); 1 in files that predate it (global average pooling).</summary>
+    public int ConvNetPool { get; init; } = 1;
+
     /// <summary>Side of the (global) views in pixels; a series method's window length.</summary>
     public int ImageSize { get; init; }
 

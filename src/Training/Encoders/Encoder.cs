@@ -8,10 +8,10 @@ public abstract class Encoder(string name) : nn.Module<Tensor, Tensor>(name)
 {
     public abstract int FeatureDim { get; }
 
-    /// <summary>Builds an encoder by name: "convnet" (small ConvNet), "resnet18", "resnet34" or "resnet50".</summary>
-    public static Encoder Create(string name, bool smallImages) => name.ToLowerInvariant() switch
+    /// <summary>Builds an encoder by name: "convnet" (small ConvNet, its features pooled to a <paramref name="convNetPool"/>² grid), "resnet18", "resnet34" or "resnet50".</summary>
+    public static Encoder Create(string name, bool smallImages, int convNetPool = SmallConvNet.DefaultPool) => name.ToLowerInvariant() switch
     {
-        "convnet" => new SmallConvNet(),
+        "convnet" => new SmallConvNet(pool: convNetPool),
         "resnet18" => new ResNet(18, smallImages),
         "resnet34" => new ResNet(34, smallImages),
         "resnet50" => new ResNet(50, smallImages),

@@ -16,9 +16,9 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor>
     private readonly Linear image_projection;
     private readonly Parameter logit_scale;
 
-    public ClipModel(string encoder, bool smallImages, ClipOptions o) : base(nameof(ClipModel))
+    public ClipModel(string encoder, bool smallImages, ClipOptions o, int convNetPool = SmallConvNet.DefaultPool) : base(nameof(ClipModel))
     {
-        Encoder = Training.Encoder.Create(encoder, smallImages);
+        Encoder = Training.Encoder.Create(encoder, smallImages, convNetPool);
         image_projection = nn.Linear(Encoder.FeatureDim, o.EmbedDim, hasBias: false);
         Text = o.CreateTower("Clip", o.TextDropout);
         logit_scale = new Parameter(tensor(Math.Log(1 / o.InitialTemperature), ScalarType.Float32));

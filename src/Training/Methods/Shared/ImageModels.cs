@@ -7,7 +7,7 @@ namespace Contrastive.Training;
 /// <summary>The encoder + projection head every image method starts from, and the checks they share.</summary>
 public static class ImageModels
 {
-    /// <summary>Hidden width of the projection head: the encoder's feature size, as in SimCLR.</summary>
+    /// <summary>Hidden width of the projection head: the encoder's feature size, as in SimCLR (the ConvNet: 256, its channels, whatever its pooling grid).</summary>
     public static int ProjectionHidden(string encoder) => encoder switch { "resnet18" or "resnet34" => 512, "resnet50" => 2048, _ => 256 };
 
     /// <summary>A fresh encoder + projection head with the run seed's initialisation, on the context's device.</summary>
@@ -15,7 +15,7 @@ public static class ImageModels
     {
         var o = context.Training;
         TorchSharp.torch.manual_seed(o.Seed);
-        var model = new SimClrModel(o.Encoder, o.SmallImages, ProjectionHidden(o.Encoder), projectionDim);
+        var model = new SimClrModel(o.Encoder, o.SmallImages, ProjectionHidden(o.Encoder), projectionDim, o.ConvNetPool);
         model.to(context.Device);
         return model;
     }
@@ -24,7 +24,7 @@ public static class ImageModels
     public static Func<SimClrModel> Factory(MethodContext context, int projectionDim)
     {
         var o = context.Training;
-        return () => new SimClrModel(o.Encoder, o.SmallImages, ProjectionHidden(o.Encoder), projectionDim);
+        return () => new SimClrModel(o.Encoder, o.SmallImages, ProjectionHidden(o.Encoder), projectionDim, o.ConvNetPool);
     }
 
     /// <summary>A batch of exactly two same-size views of at least two samples, as pair methods need.</summary>

@@ -6,9 +6,9 @@ namespace Contrastive.Training;
 /// <summary>SimCLR's network: an encoder (features used downstream) and a projection head (used by the loss only).</summary>
 public sealed class SimClrModel : nn.Module<Tensor, Tensor>
 {
-    public SimClrModel(string encoder, bool smallImages, int projectionHidden, int projectionDim) : base(nameof(SimClrModel))
+    public SimClrModel(string encoder, bool smallImages, int projectionHidden, int projectionDim, int convNetPool = SmallConvNet.DefaultPool) : base(nameof(SimClrModel))
     {
-        Encoder = Training.Encoder.Create(encoder, smallImages);
+        Encoder = Training.Encoder.Create(encoder, smallImages, convNetPool);
         Projector = new ProjectionHead(Encoder.FeatureDim, projectionHidden, projectionDim);
         RegisterComponents();
     }
