@@ -13,9 +13,8 @@ public static class ImageModels
     /// <summary>A fresh encoder + projection head with the run seed's initialisation, on the context's device.</summary>
     public static SimClrModel Create(MethodContext context, int projectionDim)
     {
-        var o = context.Training;
-        TorchSharp.torch.manual_seed(o.Seed);
-        var model = new SimClrModel(o.Encoder, o.SmallImages, ProjectionHidden(o.Encoder), projectionDim, o.ConvNetPool);
+        TorchSharp.torch.manual_seed(context.Training.Seed);
+        var model = Factory(context, projectionDim)();
         model.to(context.Device);
         return model;
     }
