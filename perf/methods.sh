@@ -96,7 +96,7 @@ if os.path.exists(p):
     knn = re.search(r"SimCLR kNN top-1 after .*: ([0-9.]+)", text)
     if tr and knn:
         print(f"| PyTorch peer (SimCLR) | {int(tr.group(1)):,} | {tr.group(3)} | {float(knn.group(1)):.4f} | | {float(rnd.group(1)):.4f} | | |")
-knns = [load(n, "eval.json")["knn_top1"] for n in simclr if load(n, "eval.json")]
+knns = [e["knn_top1"] for e in (load(n, "eval.json") for n in simclr) if e]
 if knns:
     print(f"\nSimCLR kNN top-1 over {len(knns)} run(s): median {statistics.median(knns):.4f} ({', '.join(f'{k:.4f}' for k in knns)})")
 PY
