@@ -216,6 +216,47 @@ public class CaptionTests(DuckDbShards shards) : IClassFixture<DuckDbShards>
     }
 
     [Fact]
+    public async Task A_caption_read_before_its_image_survives_its_groups_buffers_being_released_and_reused()
+    {
+        // Every sample's caption comes before its image and each image ends the group by bytes, so the caption in progress must
+        // move to the next group's buffers. The consumer releases each group before asking for the next and then, as another
+        // shard's reader would, rents every small pooled buffer it can and overwrites it: a caption still pointing into the
+        // released group would read the filler.
+        var tarBytes = new MemoryStream();
+        using (var tar = new TarWriter(tarBytes, TarEntryFormat.Pax, leaveOpen: true))
+            for (int i = 0; i < 12; i++)
+            {
+                AddMember(tar, $"k{i:D2}.txt", Encoding.UTF8.GetBytes($"caption {i} — kept"));
+                AddMember(tar, $"k{i:D2}.jpg", Enumerable.Repeat((byte)i, 3000).ToArray());
+            }
+        tarBytes.Position = 0;
+
+        var reader = new TarShardReader();
+        int seen = 0;
+        await foreach (var (samples, owner) in reader.ReadAsync(tarBytes, "memory.tar", groupSize: 64, CancellationToken.None, groupBytes: 4000))
+        {
+            foreach (var s in samples)
+            {
+                int i = int.Parse(s.Key[1..]);
+                Assert.Equal($"caption {i} — kept", Encoding.UTF8.GetString(s.Caption.Span));
+                Assert.Equal(3000, s.Image.Length);
+                Assert.True(s.Image.Span.IndexOfAnyExcept((byte)i) < 0);
+                seen++;
+            }
+            owner.Dispose();
+            var taken = new List<byte[]>();
+            for (int k = 0; k < ChunkBufferPool.MaxPerClass; k++)
+            {
+                var b = ChunkBufferPool.Rent(100); // the smallest class, where captions and these images live
+                b.AsSpan().Fill((byte)'#');
+                taken.Add(b);
+            }
+            foreach (var b in taken) ChunkBufferPool.Return(b);
+        }
+        Assert.Equal(12, seen);
+    }
+
+    [Fact]
     public async Task Image_folders_take_a_txt_sidecar_with_the_images_stem_and_an_image_without_one_is_bad()
     {
         using var dir = new TempDir();

@@ -34,7 +34,7 @@ internal sealed class TarShardReader
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, long groupBytes = long.MaxValue)
     {
         var pipe = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1 << 16, leaveOpen: true));
-        var owner = new PooledBuffers();
+        PooledBuffers? owner = new PooledBuffers();
         var samples = new List<TarSample>(groupSize);
         string? key = null, pendingName = null;
         ReadOnlyMemory<byte> image = default, caption = default;
@@ -79,10 +79,11 @@ internal sealed class TarShardReader
                         samples.Add(new TarSample(key, image, label, caption, hasCaption, problem));
                         if (samples.Count == groupSize)
                         {
-                            yield return (samples, owner);
+                            var (done, full) = (samples, owner);
                             samples = new List<TarSample>(groupSize);
                             owner = new PooledBuffers();
                             bytes = 0;
+                            yield return (done, full);
                         }
                     }
                     key = memberKey;
@@ -99,17 +100,21 @@ internal sealed class TarShardReader
                     if (samples.Count > 0 && bytes + size > groupBytes)
                     {
                         // The finished samples go now; the one in progress starts the next group (its label is not in the buffers;
-                        // its caption, if read before the image, is copied into the next group's).
-                        yield return (samples, owner);
-                        samples = new List<TarSample>(groupSize);
+                        // its caption, if read before the image, is copied into the next group's). The copy is made before the
+                        // group is handed out: its consumer may release the buffers before asking for the next one, and another
+                        // reader may then rent and overwrite them.
+                        var full = owner;
                         owner = new PooledBuffers();
-                        bytes = caption.Length;
                         if (!caption.IsEmpty)
                         {
                             var moved = owner.Rent(caption.Length);
                             caption.Span.CopyTo(moved);
                             caption = moved.AsMemory(0, caption.Length);
                         }
+                        bytes = caption.Length;
+                        var done = samples;
+                        samples = new List<TarSample>(groupSize);
+                        yield return (done, full);
                     }
                     bytes += size;
                     var buffer = owner.Rent((int)size);
@@ -146,11 +151,16 @@ internal sealed class TarShardReader
                 }
             }
             if (key is not null) samples.Add(new TarSample(key, image, label, caption, hasCaption, problem));
-            if (samples.Count > 0) yield return (samples, owner);
-            else owner.Dispose();
+            if (samples.Count > 0)
+            {
+                var full = owner;
+                owner = null;
+                yield return (samples, full);
+            }
         }
         finally
         {
+            owner?.Dispose(); // the group in progress when the reader stops early or fails (a group handed out is its consumer's)
             await pipe.CompleteAsync().ConfigureAwait(false);
         }
     }
