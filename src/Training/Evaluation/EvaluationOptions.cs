@@ -17,7 +17,7 @@ public sealed class EvaluationOptions
     [Range(1, int.MaxValue)]
     public int KnnBankSize { get; set; } = 20000;
 
-    /// <summary>Epochs of a linear probe (full-batch Adam on frozen, standardised features). Default 300.</summary>
+    /// <summary>Epochs of a linear probe (full-batch Adam on frozen, standardised features, its rate falling to zero on a cosine). Default 300.</summary>
     [Range(1, 100_000)]
     public int ProbeEpochs { get; set; } = 300;
 

@@ -5,9 +5,15 @@ namespace Contrastive.Training;
 
 /// <summary>
 /// Linear evaluation: multinomial logistic regression on frozen features, standardised with the training set's
-/// mean and standard deviation, fitted by full-batch Adam with a little weight decay; reports top-1 on the test set.
-/// Deterministic for a given seed.
+/// mean and standard deviation, fitted by full-batch Adam with a little weight decay and a learning rate that falls to zero
+/// on a cosine; reports top-1 on the test set. Deterministic for a given seed.
 /// </summary>
+/// <remarks>
+/// The decay is what makes the figure a property of the features rather than of the last step: at a constant 0.05 the
+/// full-batch loss of 2,304 standardised features swung between 0.23 and 0.99 to the end, and the test top-1 of one DINO
+/// checkpoint between 0.843 and 0.891 from one epoch to the next (0.8565 and 0.8735 on the last two); decayed, the loss
+/// settles (0.210) and the top-1 with it (0.8936 over the last 60 epochs). docs/benchmarks.md, "The linear probe".
+/// </remarks>
 public static class LinearProbe
 {
     public static double Top1(Tensor trainFeatures, Tensor trainLabels, Tensor testFeatures, Tensor testLabels, int epochs = 300,
@@ -27,6 +33,7 @@ public static class LinearProbe
         for (int e = 0; e < epochs; e++)
         {
             using var step = NewDisposeScope();
+            foreach (var group in opt.ParamGroups) group.LearningRate = LearningRateAt(e, epochs, learningRate);
             var loss = nn.functional.cross_entropy(linear.forward(xTrain), trainLabels);
             opt.zero_grad();
             loss.backward();
@@ -38,4 +45,7 @@ public static class LinearProbe
             return predicted.eq(testLabels).to_type(ScalarType.Float64).mean().item<double>();
         }
     }
+
+    /// <summary>The rate of epoch <paramref name="epoch"/> (0-based) of <paramref name="epochs"/>: <paramref name="peak"/> at the first, falling on a cosine to almost zero at the last.</summary>
+    public static double LearningRateAt(int epoch, int epochs, double peak) => peak * 0.5 * (1 + Math.Cos(Math.PI * epoch / epochs));
 }
