@@ -35,7 +35,7 @@ if [ ! -f "$D/test/test.parquet" ]; then
                   && node copy_parquet_duckdb.mjs "$OUT/src/test/*.parquet" "$D/test/test.parquet")
   rm -rf "$OUT/src"
 fi
-echo "$(date -u +%FT%TZ) $(git rev-parse --short HEAD) $(lscpu | sed -n 's/^Model name: *//p') $(nproc) cores" > "$OUT/machine.txt"
+echo "$(date -u +%FT%TZ) $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src perf || echo " with uncommitted changes") $(lscpu | sed -n 's/^Model name: *//p') $(nproc) cores" > "$OUT/machine.txt"
 
 run() { # NAME METHOD BASELINES(yes|no) [train args...]
   local name=$1 method=$2 baselines=$3; shift 3
