@@ -28,10 +28,12 @@ public class LinearProbeTests
     {
         // At a constant rate the full-batch fit of a trained encoder's 2,304 features swung to the last epoch (one DINO
         // checkpoint: top-1 0.8565 and 0.8735 on the last two epochs); docs/benchmarks.md, "The linear probe".
-        Assert.Equal(0.05, LinearProbe.LearningRateAt(0, 300, 0.05), 12);
-        Assert.Equal(0.025, LinearProbe.LearningRateAt(150, 300, 0.05), 12);
-        Assert.InRange(LinearProbe.LearningRateAt(299, 300, 0.05), 0.0, 0.05 * 1e-4);
-        for (int e = 1; e < 300; e++) Assert.True(LinearProbe.LearningRateAt(e, 300, 0.05) < LinearProbe.LearningRateAt(e - 1, 300, 0.05));
+        var schedule = LinearProbe.Schedule(0.05);
+        double At(int epoch) => schedule.At(epoch / 300.0);
+        Assert.Equal(0.05, At(0), 12);
+        Assert.Equal(0.025, At(150), 12);
+        Assert.InRange(At(299), 0.0, 0.05 * 1e-4);
+        for (int e = 1; e < 300; e++) Assert.True(At(e) < At(e - 1));
     }
 
     [Fact]

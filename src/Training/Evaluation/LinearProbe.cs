@@ -30,10 +30,11 @@ public static class LinearProbe
         using var linear = nn.Linear(xTrain.shape[1], classes);
         linear.to(xTrain.device);
         using var opt = optim.Adam(linear.parameters(), learningRate, weight_decay: weightDecay);
+        var schedule = Schedule(learningRate);
         for (int e = 0; e < epochs; e++)
         {
             using var step = NewDisposeScope();
-            foreach (var group in opt.ParamGroups) group.LearningRate = LearningRateAt(e, epochs, learningRate);
+            foreach (var group in opt.ParamGroups) group.LearningRate = schedule.At((double)e / epochs);
             var loss = nn.functional.cross_entropy(linear.forward(xTrain), trainLabels);
             opt.zero_grad();
             loss.backward();
@@ -46,6 +47,6 @@ public static class LinearProbe
         }
     }
 
-    /// <summary>The rate of epoch <paramref name="epoch"/> (0-based) of <paramref name="epochs"/>: <paramref name="peak"/> at the first, falling on a cosine to almost zero at the last.</summary>
-    public static double LearningRateAt(int epoch, int epochs, double peak) => peak * 0.5 * (1 + Math.Cos(Math.PI * epoch / epochs));
+    /// <summary>The probe's rate over its epochs (progress = epoch / epochs): <paramref name="learningRate"/> at the first, no warm-up, falling on a cosine to almost zero at the last.</summary>
+    public static LrSchedule Schedule(double learningRate) => new(learningRate, WarmupFraction: 0);
 }
