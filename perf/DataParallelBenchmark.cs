@@ -23,7 +23,7 @@ public static class DataParallelBenchmark
         int[] a = [32, 64, 1, 8];
         for (int i = 0; i < Math.Min(args.Length, 4); i++) a[i] = int.Parse(args[i], CultureInfo.InvariantCulture);
         var (b, s, threads, steps) = (a[0], a[1], a[2], a[3]);
-        var launch = LaunchEnvironment.Detect();
+        var launch = LaunchEnvironment.Detect(Environment.GetEnvironmentVariable);
         using IProcessGroup group = launch.Distributed ? MpiProcessGroup.Open(launch) : SingleProcessGroup.Instance;
         torch.set_num_threads(threads);
         var registration = MethodRegistry.Get("simclr");

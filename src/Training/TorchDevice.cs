@@ -9,7 +9,8 @@ namespace Contrastive.Training;
 /// </summary>
 public static class TorchDevice
 {
-    public static torch.Device Resolve(string name)
+    /// <param name="localRank">This process's rank on its machine (the launcher's): "auto" and "cuda" pick GPU localRank mod the GPUs present.</param>
+    public static torch.Device Resolve(string name, int localRank = 0)
     {
         string n = name.ToLowerInvariant();
         if (n.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(n[5..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int index))
@@ -27,18 +28,18 @@ public static class TorchDevice
             case "cuda":
                 if (!torch.cuda.is_available())
                     throw new InvalidOperationException("--device cuda was asked for, but CUDA is not available: this build uses TorchSharp-cpu (build with -p:TorchBackend=cuda) or no GPU/driver is present.");
-                return LocalRankDevice();
+                return LocalRankDevice(localRank);
             case "auto":
-                return torch.cuda.is_available() ? LocalRankDevice() : torch.CPU;
+                return torch.cuda.is_available() ? LocalRankDevice(localRank) : torch.CPU;
             default:
                 throw new ArgumentException($"Unknown device '{name}': use auto, cpu, cuda or cuda:N.");
         }
     }
 
-    private static torch.Device LocalRankDevice()
+    private static torch.Device LocalRankDevice(int localRank)
     {
         int count = torch.cuda.device_count();
-        int local = LaunchEnvironment.Detect().LocalRank;
+        int local = localRank;
         return count > 0 ? torch.device(DeviceType.CUDA, local % count) : torch.CUDA;
     }
 }

@@ -86,24 +86,14 @@ public sealed class ImageSharpDecoderTests(ITestOutputHelper log) : IDisposable
     }
 
     [Fact]
-    public void The_environment_variables_select_it_with_its_pixel_limit()
+    public void The_decoder_options_select_it_with_its_pixel_limit()
     {
-        string? decoder = Environment.GetEnvironmentVariable(ImageDecoders.EnvironmentVariable);
-        string? limit = Environment.GetEnvironmentVariable(ImageDecoders.MaxPixelsVariable);
-        try
-        {
-            Environment.SetEnvironmentVariable(ImageDecoders.EnvironmentVariable, "imagesharp");
-            Environment.SetEnvironmentVariable(ImageDecoders.MaxPixelsVariable, "850");
-            Assert.Equal("imagesharp", ImageDecoders.DefaultName);
-            var d = Assert.IsType<ImageSharpDecoder>(ImageDecoders.CreateDefault());
-            Assert.Equal(850, d.MaxPixels);
-            Assert.Contains("37x23", Assert.Throws<ImageDecodeException>(() => d.Decode(Jpeg(37, 23, 90), new PixelBuffer())).Message);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(ImageDecoders.EnvironmentVariable, decoder);
-            Environment.SetEnvironmentVariable(ImageDecoders.MaxPixelsVariable, limit);
-        }
+        // The host binds Decoder:Name / Decoder:MaxPixels (or CONTRASTIVE_DECODER / CONTRASTIVE_MAX_PIXELS) into these options.
+        var options = new DecoderOptions { Name = "imagesharp", MaxPixels = 850 };
+        Assert.Equal("imagesharp", options.Resolve());
+        var d = Assert.IsType<ImageSharpDecoder>(options.Factory()());
+        Assert.Equal(850, d.MaxPixels);
+        Assert.Contains("37x23", Assert.Throws<ImageDecodeException>(() => d.Decode(Jpeg(37, 23, 90), new PixelBuffer())).Message);
     }
 
     [Theory]

@@ -93,6 +93,43 @@ public sealed class MethodPluginTests() : TempFolderTest("methods")
         Assert.Contains("(given: 8) [Training:GradCacheChunk]", err);
     }
 
+    /// <summary>The test-only method, registered once for the process by the one line a library user writes.</summary>
+    private static readonly Lazy<bool> PluginRegistered = new(() =>
+    {
+        if (MethodRegistry.Find("scaledpair") is null) MethodRegistry.Register(new ScaledPairRegistration());
+        return true;
+    });
+
+    [Fact]
+    public async Task A_method_from_outside_the_libraries_brings_its_own_flag_to_train_help_the_service_and_its_checkpoint()
+    {
+        Assert.True(PluginRegistered.Value);
+        var (code, help, err) = await CliRunner.Run("train", "--help");
+        Assert.True(code == 0, err);
+        Assert.Contains("--pair-temperature", help);
+        Assert.Contains("scaledpair: the NT-Xent temperature. Default: 0.5. [ScaledPair:Temperature]", help);
+        Assert.Contains("simclr, supcon, moco, byol, dino, cpc, clip, simcse, scaledpair", help);
+        Assert.Equal("ScaledPair:Temperature", Serve.JobSpec.Fields["pair_temperature"]);
+
+        string data = Path.Combine(Folder, "plugin-data"), run = Path.Combine(Folder, "plugin-run");
+        (code, _, err) = await CliRunner.Run("demo-data", "--output", data, "--count", "120", "--width", "32", "--height", "32", "--seed", "2");
+        Assert.True(code == 0, err);
+        string[] train = ["train", "--method", "scaledpair", "--data", data, "--out", run, "--max-minutes", "0", "--max-steps", "2", "--batch-size", "16",
+            "--image-size", "16", "--workers", "1", "--seed", "3", "--json"];
+        // The flag is validated by the method's own options, and the error names it as given.
+        (code, _, err) = await CliRunner.Run([.. train, "--pair-temperature", "0"]);
+        Assert.Equal(Cli.Usage, code);
+        Assert.Contains("--pair-temperature", err);
+        Assert.Contains("[ScaledPair:Temperature]", err);
+        (code, var stdout, err) = await CliRunner.Run([.. train, "--pair-temperature", "0.25"]);
+        Assert.True(code == 0, err);
+        var r = LastJson(stdout);
+        Assert.Equal(2, r.GetProperty("steps").GetInt64());
+        var (checkpoint, method) = CommandCheckpoint.Read(r.GetProperty("checkpoint").GetString()!);
+        Assert.Equal("scaledpair", method.Name);
+        Assert.Equal(0.25, ((ScaledPairOptions)method.DeserializeOptions(checkpoint.Info.MethodOptions)).Temperature);
+    }
+
     [Fact]
     public async Task A_method_name_not_registered_is_one_line_naming_the_setting_and_the_registered_ones()
     {

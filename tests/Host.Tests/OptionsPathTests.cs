@@ -116,4 +116,30 @@ public sealed class EnvironmentSettingsTests() : TempFolderTest("env")
         Assert.Equal(Cli.Usage, code);
         Assert.Contains("CONTRASTIVE_DECODER must be auto, turbojpeg, skia or imagesharp (given: gdi)", err);
     }
+
+    [Fact]
+    public async Task The_older_pixel_limit_variable_is_read_with_underscores_and_named_in_errors()
+    {
+        var saved = Environment.GetEnvironmentVariable("CONTRASTIVE_MAX_PIXELS");
+        try
+        {
+            foreach (var (value, expected) in new[] { ("1000000", 1_000_000L), ("250_000_000", 250_000_000L) })
+            {
+                Environment.SetEnvironmentVariable("CONTRASTIVE_MAX_PIXELS", value);
+                Assert.Equal(expected, Settings.Build(new Dictionary<string, string?>()).BindDecoder().MaxPixels);
+            }
+            Environment.SetEnvironmentVariable("CONTRASTIVE_MAX_PIXELS", null);
+            Assert.Equal(40_000_000, Settings.Build(new Dictionary<string, string?>()).BindDecoder().MaxPixels);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("CONTRASTIVE_MAX_PIXELS", saved);
+        }
+        foreach (var bad in new[] { "0", "-5", "12.5", "lots" })
+        {
+            var (code, _, err) = await WithEnvironment(new Dictionary<string, string?> { ["CONTRASTIVE_MAX_PIXELS"] = bad }, "train", "--out", Path.Combine(Folder, "r"));
+            Assert.Equal(Cli.Usage, code);
+            Assert.Contains("CONTRASTIVE_MAX_PIXELS", err);
+        }
+    }
 }

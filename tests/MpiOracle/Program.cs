@@ -10,7 +10,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 
 const int GlobalBatch = 8, Input = 6, Hidden = 5, Output = 4, Steps = 3;
-var launch = LaunchEnvironment.Detect();
+var launch = LaunchEnvironment.Detect(Environment.GetEnvironmentVariable);
 using IProcessGroup group = launch.Distributed ? MpiProcessGroup.Open(launch) : SingleProcessGroup.Instance;
 if (GlobalBatch % group.WorldSize != 0) throw new ArgumentException($"the global batch {GlobalBatch} does not split over {group.WorldSize} ranks");
 int local = GlobalBatch / group.WorldSize, first = group.Rank * local;

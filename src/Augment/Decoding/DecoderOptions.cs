@@ -3,8 +3,8 @@ using System.ComponentModel.DataAnnotations;
 namespace Contrastive.Augment;
 
 /// <summary>
-/// Which image decoder the workers use and how large an image they accept. Configuration section "Decoder" (the older
-/// environment variables CONTRASTIVE_DECODER and CONTRASTIVE_MAX_PIXELS still work when the section does not say).
+/// Which image decoder the workers use and how large an image they accept. Configuration section "Decoder" (the host also
+/// reads the older environment variables CONTRASTIVE_DECODER and CONTRASTIVE_MAX_PIXELS where the section does not say).
 /// </summary>
 public sealed class DecoderOptions
 {
@@ -17,7 +17,7 @@ public sealed class DecoderOptions
 
     /// <summary>Largest width × height a decoder accepts; larger images are refused from their header and counted as bad samples. Default 40,000,000.</summary>
     [Range(1, long.MaxValue)]
-    public long MaxPixels { get; set; } = 40_000_000;
+    public long MaxPixels { get; set; } = ImageDecoders.DefaultMaxPixels;
 
     /// <summary>The decoder's name as <see cref="ImageDecoders.Choose"/> resolves it on this machine.</summary>
     /// <exception cref="InvalidOperationException">turbojpeg asked for and the library is missing.</exception>

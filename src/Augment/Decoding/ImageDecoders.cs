@@ -2,42 +2,19 @@ namespace Contrastive.Augment;
 
 /// <summary>
 /// The default image decoder: <see cref="TurboJpegDecoder"/> when libturbojpeg is installed, else
-/// <see cref="SkiaImageDecoder"/>. The environment variable <c>CONTRASTIVE_DECODER</c> forces one: <c>skia</c>,
-/// <c>turbojpeg</c> (an error when the library is missing), <c>imagesharp</c> (<see cref="ImageSharpDecoder"/>, fully
-/// managed, for hosts that forbid native libraries; never chosen otherwise) or <c>auto</c> (the default).
-/// <c>CONTRASTIVE_MAX_PIXELS</c> sets the largest width × height every decoder accepts (default 40,000,000): larger
-/// images are refused from their header, counted and skipped as bad samples.
+/// <see cref="SkiaImageDecoder"/>. A configured choice (<see cref="DecoderOptions"/>: skia, turbojpeg, imagesharp or auto)
+/// goes through <see cref="DecoderOptions.Factory"/>; this class reads no environment.
 /// </summary>
 public static class ImageDecoders
 {
-    public const string EnvironmentVariable = "CONTRASTIVE_DECODER";
+    /// <summary>The pixel limit a decoder has unless configured (<see cref="DecoderOptions.MaxPixels"/>): 40,000,000.</summary>
+    public const long DefaultMaxPixels = 40_000_000;
 
-    public const string MaxPixelsVariable = "CONTRASTIVE_MAX_PIXELS";
+    /// <summary>The name of the decoder <see cref="CreateDefault"/> makes ("turbojpeg" or "skia").</summary>
+    public static string DefaultName => Choose(null, TurboJpegDecoder.IsAvailable);
 
-    /// <summary>The pixel limit in effect: <c>CONTRASTIVE_MAX_PIXELS</c>, else 40,000,000.</summary>
-    /// <exception cref="InvalidOperationException">The variable is not a positive whole number.</exception>
-    public static long MaxPixels => ParseMaxPixels(Environment.GetEnvironmentVariable(MaxPixelsVariable));
-
-    internal static long ParseMaxPixels(string? setting) =>
-        string.IsNullOrWhiteSpace(setting) ? 40_000_000
-        : long.TryParse(setting.Replace("_", "", StringComparison.Ordinal), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long v) && v > 0 ? v
-        : throw new InvalidOperationException($"{MaxPixelsVariable}='{setting}' is not a positive whole number of pixels (e.g. 40000000).");
-
-    /// <summary>The name of the decoder <see cref="CreateDefault"/> makes ("turbojpeg", "skia" or "imagesharp").</summary>
-    /// <exception cref="InvalidOperationException"><c>CONTRASTIVE_DECODER</c> is not a known value, or asks for an absent library.</exception>
-    public static string DefaultName
-    {
-        get
-        {
-            // skia and imagesharp do not look for libturbojpeg at all: a host that forbids native libraries loads none.
-            string? setting = Environment.GetEnvironmentVariable(EnvironmentVariable);
-            bool probe = setting?.Trim().ToLowerInvariant() is not ("skia" or "imagesharp");
-            return Choose(setting, probe && TurboJpegDecoder.IsAvailable);
-        }
-    }
-
-    /// <summary>A new decoder (one per worker thread), chosen as <see cref="DefaultName"/> says.</summary>
-    public static IImageDecoder CreateDefault() => Create(DefaultName, MaxPixels);
+    /// <summary>A new decoder (one per worker thread): TurboJPEG when installed, else Skia, with the default pixel limit.</summary>
+    public static IImageDecoder CreateDefault() => Create(DefaultName, DefaultMaxPixels);
 
     /// <summary>A new decoder by name (as <see cref="Choose"/> returns it).</summary>
     internal static IImageDecoder Create(string name, long maxPixels) => name switch
@@ -48,7 +25,7 @@ public static class ImageDecoders
     };
 
     /// <summary>Picks a decoder name from the setting (null or empty: auto) and whether libturbojpeg is present; errors name <paramref name="settingName"/>.</summary>
-    internal static string Choose(string? setting, bool turboJpegAvailable, string settingName = EnvironmentVariable)
+    internal static string Choose(string? setting, bool turboJpegAvailable, string settingName = "Decoder:Name")
     {
         switch (setting?.Trim().ToLowerInvariant())
         {

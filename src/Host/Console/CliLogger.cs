@@ -21,7 +21,7 @@ public sealed class CliLoggerProvider(TextWriter writer, LogLevel minimum = LogL
     {
         string prefix = level switch { LogLevel.Warning => "warning: ", >= LogLevel.Error => "error: ", _ => "" };
         string line = $"{DateTime.Now:HH:mm:ss} {prefix}{message}";
-        if (exception is not null && Environment.GetEnvironmentVariable("CONTRASTIVE_DEBUG") == "1") line += Environment.NewLine + exception;
+        if (exception is not null && HostEnvironment.Debug) line += Environment.NewLine + exception;
         lock (_gate)
         {
             if (Redirect is { } redirect) redirect(line);

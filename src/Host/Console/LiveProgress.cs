@@ -40,9 +40,7 @@ public sealed class LiveProgress : IDisposable
 
     /// <summary>Whether <paramref name="error"/> is the process's stderr and a terminal, so a live display can be shown.</summary>
     public static bool IsTerminal(TextWriter error) =>
-        ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected
-        && !string.Equals(Environment.GetEnvironmentVariable("CONTRASTIVE_PROGRESS"), "off", StringComparison.OrdinalIgnoreCase)
-        && Environment.GetEnvironmentVariable("TERM") is not (null or "" or "dumb");
+        ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected && HostEnvironment.LiveDisplayAllowed;
 
     /// <summary>A display titled <paramref name="title"/> running to <paramref name="maxValue"/> (0: no known end), or null when stderr is not a terminal.</summary>
     public static LiveProgress? Start(TextWriter error, string title, double maxValue, CliLoggerProvider? logs = null)

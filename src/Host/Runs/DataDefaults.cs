@@ -92,6 +92,29 @@ public static class DataDefaults
     /// </summary>
     public const double GrayJitterStrength = 1.0;
 
+    /// <summary>
+    /// The run's settings with the defaults that follow <paramref name="shape"/> applied to copies of its Augment and
+    /// Evaluation sections, validated again: the settings given (bound and validated once) are never changed.
+    /// </summary>
+    /// <exception cref="UsageException">A chosen default breaks a rule of its section (named as Section:Key).</exception>
+    public static (TrainSettings Settings, IReadOnlyList<string> Chosen) Apply(TrainSettings settings, ImageShape shape)
+    {
+        var (augment, evaluation) = (OptionsCopy.Of(settings.Augment), OptionsCopy.Of(settings.Evaluation));
+        var chosen = ForTraining(shape, augment, evaluation, settings.IsGiven);
+        OptionsCopy.Validate(augment, "Augment");
+        OptionsCopy.Validate(evaluation, "Evaluation");
+        return (settings with { Augment = augment, Evaluation = evaluation }, chosen);
+    }
+
+    /// <summary>The evaluation view's defaults for <paramref name="shape"/> on a copy of <paramref name="evaluation"/> (see <see cref="Apply"/>).</summary>
+    public static (EvaluationOptions Evaluation, IReadOnlyList<string> Chosen) ApplyEvaluation(ImageShape shape, EvaluationOptions evaluation, Func<string, bool> given)
+    {
+        var copy = OptionsCopy.Of(evaluation);
+        var chosen = ForEvaluation(shape, copy, given);
+        OptionsCopy.Validate(copy, "Evaluation");
+        return (copy, chosen);
+    }
+
     /// <summary>Adjusts <paramref name="augment"/> and <paramref name="evaluation"/> for <paramref name="shape"/>; returns what was chosen and why, one entry each.</summary>
     /// <param name="given">Whether the user set a configuration key ("Augment:Size").</param>
     public static IReadOnlyList<string> ForTraining(ImageShape shape, SimClrViewOptions augment, EvaluationOptions evaluation, Func<string, bool> given)

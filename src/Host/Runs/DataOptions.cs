@@ -32,16 +32,13 @@ public sealed class DataOptions : IValidatableObject
     [Required]
     public string DemoPath { get; set; } = "data/demo";
 
-    /// <summary>This process's rank when several share the data. Default: the RANK environment variable (torchrun), else 0.</summary>
+    /// <summary>This process's rank when several share the data. Default: the RANK environment variable (torchrun; the host binds it), else 0.</summary>
     [Range(0, 1_000_000)]
-    public int Rank { get; set; } = EnvInt("RANK", 0);
+    public int Rank { get; set; }
 
-    /// <summary>Processes sharing the data. Default: the WORLD_SIZE environment variable (torchrun), else 1.</summary>
+    /// <summary>Processes sharing the data. Default: the WORLD_SIZE environment variable (torchrun; the host binds it), else 1.</summary>
     [Range(1, 1_000_000)]
-    public int WorldSize { get; set; } = EnvInt("WORLD_SIZE", 1);
-
-    private static int EnvInt(string name, int fallback) =>
-        int.TryParse(Environment.GetEnvironmentVariable(name), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int v) ? v : fallback;
+    public int WorldSize { get; set; } = 1;
 
     /// <summary>
     /// Shuffle buffer of shard data (Parquet, tar), in samples: each epoch mixes the samples of this many consecutive read

@@ -36,7 +36,7 @@ public static class EmbedRun
     /// <param name="log">Where the data-driven choices and progress (without a live display) are said (null: nowhere).</param>
     public static async Task<EmbedResult> RunAsync(EmbedCommandOptions what, DataOptions data, EvaluationOptions evaluation, string deviceName,
         BatchingOptions batching, Func<IImageDecoder>? decoders, CancellationToken ct, RunDisplay? display = null, Func<string, bool>? given = null,
-        Action<string>? log = null)
+        Action<string>? log = null, ObjectStoreOptions? store = null)
     {
         string checkpointPath = what.Checkpoint!, uri = data.Uri;
         if (string.IsNullOrWhiteSpace(uri)) throw new UsageException("--data is required: the data to embed.");
@@ -46,14 +46,14 @@ public static class EmbedRun
         if (registration.Data != MethodData.Images)
             throw new UsageException($"--checkpoint: '{checkpointPath}' is a {registration.Name} checkpoint of a {registration.Data.ToString().ToLowerInvariant()} encoder; embed takes image checkpoints.");
 
-        var device = TorchDevice.Resolve(deviceName);
+        var device = TorchDevice.Resolve(deviceName, HostEnvironment.LocalRank);
         using var method = ContrastiveTrainer.Load(ckpt, device);
         var text = method as IImageTextMethod;
         if (what.Text && text is null)
             throw new UsageException($"--text needs an image-text checkpoint (--method clip); '{checkpointPath}' is a {ckpt.Info.Method} checkpoint, which has no text tower (embed without --text writes its image embeddings).");
 
         IImageDataset dataset;
-        try { dataset = await ImageDataset.OpenAsync(uri, data.ImageColumn, data.LabelColumn, data.TextColumn, ct).ConfigureAwait(false); }
+        try { dataset = await ImageDataset.OpenAsync(uri, data.ImageColumn, data.LabelColumn, data.TextColumn, ct, store).ConfigureAwait(false); }
         catch (DataSourceException e) { throw new UsageException($"--data: {e.Message}", e); }
         catch (ShardFormatException e) { throw new UsageException($"--data: {e.Message}", e); }
         if (what.Text) CaptionData.Require(dataset, "--text", "--text-column");
@@ -80,7 +80,10 @@ public static class EmbedRun
         CancellationToken ct)
     {
         if (await ImageShape.ProbeAsync(dataset, decoders ?? ImageDecoders.CreateDefault, ct).ConfigureAwait(false) is { } shape)
-            log?.Invoke(DataDefaults.Describe(shape, DataDefaults.ForEvaluation(shape, evaluation, given ?? (_ => false))));
+        {
+            (evaluation, var chosen) = DataDefaults.ApplyEvaluation(shape, evaluation, given ?? (_ => false));
+            log?.Invoke(DataDefaults.Describe(shape, chosen));
+        }
         var view = new ImageSampleProcessor(new EvalTransform(ckpt.Info.ImageSize, evaluation.CropFraction), decoders);
         Func<Batch, torch.Tensor> embed = text is not null ? text.EmbedImages : method.Embed;
         var options = new BatchingOptions

@@ -30,53 +30,47 @@ public static class EvalRun
     /// <param name="given">Whether the user set a configuration key: the evaluation crop follows the test images' size otherwise.</param>
     /// <param name="log">Where the data-driven choice is said (null: nowhere).</param>
     public static async Task<EvalResult> RunAsync(EvalCommandOptions what, EvaluationOptions evaluation, string deviceName, BatchingOptions batching,
-        Func<IImageDecoder>? decoders, CancellationToken ct, RunDisplay? display = null, Func<string, bool>? given = null, Action<string>? log = null)
+        Func<IImageDecoder>? decoders, CancellationToken ct, RunDisplay? display = null, Func<string, bool>? given = null, Action<string>? log = null,
+        ObjectStoreOptions? store = null)
     {
         string checkpointPath = what.Checkpoint!, trainUri = what.TrainData!, testUri = what.TestData!;
         bool baselines = what.Baselines;
         var (ckpt, registration) = CommandCheckpoint.Read(checkpointPath);
         if (registration.Data != MethodData.Images)
             throw new UsageException($"--checkpoint: '{checkpointPath}' is a {registration.Name} checkpoint of a {registration.Data.ToString().ToLowerInvariant()} encoder; eval takes image encoders (a {registration.Name} run reports its linear probe when it ends).");
-        var device = TorchDevice.Resolve(deviceName);
+        var device = TorchDevice.Resolve(deviceName, HostEnvironment.LocalRank);
         using var method = ContrastiveTrainer.Load(ckpt, device);
         // The same method built from the checkpoint's seed, untrained: the random-init baseline.
         using var random = baselines ? ContrastiveTrainer.Load(ckpt, device, randomInit: true) : null;
 
         IImageDataset train, test;
-        try { train = await ImageDataset.OpenAsync(trainUri, ct: ct).ConfigureAwait(false); }
+        try { train = await ImageDataset.OpenAsync(trainUri, null, null, null, ct, store).ConfigureAwait(false); }
         catch (DataSourceException e) { throw new UsageException($"--train-data: {e.Message}", e); }
-        try { test = await ImageDataset.OpenAsync(testUri, ct: ct).ConfigureAwait(false); }
+        try { test = await ImageDataset.OpenAsync(testUri, null, null, null, ct, store).ConfigureAwait(false); }
         catch (DataSourceException e) { throw new UsageException($"--test-data: {e.Message}", e); }
         if (!train.HasLabels) throw new UsageException($"--train-data: '{trainUri}' has no label column; kNN and the linear probe need labels.");
         if (!test.HasLabels) throw new UsageException($"--test-data: '{testUri}' has no label column; kNN and the linear probe need labels.");
 
         if (await ImageShape.ProbeAsync(test, decoders ?? ImageDecoders.CreateDefault, ct).ConfigureAwait(false) is { } shape)
-            log?.Invoke(DataDefaults.Describe(shape, DataDefaults.ForEvaluation(shape, evaluation, given ?? (_ => false))));
+        {
+            (evaluation, var chosen) = DataDefaults.ApplyEvaluation(shape, evaluation, given ?? (_ => false));
+            log?.Invoke(DataDefaults.Describe(shape, chosen));
+        }
         var plan = new ReadPlan(0, ckpt.Info.Seed, false, HoldoutSplit.None);
         Func<Batch, TorchSharp.torch.Tensor>?[] embeds = random is null ? [method.Embed] : [method.Embed, random.Embed, null];
         var view = new ImageSampleProcessor(new EvalTransform(ckpt.Info.ImageSize, evaluation.CropFraction), decoders);
         long total = train.SampleCount >= 0 && test.SampleCount >= 0 ? train.SampleCount + test.SampleCount : 0, done = 0;
         using var live = display?.Start($"eval {Path.GetFileName(checkpointPath)}", total);
         void Progress(int n) => live?.Update(done += n, $"features of {done} images");
-        var bank = await FeaturePass.RunAsync(train, plan, long.MaxValue, view, batching, embeds, ct, Progress).ConfigureAwait(false);
-        var queries = await FeaturePass.RunAsync(test, plan, long.MaxValue, view, batching, embeds, ct, Progress).ConfigureAwait(false);
+        using var features = await EvaluationFeatures.EmbedAsync(train, plan, long.MaxValue, test, plan, view, batching, embeds, ct, Progress).ConfigureAwait(false);
         live?.Update(done, "kNN and linear probe");
-        try
-        {
-            (double Knn, double Linear) Score(int e) => (
-                KnnClassifier.Top1(bank[e].Features, bank[e].Labels, queries[e].Features, queries[e].Labels, evaluation.KnnK, evaluation.KnnTemperature),
-                LinearProbe.Top1(bank[e].Features, bank[e].Labels, queries[e].Features, queries[e].Labels, evaluation.ProbeEpochs, seed: ckpt.Info.Seed));
-            var (knn, linear) = Score(0);
-            var result = new EvalResult(knn, linear) { TrainSamples = bank[0].Labels.shape[0], TestSamples = queries[0].Labels.shape[0] };
-            if (random is null) return result;
-            var (knnRandom, linearRandom) = Score(1);
-            var (knnPixels, linearPixels) = Score(2);
-            return result with { KnnTop1RandomInit = knnRandom, LinearTop1RandomInit = linearRandom, KnnTop1Pixels = knnPixels, LinearTop1Pixels = linearPixels };
-        }
-        finally
-        {
-            foreach (var (f, l) in bank.Concat(queries)) { f.Dispose(); l.Dispose(); }
-        }
+        (double Knn, double Linear) Score(int e) => (features.Knn(e, evaluation), features.Probe(e, evaluation, ckpt.Info.Seed));
+        var (knn, linear) = Score(0);
+        var result = new EvalResult(knn, linear) { TrainSamples = features.BankCount, TestSamples = features.QueryCount };
+        if (random is null) return result;
+        var (knnRandom, linearRandom) = Score(1);
+        var (knnPixels, linearPixels) = Score(2);
+        return result with { KnnTop1RandomInit = knnRandom, LinearTop1RandomInit = linearRandom, KnnTop1Pixels = knnPixels, LinearTop1Pixels = linearPixels };
     }
 }
 
@@ -100,7 +94,8 @@ public sealed record ZeroShotResult(
 public static class ZeroShotRun
 {
     public static async Task<ZeroShotResult> RunAsync(EvalCommandOptions what, EvaluationOptions evaluation, string deviceName, BatchingOptions batching,
-        Func<IImageDecoder>? decoders, CancellationToken ct, RunDisplay? display = null, Func<string, bool>? given = null, Action<string>? log = null)
+        Func<IImageDecoder>? decoders, CancellationToken ct, RunDisplay? display = null, Func<string, bool>? given = null, Action<string>? log = null,
+        ObjectStoreOptions? store = null)
     {
         string checkpointPath = what.Checkpoint!, testUri = what.TestData!;
         var (ckpt, _) = CommandCheckpoint.Read(checkpointPath);
@@ -110,18 +105,21 @@ public static class ZeroShotRun
         try { prompts = ZeroShot.Prompts(classes, templates); }
         catch (ArgumentException e) { throw new UsageException($"--zero-shot: {e.Message}", e); }
 
-        var device = TorchDevice.Resolve(deviceName);
+        var device = TorchDevice.Resolve(deviceName, HostEnvironment.LocalRank);
         using var method = ContrastiveTrainer.Load(ckpt, device);
         if (method is not IImageTextMethod text)
             throw new UsageException($"--zero-shot needs an image-text checkpoint (--method clip); '{checkpointPath}' is a {ckpt.Info.Method} checkpoint, which has no text tower (eval without --zero-shot scores its kNN and linear probe).");
         using var random = what.Baselines ? ContrastiveTrainer.Load(ckpt, device, randomInit: true) : null;
 
         IImageDataset test;
-        try { test = await ImageDataset.OpenAsync(testUri, ct: ct).ConfigureAwait(false); }
+        try { test = await ImageDataset.OpenAsync(testUri, null, null, null, ct, store).ConfigureAwait(false); }
         catch (DataSourceException e) { throw new UsageException($"--test-data: {e.Message}", e); }
         if (!test.HasLabels) throw new UsageException($"--test-data: '{testUri}' has no label column; zero-shot accuracy needs each image's class.");
         if (await ImageShape.ProbeAsync(test, decoders ?? ImageDecoders.CreateDefault, ct).ConfigureAwait(false) is { } shape)
-            log?.Invoke(DataDefaults.Describe(shape, DataDefaults.ForEvaluation(shape, evaluation, given ?? (_ => false))));
+        {
+            (evaluation, var chosen) = DataDefaults.ApplyEvaluation(shape, evaluation, given ?? (_ => false));
+            log?.Invoke(DataDefaults.Describe(shape, chosen));
+        }
         log?.Invoke($"Zero-shot: {classes.Count} classes × {templates.Length} prompt template(s), e.g. \"{prompts[0]}\"");
 
         var (tokens, lengths) = ZeroShot.Tokenize(text.Tokenizer, prompts);

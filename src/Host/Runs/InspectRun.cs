@@ -40,12 +40,12 @@ public static class InspectRun
     /// shards have no image column but list columns of numbers.
     /// </summary>
     public static async Task<InspectResult> RunAsync(string uri, string? imageColumn, string? labelColumn, CancellationToken ct,
-        IReadOnlyList<string>? seriesColumns = null, string? textColumn = null)
+        IReadOnlyList<string>? seriesColumns = null, string? textColumn = null, ObjectStoreOptions? store = null)
     {
         if (seriesColumns is { Count: > 0 }) return await InspectSeriesAsync(uri, seriesColumns, labelColumn, ct).ConfigureAwait(false);
         IImageDataset ds;
         string local = uri.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? uri[7..] : uri;
-        try { ds = await ImageDataset.OpenAsync(uri, imageColumn, labelColumn, textColumn, ct).ConfigureAwait(false); }
+        try { ds = await ImageDataset.OpenAsync(uri, imageColumn, labelColumn, textColumn, ct, store).ConfigureAwait(false); }
         catch (DataSourceException) when (Directory.Exists(local) && ImageFolderDataset.HasImages(local, ImageFolderDataset.AudioExtensions))
         {
             ds = ImageFolderDataset.OpenAudio(uri, local); // a folder of WAV files (the CPC path)

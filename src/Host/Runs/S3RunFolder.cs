@@ -16,9 +16,10 @@ public sealed class S3RunFolder
 
     private readonly int _keep;
     private readonly ILogger _log;
+    private readonly ObjectStoreOptions _store;
 
     /// <param name="localFolder">The local working folder; default TMPDIR/contrastive-s3/bucket/prefix.</param>
-    public S3RunFolder(string uri, int keep, ILogger log, string? localFolder = null)
+    public S3RunFolder(string uri, int keep, ILogger log, string? localFolder = null, ObjectStoreOptions? store = null)
     {
         var (bucket, key) = ObjectStore.Parse(uri);
         string prefix = key.Trim('/');
@@ -28,6 +29,7 @@ public sealed class S3RunFolder
         LocalFolder = localFolder ?? Path.Combine(Path.GetTempPath(), "contrastive-s3", bucket, prefix.Replace('/', Path.DirectorySeparatorChar));
         _keep = keep;
         _log = log;
+        _store = store ?? new();
     }
 
     /// <summary>The run's prefix, ending in '/'.</summary>
@@ -46,19 +48,19 @@ public sealed class S3RunFolder
     public async Task FetchForResumeAsync(CancellationToken ct)
     {
         Directory.CreateDirectory(LocalFolder);
-        var objects = await ObjectFiles.ListAllAsync(Prefix, ct).ConfigureAwait(false);
+        var objects = await ObjectFiles.ListAllAsync(Prefix, ct, _store).ConfigureAwait(false);
         var checkpoints = objects.Where(o => IsCheckpoint(o.Uri)).OrderByDescending(o => o.Uri, StringComparer.Ordinal).Take(Math.Max(1, _keep)).ToList();
         foreach (var (uri, size) in checkpoints)
         {
             string local = Path.Combine(LocalFolder, Name(uri));
             if (File.Exists(local) && new FileInfo(local).Length == size) continue;
-            await ObjectFiles.DownloadAsync(uri, local, ct).ConfigureAwait(false);
+            await ObjectFiles.DownloadAsync(uri, local, ct, _store).ConfigureAwait(false);
             _log.LogInformation("Fetched {Uri} ({Mb:F1} MB) for the resume", uri, size / 1e6);
         }
         foreach (var name in MetricsFiles)
         {
             string local = Path.Combine(LocalFolder, name);
-            if (!File.Exists(local) && objects.Any(o => o.Uri == Prefix + name)) await ObjectFiles.DownloadAsync(Prefix + name, local, ct).ConfigureAwait(false);
+            if (!File.Exists(local) && objects.Any(o => o.Uri == Prefix + name)) await ObjectFiles.DownloadAsync(Prefix + name, local, ct, _store).ConfigureAwait(false);
         }
     }
 
@@ -66,12 +68,12 @@ public sealed class S3RunFolder
     public void Upload(string checkpoint)
     {
         // Called from the training loop right after the checkpoint is on disk: the run goes on once it is in the bucket too.
-        int parts = ObjectFiles.UploadAsync(checkpoint, UriOf(checkpoint)).GetAwaiter().GetResult();
+        int parts = ObjectFiles.UploadAsync(checkpoint, UriOf(checkpoint), default, _store).GetAwaiter().GetResult();
         _log.LogInformation("Uploaded {Uri}{Parts}", UriOf(checkpoint), parts > 1 ? $" in {parts} parts" : "");
         UploadMetrics();
-        var old = ObjectFiles.ListAllAsync(Prefix).GetAwaiter().GetResult()
+        var old = ObjectFiles.ListAllAsync(Prefix, default, _store).GetAwaiter().GetResult()
             .Where(o => IsCheckpoint(o.Uri)).OrderByDescending(o => o.Uri, StringComparer.Ordinal).Skip(Math.Max(1, _keep));
-        foreach (var (uri, _) in old) ObjectFiles.DeleteAsync(uri).GetAwaiter().GetResult();
+        foreach (var (uri, _) in old) ObjectFiles.DeleteAsync(uri, default, _store).GetAwaiter().GetResult();
     }
 
     /// <summary>Uploads metrics.jsonl and metrics.csv as they are now.</summary>
@@ -84,7 +86,7 @@ public sealed class S3RunFolder
             // A copy: the run goes on appending to the file while it uploads.
             string snapshot = local + ".upload";
             File.Copy(local, snapshot, overwrite: true);
-            try { ObjectFiles.UploadAsync(snapshot, Prefix + name).GetAwaiter().GetResult(); }
+            try { ObjectFiles.UploadAsync(snapshot, Prefix + name, default, _store).GetAwaiter().GetResult(); }
             finally { File.Delete(snapshot); }
         }
     }

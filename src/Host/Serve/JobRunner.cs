@@ -128,7 +128,7 @@ public sealed class JobRunner(JobStore store, ServeState state, ServeOptions opt
             overrides["Training:Out"] = remote ?? folder;
             overrides["Training:Resume"] = resume ? "true" : "false";
             overrides["Training:LogEverySeconds"] = JobSpec.Invariant(options.StatusEverySeconds);
-            var settings = RunSettings.Bind(Settings.Build(overrides, given));
+            var settings = TrainSettings.Bind(Settings.Build(overrides, given));
             var run = new TrainRun(settings, log)
             {
                 JoinLauncherWorld = false, // a job is one process, whatever the service's environment says

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 
@@ -20,18 +19,19 @@ public static class JobSpec
     /// <summary>Options the server sets itself: the run folder and whether to resume.</summary>
     private static readonly string[] ServerSet = ["out", "resume"];
 
-    /// <summary>spec field → configuration key, from the train command's own declarations.</summary>
-    public static IReadOnlyDictionary<string, string> Fields { get; } = BuildFields();
-
-    private static Dictionary<string, string> BuildFields()
+    /// <summary>spec field → configuration key, from the train settings' declarations (the registered methods' flags included).</summary>
+    public static IReadOnlyDictionary<string, string> Fields
     {
-        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (name, key) in Cli.TrainOptions(new Command("train")).Declared)
+        get
         {
-            string field = name.TrimStart('-').Replace('-', '_');
-            if (!ServerSet.Contains(field)) fields[field] = key;
+            var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var option in TrainSettings.Options)
+            {
+                string name = option.Name.TrimStart('-').Replace('-', '_');
+                if (!ServerSet.Contains(name)) fields[name] = option.Key;
+            }
+            return fields;
         }
-        return fields;
     }
 
     /// <summary>
@@ -49,12 +49,13 @@ public static class JobSpec
             throw new JobSpecException(null, "the job spec must be a JSON object of train settings, e.g. {\"method\":\"simclr\",\"data\":\"/data/x\",\"max_steps\":1000}");
         var overrides = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         var given = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var fields = Fields;
         foreach (var p in doc.RootElement.EnumerateObject())
         {
             if (ServerSet.Contains(p.Name))
                 throw new JobSpecException(p.Name, $"{p.Name}: set by the server (each job trains in its own folder under the state directory, and resumes by itself)");
-            if (!Fields.TryGetValue(p.Name, out string? key))
-                throw new JobSpecException(p.Name, $"{p.Name}: not a train setting; the settings are {string.Join(", ", Fields.Keys.Order(StringComparer.Ordinal))}");
+            if (!fields.TryGetValue(p.Name, out string? key))
+                throw new JobSpecException(p.Name, $"{p.Name}: not a train setting; the settings are {string.Join(", ", fields.Keys.Order(StringComparer.Ordinal))}");
             string? value = p.Value.ValueKind switch
             {
                 JsonValueKind.String => p.Value.GetString(),

@@ -171,7 +171,7 @@ public static class ServeApp
                 JobSpec.CheckExists(overrides["Data:Uri"]!);
                 // The whole run's settings are bound and validated now, so a bad spec is refused here rather than failing later.
                 overrides["Training:Out"] = Path.Combine(state.Root, "jobs", "validation");
-                try { RunSettings.Bind(Settings.Build(overrides, given)); }
+                try { TrainSettings.Bind(Settings.Build(overrides, given)); }
                 catch (UsageException e) { throw new JobSpecException(JobSpec.FieldIn(e.Message, given), e.Message); }
                 spec = JsonNode.Parse(body)!.ToJsonString();
             }

@@ -16,25 +16,27 @@ public static class ImageDataset
     /// As above, with the Parquet caption column named (<paramref name="textColumn"/>; null: detected among txt, text and
     /// caption). Tar shards take captions from key.txt, image folders from a .txt file beside each image.
     /// </summary>
-    public static async Task<IImageDataset> OpenAsync(string uri, string? imageColumn, string? labelColumn, string? textColumn, CancellationToken ct = default)
+    /// <param name="store">Object storage's requests and retries, for s3:// data (null: the defaults).</param>
+    public static async Task<IImageDataset> OpenAsync(string uri, string? imageColumn, string? labelColumn, string? textColumn, CancellationToken ct = default,
+        ObjectStoreOptions? store = null)
     {
         if (ObjectStore.IsS3(uri))
         {
-            if (WebDataset.IsShard(uri)) return await WebDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false);
-            var parquet = await ObjectStore.ListAsync(uri, [".parquet"], ct).ConfigureAwait(false);
+            if (WebDataset.IsShard(uri)) return await WebDataset.OpenAsync(uri, ct: ct, store: store).ConfigureAwait(false);
+            var parquet = await ObjectStore.ListAsync(uri, [".parquet"], ct, store).ConfigureAwait(false);
             if (parquet.Count > 0)
-                return await ParquetImageDataset.OpenAsync(uri, parquet.Select(o => (o.Uri, (long?)o.Size)).ToList(), imageColumn, labelColumn, textColumn, ct).ConfigureAwait(false);
-            return await WebDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false);
+                return await ParquetImageDataset.OpenAsync(uri, parquet.Select(o => (o.Uri, (long?)o.Size)).ToList(), imageColumn, labelColumn, textColumn, ct, store).ConfigureAwait(false);
+            return await WebDataset.OpenAsync(uri, ct: ct, store: store).ConfigureAwait(false);
         }
         string local = uri.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? uri[7..] : uri;
-        if (WebDataset.IsShard(local)) return await WebDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false);
+        if (WebDataset.IsShard(local)) return await WebDataset.OpenAsync(uri, ct: ct, store: store).ConfigureAwait(false);
         if (IdxDataset.IsImagesFile(local)) return IdxDataset.Open(uri, local);
         if (Directory.Exists(local) && !ShardSource.HasFiles(local, ".parquet"))
         {
-            if (WebDataset.ShardExtensions.Any(e => ShardSource.HasFiles(local, e))) return await WebDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false);
+            if (WebDataset.ShardExtensions.Any(e => ShardSource.HasFiles(local, e))) return await WebDataset.OpenAsync(uri, ct: ct, store: store).ConfigureAwait(false);
             if (ImageFolderDataset.HasImages(local)) return ImageFolderDataset.Open(uri, local);
             throw new DataSourceException(uri, $"Data location '{uri}' is a directory with neither '*.parquet' shards nor images ({string.Join(", ", ImageFolderDataset.Extensions)}).");
         }
-        return await ParquetImageDataset.OpenAsync(uri, imageColumn, labelColumn, textColumn, ct).ConfigureAwait(false);
+        return await ParquetImageDataset.OpenAsync(uri, imageColumn, labelColumn, textColumn, ct, store).ConfigureAwait(false);
     }
 }

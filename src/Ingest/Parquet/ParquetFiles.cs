@@ -6,7 +6,7 @@ namespace Contrastive.Ingest;
 /// The Parquet shards a read has open, most recently used first: a mixing group reads row groups of several shards
 /// side by side, so a few stay open (footer parsed once) instead of one reopened at every change.
 /// </summary>
-internal sealed class ParquetFiles(int capacity = 8) : IAsyncDisposable
+internal sealed class ParquetFiles(ObjectStoreOptions store, int capacity = 8) : IAsyncDisposable
 {
     private readonly LinkedList<(string Path, Stream Stream, IRangeReadable Ranges, ParquetReader Reader)> _open = new();
 
@@ -24,7 +24,7 @@ internal sealed class ParquetFiles(int capacity = 8) : IAsyncDisposable
             }
             return (node.Value.Reader, node.Value.Ranges);
         }
-        var (stream, ranges) = await ShardStorage.OpenAsync(path, size, ct).ConfigureAwait(false);
+        var (stream, ranges) = await ShardStorage.OpenAsync(path, size, store, ct).ConfigureAwait(false);
         ParquetReader reader;
         try
         {

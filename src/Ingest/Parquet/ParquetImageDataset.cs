@@ -8,11 +8,14 @@ namespace Contrastive.Ingest;
 /// </summary>
 public sealed class ParquetImageDataset : IImageDataset, IShardUnits
 {
-    private ParquetImageDataset(string uri, IReadOnlyList<ParquetImageShard> shards)
+    private readonly ObjectStoreOptions _store;
+
+    private ParquetImageDataset(string uri, IReadOnlyList<ParquetImageShard> shards, ObjectStoreOptions store)
     {
         Uri = uri;
         Shards = shards;
         SampleCount = shards.Sum(s => s.SampleCount);
+        _store = store;
     }
 
     public string Uri { get; }
@@ -43,18 +46,21 @@ public sealed class ParquetImageDataset : IImageDataset, IShardUnits
     /// As above, with the caption column named (<paramref name="textColumn"/>: every shard must have it); null: detected among
     /// txt, text and caption.
     /// </summary>
-    public static async Task<ParquetImageDataset> OpenAsync(string uri, string? imageColumn, string? labelColumn, string? textColumn, CancellationToken ct = default)
-        => await OpenAsync(uri, await ShardSource.ResolveAsync(uri, [".parquet"], ct).ConfigureAwait(false), imageColumn, labelColumn, textColumn, ct).ConfigureAwait(false);
+    /// <param name="store">Object storage's requests and retries (null: the defaults).</param>
+    public static async Task<ParquetImageDataset> OpenAsync(string uri, string? imageColumn, string? labelColumn, string? textColumn, CancellationToken ct = default,
+        ObjectStoreOptions? store = null)
+        => await OpenAsync(uri, await ShardSource.ResolveAsync(uri, [".parquet"], ct, store).ConfigureAwait(false), imageColumn, labelColumn, textColumn, ct, store).ConfigureAwait(false);
 
     /// <summary>Opens shards already resolved (with their sizes, when a listing gave them).</summary>
     internal static async Task<ParquetImageDataset> OpenAsync(string uri, IReadOnlyList<(string Shard, long? Size)> paths, string? imageColumn, string? labelColumn,
-        string? textColumn, CancellationToken ct)
+        string? textColumn, CancellationToken ct, ObjectStoreOptions? store = null)
     {
+        store ??= new();
         var shards = new List<ParquetImageShard>(paths.Count);
         long first = 0;
         foreach (var (path, size) in paths)
         {
-            var shard = await ParquetImageShard.OpenAsync(path, size, first, imageColumn, labelColumn, textColumn, ct).ConfigureAwait(false);
+            var shard = await ParquetImageShard.OpenAsync(path, size, first, imageColumn, labelColumn, textColumn, store, ct).ConfigureAwait(false);
             shards.Add(shard);
             first += shard.SampleCount;
         }
@@ -63,7 +69,7 @@ public sealed class ParquetImageDataset : IImageDataset, IShardUnits
         if (first0.LabelColumn is { } l) columns["label"] = l;
         if (first0.KeyColumnPath is { } k) columns["key"] = k;
         if (shards.All(s => s.HasCaptions)) columns["text"] = first0.TextColumn!;
-        return new ParquetImageDataset(uri, shards) { Columns = columns };
+        return new ParquetImageDataset(uri, shards, store) { Columns = columns };
     }
 
     /// <summary>
@@ -74,7 +80,7 @@ public sealed class ParquetImageDataset : IImageDataset, IShardUnits
     /// </summary>
     public async IAsyncEnumerable<SampleChunk> ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
-        await using var files = new ParquetFiles();
+        await using var files = new ParquetFiles(_store);
         using var raw = new BinaryColumnReader();
 
         async IAsyncEnumerable<SampleChunk> ReadUnit((int Shard, int RowGroup) part, int position, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)

@@ -61,12 +61,12 @@ public sealed class ParquetImageShard
 
     /// <summary>Opens <paramref name="path"/>, reads its footer and checks that it has an image column.</summary>
     public static async Task<ParquetImageShard> OpenAsync(string path, long firstIndex, string? imageColumn, string? labelColumn, CancellationToken ct)
-        => await OpenAsync(path, null, firstIndex, imageColumn, labelColumn, null, ct).ConfigureAwait(false);
+        => await OpenAsync(path, null, firstIndex, imageColumn, labelColumn, null, new(), ct).ConfigureAwait(false);
 
     internal static async Task<ParquetImageShard> OpenAsync(string path, long? size, long firstIndex, string? imageColumn, string? labelColumn, string? textColumn,
-        CancellationToken ct)
+        ObjectStoreOptions store, CancellationToken ct)
     {
-        var (stream, _) = await ShardStorage.OpenAsync(path, size, ct).ConfigureAwait(false);
+        var (stream, _) = await ShardStorage.OpenAsync(path, size, store, ct).ConfigureAwait(false);
         try
         {
             await using var reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct).ConfigureAwait(false);

@@ -14,8 +14,11 @@ public sealed class ParquetSeriesDataset : IImageDataset, IShardUnits
 
     private sealed record Shard(string Path, long? Size, long[] RowGroupRows, long[] RowGroupBytes, long FirstIndex, SeriesColumns Columns);
 
-    private ParquetSeriesDataset(string uri, IReadOnlyList<Shard> shards, SeriesColumns columns, int channels)
+    private readonly ObjectStoreOptions _store;
+
+    private ParquetSeriesDataset(string uri, IReadOnlyList<Shard> shards, SeriesColumns columns, int channels, ObjectStoreOptions store)
     {
+        _store = store;
         Uri = uri;
         _shards = shards;
         _columns = columns;
@@ -44,7 +47,7 @@ public sealed class ParquetSeriesDataset : IImageDataset, IShardUnits
     /// <summary>The series as the input pipeline takes them: each sample's bytes are its float32 values (see <see cref="SeriesChunk.ToSampleChunk"/>).</summary>
     async IAsyncEnumerable<SampleChunk> IImageDataset.ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        await using var files = new ParquetFiles();
+        await using var files = new ParquetFiles(_store);
 
         async IAsyncEnumerable<SampleChunk> ReadUnit((int Shard, int RowGroup) part, int position, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
         {
@@ -90,16 +93,18 @@ public sealed class ParquetSeriesDataset : IImageDataset, IShardUnits
     /// series columns are <paramref name="seriesColumns"/> or found by name (<see cref="SeriesColumns.SeriesNames"/>,
     /// else every numeric list column). Every shard must have the same columns.
     /// </summary>
+    /// <param name="store">Object storage's requests and retries (null: the defaults).</param>
     public static async Task<ParquetSeriesDataset> OpenAsync(string uri, IReadOnlyList<string>? seriesColumns = null, string? labelColumn = null,
-        CancellationToken ct = default)
+        CancellationToken ct = default, ObjectStoreOptions? store = null)
     {
-        var paths = await ShardSource.ResolveAsync(uri, [".parquet"], ct).ConfigureAwait(false);
+        store ??= new();
+        var paths = await ShardSource.ResolveAsync(uri, [".parquet"], ct, store).ConfigureAwait(false);
         var shards = new List<Shard>(paths.Count);
         long first = 0;
         int channels = 0;
         foreach (var (path, size) in paths)
         {
-            var (stream, _) = await ShardStorage.OpenAsync(path, size, ct).ConfigureAwait(false);
+            var (stream, _) = await ShardStorage.OpenAsync(path, size, store, ct).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {
                 ParquetReader reader;
@@ -128,7 +133,7 @@ public sealed class ParquetSeriesDataset : IImageDataset, IShardUnits
             }
         }
         if (channels == 0) throw new DataSourceException(uri, $"The series data at '{uri}' has no rows.");
-        return new ParquetSeriesDataset(uri, shards, shards[0].Columns, channels);
+        return new ParquetSeriesDataset(uri, shards, shards[0].Columns, channels, store);
     }
 
     private static async Task<int> FirstRowChannelsAsync(ParquetReader reader, string path, SeriesColumns columns, CancellationToken ct)

@@ -9,13 +9,15 @@ public static class SeriesData
     /// bytes that the series workers decode. Returns the dataset and its channel count (for WAV, the first file's).
     /// </summary>
     /// <exception cref="DataSourceException">Nothing readable at the location.</exception>
-    public static async Task<(IImageDataset Dataset, int Channels)> OpenAsync(string uri, IReadOnlyList<string>? seriesColumns, string? labelColumn, CancellationToken ct)
+    /// <param name="store">Object storage's requests and retries (null: the defaults).</param>
+    public static async Task<(IImageDataset Dataset, int Channels)> OpenAsync(string uri, IReadOnlyList<string>? seriesColumns, string? labelColumn, CancellationToken ct,
+        ObjectStoreOptions? store = null)
     {
         string local = uri.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? uri[7..] : uri;
         bool tar = WebDataset.IsShard(local) || (!ObjectStore.IsS3(uri) && Directory.Exists(local) && !ShardSource.HasFiles(local, ".parquet")
             && WebDataset.ShardExtensions.Any(e => ShardSource.HasFiles(local, e)));
         IImageDataset dataset;
-        if (tar) dataset = await WebDataset.OpenAsync(uri, ct: ct).ConfigureAwait(false);
+        if (tar) dataset = await WebDataset.OpenAsync(uri, ct: ct, store: store).ConfigureAwait(false);
         else if (!ObjectStore.IsS3(uri) && Directory.Exists(local) && !ShardSource.HasFiles(local, ".parquet"))
         {
             if (!ImageFolderDataset.HasImages(local, ImageFolderDataset.AudioExtensions))
@@ -24,7 +26,7 @@ public static class SeriesData
         }
         else
         {
-            var series = await ParquetSeriesDataset.OpenAsync(uri, seriesColumns, labelColumn, ct).ConfigureAwait(false);
+            var series = await ParquetSeriesDataset.OpenAsync(uri, seriesColumns, labelColumn, ct, store).ConfigureAwait(false);
             return (series, series.Channels);
         }
 

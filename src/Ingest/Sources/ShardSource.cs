@@ -60,10 +60,10 @@ public static class ShardSource
     /// As <see cref="Resolve(string, IReadOnlyList{string})"/>, and for s3://bucket/prefix the objects under the prefix
     /// (listed, sorted by key) with their sizes.
     /// </summary>
-    public static async Task<IReadOnlyList<(string Shard, long? Size)>> ResolveAsync(string uri, IReadOnlyList<string> extensions, CancellationToken ct)
+    public static async Task<IReadOnlyList<(string Shard, long? Size)>> ResolveAsync(string uri, IReadOnlyList<string> extensions, CancellationToken ct, ObjectStoreOptions? store = null)
     {
         if (!ObjectStore.IsS3(uri)) return Resolve(uri, extensions).Select(p => (p, (long?)null)).ToList();
-        var objects = await ObjectStore.ListAsync(uri, extensions, ct).ConfigureAwait(false);
+        var objects = await ObjectStore.ListAsync(uri, extensions, ct, store).ConfigureAwait(false);
         if (objects.Count == 0)
             throw new DataSourceException(uri, $"Data location '{uri}' holds no object ending in '{string.Join("' or '", extensions)}'.");
         return objects.Select(o => (o.Uri, (long?)o.Size)).ToList();

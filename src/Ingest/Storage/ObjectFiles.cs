@@ -13,11 +13,12 @@ public static class ObjectFiles
 {
     /// <summary>Uploads <paramref name="path"/> to <paramref name="uri"/>; returns the number of parts (1 for a single PUT).</summary>
     /// <exception cref="DataSourceException">The store refused or could not be reached; the message names the URI.</exception>
-    public static async Task<int> UploadAsync(string path, string uri, CancellationToken ct = default)
+    public static async Task<int> UploadAsync(string path, string uri, CancellationToken ct = default, ObjectStoreOptions? options = null)
     {
         var (bucket, key) = ObjectStore.Parse(uri);
-        var client = ObjectStore.Client(uri);
-        long size = new FileInfo(path).Length, part = (long)ObjectStore.Options.UploadPartSizeMb << 20;
+        options ??= new();
+        var client = ObjectStore.Client(uri, options);
+        long size = new FileInfo(path).Length, part = (long)options.UploadPartSizeMb << 20;
         return await Guard(uri, "Uploading to", async () =>
         {
             if (size <= part)
@@ -56,10 +57,10 @@ public static class ObjectFiles
     }
 
     /// <summary>Downloads <paramref name="uri"/> to <paramref name="path"/> (through a temporary file beside it).</summary>
-    public static Task DownloadAsync(string uri, string path, CancellationToken ct = default)
+    public static Task DownloadAsync(string uri, string path, CancellationToken ct = default, ObjectStoreOptions? options = null)
     {
         var (bucket, key) = ObjectStore.Parse(uri);
-        var client = ObjectStore.Client(uri);
+        var client = ObjectStore.Client(uri, options ?? new());
         return Guard(uri, "Downloading", async () =>
         {
             using var r = await client.GetObjectAsync(bucket, key, ct).ConfigureAwait(false);
@@ -72,13 +73,13 @@ public static class ObjectFiles
     }
 
     /// <summary>The objects under a prefix (every key), sorted by key.</summary>
-    public static Task<IReadOnlyList<(string Uri, long Size)>> ListAllAsync(string prefixUri, CancellationToken ct = default) =>
-        ObjectStore.ListAsync(prefixUri, [""], ct);
+    public static Task<IReadOnlyList<(string Uri, long Size)>> ListAllAsync(string prefixUri, CancellationToken ct = default, ObjectStoreOptions? options = null) =>
+        ObjectStore.ListAsync(prefixUri, [""], ct, options);
 
-    public static Task DeleteAsync(string uri, CancellationToken ct = default)
+    public static Task DeleteAsync(string uri, CancellationToken ct = default, ObjectStoreOptions? options = null)
     {
         var (bucket, key) = ObjectStore.Parse(uri);
-        var client = ObjectStore.Client(uri);
+        var client = ObjectStore.Client(uri, options ?? new());
         return Guard(uri, "Deleting", async () => { await client.DeleteObjectAsync(bucket, key, ct).ConfigureAwait(false); return 0; });
     }
 

@@ -15,9 +15,6 @@ public static class ObjectStore
 {
     private static readonly ConcurrentDictionary<string, IAmazonS3> Clients = new();
 
-    /// <summary>Read behaviour for every object-storage shard (retries, backoff, block size).</summary>
-    public static ObjectStoreOptions Options { get; set; } = new();
-
     public static bool IsS3(string uri) => uri.StartsWith("s3://", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Splits s3://bucket/key into its parts.</summary>
@@ -53,21 +50,21 @@ public static class ObjectStore
         e is AmazonClientException && e is not AmazonServiceException
         && (e.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("instance metadata", StringComparison.OrdinalIgnoreCase));
 
-    internal static IAmazonS3 Client(string uri)
+    internal static IAmazonS3 Client(string uri, ObjectStoreOptions options)
     {
         string? endpoint = Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL_S3") ?? Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL");
         // An S3-compatible store (a custom endpoint) has no instance role: with no credentials in sight, say so at once.
         if (endpoint is not null && !HasLocalCredentials())
             throw new DataSourceException(uri, $"Cannot read '{uri}' from {endpoint}: {CredentialsHelp}.");
         string region = Environment.GetEnvironmentVariable("AWS_REGION") ?? Environment.GetEnvironmentVariable("AWS_DEFAULT_REGION") ?? "us-east-1";
-        string cacheKey = $"{endpoint}|{region}|{Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID")}";
+        string cacheKey = $"{endpoint}|{region}|{Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID")}|{options.RequestTimeout.Ticks}";
         return Clients.GetOrAdd(cacheKey, _ =>
         {
             var config = new AmazonS3Config
             {
                 RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
                 ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-                Timeout = Options.RequestTimeout,
+                Timeout = options.RequestTimeout,
                 MaxErrorRetry = 1, // ranged reads retry themselves, resuming where the body stopped
             };
             if (endpoint is not null)
@@ -85,10 +82,11 @@ public static class ObjectStore
     }
 
     /// <summary>The objects under s3://bucket/prefix whose keys end in one of <paramref name="extensions"/>, sorted by key.</summary>
-    public static async Task<IReadOnlyList<(string Uri, long Size)>> ListAsync(string uri, IReadOnlyList<string> extensions, CancellationToken ct)
+    /// <param name="options">Requests and retries (null: the defaults).</param>
+    public static async Task<IReadOnlyList<(string Uri, long Size)>> ListAsync(string uri, IReadOnlyList<string> extensions, CancellationToken ct, ObjectStoreOptions? options = null)
     {
         var (bucket, prefix) = Parse(uri);
-        var client = Client(uri);
+        var client = Client(uri, options ?? new());
         var found = new List<(string, long)>();
         var request = new ListObjectsV2Request { BucketName = bucket, Prefix = prefix };
         try

@@ -32,9 +32,9 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
         _options = options;
     }
 
-    public static async Task<S3ReadStream> OpenAsync(string uri, long? length, CancellationToken ct)
+    public static async Task<S3ReadStream> OpenAsync(string uri, long? length, ObjectStoreOptions options, CancellationToken ct)
     {
-        var client = ObjectStore.Client(uri);
+        var client = ObjectStore.Client(uri, options);
         if (length is null)
         {
             var (bucket, key) = ObjectStore.Parse(uri);
@@ -52,7 +52,7 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
                 throw new DataSourceException(uri, $"Cannot read '{uri}': {ObjectStore.CredentialsHelp}.", e);
             }
         }
-        return new S3ReadStream(client, uri, length.Value, ObjectStore.Options);
+        return new S3ReadStream(client, uri, length.Value, options);
     }
 
     public override bool CanRead => true;

@@ -3,11 +3,12 @@ namespace Contrastive.Ingest;
 /// <summary>Opens a shard, local or in object storage, as a seekable stream plus positional reads.</summary>
 internal static class ShardStorage
 {
-    public static async Task<(Stream Stream, IRangeReadable Ranges)> OpenAsync(string shard, long? length, CancellationToken ct)
+    /// <param name="store">Object storage's requests and retries (s3:// shards).</param>
+    public static async Task<(Stream Stream, IRangeReadable Ranges)> OpenAsync(string shard, long? length, ObjectStoreOptions store, CancellationToken ct)
     {
         if (ObjectStore.IsS3(shard))
         {
-            var s3 = await S3ReadStream.OpenAsync(shard, length, ct).ConfigureAwait(false);
+            var s3 = await S3ReadStream.OpenAsync(shard, length, store, ct).ConfigureAwait(false);
             return (s3, s3);
         }
         try

@@ -14,13 +14,16 @@ public sealed class WebDataset : IImageDataset, IShardUnits
 
     private readonly IReadOnlyList<(string Shard, long? Size)> _shards;
 
-    private WebDataset(string uri, IReadOnlyList<(string Shard, long? Size)> shards, bool hasLabels, bool hasCaptions, int chunkSize)
+    private readonly ObjectStoreOptions _store;
+
+    private WebDataset(string uri, IReadOnlyList<(string Shard, long? Size)> shards, bool hasLabels, bool hasCaptions, int chunkSize, ObjectStoreOptions store)
     {
         Uri = uri;
         _shards = shards;
         HasLabels = hasLabels;
         HasCaptions = hasCaptions;
         ChunkSize = chunkSize;
+        _store = store;
         var columns = new Dictionary<string, string>
         {
             ["image"] = "key.{jpg,jpeg,png,webp}",
@@ -53,18 +56,20 @@ public sealed class WebDataset : IImageDataset, IShardUnits
     internal static bool IsShard(string path) => ShardExtensions.Any(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Resolves the shards and reads the first sample of the first to learn whether samples carry labels.</summary>
-    public static async Task<WebDataset> OpenAsync(string uri, int chunkSize = 100, CancellationToken ct = default)
+    /// <param name="store">Object storage's requests and retries (null: the defaults).</param>
+    public static async Task<WebDataset> OpenAsync(string uri, int chunkSize = 100, CancellationToken ct = default, ObjectStoreOptions? store = null)
     {
-        var shards = await ShardSource.ResolveAsync(uri, ShardExtensions, ct).ConfigureAwait(false);
+        store ??= new();
+        var shards = await ShardSource.ResolveAsync(uri, ShardExtensions, ct, store).ConfigureAwait(false);
         bool labels = false, captions = false;
-        await foreach (var (samples, owner) in ReadShardAsync(shards[0].Shard, shards[0].Size, 1, ct).ConfigureAwait(false))
+        await foreach (var (samples, owner) in ReadShardAsync(shards[0].Shard, shards[0].Size, 1, store, ct).ConfigureAwait(false))
         {
             labels = samples.Count > 0 && samples[0].Label != Sample.NoLabel;
             captions = samples.Count > 0 && samples[0].HasCaption;
             owner.Dispose();
             break;
         }
-        return new WebDataset(uri, shards, labels, captions, chunkSize);
+        return new WebDataset(uri, shards, labels, captions, chunkSize, store);
     }
 
     /// <summary>
@@ -81,7 +86,7 @@ public sealed class WebDataset : IImageDataset, IShardUnits
             var (shard, size) = _shards[s];
             long next = (long)s << 32;
             int part = 0;
-            await foreach (var (samples, owner) in ReadShardAsync(shard, size, ChunkSize, token, pieceBytes).ConfigureAwait(false))
+            await foreach (var (samples, owner) in ReadShardAsync(shard, size, ChunkSize, _store, token, pieceBytes).ConfigureAwait(false))
             {
                 int n = samples.Count;
                 var images = new ReadOnlyMemory<byte>[n];
@@ -148,10 +153,10 @@ public sealed class WebDataset : IImageDataset, IShardUnits
 
     IReadOnlyList<UnitSize> IShardUnits.UnitSizes(ReadPlan plan) => UnitSizesFor(plan);
 
-    private static async IAsyncEnumerable<(List<TarShardReader.TarSample>, PooledBuffers)> ReadShardAsync(string shard, long? size, int groupSize,
+    private static async IAsyncEnumerable<(List<TarShardReader.TarSample>, PooledBuffers)> ReadShardAsync(string shard, long? size, int groupSize, ObjectStoreOptions store,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, long groupBytes = long.MaxValue)
     {
-        var (stream, _) = await ShardStorage.OpenAsync(shard, size, ct).ConfigureAwait(false);
+        var (stream, _) = await ShardStorage.OpenAsync(shard, size, store, ct).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
             Stream source = shard.EndsWith(".tar", StringComparison.OrdinalIgnoreCase) ? stream : new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);

@@ -13,10 +13,7 @@ public sealed record LaunchEnvironment(string Launcher, int Rank, int WorldSize,
 {
     public static LaunchEnvironment Single { get; } = new("none", 0, 1, 0);
 
-    /// <summary>From this process's environment.</summary>
-    public static LaunchEnvironment Detect() => Detect(Environment.GetEnvironmentVariable);
-
-    /// <summary>From the given environment (for tests).</summary>
+    /// <summary>From the given environment (a program passes <c>Environment.GetEnvironmentVariable</c>; the library reads none itself).</summary>
     public static LaunchEnvironment Detect(Func<string, string?> env)
     {
         if (Int(env, "OMPI_COMM_WORLD_SIZE") is { } ompiSize)

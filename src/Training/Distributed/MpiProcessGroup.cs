@@ -13,10 +13,8 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
 {
     public const string Library = "libmpi.so.40";
 
-    /// <summary>Environment variable naming another libmpi (a path or file name) than <see cref="Library"/>, e.g. an Open MPI under /opt.</summary>
-    public const string LibraryVariable = "CONTRASTIVE_MPI_LIBRARY";
-
-    private static string LibraryName => Environment.GetEnvironmentVariable(LibraryVariable) is { Length: > 0 } name ? name : Library;
+    /// <summary>The libmpi this group was opened from (<see cref="Library"/>, or another path or file name, e.g. an Open MPI under /opt).</summary>
+    private readonly string _libraryName;
     public const string InstallHint = "apt-get install openmpi-bin (Debian / Ubuntu: it brings Open MPI's runtime library libopenmpi3 with libmpi.so.40)";
     private const int ThreadSerialized = 2;
     private const int ChunkElements = 1 << 28;
@@ -34,9 +32,10 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
     private readonly bool _initialisedHere;
     private bool _disposed;
 
-    private MpiProcessGroup(nint lib, int localRank)
+    private MpiProcessGroup(nint lib, int localRank, string library)
     {
         _lib = lib;
+        _libraryName = library;
         _world = Export("ompi_mpi_comm_world");
         _float = Export("ompi_mpi_float");
         _double = Export("ompi_mpi_double");
@@ -80,10 +79,11 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
     /// a world size that MPI does not confirm (e.g. WORLD_SIZE=2 in a process not started by mpirun) is an error.
     /// </summary>
     /// <exception cref="DistributedSetupException">The library is missing or is not Open MPI's, or MPI's world differs from the launcher's.</exception>
-    public static MpiProcessGroup Open(LaunchEnvironment launch)
+    /// <param name="library">The libmpi to load: <see cref="Library"/> by default, or a path or file name (the host's CONTRASTIVE_MPI_LIBRARY).</param>
+    public static MpiProcessGroup Open(LaunchEnvironment launch, string library = Library)
     {
-        nint lib = Load();
-        var group = new MpiProcessGroup(lib, launch.LocalRank);
+        nint lib = Load(library);
+        var group = new MpiProcessGroup(lib, launch.LocalRank, library);
         if (group.WorldSize != launch.WorldSize || group.Rank != launch.Rank)
         {
             var (rank, size) = (group.Rank, group.WorldSize);
@@ -97,20 +97,19 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
     }
 
     /// <summary>Whether Open MPI's library can be loaded here.</summary>
-    public static bool Available()
+    public static bool Available(string library = Library)
     {
-        try { Load(); return true; }
+        try { Load(library); return true; }
         catch (DistributedSetupException) { return false; }
     }
 
-    private static nint Load()
+    private static nint Load(string name)
     {
         // RTLD_NOW | RTLD_GLOBAL first, so that Open MPI's plugins (dlopen'ed by it) resolve its symbols.
-        string name = LibraryName;
         dlopen(name, 0x2 | 0x100);
         if (!NativeLibrary.TryLoad(name, out nint lib))
             throw new DistributedSetupException($"Distributed training needs Open MPI's {name}, which cannot be loaded: {InstallHint}" +
-                (name == Library ? "." : $" (or point {LibraryVariable} at it)."));
+                (name == Library ? "." : $" (or name another libmpi)."));
         if (!NativeLibrary.TryGetExport(lib, "ompi_mpi_comm_world", out _))
             throw new DistributedSetupException($"{name} is not Open MPI's (no ompi_mpi_comm_world export): {InstallHint}.");
         return lib;
@@ -125,7 +124,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
 
     public int LocalRank { get; }
 
-    public string Backend => $"mpi ({LibraryName})";
+    public string Backend => $"mpi ({_libraryName})";
 
     public void AllReduce<T>(Span<T> values, ReduceOp op = ReduceOp.Sum) where T : unmanaged
     {

@@ -35,6 +35,13 @@ public sealed record MethodContext(TrainingOptions Training, object Options, Dev
 /// <param name="MultiCrop">Configuration section "MultiCrop".</param>
 public sealed record ViewSettings(SimClrViewOptions Augment, MultiCropViewOptions MultiCrop);
 
+/// <summary>A command-line flag a method declares: <c>--moco-queue</c> sets <c>Moco:Queue</c>.</summary>
+/// <param name="Name">The flag, with its dashes.</param>
+/// <param name="Key">The configuration key it sets ("Section:Property"); the property's type is the flag's.</param>
+/// <param name="Description">Help text; the default is added from the options class.</param>
+/// <param name="Captions">True when the flag shapes the caption tokens, so `bench --captions` takes it too.</param>
+public sealed record MethodFlag(string Name, string Key, string Description, bool Captions = false);
+
 /// <summary>
 /// A method as the registry knows it: name, data, views, label needs, its options (configuration section and defaults)
 /// and how to build it. One per method folder; <see cref="MethodRegistry"/> lists them.
@@ -72,6 +79,12 @@ public abstract class MethodRegistration
     /// text with their images (CLIP); null (the default): the method reads no text.
     /// </summary>
     public virtual ICaptionEncoder? Captions(object options) => null;
+
+    /// <summary>
+    /// The command-line flags the method adds to `train` (and, when <see cref="MethodFlag.Captions"/>, to `bench`), each
+    /// setting one configuration key; the service's job specs take them too. Declared here so a new method never edits the CLI.
+    /// </summary>
+    public virtual IReadOnlyList<MethodFlag> Flags => [];
 
     /// <summary>The views, in words, for `contrastive methods`.</summary>
     public abstract string ViewsDescription { get; }

@@ -101,6 +101,13 @@ public sealed class ClipRegistration : MethodRegistration<ClipOptions>
 
     public override string Section => "Clip";
 
+    public override IReadOnlyList<MethodFlag> Flags { get; } =
+    [
+        new("--text-width", "Clip:TextWidth", "clip: width of the text transformer."),
+        new("--text-layers", "Clip:TextLayers", "clip: blocks of the text transformer."),
+        new("--context-length", "Clip:ContextLength", "clip: token ids per caption (start and end included); longer captions are cut, keeping the end token.", Captions: true),
+    ];
+
     public override string ViewsDescription => "1 view (random resized crop of Clip:CropScaleMin to 100 %, nothing else) and the caption's tokens";
 
     protected override IViewPolicy? Views(ClipOptions options, ViewSettings views)

@@ -62,6 +62,8 @@ public sealed class DinoRegistration : MethodRegistration<DinoOptions>
 
     public override string Section => "Dino";
 
+    public override IReadOnlyList<MethodFlag> Flags { get; } = [new("--local-views", "MultiCrop:LocalViews", "dino: local views per sample besides the 2 global ones.")];
+
     public override string ViewsDescription => "multi-crop: 2 global + MultiCrop:LocalViews local views (section MultiCrop), BYOL's blur/solarize";
 
     protected override IViewPolicy? Views(DinoOptions options, ViewSettings views) => new MultiCropViewPolicy(views.Augment, views.MultiCrop);

@@ -64,6 +64,8 @@ public sealed class MocoRegistration : MethodRegistration<MocoOptions>
 
     public override string Section => "Moco";
 
+    public override IReadOnlyList<MethodFlag> Flags { get; } = [new("--moco-queue", "Moco:Queue", "moco: keys in the queue of negatives.")];
+
     public override string ViewsDescription => "2 views (SimCLR augmentation, section Augment)";
 
     protected override IViewPolicy? Views(MocoOptions options, ViewSettings views) => new SimClrViewPolicy(views.Augment);

@@ -1,0 +1,31 @@
+using System.CommandLine;
+
+namespace Contrastive.Host;
+
+/// <summary>`contrastive serve`: the hosted training service (docs/service.md).</summary>
+internal static class ServeCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var cmd = new Command("serve", "Run the hosted training service: a job queue (SQLite in --state), a JSON API, a live status page and Prometheus metrics (docs/service.md).");
+        var o = new BoundOptions(cmd);
+        o.Add([
+            new OptionSpec("--urls", "Serve:Urls", "Where to listen, separated by ';'; a non-loopback address needs --api-key-file."),
+            new OptionSpec("--state", "Serve:State", "State directory: the job database and one folder per job."),
+            new OptionSpec("--api-key-file", "Serve:ApiKeyFile", "File holding the API key every /api request must send as 'Authorization: Bearer KEY'.", "none (loopback only)"),
+            new OptionSpec("--max-concurrent-jobs", "Serve:MaxConcurrentJobs", "Jobs trained at once."),
+            new OptionSpec("--checkpoint-prefix", "Serve:CheckpointPrefix", "s3://bucket/prefix: each job's checkpoints and metrics also go to PREFIX/jobs/ID.", "unset (the state directory only)"),
+            new OptionSpec("--shutdown-timeout", "Serve:ShutdownTimeoutSeconds", "Seconds to wait on SIGTERM for running jobs to checkpoint."),
+            new OptionSpec("--json-logs", "Serve:JsonLogs", "Console logs as one JSON object a line."),
+        ]);
+        var roots = new Option<string[]>("--data-root")
+        {
+            Description = "A folder (or s3://bucket/prefix) job data must lie under; repeat for several. Default: none, so jobs are refused. [Serve:DataRoots]",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        cmd.Options.Add(roots);
+        cmd.SetAction(o, output, error, (c, _, _) => Serve.ServeApp.RunAsync(c.Config),
+            parse => (parse.GetValue(roots) ?? []).Select((r, i) => (r, i)).ToDictionary(x => $"Serve:DataRoots:{x.i}", x => (string?)x.r));
+        return cmd;
+    }
+}

@@ -1,0 +1,68 @@
+using Contrastive.Batching;
+using Contrastive.Ingest;
+using Contrastive.Training;
+
+namespace Contrastive.Host;
+
+/// <summary>Everything a training run is configured by, bound from one configuration (appsettings, CONTRASTIVE_ variables, the command line).</summary>
+public sealed record TrainSettings(DataOptions Data, TrainingOptions Training, BatchingOptions Batching, SimClrViewOptions Augment, MultiCropViewOptions MultiCrop,
+    SeriesWindowOptions Series, DecoderOptions Decoder, EvaluationOptions Evaluation, MethodRegistration Method, object MethodOptions)
+{
+    /// <summary>The configuration keys ("Augment:Size") the user set, from any source: data-driven defaults leave them alone.</summary>
+    public IReadOnlySet<string> Given { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Whether the user set <paramref name="key"/>.</summary>
+    public bool IsGiven(string key) => Given.Contains(key);
+
+    /// <summary>The run's trace and report (section "Profile").</summary>
+    public ProfileOptions Profile { get; init; } = new();
+
+    /// <summary>Object storage: requests, retries, uploads (section "ObjectStore").</summary>
+    public ObjectStoreOptions ObjectStore { get; init; } = new();
+
+    /// <summary>
+    /// The options a training run takes, declared once: `train` on the command line and the service's job specs (snake
+    /// case: "max_steps" for --max-steps) are both made from this list, the registered methods' own flags included.
+    /// </summary>
+    internal static IEnumerable<OptionSpec> Options =>
+    [
+        OptionGroups.Data(required: false),
+        new("--method", "Training:Method", $"Method: {MethodRegistry.Names} ('contrastive methods' describes them)."),
+        new("--encoder", "Training:Encoder", "Encoder: convnet, resnet18, resnet34 or resnet50."),
+        new("--convnet-pool", "Training:ConvNetPool", "convnet: pool the last feature map to an N×N grid of features (1 = global average pooling)."),
+        new("--out", "Training:Out", "Folder for checkpoints and metrics."),
+        new("--max-steps", "Training:MaxSteps", "Stop after N steps (0 = no step limit)."),
+        new("--max-minutes", "Training:MaxMinutes", "Stop after M minutes (0 = no time limit)."),
+        new("--until-step", "Training:UntilStep", "Checkpoint and stop at step K, keeping the whole run's schedule; continue with --resume (0 = none)."),
+        .. OptionGroups.Batches("Samples per batch (each with all its views)."),
+        .. OptionGroups.Runtime("Decode + augment workers."),
+        new("--checkpoint-every", "Training:CheckpointEvery", "Checkpoint every N steps (0 = only at the end)."),
+        new("--resume", "Training:Resume", "Continue from the newest intact checkpoint in --out."),
+        new("--seed", "Training:Seed", "Run seed: initialisation and every augmentation draw."),
+        new("--threads", "Training:Threads", "Torch CPU threads (0 = all cores)."),
+        new("--grad-cache-chunk", "Training:GradCacheChunk", "Gradient caching: encode each batch in chunks of N images (0 = off; simclr and supcon)."),
+        new("--sync-batchnorm", "Training:SyncBatchNorm", "Data-parallel runs (mpirun): BatchNorm statistics over the global batch instead of each rank's."),
+        .. OptionGroups.MethodFlags(),
+        new("--precision", "Training:Precision", "auto (bf16 on CUDA, and on a CPU with native bf16 for ResNets; else fp32), fp32 or bf16: what encoder and heads compute in."),
+        .. OptionGroups.Columns,
+        new("--window", "Series:Length", "Series methods: window length in samples."),
+        OptionGroups.SeriesColumns,
+        OptionGroups.Decoder,
+        OptionGroups.ShuffleBuffer,
+    ];
+
+    /// <summary>Binds and validates every section, the method's own included; an error names the setting as the user gave it.</summary>
+    public static TrainSettings Bind(CommandConfiguration config)
+    {
+        var training = config.Bind<TrainingOptions>("Training");
+        var method = MethodRegistry.Get(training.Method);
+        return new TrainSettings(config.Bind<DataOptions>("Data"), training, config.Bind<BatchingOptions>("Batching"),
+            config.Bind<SimClrViewOptions>("Augment"), config.Bind<MultiCropViewOptions>("MultiCrop"), config.Bind<SeriesWindowOptions>("Series"),
+            config.BindDecoder(), config.Bind<EvaluationOptions>("Evaluation"), method, config.Bind(method))
+        {
+            Profile = config.Bind<ProfileOptions>("Profile"),
+            ObjectStore = config.Bind<ObjectStoreOptions>("ObjectStore"),
+            Given = config.GivenKeys("Augment", "Evaluation", "MultiCrop"),
+        };
+    }
+}
