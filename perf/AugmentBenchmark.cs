@@ -29,9 +29,9 @@ public static class AugmentBenchmark
         if (jpegs.Length == 0) throw new InvalidOperationException($"no JPEG files in {source}");
         string peer = FindPeer();
 
-        var options = new SimClrViewOptions { Size = 224, ScaleMin = 0.08, JitterStrength = 1.0 };
+        var options = new AugmentOptions { Size = 224, ScaleMin = 0.08, JitterStrength = 1.0 };
         var processor = new ImageSampleProcessor(new SimClrViewPolicy(options));
-        var fullDecode = new ImageSampleProcessor(new SimClrViewPolicy(new SimClrViewOptions { Size = 224, ScaleMin = 0.08, JitterStrength = 1.0, DecodeScaling = false }));
+        var fullDecode = new ImageSampleProcessor(new SimClrViewPolicy(new AugmentOptions { Size = 224, ScaleMin = 0.08, JitterStrength = 1.0, DecodeScaling = false }));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{jpegs.Length} JPEGs from {source}, {jpegs.Average(j => j.Length) / 1024.0:F1} KB on average; decoder {processor.Name}; " +
             $"two 224-px SimCLR views an image; {Environment.ProcessorCount} cores; vector width {System.Numerics.Vector<float>.Count} floats; " +

@@ -26,7 +26,7 @@ public class AugmentBenchmarks
     public void Setup()
     {
         _jpegs = Enumerable.Range(0, 64).Select(i => DemoImageGenerator.Make(0, i).Jpeg).ToArray();
-        _policy = new SimClrViewPolicy(new SimClrViewOptions { Size = Size });
+        _policy = new SimClrViewPolicy(new AugmentOptions { Size = Size });
         _slot = new byte[3 * Size * Size];
     }
 

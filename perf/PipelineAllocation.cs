@@ -45,7 +45,7 @@ public static class PipelineAllocation
         }
 
         var options = new BatchingOptions { BatchSize = 64, Workers = workers };
-        var settings = new PipelineSettings(new SimClrViewPolicy(new SimClrViewOptions { Size = size }), 0, true, Name: "perf", TrainerSharesCpu: false);
+        var settings = new PipelineSettings(new SimClrViewPolicy(new AugmentOptions { Size = size }), 0, true, Name: "perf", TrainerSharesCpu: false);
         using var cts = new CancellationTokenSource();
         await using var p = InputPipeline.Start(live ? ds.ReadEpochsAsync(e => new ReadPlan(e, 0, true, HoldoutSplit.None)) : Preloaded(), options, settings, cts.Token);
         long images0 = 0, alloc0 = 0;

@@ -29,7 +29,7 @@ public static class PrecisionStep
         {
             torch.set_num_threads(threads);
             torch.manual_seed(0);
-            using var model = new SimClrModel(encoder, smallImages: true, projectionHidden: ImageModels.ProjectionHidden(encoder), projectionDim: 128);
+            using var model = new ProjectedEncoder(encoder, smallImages: true, projectionHidden: ImageModels.ProjectionHidden(encoder), projectionDim: 128);
             using var opt = StepOptimizer.Create("adamw", model, 1e-3, 1e-4);
             var loss = new NtXentLoss(0.5);
             using var pool = new BatchPool(1, 2, b, s);

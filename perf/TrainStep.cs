@@ -27,7 +27,7 @@ public static class TrainStep
         var compute = new TrainingOptions { Precision = precision }.ComputeType(CPU);
         torch.set_num_threads(threads);
         torch.manual_seed(0);
-        using var model = new SimClrModel(encoder, smallImages: small, projectionHidden: encoder == "convnet" ? 256 : 2048, projectionDim: 128);
+        using var model = new ProjectedEncoder(encoder, smallImages: small, projectionHidden: encoder == "convnet" ? 256 : 2048, projectionDim: 128);
         using var opt = StepOptimizer.Create("sgd", model, 0.1, 1e-6);
         var loss = new NtXentLoss(0.5);
         using var pool = new BatchPool(1, 2, b, s);

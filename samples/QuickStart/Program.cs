@@ -11,7 +11,7 @@ var dataset = await ImageDataset.OpenAsync(args[0]);
 var training = new TrainingOptions { Method = "simclr", MaxSteps = args.Length > 1 ? int.Parse(args[1]) : 200, MaxMinutes = 0, CheckpointEvery = 0 };
 string outDir = args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), "contrastive-quickstart");
 var batching = new BatchingOptions { BatchSize = 64 };
-var views = new ViewSettings(new SimClrViewOptions { Size = 32 }, new MultiCropViewOptions());
+var views = new ViewSettings(new AugmentOptions { Size = 32 }, new MultiCropOptions());
 var split = new HoldoutSplit(0.1);
 
 var method = MethodRegistry.Get(training.Method);           // any registered method: its options, views and networks

@@ -4,5 +4,5 @@ namespace Contrastive.Ingest;
 public static class Sample
 {
     /// <summary>The label of a sample that has none.</summary>
-    public const long NoLabel = -1;
+    public const long NoLabel = Batch.NoLabel;
 }

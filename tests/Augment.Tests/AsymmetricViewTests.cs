@@ -14,13 +14,13 @@ public class AsymmetricViewTests
     }
 
     // Whole-image crops, no flip, jitter or grayscale: a view is the image itself unless blurred or solarized.
-    private static SimClrViewOptions Options(bool asymmetric, double blur) => new()
+    private static AugmentOptions Options(bool asymmetric, double blur) => new()
     {
         Size = 32, ScaleMin = 1, ScaleMax = 1, RatioMin = 1, RatioMax = 1, FlipProbability = 0, JitterProbability = 0,
         GrayscaleProbability = 0, BlurProbability = blur, BlurSigmaMin = 1, BlurSigmaMax = 2, Asymmetric = asymmetric,
     };
 
-    private static (int Sharp, int Blurred, int Solarized) Count(SimClrViewOptions options, int view, int samples)
+    private static (int Sharp, int Blurred, int Solarized) Count(AugmentOptions options, int view, int samples)
     {
         var image = Checkerboard();
         var policy = new SimClrViewPolicy(options);

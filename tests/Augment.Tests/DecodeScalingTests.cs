@@ -30,8 +30,8 @@ public class DecodeScalingTests
 
     private static IViewPolicy Make(string name, bool scaling = true)
     {
-        var colour = new SimClrViewOptions { Size = 32, ScaleMin = 0.2, DecodeScaling = scaling };
-        return name == "simclr" ? new SimClrViewPolicy(colour) : new MultiCropViewPolicy(colour, new MultiCropViewOptions { LocalViews = 4 });
+        var colour = new AugmentOptions { Size = 32, ScaleMin = 0.2, DecodeScaling = scaling };
+        return name == "simclr" ? new SimClrViewPolicy(colour) : new MultiCropViewPolicy(colour, new MultiCropOptions { LocalViews = 4 });
     }
 
     [Theory]

@@ -134,7 +134,7 @@ public class OperationsTests
     public void Views_are_a_pure_function_of_seed_epoch_index_and_view()
     {
         var img = Gradient(90, 70);
-        var policy = new SimClrViewPolicy(new SimClrViewOptions { Size = 32 });
+        var policy = new SimClrViewPolicy(new AugmentOptions { Size = 32 });
         byte[] View(long seed, int epoch, long index, int view, ViewWorkspace ws)
         {
             var b = new byte[3 * 32 * 32];

@@ -34,7 +34,7 @@ public class CaptionBadSampleTests
             Assert.True(ds.HasCaptions);
 
             var options = new BatchingOptions { BatchSize = 5, Workers = 2, BadSampleAllowance = 5, MaxBadSampleFraction = 0.5 };
-            var settings = new PipelineSettings(new SimClrViewPolicy(new SimClrViewOptions { Size = 8 }), 1, false);
+            var settings = new PipelineSettings(new SimClrViewPolicy(new AugmentOptions { Size = 8 }), 1, false);
             await using var p = InputPipeline.Start(ds.ReadAsync(new ReadPlan(0, 1, Shuffle: true, HoldoutSplit.None) { Captions = true }), options, settings);
             var seen = new List<long>();
             await foreach (var lease in p.ReadAllAsync())

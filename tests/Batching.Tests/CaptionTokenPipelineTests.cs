@@ -65,7 +65,7 @@ public class CaptionTokenPipelineTests
         try
         {
             var options = new BatchingOptions { BatchSize = 3, Workers = 2, Prefetch = 1, Deterministic = deterministic };
-            var settings = new PipelineSettings(new SimClrViewPolicy(new SimClrViewOptions { Size = 8 }), 5, false) { Captions = new ByteEncoder() };
+            var settings = new PipelineSettings(new SimClrViewPolicy(new AugmentOptions { Size = 8 }), 5, false) { Captions = new ByteEncoder() };
             await using var p = InputPipeline.Start(ds.ReadAsync(new ReadPlan(0, 1, Shuffle: true, HoldoutSplit.None) { Captions = true }), options, settings);
             var seen = new List<int>();
             var planes = new HashSet<int[]>(ReferenceEqualityComparer.Instance);
@@ -112,7 +112,7 @@ public class CaptionTokenPipelineTests
         try
         {
             var options = new BatchingOptions { BatchSize = 4, Workers = 2 };
-            var settings = new PipelineSettings(new SimClrViewPolicy(new SimClrViewOptions { Size = 8 }), 5, false);
+            var settings = new PipelineSettings(new SimClrViewPolicy(new AugmentOptions { Size = 8 }), 5, false);
             await using var p = InputPipeline.Start(ds.ReadAsync(new ReadPlan(0, 1, Shuffle: true, HoldoutSplit.None) { Captions = true }), options, settings);
             int samples = 0;
             await foreach (var lease in p.ReadAllAsync())
@@ -140,7 +140,7 @@ public class CaptionTokenPipelineTests
         try
         {
             var options = new BatchingOptions { BatchSize = 2, Workers = 1 };
-            var settings = new PipelineSettings(new SimClrViewPolicy(new SimClrViewOptions { Size = 8 }), 5, false) { Captions = new ByteEncoder() };
+            var settings = new PipelineSettings(new SimClrViewPolicy(new AugmentOptions { Size = 8 }), 5, false) { Captions = new ByteEncoder() };
             await using var p = InputPipeline.Start(ds.ReadAsync(new ReadPlan(0, 1, Shuffle: false, HoldoutSplit.None)), options, settings);
             var e = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
             {
@@ -165,7 +165,7 @@ public class CaptionTokenPipelineTests
             async Task<long> AllocatedAsync(ICaptionEncoder? encoder)
             {
                 var options = new BatchingOptions { BatchSize = 4, Workers = 2, Deterministic = false };
-                var settings = new PipelineSettings(new SimClrViewPolicy(new SimClrViewOptions { Size = 8 }), 5, false) { Captions = encoder };
+                var settings = new PipelineSettings(new SimClrViewPolicy(new AugmentOptions { Size = 8 }), 5, false) { Captions = encoder };
                 await using var p = InputPipeline.Start(ds.ReadAsync(new ReadPlan(0, 1, Shuffle: false, HoldoutSplit.None) { Captions = true }), options, settings);
                 await foreach (var lease in p.ReadAllAsync()) lease.Dispose();
                 Assert.Equal(40, p.Stats.SamplesDone);

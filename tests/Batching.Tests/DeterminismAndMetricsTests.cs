@@ -45,7 +45,7 @@ public class DeterminismAndMetricsTests
     private static async Task<List<(long[] Indices, string?[] Keys, byte[] Pixels)>> Run(int workers, bool deterministic)
     {
         var options = new BatchingOptions { BatchSize = 6, Workers = workers, Deterministic = deterministic, BadSampleAllowance = 100 };
-        var settings = new PipelineSettings(new SimClrViewPolicy(new SimClrViewOptions { Size = 8 }), 7, DropLast: false, () => new JitteryDecoder());
+        var settings = new PipelineSettings(new SimClrViewPolicy(new AugmentOptions { Size = 8 }), 7, DropLast: false, () => new JitteryDecoder());
         await using var p = InputPipeline.Start(Chunks(12, 5), options, settings);
         var batches = new List<(long[], string?[], byte[])>();
         await foreach (var lease in p.ReadAllAsync())
@@ -102,7 +102,7 @@ public class DeterminismAndMetricsTests
     public async Task A_stray_OperationCanceledException_in_a_worker_is_a_real_error_not_a_silent_skip(bool deterministic)
     {
         var options = new BatchingOptions { BatchSize = 4, Workers = 2, Deterministic = deterministic };
-        var settings = new PipelineSettings(new SimClrViewPolicy(new SimClrViewOptions { Size = 8 }), 1, false, () => new TimeoutDecoder());
+        var settings = new PipelineSettings(new SimClrViewPolicy(new AugmentOptions { Size = 8 }), 1, false, () => new TimeoutDecoder());
         await using var p = InputPipeline.Start(Chunks(3, 5), options, settings);
         var e = await Assert.ThrowsAsync<IOException>(async () =>
         {
@@ -125,7 +125,7 @@ public class DeterminismAndMetricsTests
         listener.SetMeasurementEventCallback<int>((i, v, tags, _) => { if (HasTag(tags, "metrics-test")) lock (seen) seen[i.Name + "/" + QueueTag(tags)] = v; });
         listener.Start();
 
-        var settings = new PipelineSettings(new SimClrViewPolicy(new SimClrViewOptions { Size = 8 }), 1, false, Name: "metrics-test");
+        var settings = new PipelineSettings(new SimClrViewPolicy(new AugmentOptions { Size = 8 }), 1, false, Name: "metrics-test");
         await using var p = InputPipeline.Start(Chunks(4, 5), new BatchingOptions { BatchSize = 4, Workers = 2, BadSampleAllowance = 100 }, settings);
         await foreach (var lease in p.ReadAllAsync()) lease.Dispose();
         await p.Completion;

@@ -40,7 +40,7 @@ public class InputPipelineTests
         if (failAfter is not null) throw failAfter;
     }
 
-    private static PipelineSettings Settings(bool dropLast = false) => new(new SimClrViewPolicy(new SimClrViewOptions { Size = 8 }), 1, dropLast);
+    private static PipelineSettings Settings(bool dropLast = false) => new(new SimClrViewPolicy(new AugmentOptions { Size = 8 }), 1, dropLast);
 
     [Theory]
     [InlineData(1)]
@@ -101,7 +101,7 @@ public class InputPipelineTests
     [InlineData(true)]
     public async Task Multi_crop_views_of_two_sizes_land_in_their_slots_as_the_policy_makes_them(bool deterministic)
     {
-        var policy = new MultiCropViewPolicy(new SimClrViewOptions { Size = 21 }, new MultiCropViewOptions { LocalViews = 3 });
+        var policy = new MultiCropViewPolicy(new AugmentOptions { Size = 21 }, new MultiCropOptions { LocalViews = 3 });
         Assert.Equal(9, policy.LocalSize); // 3/7 of 21
         var settings = new PipelineSettings(new ImageSampleProcessor(policy), 1, DropLast: false);
         await using var p = InputPipeline.Start(Chunks(3, 5), new BatchingOptions { BatchSize = 4, Workers = 2, Deterministic = deterministic }, settings);
@@ -133,9 +133,9 @@ public class InputPipelineTests
 
     private static IViewPolicy PolicyNamed(string name) => name switch
     {
-        "simclr" => new SimClrViewPolicy(new SimClrViewOptions { Size = 16 }),
-        "byol-asymmetric" => new SimClrViewPolicy(new SimClrViewOptions { Size = 16, ScaleMin = 0.08, Asymmetric = true }),
-        _ => new MultiCropViewPolicy(new SimClrViewOptions { Size = 21 }, new MultiCropViewOptions { LocalViews = 2 }),
+        "simclr" => new SimClrViewPolicy(new AugmentOptions { Size = 16 }),
+        "byol-asymmetric" => new SimClrViewPolicy(new AugmentOptions { Size = 16, ScaleMin = 0.08, Asymmetric = true }),
+        _ => new MultiCropViewPolicy(new AugmentOptions { Size = 21 }, new MultiCropOptions { LocalViews = 2 }),
     };
 
     [Theory]
@@ -178,7 +178,7 @@ public class InputPipelineTests
     {
         int created = 0;
         var disposed = new int[1];
-        var settings = new PipelineSettings(new SimClrViewPolicy(new SimClrViewOptions { Size = 8 }), 1, false,
+        var settings = new PipelineSettings(new SimClrViewPolicy(new AugmentOptions { Size = 8 }), 1, false,
             () => { Interlocked.Increment(ref created); return new CountingDecoder(disposed); });
         var p = InputPipeline.Start(Chunks(6, 5), new BatchingOptions { BatchSize = 4, Workers = 3 }, settings);
         await foreach (var lease in p.ReadAllAsync()) lease.Dispose();

@@ -42,7 +42,7 @@ public sealed class ResumeTests : IDisposable
     private static async Task<List<Seen>> Take(IAsyncEnumerable<SampleChunk> source, int workers, bool deterministic, int max)
     {
         var options = new BatchingOptions { BatchSize = 5, Workers = workers, Deterministic = deterministic, BadSampleAllowance = 1000, Prefetch = 2, ChunkQueue = 2 };
-        var settings = new PipelineSettings(new SimClrViewPolicy(new SimClrViewOptions { Size = 8 }), 3, DropLast: false);
+        var settings = new PipelineSettings(new SimClrViewPolicy(new AugmentOptions { Size = 8 }), 3, DropLast: false);
         await using var p = InputPipeline.Start(source, options, settings);
         var seen = new List<Seen>();
         await foreach (var lease in p.ReadAllAsync())

@@ -11,7 +11,7 @@ public sealed class DataDefaultsTests() : TempFolderTest("defaults")
     [Fact]
     public void Small_grayscale_images_get_their_own_size_no_blur_no_grayscale_draw_and_a_whole_image_evaluation()
     {
-        var (augment, evaluation) = (new SimClrViewOptions(), new EvaluationOptions());
+        var (augment, evaluation) = (new AugmentOptions(), new EvaluationOptions());
         var chosen = DataDefaults.ForTraining(new ImageShape(28, 28, Grayscale: true, 64), augment, evaluation, Nothing);
         Assert.Equal(28, augment.Size);
         Assert.Equal(0, augment.BlurProbability);
@@ -28,21 +28,21 @@ public sealed class DataDefaultsTests() : TempFolderTest("defaults")
     [Fact]
     public void Small_colour_images_keep_the_colour_jitter_and_grayscale_draw()
     {
-        var (augment, evaluation) = (new SimClrViewOptions(), new EvaluationOptions());
+        var (augment, evaluation) = (new AugmentOptions(), new EvaluationOptions());
         var chosen = DataDefaults.ForTraining(new ImageShape(32, 32, Grayscale: false, 64), augment, evaluation, Nothing);
         Assert.Equal((32, DataDefaults.SmallScaleMin, 0.0, 1.0), (augment.Size, augment.ScaleMin, augment.BlurProbability, evaluation.CropFraction));
-        Assert.Equal(new SimClrViewOptions().JitterStrength, augment.JitterStrength);
-        Assert.Equal(new SimClrViewOptions().GrayscaleProbability, augment.GrayscaleProbability);
+        Assert.Equal(new AugmentOptions().JitterStrength, augment.JitterStrength);
+        Assert.Equal(new AugmentOptions().GrayscaleProbability, augment.GrayscaleProbability);
         Assert.DoesNotContain(chosen, c => c.StartsWith("Augment:JitterStrength", StringComparison.Ordinal) || c.StartsWith("Augment:Grayscale", StringComparison.Ordinal));
     }
 
     [Fact]
     public void Photo_sized_images_keep_the_photo_defaults()
     {
-        var (augment, evaluation) = (new SimClrViewOptions(), new EvaluationOptions());
+        var (augment, evaluation) = (new AugmentOptions(), new EvaluationOptions());
         var chosen = DataDefaults.ForTraining(new ImageShape(400, 300, Grayscale: false, 64), augment, evaluation, Nothing);
         Assert.Empty(chosen);
-        var (plainAugment, plainEvaluation) = (new SimClrViewOptions(), new EvaluationOptions());
+        var (plainAugment, plainEvaluation) = (new AugmentOptions(), new EvaluationOptions());
         Assert.Equal(JsonSerializer.Serialize(plainAugment), JsonSerializer.Serialize(augment));
         Assert.Equal(JsonSerializer.Serialize(plainEvaluation), JsonSerializer.Serialize(evaluation));
         Assert.Contains("none changed", DataDefaults.Describe(new ImageShape(400, 300, false, 64), chosen));
@@ -51,7 +51,7 @@ public sealed class DataDefaultsTests() : TempFolderTest("defaults")
     [Fact]
     public void An_explicit_setting_always_wins()
     {
-        var augment = new SimClrViewOptions { Size = 64, BlurProbability = 0.3, ScaleMin = 0.08, GrayscaleProbability = 0.1, JitterStrength = 0.4 };
+        var augment = new AugmentOptions { Size = 64, BlurProbability = 0.3, ScaleMin = 0.08, GrayscaleProbability = 0.1, JitterStrength = 0.4 };
         var evaluation = new EvaluationOptions { CropFraction = 0.9 };
         var given = new HashSet<string>(["Augment:Size", "augment:blurprobability", "Augment:ScaleMin", "Augment:GrayscaleProbability", "Augment:JitterStrength",
             "Evaluation:CropFraction"], StringComparer.OrdinalIgnoreCase);
@@ -108,6 +108,6 @@ public sealed class DataDefaultsTests() : TempFolderTest("defaults")
         Assert.Contains("Defaults for 400x300 images (photo-sized", err);
         Assert.Contains("none changed", err);
         string checkpoint = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement.GetProperty("checkpoint").GetString()!;
-        Assert.Equal(new SimClrViewOptions().Size, CheckpointStore.Read(checkpoint).Info.ImageSize);
+        Assert.Equal(new AugmentOptions().Size, CheckpointStore.Read(checkpoint).Info.ImageSize);
     }
 }

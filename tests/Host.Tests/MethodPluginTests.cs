@@ -143,7 +143,7 @@ public sealed class MethodPluginTests() : TempFolderTest("methods")
     [Fact]
     public void Byol_brings_its_asymmetric_pair_and_dino_its_multi_crop()
     {
-        var views = new ViewSettings(new SimClrViewOptions(), new MultiCropViewOptions { LocalViews = 3 });
+        var views = new ViewSettings(new AugmentOptions(), new MultiCropOptions { LocalViews = 3 });
         var byol = MethodRegistry.Get("byol");
         var policy = Assert.IsType<SimClrViewPolicy>(byol.ImageViews(byol.NewOptions(), views));
         Assert.True(policy.Options.Asymmetric);

@@ -5,7 +5,7 @@ namespace Contrastive.Training.Tests;
 
 public class BootstrapTests
 {
-    private static SimClrModel Model() => new("convnet", true, 32, 8);
+    private static ProjectedEncoder Model() => new("convnet", true, 32, 8);
 
     [Fact]
     public void Tau_rises_on_a_cosine_from_its_base_to_one_and_the_target_follows_by_it()
@@ -13,7 +13,7 @@ public class BootstrapTests
         using var scope = NewDisposeScope();
         torch.manual_seed(3);
         using var online = Model();
-        using var byol = new Bootstrap(online, Model, dim: 8, hidden: 16, baseTau: 0.99, CPU);
+        using var byol = new ByolTarget(online, Model, dim: 8, hidden: 16, baseTau: 0.99, CPU);
         Assert.Equal(0.99, byol.Tau(0), 12);
         Assert.Equal(0.995, byol.Tau(0.5), 12);
         Assert.Equal(1.0, byol.Tau(1), 12);
@@ -33,7 +33,7 @@ public class BootstrapTests
         using var scope = NewDisposeScope();
         torch.manual_seed(4);
         using var online = Model();
-        using var byol = new Bootstrap(online, Model, dim: 8, hidden: 16, baseTau: 0.99, CPU);
+        using var byol = new ByolTarget(online, Model, dim: 8, hidden: 16, baseTau: 0.99, CPU);
         var x = randn(2 * 6, 3, 16, 16);
         var loss = byol.Loss(online, x, 6);
         Assert.InRange(loss.item<float>(), 0.0, 8.0); // two terms of 2 − 2·cos, each in [0, 4]
@@ -43,7 +43,7 @@ public class BootstrapTests
         Assert.All(byol.Target.parameters(), p => Assert.True(p.grad is null));
 
         var state = byol.SaveState();
-        using var other = new Bootstrap(Model(), Model, 8, 16, 0.9, CPU);
+        using var other = new ByolTarget(Model(), Model, 8, 16, 0.9, CPU);
         other.LoadState(state);
         Assert.Equal(byol.Target.parameters().Last().data<float>().ToArray(), other.Target.parameters().Last().data<float>().ToArray());
         Assert.Equal(byol.Predictor.parameters().First().data<float>().ToArray(), other.Predictor.parameters().First().data<float>().ToArray());

@@ -5,7 +5,7 @@ namespace Contrastive.Training.Tests;
 
 public class CpcTests
 {
-    private static CpcOptions Small(int inputChannels = 1, int negatives = 8, bool same = false) => new()
+    private static CpcModelOptions Small(int inputChannels = 1, int negatives = 8, bool same = false) => new()
     {
         InputChannels = inputChannels, EncoderChannels = 16, ContextDim = 12, PredictionSteps = 3, Negatives = negatives, SameSequenceNegatives = same,
     };

@@ -5,7 +5,7 @@ namespace Contrastive.Training.Tests;
 
 public class MomentumContrastTests
 {
-    private static SimClrModel Model() => new("convnet", true, 32, 8);
+    private static ProjectedEncoder Model() => new("convnet", true, 32, 8);
 
     [Fact]
     public void The_key_network_follows_by_momentum_and_the_queue_wraps_around()

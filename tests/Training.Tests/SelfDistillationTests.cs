@@ -106,7 +106,7 @@ public class SelfDistillationTests
     {
         using var scope = NewDisposeScope();
         torch.manual_seed(6);
-        SimClrModel Make() => new("convnet", true, 32, 8);
+        ProjectedEncoder Make() => new("convnet", true, 32, 8);
         using var student = Make();
         using var dino = new SelfDistillation(student, Make, hidden: 16, bottleneck: 8, outputDim: 12, baseMomentum: 0.99,
             studentTemperature: 0.1, teacherTemperature: 0.04, centerMomentum: 0.9, CPU);

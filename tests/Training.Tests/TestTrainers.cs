@@ -14,5 +14,5 @@ internal static class TestTrainers
     }
 
     /// <summary>The encoder + projection head a run of <paramref name="options"/> starts from.</summary>
-    public static SimClrModel Model(TrainingOptions options) => ImageModels.Create(new MethodContext(options, new SimClrOptions(), CPU, 32), 128);
+    public static ProjectedEncoder Model(TrainingOptions options) => ImageModels.Create(new MethodContext(options, new SimClrOptions(), CPU, 32), 128);
 }

@@ -2,16 +2,16 @@ namespace Contrastive.Augment;
 
 /// <summary>
 /// Multi-crop views: views 0 and 1 are the global ones (<see cref="IViewPolicy.Size"/>), views 2 and up the local ones
-/// (<see cref="LocalSize"/>). See <see cref="MultiCropViewOptions"/> for the distributions.
+/// (<see cref="LocalSize"/>). See <see cref="MultiCropOptions"/> for the distributions.
 /// </summary>
 public sealed class MultiCropViewPolicy : IViewPolicy
 {
     public const int GlobalViews = 2;
 
-    private readonly SimClrViewOptions _colour;
-    private readonly MultiCropViewOptions _o;
+    private readonly AugmentOptions _colour;
+    private readonly MultiCropOptions _o;
 
-    public MultiCropViewPolicy(SimClrViewOptions colour, MultiCropViewOptions options)
+    public MultiCropViewPolicy(AugmentOptions colour, MultiCropOptions options)
     {
         if (options.LocalScaleMin > options.LocalScaleMax)
             throw new ArgumentException($"LocalScaleMin ({options.LocalScaleMin}) is above LocalScaleMax ({options.LocalScaleMax}).");

@@ -2,13 +2,13 @@ namespace Contrastive.Augment;
 
 /// <summary>
 /// SimCLR's two-view policy: every view drawn independently with the same distribution; with
-/// <see cref="SimClrViewOptions.Asymmetric"/>, BYOL's pair (view 0 always blurred; view 1 rarely blurred, sometimes solarized).
+/// <see cref="AugmentOptions.Asymmetric"/>, BYOL's pair (view 0 always blurred; view 1 rarely blurred, sometimes solarized).
 /// </summary>
 public sealed class SimClrViewPolicy : IViewPolicy
 {
-    private readonly SimClrViewOptions _o;
+    private readonly AugmentOptions _o;
 
-    public SimClrViewPolicy(SimClrViewOptions options, int views = 2)
+    public SimClrViewPolicy(AugmentOptions options, int views = 2)
     {
         if (options.ScaleMin > options.ScaleMax) throw new ArgumentException($"ScaleMin ({options.ScaleMin}) is above ScaleMax ({options.ScaleMax}).");
         if (options.RatioMin > options.RatioMax) throw new ArgumentException($"RatioMin ({options.RatioMin}) is above RatioMax ({options.RatioMax}).");
@@ -20,7 +20,7 @@ public sealed class SimClrViewPolicy : IViewPolicy
     public int ViewCount { get; }
 
     /// <summary>The options the views are made with.</summary>
-    public SimClrViewOptions Options => _o;
+    public AugmentOptions Options => _o;
 
     public int Size => _o.Size;
 
@@ -44,7 +44,7 @@ public sealed class SimClrViewPolicy : IViewPolicy
     }
 
     /// <summary>The crop of a view: the first draw from the view's random stream, on the image's stored size.</summary>
-    internal static CropRect DrawCrop(int width, int height, SimClrViewOptions o, double scaleMin, double scaleMax, ref SampleRandom rng) =>
+    internal static CropRect DrawCrop(int width, int height, AugmentOptions o, double scaleMin, double scaleMax, ref SampleRandom rng) =>
         CropParameters.RandomResized(width, height, scaleMin, scaleMax, o.RatioMin, o.RatioMax, ref rng);
 
     /// <summary>The fraction of the stored size at which <paramref name="crop"/> is still at least <paramref name="size"/> on both sides.</summary>
@@ -56,7 +56,7 @@ public sealed class SimClrViewPolicy : IViewPolicy
 
     /// <summary>
     /// BYOL's asymmetric blur and solarize probabilities: (1, 0) for even views, (0.1, 0.2) for odd ones; no blur at all
-    /// when <paramref name="blur"/> is false (<see cref="SimClrViewOptions.BlurProbability"/> 0: small images, as lightly's
+    /// when <paramref name="blur"/> is false (<see cref="AugmentOptions.BlurProbability"/> 0: small images, as lightly's
     /// CIFAR-10 recipes for BYOL and DINO).
     /// </summary>
     internal static (double Blur, double Solarize) ByolPair(int view, bool blur) =>
@@ -67,7 +67,7 @@ public sealed class SimClrViewPolicy : IViewPolicy
     /// <paramref name="size"/>, flip, colour jitter in random order, grayscale, Gaussian blur with probability
     /// <paramref name="blurProbability"/> (kernel 10% of the size), solarize with probability <paramref name="solarizeProbability"/>.
     /// </summary>
-    internal static void Render(PixelBuffer image, SimClrViewOptions o, int size, double scaleMin, double scaleMax, double blurProbability,
+    internal static void Render(PixelBuffer image, AugmentOptions o, int size, double scaleMin, double scaleMax, double blurProbability,
         double solarizeProbability, ref SampleRandom rng, Span<byte> chw, ViewWorkspace ws)
     {
         var work = ws.WorkFor(size);

@@ -12,7 +12,7 @@ internal static class BenchCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var cmd = new Command("bench", "Measure the input pipeline's throughput per stage into a null or rate-limited consumer.");
-        var o = new BoundOptions(cmd);
+        var o = new CommandLineOptions(cmd);
         o.Add([
             OptionGroups.Data(required: false),
             new("--method", "Training:Method", "Make the views this image method trains on (its view policy)."),

@@ -51,7 +51,7 @@ internal sealed class CommandContext
 internal static class CommandActions
 {
     /// <summary>Runs <paramref name="action"/> with the invocation's <see cref="CommandContext"/> (<paramref name="extra"/>: keys set by options that are not plain key options).</summary>
-    public static void SetAction(this Command command, BoundOptions options, TextWriter output, TextWriter error,
+    public static void SetAction(this Command command, CommandLineOptions options, TextWriter output, TextWriter error,
         Func<CommandContext, ParseResult, CancellationToken, Task<int>> action, Func<ParseResult, IDictionary<string, string?>?>? extra = null) =>
         command.SetAction(async (parse, ct) =>
             await action(new CommandContext(options.Configure(parse, extra?.Invoke(parse)), output, error), parse, ct).ConfigureAwait(false));

@@ -8,7 +8,7 @@ internal static class DemoDataCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var cmd = new Command("demo-data", "Write a synthetic labelled dataset: images (10 classes, JPEG in Hugging Face-schema Parquet), captioned images or series.");
-        var o = new BoundOptions(cmd);
+        var o = new CommandLineOptions(cmd);
         o.Add([
             new("--output", "Demo:Output", "Folder to write the shards into (required)."),
             new("--kind", "Demo:Kind", "images, captions (7 shapes in 8 colours, 2 sizes and 9 positions, each described in a sentence: Parquet with a text column) or series (6 classes of synthetic processes as time-series Parquet, for CPC)."),

@@ -11,7 +11,7 @@ internal static class EmbedCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var cmd = new Command("embed", "Write a checkpoint's embeddings of every sample (images, or captions with --text) with their keys to one Parquet file, in stored order.");
-        var o = new BoundOptions(cmd);
+        var o = new CommandLineOptions(cmd);
         o.Add([
             new("--checkpoint", "Embed:Checkpoint", "A checkpoint file written by train (required)."),
             OptionGroups.Data(required: true),

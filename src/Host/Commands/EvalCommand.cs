@@ -12,7 +12,7 @@ internal static class EvalCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var cmd = new Command("eval", "Weighted kNN top-1 and a linear probe's top-1 of a checkpoint's encoder; the checkpoint's own method, encoder and image size.");
-        var o = new BoundOptions(cmd);
+        var o = new CommandLineOptions(cmd);
         o.Add([
             new("--checkpoint", "Eval:Checkpoint", "A checkpoint file written by train (required)."),
             new("--train-data", "Eval:TrainData", "Labelled data whose features form the kNN bank (required)."),

@@ -9,7 +9,7 @@ internal static class InspectCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var cmd = new Command("inspect", "Describe a dataset: format, shards, samples, columns, labels and the class histogram.");
-        var o = new BoundOptions(cmd);
+        var o = new CommandLineOptions(cmd);
         o.Add([OptionGroups.Data(required: true), .. OptionGroups.Columns, OptionGroups.SeriesColumns]);
         var json = o.Json("Print one JSON object.");
         cmd.SetAction(o, output, error, async (c, parse, ct) =>

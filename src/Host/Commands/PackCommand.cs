@@ -9,7 +9,7 @@ internal static class PackCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var cmd = new Command("pack", "Convert a dataset into Parquet or WebDataset shards, storing the image bytes as they are.");
-        var o = new BoundOptions(cmd);
+        var o = new CommandLineOptions(cmd);
         o.Add([
             new OptionSpec("--input", "Pack:Input", "Any supported source: Parquet, tar shards or an image folder (required)."),
             new OptionSpec("--output", "Pack:Output", "Folder for the new shards (required)."),

@@ -8,7 +8,7 @@ internal static class ReportCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var cmd = new Command("report", "Write the HTML report (plots, per-stage table, input- or compute-bound verdict) of a finished or running training folder.");
-        var o = new BoundOptions(cmd);
+        var o = new CommandLineOptions(cmd);
         o.Add([
             new OptionSpec("--run", "Report:Run", "A training run's --out folder (required)."),
             new OptionSpec("--output", "Report:Output", "Where to write the page.", "report.html in the run folder"),

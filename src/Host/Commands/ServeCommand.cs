@@ -8,7 +8,7 @@ internal static class ServeCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var cmd = new Command("serve", "Run the hosted training service: a job queue (SQLite in --state), a JSON API, a live status page and Prometheus metrics (docs/service.md).");
-        var o = new BoundOptions(cmd);
+        var o = new CommandLineOptions(cmd);
         o.Add([
             new OptionSpec("--urls", "Serve:Urls", "Where to listen, separated by ';'; a non-loopback address needs --api-key-file."),
             new OptionSpec("--state", "Serve:State", "State directory: the job database and one folder per job."),

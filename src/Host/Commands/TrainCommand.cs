@@ -14,7 +14,7 @@ internal static class TrainCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var cmd = new Command("train", "Train an encoder with a registered method, then score it against the same network at random init (kNN for images, a linear probe for series).");
-        var o = new BoundOptions(cmd);
+        var o = new CommandLineOptions(cmd);
         o.Add(TrainSettings.Options);
         // Profiling writes files where the caller says: the command line's, not a service job's (jobs get report.html in their folder).
         o.Add(OptionGroups.Profile("report.html in --out only"));

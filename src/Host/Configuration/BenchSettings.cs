@@ -48,8 +48,8 @@ internal sealed record BenchSettings(string Uri, DataOptions Data, BatchingOptio
         var decoders = c.Decoders();
         string uri = tokenizer is null ? await DemoDataset.EnsureAsync(data, c.Say, ct).ConfigureAwait(false)
             : await DemoDataset.EnsureCaptionsAsync(data, c.Say, ct).ConfigureAwait(false);
-        var augment = c.Bind<SimClrViewOptions>("Augment");
-        var policy = registration.ImageViews(methodOptions, new ViewSettings(augment, c.Bind<MultiCropViewOptions>("MultiCrop")))!;
+        var augment = c.Bind<AugmentOptions>("Augment");
+        var policy = registration.ImageViews(methodOptions, new ViewSettings(augment, c.Bind<MultiCropOptions>("MultiCrop")))!;
         return new BenchSettings(uri, data, c.Bind<BatchingOptions>("Batching"), bench, profile, policy, decoders, augment.DecodeScaling)
         {
             Captions = tokenizer,

@@ -18,7 +18,7 @@ public static class Settings
     internal static readonly IReadOnlyDictionary<string, Type> Sections = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
     {
         ["Data"] = typeof(DataOptions), ["Training"] = typeof(TrainingOptions), ["Batching"] = typeof(BatchingOptions),
-        ["Augment"] = typeof(SimClrViewOptions), ["MultiCrop"] = typeof(MultiCropViewOptions), ["Series"] = typeof(SeriesWindowOptions),
+        ["Augment"] = typeof(AugmentOptions), ["MultiCrop"] = typeof(MultiCropOptions), ["Series"] = typeof(SeriesWindowOptions),
         ["Decoder"] = typeof(DecoderOptions), ["ObjectStore"] = typeof(ObjectStoreOptions), ["Evaluation"] = typeof(EvaluationOptions),
         ["Eval"] = typeof(EvalCommandOptions), ["Embed"] = typeof(EmbedCommandOptions), ["Bench"] = typeof(BenchOptions), ["Pack"] = typeof(PackOptions), ["Demo"] = typeof(DemoOptions),
         ["Profile"] = typeof(ProfileOptions), ["Report"] = typeof(ReportCommandOptions), ["Serve"] = typeof(Serve.ServeOptions),

@@ -5,7 +5,7 @@ using Contrastive.Training;
 namespace Contrastive.Host;
 
 /// <summary>Everything a training run is configured by, bound from one configuration (appsettings, CONTRASTIVE_ variables, the command line).</summary>
-public sealed record TrainSettings(DataOptions Data, TrainingOptions Training, BatchingOptions Batching, SimClrViewOptions Augment, MultiCropViewOptions MultiCrop,
+public sealed record TrainSettings(DataOptions Data, TrainingOptions Training, BatchingOptions Batching, AugmentOptions Augment, MultiCropOptions MultiCrop,
     SeriesWindowOptions Series, DecoderOptions Decoder, EvaluationOptions Evaluation, MethodRegistration Method, object MethodOptions)
 {
     /// <summary>The configuration keys ("Augment:Size") the user set, from any source: data-driven defaults leave them alone.</summary>
@@ -57,7 +57,7 @@ public sealed record TrainSettings(DataOptions Data, TrainingOptions Training, B
         var training = config.Bind<TrainingOptions>("Training");
         var method = MethodRegistry.Get(training.Method);
         return new TrainSettings(config.Bind<DataOptions>("Data"), training, config.Bind<BatchingOptions>("Batching"),
-            config.Bind<SimClrViewOptions>("Augment"), config.Bind<MultiCropViewOptions>("MultiCrop"), config.Bind<SeriesWindowOptions>("Series"),
+            config.Bind<AugmentOptions>("Augment"), config.Bind<MultiCropOptions>("MultiCrop"), config.Bind<SeriesWindowOptions>("Series"),
             config.BindDecoder(), config.Bind<EvaluationOptions>("Evaluation"), method, config.Bind(method))
         {
             Profile = config.Bind<ProfileOptions>("Profile"),

@@ -69,9 +69,3 @@ public sealed class LiveProgress : IDisposable
         catch (AggregateException) { } // a display that failed must not fail the command
     }
 }
-
-/// <summary>How a command opens its live display (none when its stderr is not a terminal).</summary>
-public sealed class RunDisplay(TextWriter error, CliLoggerProvider? logs = null)
-{
-    public LiveProgress? Start(string title, double maxValue) => LiveProgress.Start(error, title, maxValue, logs);
-}

@@ -7,12 +7,6 @@ using Contrastive.Host.Assets;
 
 namespace Contrastive.Host;
 
-/// <summary>A training run's figures at one step, from its metrics.jsonl.</summary>
-public sealed record TrainingPoint(long Step, double Seconds, double? Loss, double? LearningRate, double? SamplesPerSec, double? Starvation);
-
-/// <summary>An evaluation's result (eval/… in metrics.jsonl) at a step.</summary>
-public sealed record EvaluationPoint(long Step, double Seconds, string Name, double Value);
-
 /// <summary>
 /// A profiling run as one self-contained HTML page: plots (throughput, each stage's busy share, queue occupancy, starvation,
 /// memory; for training also loss, learning rate and evaluations), a per-stage time table and a verdict in words. uPlot

@@ -9,19 +9,6 @@ using TorchSharp;
 
 namespace Contrastive.Host;
 
-/// <summary>What `contrastive embed` wrote.</summary>
-public sealed record EmbedResult(
-    [property: JsonPropertyName("rows")] long Rows,
-    [property: JsonPropertyName("dims")] int Dims,
-    [property: JsonPropertyName("out")] string Out)
-{
-    /// <summary>"images" or "text".</summary>
-    [JsonPropertyName("kind")] public string Kind { get; init; } = "images";
-
-    /// <summary>Samples left out: undecodable images (images), missing or blank captions (text).</summary>
-    [JsonPropertyName("skipped")] public long Skipped { get; init; }
-}
-
 /// <summary>
 /// `contrastive embed`: every sample of a dataset, in stored order, through a checkpoint, into one Parquet file of
 /// embeddings with their keys (<see cref="EmbeddingFile"/>), for search and plots. Images go through the evaluation view

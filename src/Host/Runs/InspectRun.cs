@@ -3,35 +3,6 @@ using Contrastive.Ingest;
 
 namespace Contrastive.Host;
 
-/// <summary>What `contrastive inspect` reports about a dataset.</summary>
-public sealed record InspectResult
-{
-    [JsonPropertyName("format")] public string Format { get; init; } = "";
-    [JsonPropertyName("shards")] public int Shards { get; init; }
-    [JsonPropertyName("samples")] public long Samples { get; init; }
-    [JsonPropertyName("labels")] public int Labels { get; init; }
-    [JsonPropertyName("columns")] public IReadOnlyDictionary<string, string> Columns { get; init; } = new Dictionary<string, string>();
-    [JsonPropertyName("class_histogram")] public SortedDictionary<string, long> ClassHistogram { get; init; } = [];
-    [JsonPropertyName("empty_samples")] public long EmptySamples { get; init; }
-    /// <summary>Runs of one label in stored order against a random order's (labelled data).</summary>
-    [JsonPropertyName("label_runs"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public LabelRuns? LabelRuns { get; init; }
-
-    /// <summary>Time-series data only: channels and the shortest and longest series.</summary>
-    [JsonPropertyName("series")] public SeriesShape? Series { get; init; }
-}
-
-/// <summary>Runs of one label in stored order: long runs mean the data is stored class by class.</summary>
-public sealed record LabelRuns(
-    [property: JsonPropertyName("mean_length")] double MeanLength,
-    [property: JsonPropertyName("longest")] long Longest,
-    [property: JsonPropertyName("random_order_mean_length")] double RandomOrderMeanLength,
-    [property: JsonPropertyName("looks_class_sorted")] bool LooksClassSorted);
-
-public sealed record SeriesShape(
-    [property: JsonPropertyName("channels")] int Channels,
-    [property: JsonPropertyName("min_length")] int MinLength,
-    [property: JsonPropertyName("max_length")] int MaxLength);
-
 /// <summary>`contrastive inspect`: one pass over the data, counting samples per label.</summary>
 public static class InspectRun
 {

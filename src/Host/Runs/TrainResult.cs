@@ -58,34 +58,3 @@ public sealed record TrainResult
     /// <summary>Data-parallel runs: seconds this rank spent in gradient all-reduces.</summary>
     [JsonPropertyName("communication_seconds"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? CommunicationSeconds { get; init; }
 }
-
-/// <summary>Batch diversity as JSON: distinct labels per batch against uniform sampling, and the largest share from one read unit.</summary>
-public sealed record DiversityResult(
-    [property: JsonPropertyName("batches")] long Batches,
-    [property: JsonPropertyName("mean_distinct_labels")] double MeanDistinctLabels,
-    [property: JsonPropertyName("uniform_distinct_labels")] double UniformDistinctLabels,
-    [property: JsonPropertyName("ratio")] double Ratio,
-    [property: JsonPropertyName("largest_unit_share")] double LargestUnitShare)
-{
-    public static DiversityResult From(DiversityReport d) => new(d.Batches, Math.Round(d.MeanDistinctLabels, 3), Math.Round(d.UniformDistinctLabels, 3),
-        Math.Round(d.Ratio, 4), Math.Round(d.MeanLargestUnitShare, 4));
-}
-
-/// <summary>Image↔text retrieval recall@k (<see cref="Contrastive.Training.Retrieval"/>) over <see cref="Samples"/> held-out pairs.</summary>
-public sealed record RetrievalResult(
-    [property: JsonPropertyName("i2t_r1")] double ImageToTextR1,
-    [property: JsonPropertyName("i2t_r5")] double ImageToTextR5,
-    [property: JsonPropertyName("i2t_r10")] double ImageToTextR10,
-    [property: JsonPropertyName("t2i_r1")] double TextToImageR1,
-    [property: JsonPropertyName("t2i_r5")] double TextToImageR5,
-    [property: JsonPropertyName("t2i_r10")] double TextToImageR10,
-    [property: JsonPropertyName("samples")] long Samples)
-{
-    /// <summary>Recall@1, 5 and 10 both ways of normalised image and text embeddings of the same samples.</summary>
-    public static RetrievalResult Of(TorchSharp.torch.Tensor images, TorchSharp.torch.Tensor texts)
-    {
-        var (i2t, t2i) = Contrastive.Training.Retrieval.Recall(images, texts, [1, 5, 10]);
-        static double R(double x) => Math.Round(x, 4);
-        return new(R(i2t[0]), R(i2t[1]), R(i2t[2]), R(t2i[0]), R(t2i[1]), R(t2i[2]), images.shape[0]);
-    }
-}

@@ -7,36 +7,6 @@ using Microsoft.Extensions.Logging;
 
 namespace Contrastive.Host.Serve;
 
-/// <summary>A running job's latest figures, updated from its training thread.</summary>
-public sealed class JobFigures
-{
-    public long Step { get; set; }
-    public double? Loss { get; set; }
-    public double? LearningRate { get; set; }
-    public double? ImagesPerSec { get; set; }
-    public double? Starvation { get; set; }
-    public double? EtaSeconds { get; set; }
-}
-
-/// <summary>Where the service keeps things: the database and one folder per job.</summary>
-public sealed class ServeState(string root, string? checkpointPrefix = null)
-{
-    public string Root { get; } = Path.GetFullPath(root);
-
-    /// <summary>The job's folder in object storage (Serve:CheckpointPrefix/jobs/ID), or null when jobs stay local.</summary>
-    public string? RemoteFolder(string id) => checkpointPrefix is null ? null : $"{checkpointPrefix.TrimEnd('/')}/jobs/{Checked(id)}";
-
-    public string Database => Path.Combine(Root, "jobs.db");
-
-    /// <summary>The job's folder: its checkpoints, metrics and log. Only for ids the server made (checked here again).</summary>
-    public string JobFolder(string id) => Path.Combine(Root, "jobs", Checked(id));
-
-    public string JobLog(string id) => Path.Combine(JobFolder(id), "job.log");
-
-    private static string Checked(string id) =>
-        JobStore.IsWellFormed(id) ? id : throw new ArgumentException($"'{id}' is not a job id of this server.", nameof(id));
-}
-
 /// <summary>
 /// The service's worker: takes jobs from the database (interrupted ones first, then queued, oldest first), up to
 /// Serve:MaxConcurrentJobs at once, and runs each in this process as a <see cref="TrainRun"/> configured from its spec, in its

@@ -3,12 +3,6 @@ using System.Text.Json;
 
 namespace Contrastive.Host.Serve;
 
-/// <summary>A job spec that cannot run; <see cref="Setting"/> names the spec field at fault (null: the spec as a whole).</summary>
-public sealed class JobSpecException(string? setting, string message) : Exception(message)
-{
-    public string? Setting { get; } = setting;
-}
-
 /// <summary>
 /// A job spec: a JSON object whose keys are the `train` command's options in snake case ("max_steps" for --max-steps),
 /// mapped onto the same configuration keys through the one options path, so a job is configured, validated and run

@@ -4,20 +4,6 @@ using Microsoft.Data.Sqlite;
 
 namespace Contrastive.Host.Serve;
 
-/// <summary>The states a job goes through.</summary>
-public static class JobStates
-{
-    public const string Queued = "queued", Running = "running", Succeeded = "succeeded", Failed = "failed", Cancelled = "cancelled", Interrupted = "interrupted";
-
-    public static readonly string[] All = [Queued, Running, Succeeded, Failed, Cancelled, Interrupted];
-
-    public static bool IsFinal(string state) => state is Succeeded or Failed or Cancelled;
-}
-
-/// <summary>One job as stored: its spec (the JSON posted), state, times, restarts, last figures, result and error.</summary>
-public sealed record JobRecord(string Id, string Spec, string State, DateTimeOffset Created, DateTimeOffset? Started, DateTimeOffset? Finished, int Restarts,
-    long? Step, double? Loss, double? LearningRate, double? ImagesPerSec, double? Starvation, double? EtaSeconds, string? Result, string? Error, bool CancelRequested);
-
 /// <summary>
 /// The job database: one SQLite file (WAL journal) in the state directory. One connection, used under a lock: the service
 /// writes a handful of rows a second at most.

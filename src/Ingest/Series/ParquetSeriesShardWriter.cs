@@ -3,9 +3,6 @@ using Parquet.Schema;
 
 namespace Contrastive.Ingest;
 
-/// <summary>One sequence: its channels (each the same length) and its label (<see cref="Sample.NoLabel"/> for none).</summary>
-public sealed record SeriesRow(float[][] Channels, long Label);
-
 /// <summary>
 /// Writes time-series shards: one list&lt;float&gt; column per channel ("series" for one channel, else "ch0", "ch1", …),
 /// or with <c>nested</c> one list&lt;list&lt;float&gt;&gt; column "series"; "label" int64. Written to a temporary name and renamed.

@@ -2,13 +2,6 @@ using System.Buffers.Binary;
 
 namespace Contrastive.Ingest;
 
-/// <summary>A decoded WAV file: channel-major samples in [-1, 1] (PCM) or as stored (float).</summary>
-public sealed record WavAudio(int Channels, int SampleRate, int Frames, float[] Samples)
-{
-    /// <summary>Channel <paramref name="c"/>'s samples.</summary>
-    public ReadOnlySpan<float> Channel(int c) => Samples.AsSpan(c * Frames, Frames);
-}
-
 /// <summary>
 /// Reads RIFF/WAVE audio: PCM 8, 16, 24 or 32 bit, IEEE float 32 or 64 bit, WAVE_FORMAT_EXTENSIBLE of either,
 /// any channel count; unknown chunks are skipped. A malformed file raises <see cref="InvalidDataException"/> saying

@@ -29,14 +29,14 @@ public sealed record CheckpointInfo
     public int Epoch { get; init; }
 
     /// <summary>Where the data stream resumes: the sample after the last one trained on (null in checkpoints that predate it).</summary>
-    public Contrastive.Ingest.ReadCursor? Cursor { get; init; }
+    public ReadCursor? Cursor { get; init; }
     /// <summary>The shuffle buffer's bounds the cursor was made under (samples, bytes); null in files that predate the buffer (one unit at a time).</summary>
     public long[]? ShuffleBuffer { get; init; }
     /// <summary>Processes that trained together (1: one process). A data-parallel checkpoint resumes with as many.</summary>
     public int WorldSize { get; init; } = 1;
 
     /// <summary>Data-parallel runs: every rank's resume point, by rank (<see cref="Cursor"/> is rank 0's); null with one process.</summary>
-    public Contrastive.Ingest.ReadCursor?[]? RankCursors { get; init; }
+    public ReadCursor?[]? RankCursors { get; init; }
     public double Seconds { get; init; }
     public long Seed { get; init; }
     public string CreatedUtc { get; init; } = DateTime.UtcNow.ToString("O");

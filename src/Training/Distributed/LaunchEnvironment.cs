@@ -45,6 +45,3 @@ public sealed record LaunchEnvironment(string Launcher, int Rank, int WorldSize,
             ? v : throw new DistributedSetupException($"environment variable {name}='{s}' is not a whole number.");
     }
 }
-
-/// <summary>Distributed training cannot start as configured (no MPI library, a launcher mismatch); the message says what to do.</summary>
-public sealed class DistributedSetupException(string message, Exception? inner = null) : Exception(message, inner);

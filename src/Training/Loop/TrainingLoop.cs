@@ -4,29 +4,6 @@ using Contrastive.Ingest;
 
 namespace Contrastive.Training;
 
-/// <summary>A periodic status of a running loop, for a progress display or a log line.</summary>
-/// <param name="Step">Optimizer steps taken (counting those before a resume).</param>
-/// <param name="Epoch">The epoch of the last batch trained on.</param>
-/// <param name="MeanLoss">Mean loss of the last 20 steps.</param>
-/// <param name="SamplesPerSecond">Samples trained per second since the previous status.</param>
-/// <param name="WaitShare">Share of the time since the previous status that the loop waited for a batch (0–1).</param>
-/// <param name="Progress">Share of the run done, by whichever of the step and time limits is nearer (null with neither).</param>
-/// <param name="EtaSeconds">Seconds left at the current rate (null with no limit).</param>
-/// <param name="Input">The input side's own figures since the previous status (<see cref="IBatchSource.Describe"/>), or null.</param>
-/// <param name="Diversity">How mixed the batches have been so far (labels per batch against uniform sampling, largest share from one read unit).</param>
-public sealed record LoopStatus(long Step, int Epoch, double MeanLoss, double LearningRate, double SamplesPerSecond, double WaitShare, double? Progress,
-    double? EtaSeconds, double Seconds, long BadSamples, string? Input, DiversityReport Diversity);
-
-/// <summary>How a loop ended.</summary>
-/// <param name="Checkpoint">The last checkpoint written (null when no step was taken).</param>
-/// <param name="Interrupted">Stopped before the run's end: a stop request or <see cref="TrainingOptions.UntilStep"/>.</param>
-/// <param name="MeanLoss">Mean loss of the last 20 steps.</param>
-/// <param name="WaitShare">Share of the loop's wall time spent waiting for batches (input bound: near 1).</param>
-/// <param name="BadSamples">Bad samples skipped in the data trained on (before the last batch's cursor).</param>
-/// <param name="Diversity">How mixed the batches trained on were.</param>
-public sealed record LoopResult(string? Checkpoint, bool Interrupted, double Seconds, double? MeanLoss, double WaitShare, long BadSamples,
-    IReadOnlyDictionary<string, long> BadByShard, ReadCursor? Cursor, DiversityReport Diversity);
-
 /// <summary>
 /// The training loop every method and every front end (the CLI, the service, a library user) shares: takes batches from
 /// an <see cref="IBatchSource"/> into a <see cref="ContrastiveTrainer"/> until a step or time limit, --until-step or a stop

@@ -5,43 +5,6 @@ using static TorchSharp.torch;
 
 namespace Contrastive.Training;
 
-/// <summary>What a method trains on.</summary>
-public enum MethodData
-{
-    /// <summary>Images, decoded and augmented into views (uint8 batches).</summary>
-    Images,
-
-    /// <summary>Time series, cut into float windows.</summary>
-    Series,
-
-    /// <summary>Text alone: the captions of captioned data, tokenized (the images are not decoded).</summary>
-    Text,
-}
-
-/// <summary>What a method is built from: the run's settings, its own options, the device and the input's shape.</summary>
-/// <param name="Training">The run's shared settings (encoder, seed, optimizer, ...).</param>
-/// <param name="Options">The method's own options (its <see cref="MethodRegistration.OptionsType"/>).</param>
-/// <param name="Device">Where the networks live.</param>
-/// <param name="ImageSize">Side of the (global) views in pixels (images); window length in samples (series).</param>
-/// <param name="Channels">Series: channels per window (0 for images).</param>
-public sealed record MethodContext(TrainingOptions Training, object Options, Device Device, int ImageSize, int Channels = 0)
-{
-    /// <summary>The processes training together (one by default): methods gather negatives, queue keys and centres across it.</summary>
-    public IProcessGroup Group { get; init; } = SingleProcessGroup.Instance;
-}
-
-/// <summary>The views an image method asks of the input pipeline, from the run's augmentation settings.</summary>
-/// <param name="Augment">Configuration section "Augment".</param>
-/// <param name="MultiCrop">Configuration section "MultiCrop".</param>
-public sealed record ViewSettings(SimClrViewOptions Augment, MultiCropViewOptions MultiCrop);
-
-/// <summary>A command-line flag a method declares: <c>--moco-queue</c> sets <c>Moco:Queue</c>.</summary>
-/// <param name="Name">The flag, with its dashes.</param>
-/// <param name="Key">The configuration key it sets ("Section:Property"); the property's type is the flag's.</param>
-/// <param name="Description">Help text; the default is added from the options class.</param>
-/// <param name="Captions">True when the flag shapes the caption tokens, so `bench --captions` takes it too.</param>
-public sealed record MethodFlag(string Name, string Key, string Description, bool Captions = false);
-
 /// <summary>
 /// A method as the registry knows it: name, data, views, label needs, its options (configuration section and defaults)
 /// and how to build it. One per method folder; <see cref="MethodRegistry"/> lists them.

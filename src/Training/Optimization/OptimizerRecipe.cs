@@ -10,10 +10,3 @@ namespace Contrastive.Training;
 /// <param name="Source">The paper or code the values come from, for the log and the docs.</param>
 /// <param name="ScaleWithBatch">Whether the rate scales with batch / 256 (the linear scaling rule).</param>
 public sealed record OptimizerRecipe(double LearningRate, double WeightDecay, string Source, bool ScaleWithBatch = true);
-
-/// <summary>Method options that carry their paper's optimizer settings.</summary>
-public interface IOptimizerRecipes
-{
-    /// <summary>The paper's settings for <paramref name="optimizer"/> ("adamw", "sgd", "lars"), or null where the paper used another optimizer (the shared defaults then apply).</summary>
-    OptimizerRecipe? RecipeFor(string optimizer);
-}

@@ -29,7 +29,7 @@ namespace Contrastive.Training.Text;
 /// &lt;|endoftext|&gt;, is encoded whole by the library, which decides where to cut.
 /// </para>
 /// </summary>
-public sealed class CaptionTokenizer : Contrastive.Augment.ICaptionEncoder
+public sealed class CaptionTokenizer : ICaptionEncoder
 {
     /// <summary>The tokenizer's name as recorded in checkpoints.</summary>
     public const string Gpt2BpeName = "gpt2-bpe";
@@ -200,13 +200,13 @@ public sealed class CaptionTokenizer : Contrastive.Augment.ICaptionEncoder
         _ => CharKind.Other,
     };
 
-    int Contrastive.Augment.ICaptionEncoder.Context => ContextLength;
+    int ICaptionEncoder.Context => ContextLength;
 
     /// <summary>
     /// For the input pipeline's workers: as <see cref="EncodeUtf8Into"/>, but a caption that cannot be encoded (empty or
     /// white space once cleaned) is a bad sample (<see cref="Contrastive.Augment.SampleFormatException"/>), not an error.
     /// </summary>
-    int Contrastive.Augment.ICaptionEncoder.EncodeUtf8Into(ReadOnlySpan<byte> utf8, Span<int> row)
+    int ICaptionEncoder.EncodeUtf8Into(ReadOnlySpan<byte> utf8, Span<int> row)
     {
         if (row.Length != ContextLength) // a caller's mistake, not the sample's
             throw new ArgumentException($"the token row has {row.Length} ids but the text context length is {ContextLength}", nameof(row));

@@ -43,7 +43,7 @@ public class CaptionTokensInBatchesTests
             var ds = await ImageDataset.OpenAsync(root);
             var tokenizer = new CaptionTokenizer(contextLength: 16);
             var options = new BatchingOptions { BatchSize = 4, Workers = 2, Prefetch = 1, Deterministic = deterministic };
-            var settings = new PipelineSettings(new SimClrViewPolicy(new SimClrViewOptions { Size = 8 }), 3, DropLast: false) { Captions = tokenizer };
+            var settings = new PipelineSettings(new SimClrViewPolicy(new AugmentOptions { Size = 8 }), 3, DropLast: false) { Captions = tokenizer };
             await using var p = InputPipeline.Start(ds.ReadAsync(new ReadPlan(0, 1, Shuffle: true, HoldoutSplit.None) { Captions = true }), options, settings);
 
             var seen = new List<int>();

@@ -5,8 +5,8 @@ namespace Contrastive.Training;
 
 /// <summary>
 /// CPC's InfoNCE: for every context c_t and step k, the prediction W_k c_t must pick z_{t+k} of the same sequence
-/// out of it and <see cref="CpcOptions.Negatives"/> encodings drawn from other sequences of the batch (and, with
-/// <see cref="CpcOptions.SameSequenceNegatives"/>, other steps of its own). The loss is the mean over k of the
+/// out of it and <see cref="CpcModelOptions.Negatives"/> encodings drawn from other sequences of the batch (and, with
+/// <see cref="CpcModelOptions.SameSequenceNegatives"/>, other steps of its own). The loss is the mean over k of the
 /// cross entropy with the positive in column 0; the accuracy per k (positive scored highest) is reported.
 /// </summary>
 public static class CpcLoss
@@ -53,10 +53,10 @@ public static class CpcLoss
     }
 
     /// <summary>
-    /// For each anchor (sequence i, step s) predicting step s + k: <see cref="CpcOptions.Negatives"/> flat indices
+    /// For each anchor (sequence i, step s) predicting step s + k: <see cref="CpcModelOptions.Negatives"/> flat indices
     /// (sequence × T + step) of other sequences, or of any sequence other than the positive itself.
     /// </summary>
-    internal static Tensor NegativeIndices(long b, long t, long steps, int k, CpcOptions o, Generator? generator, Device device)
+    internal static Tensor NegativeIndices(long b, long t, long steps, int k, CpcModelOptions o, Generator? generator, Device device)
     {
         long m = b * steps;
         var anchorSeq = arange(b, dtype: ScalarType.Int64, device: device).repeat_interleave(steps).unsqueeze(1); // [M, 1]

@@ -15,7 +15,7 @@ public sealed class CpcMethod : IContrastiveMethod
     private readonly Generator _negatives;
     private double[] _accuracy = [];
 
-    public CpcMethod(MethodContext context, CpcMethodOptions options)
+    public CpcMethod(MethodContext context, CpcOptions options)
     {
         if (context.Channels < 1) throw new ArgumentException("CPC needs the series' channel count (MethodContext.Channels).");
         var model = options.ToModelOptions(context.Channels);
@@ -80,20 +80,4 @@ public sealed class CpcMethod : IContrastiveMethod
         Network.Dispose();
         _negatives.Dispose();
     }
-}
-
-/// <summary>CPC's entry in the <see cref="MethodRegistry"/>.</summary>
-public sealed class CpcRegistration : MethodRegistration<CpcMethodOptions>
-{
-    public override string Name => "cpc";
-
-    public override string Summary => "CPC (van den Oord et al. 2018): predict future encoded steps of a series from a GRU context, InfoNCE against other sequences.";
-
-    public override MethodData Data => MethodData.Series;
-
-    public override string Section => "Cpc";
-
-    public override string ViewsDescription => "1 window per series (section Series: length, scaling, noise, masking)";
-
-    protected override IContrastiveMethod Create(MethodContext context, CpcMethodOptions options) => new CpcMethod(context, options);
 }

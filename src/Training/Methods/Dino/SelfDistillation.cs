@@ -15,7 +15,7 @@ public sealed class SelfDistillation : IDisposable
     private readonly Encoder _teacherEncoder;
     private readonly Tensor _center;
 
-    public SelfDistillation(SimClrModel student, Func<SimClrModel> create, int hidden, int bottleneck, int outputDim, double baseMomentum,
+    public SelfDistillation(ProjectedEncoder student, Func<ProjectedEncoder> create, int hidden, int bottleneck, int outputDim, double baseMomentum,
         double studentTemperature, double teacherTemperature, double centerMomentum, Device device)
     {
         if (baseMomentum is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(baseMomentum), "the teacher momentum must be in [0, 1]");
@@ -52,7 +52,7 @@ public sealed class SelfDistillation : IDisposable
     public DinoHead TeacherHead { get; }
 
     /// <summary>The teacher's copy of the run's model (its encoder is used; its projection head is not).</summary>
-    public SimClrModel TeacherModel { get; }
+    public ProjectedEncoder TeacherModel { get; }
 
     /// <summary>The running centre of the teacher's outputs, [1, K].</summary>
     public Tensor Center => _center;

@@ -11,7 +11,7 @@ public static class ImageModels
     public static int ProjectionHidden(string encoder) => encoder switch { "resnet18" or "resnet34" => 512, "resnet50" => 2048, _ => 256 };
 
     /// <summary>A fresh encoder + projection head with the run seed's initialisation, on the context's device.</summary>
-    public static SimClrModel Create(MethodContext context, int projectionDim)
+    public static ProjectedEncoder Create(MethodContext context, int projectionDim)
     {
         TorchSharp.torch.manual_seed(context.Training.Seed);
         var model = Factory(context, projectionDim)();
@@ -20,10 +20,10 @@ public static class ImageModels
     }
 
     /// <summary>New networks of the same architecture (a target, teacher or key network), initialised by the caller's copy.</summary>
-    public static Func<SimClrModel> Factory(MethodContext context, int projectionDim)
+    public static Func<ProjectedEncoder> Factory(MethodContext context, int projectionDim)
     {
         var o = context.Training;
-        return () => new SimClrModel(o.Encoder, o.SmallImages, ProjectionHidden(o.Encoder), projectionDim, o.ConvNetPool);
+        return () => new ProjectedEncoder(o.Encoder, o.SmallImages, ProjectionHidden(o.Encoder), projectionDim, o.ConvNetPool);
     }
 
     /// <summary>A batch of exactly two same-size views of at least two samples, as pair methods need.</summary>

@@ -8,22 +8,6 @@ using static TorchSharp.torch;
 namespace Contrastive.Training;
 
 /// <summary>
-/// Unsupervised SimCSE (Gao et al. 2021). Configuration section "SimCse". The text tower is CLIP's
-/// (<see cref="TextTransformer"/>; its shape and tokenizer keys and defaults are those of the Clip section) with dropout; the paper fine-tunes BERT-base
-/// (768 wide, 12 layers) from its pre-trained weights, which nothing here can download: this tower starts from random.
-/// </summary>
-public sealed class SimCseOptions : TextTowerOptions
-{
-    /// <summary>Softmax temperature. Default 0.05 (the paper's).</summary>
-    [Range(1e-4, 100.0)]
-    public double Temperature { get; set; } = 0.05;
-
-    /// <summary>Dropout on the embeddings and each residual branch: the only augmentation. Default 0.1 (the paper's, BERT's).</summary>
-    [Range(0.01, 0.9)]
-    public double Dropout { get; set; } = 0.1;
-}
-
-/// <summary>
 /// SimCSE: every sentence of the batch encoded twice by the same tower in training mode, so that dropout makes two
 /// views; the cross-entropy of each first encoding against all second encodings (cosine / T), its own second encoding
 /// being the positive. The evaluation embedding is the sentence's (normalised, dropout off).
@@ -73,22 +57,4 @@ public sealed class SimCseMethod : IContrastiveMethod
     }
 
     public void Dispose() => _tower.Dispose();
-}
-
-/// <summary>SimCSE's entry in the <see cref="MethodRegistry"/>.</summary>
-public sealed class SimCseRegistration : MethodRegistration<SimCseOptions>
-{
-    public override string Name => "simcse";
-
-    public override string Summary => "SimCSE (Gao et al. 2021): sentence embeddings from a text transformer, the same sentence encoded twice with dropout as the positive pair.";
-
-    public override MethodData Data => MethodData.Text;
-
-    public override string Section => "SimCse";
-
-    public override string ViewsDescription => "no image view: each caption's tokens, encoded twice (dropout)";
-
-    protected override ICaptionEncoder? CaptionEncoder(SimCseOptions options) => new CaptionTokenizer(options.ContextLength);
-
-    protected override IContrastiveMethod Create(MethodContext context, SimCseOptions options) => new SimCseMethod(context, options);
 }

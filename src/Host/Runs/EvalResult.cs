@@ -1,0 +1,20 @@
+using Contrastive.Batching;
+using Contrastive.Ingest;
+using Contrastive.Training;
+using System.Text.Json.Serialization;
+using TorchSharp;
+
+namespace Contrastive.Host;
+
+/// <summary>What `contrastive eval` reports; with --baselines, the same for a random-init encoder and for raw pixels.</summary>
+public sealed record EvalResult(
+    [property: JsonPropertyName("knn_top1")] double KnnTop1,
+    [property: JsonPropertyName("linear_top1")] double LinearTop1)
+{
+    [JsonPropertyName("knn_top1_random_init"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? KnnTop1RandomInit { get; init; }
+    [JsonPropertyName("linear_top1_random_init"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? LinearTop1RandomInit { get; init; }
+    [JsonPropertyName("knn_top1_pixels"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? KnnTop1Pixels { get; init; }
+    [JsonPropertyName("linear_top1_pixels"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? LinearTop1Pixels { get; init; }
+    [JsonPropertyName("train_samples")] public long TrainSamples { get; init; }
+    [JsonPropertyName("test_samples")] public long TestSamples { get; init; }
+}

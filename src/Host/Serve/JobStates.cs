@@ -1,0 +1,15 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Microsoft.Data.Sqlite;
+
+namespace Contrastive.Host.Serve;
+
+/// <summary>The states a job goes through.</summary>
+public static class JobStates
+{
+    public const string Queued = "queued", Running = "running", Succeeded = "succeeded", Failed = "failed", Cancelled = "cancelled", Interrupted = "interrupted";
+
+    public static readonly string[] All = [Queued, Running, Succeeded, Failed, Cancelled, Interrupted];
+
+    public static bool IsFinal(string state) => state is Succeeded or Failed or Cancelled;
+}
