@@ -1,6 +1,3 @@
-
-using Contrastive.Ingest;
-
 namespace Contrastive.Augment;
 
 /// <summary>How mixed the batches are, over the batches measured.</summary>

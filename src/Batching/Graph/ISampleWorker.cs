@@ -1,5 +1,3 @@
-using Contrastive.Augment;
-
 namespace Contrastive.Batching;
 
 /// <summary>One worker's state: prepares a sample, then writes its views. Disposed with the pipeline when it is IDisposable.</summary>

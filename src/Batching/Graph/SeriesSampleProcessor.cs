@@ -1,5 +1,3 @@
-using Contrastive.Augment;
-
 namespace Contrastive.Batching;
 
 /// <summary>

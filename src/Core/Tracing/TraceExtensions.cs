@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
-
 namespace Contrastive.Core;
 
 /// <summary>Spans that cost nothing on a null recorder: <c>using (trace.Span(TraceRecorder.TrainerLane, "allreduce")) { … }</c>.</summary>

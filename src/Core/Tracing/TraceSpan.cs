@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
-
 namespace Contrastive.Core;
 
 /// <summary>An open span: records itself on its lane when disposed. The default value (a null recorder's) records nothing.</summary>

@@ -6,7 +6,7 @@ namespace Contrastive.Host.Assets;
 /// Static files compiled into the executable (embedded resources), so that pages and reports are self-contained: nothing
 /// is fetched from the internet. uPlot (MIT, vendored from npm's <c>uplot</c> 1.6.32, LICENSE beside it) draws charts.
 /// </summary>
-public static class HostAssets
+internal static class HostAssets
 {
     public const string UPlotScript = "uplot/uPlot.iife.min.js";
     public const string UPlotStyle = "uplot/uPlot.min.css";

@@ -1,6 +1,5 @@
 using Contrastive.Ingest;
 using System.Globalization;
-using Contrastive.Batching;
 
 namespace Contrastive.Host;
 

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Contrastive.Host;
 
 /// <summary>What `contrastive bench` measured over its window (warm-up excluded); the JSON form of its last line.</summary>
-public sealed record BenchResult
+internal sealed record BenchResult
 {
     [JsonPropertyName("images_per_sec")] public double ImagesPerSec { get; init; }
     [JsonPropertyName("views_per_sec")] public double ViewsPerSec { get; init; }

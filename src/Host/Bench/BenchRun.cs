@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Contrastive.Augment;
 using Contrastive.Batching;
 using Contrastive.Ingest;
 

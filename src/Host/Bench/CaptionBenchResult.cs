@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Contrastive.Host;
 
 /// <summary>`bench --captions`: what the workers wrote into the batches' token planes (every batch the consumer took, warm-up included).</summary>
-public sealed record CaptionBenchResult
+internal sealed record CaptionBenchResult
 {
     /// <summary>The tokenizer's name ("gpt2-bpe").</summary>
     [JsonPropertyName("tokenizer")] public string Tokenizer { get; init; } = "";

@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Contrastive.Batching;
-using Contrastive.Training;
 
 namespace Contrastive.Host;
 

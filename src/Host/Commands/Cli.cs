@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace Contrastive.Host;
 
 /// <summary>The `contrastive` command line: one file per command under Commands/. Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.</summary>
-public static class Cli
+internal static class Cli
 {
     public const int Ok = 0, Failure = 1, Usage = 2;
 

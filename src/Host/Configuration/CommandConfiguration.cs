@@ -6,7 +6,7 @@ using Microsoft.Extensions.Configuration;
 namespace Contrastive.Host;
 
 /// <summary>A command's bound configuration: binds sections with validation; errors name the setting as the user gave it.</summary>
-public sealed class CommandConfiguration(IConfiguration configuration, IReadOnlyDictionary<string, string> flags, IReadOnlyDictionary<string, string>? declared = null)
+internal sealed class CommandConfiguration(IConfiguration configuration, IReadOnlyDictionary<string, string> flags, IReadOnlyDictionary<string, string>? declared = null)
 {
     public IConfiguration Configuration { get; } = configuration;
 

@@ -12,7 +12,7 @@ namespace Contrastive.Host;
 /// then CONTRASTIVE_ environment variables (section and key joined by <c>__</c>), then the command line; each options
 /// class is bound from its section and validated, and an error names the setting the way the user gave it.
 /// </summary>
-public static class Settings
+internal static class Settings
 {
     /// <summary>The options class of each configuration section (the methods' own sections come from the registry).</summary>
     internal static readonly IReadOnlyDictionary<string, Type> Sections = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)

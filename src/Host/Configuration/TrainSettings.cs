@@ -5,7 +5,7 @@ using Contrastive.Training;
 namespace Contrastive.Host;
 
 /// <summary>Everything a training run is configured by, bound from one configuration (appsettings, CONTRASTIVE_ variables, the command line).</summary>
-public sealed record TrainSettings(DataOptions Data, TrainingOptions Training, BatchingOptions Batching, AugmentOptions Augment, MultiCropOptions MultiCrop,
+internal sealed record TrainSettings(DataOptions Data, TrainingOptions Training, BatchingOptions Batching, AugmentOptions Augment, MultiCropOptions MultiCrop,
     SeriesWindowOptions Series, DecoderOptions Decoder, EvaluationOptions Evaluation, MethodRegistration Method, object MethodOptions)
 {
     /// <summary>The configuration keys ("Augment:Size") the user set, from any source: data-driven defaults leave them alone.</summary>

@@ -6,7 +6,7 @@ namespace Contrastive.Host;
 /// Log lines as a person reads them on the command line's stderr: "HH:mm:ss message", with "warning:" or "error:" in front
 /// when it is one, and no category prefix. Writes to the CLI's own error writer, so what a run logs is what its caller captures.
 /// </summary>
-public sealed class CliLoggerProvider(TextWriter writer, LogLevel minimum = LogLevel.Information) : ILoggerProvider
+internal sealed class CliLoggerProvider(TextWriter writer, LogLevel minimum = LogLevel.Information) : ILoggerProvider
 {
     private readonly object _gate = new();
 

@@ -8,7 +8,7 @@ namespace Contrastive.Host;
 /// command writes to the process's stderr and that is a terminal (not CI, a pipe or the service):
 /// <see cref="Start"/> returns null otherwise, and the periodic log lines stay. CONTRASTIVE_PROGRESS=off turns it off.
 /// </summary>
-public sealed class LiveProgress : IDisposable
+internal sealed class LiveProgress : IDisposable
 {
     private readonly IAnsiConsole _console;
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);

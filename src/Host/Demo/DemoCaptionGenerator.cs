@@ -12,7 +12,7 @@ namespace Contrastive.Host;
 /// zero-shot prompts such as "a photo of a star." never occur whole in training. Image i depends only on (seed, i).
 /// Written as Hugging Face-schema Parquet (<c>image</c>, <c>label</c>, <c>text</c>).
 /// </summary>
-public static class DemoCaptionGenerator
+internal static class DemoCaptionGenerator
 {
     /// <summary>Shape names by label.</summary>
     public static readonly string[] Shapes = ["circle", "square", "triangle", "star", "ring", "cross", "hexagon"];

@@ -3,7 +3,7 @@ using Contrastive.Ingest;
 namespace Contrastive.Host;
 
 /// <summary>Writes the demo dataset as Hugging Face-schema Parquet shards (1,000 rows a shard, 100 a row group).</summary>
-public static class DemoDataset
+internal static class DemoDataset
 {
     public const int RowsPerShard = 1000;
 

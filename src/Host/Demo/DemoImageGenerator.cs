@@ -8,7 +8,7 @@ namespace Contrastive.Host;
 /// with a class-typical (but jittered) hue, on random backgrounds, at random position, scale and rotation,
 /// with pixel noise; 64 to 128 pixels a side; JPEG-encoded. Image i depends only on (seed, i).
 /// </summary>
-public static class DemoImageGenerator
+internal static class DemoImageGenerator
 {
     public const int Classes = 10;
 

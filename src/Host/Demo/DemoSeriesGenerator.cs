@@ -10,7 +10,7 @@ namespace Contrastive.Host;
 /// 2, 3: second-order autoregressive processes resonating near 0.01 or 0.05;
 /// 4, 5: chirps sweeping up from 0.001 to 0.03, or down.
 /// </summary>
-public static class DemoSeriesGenerator
+internal static class DemoSeriesGenerator
 {
     public const int Classes = 6;
 

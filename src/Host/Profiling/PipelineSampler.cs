@@ -10,7 +10,7 @@ namespace Contrastive.Host;
 /// set, managed heap; four times a second), and a <see cref="ProfilePoint"/> every interval, kept in memory (thinned to at
 /// most <see cref="MaxPoints"/>) and appended to a pipeline.jsonl when given one (a running training's report reads it).
 /// </summary>
-public sealed class PipelineSampler : IAsyncDisposable
+internal sealed class PipelineSampler : IAsyncDisposable
 {
     public const int MaxPoints = 4000;
     public const string FileName = "pipeline.jsonl";

@@ -1,12 +1,9 @@
-using System.Diagnostics;
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using Contrastive.Batching;
 
 namespace Contrastive.Host;
 
 /// <summary>What a pipeline was run with: the first line of pipeline.jsonl, and the report's settings.</summary>
-public sealed record ProfileHeader
+internal sealed record ProfileHeader
 {
     [JsonPropertyName("kind")] public string Kind { get; init; } = "header";
     [JsonPropertyName("command")] public string Command { get; init; } = "";

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Contrastive.Batching;
 
@@ -9,7 +7,7 @@ namespace Contrastive.Host;
 /// The pipeline's counters at one instant (<see cref="PipelineSnapshot"/>, cumulative since the pipeline started) with the
 /// queues and the process's memory: a line of pipeline.jsonl. Two points give an interval's rates and busy shares.
 /// </summary>
-public sealed record ProfilePoint
+internal sealed record ProfilePoint
 {
     [JsonPropertyName("t")] public double Seconds { get; init; }
     [JsonPropertyName("chunks")] public long Chunks { get; init; }

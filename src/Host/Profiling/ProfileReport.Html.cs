@@ -7,7 +7,7 @@ using Contrastive.Host.Assets;
 namespace Contrastive.Host;
 
 /// <summary>The report as one HTML page.</summary>
-public sealed partial class ProfileReport
+internal sealed partial class ProfileReport
 {
     /// <summary>The page: one file, the chart library and the data inline.</summary>
     public string ToHtml()

@@ -12,7 +12,7 @@ namespace Contrastive.Host;
 /// memory; for training also loss, learning rate and evaluations), a per-stage time table and a verdict in words. uPlot
 /// (vendored, <see cref="HostAssets"/>) is inlined: nothing is fetched from the internet.
 /// </summary>
-public sealed partial class ProfileReport
+internal sealed partial class ProfileReport
 {
     /// <summary>Points kept for a chart (evenly thinned beyond).</summary>
     private const int ChartPoints = 1500;

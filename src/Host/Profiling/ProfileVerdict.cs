@@ -8,7 +8,7 @@ namespace Contrastive.Host;
 /// </summary>
 /// <param name="Bound">"input bound", "compute bound", or "pipeline alone" (bench with a null consumer: nothing to be bound by).</param>
 /// <param name="Stage">The bottleneck: "read", "decode", "augment", "prefetch" (no stage saturated) or "trainer".</param>
-public sealed record ProfileVerdict(string Bound, string Stage, string Headline, IReadOnlyList<string> Reasons, IReadOnlyList<string> Advice)
+internal sealed record ProfileVerdict(string Bound, string Stage, string Headline, IReadOnlyList<string> Reasons, IReadOnlyList<string> Advice)
 {
     /// <summary>The trainer waiting at least this share of its time for data counts as input bound.</summary>
     public const double InputBoundThreshold = 0.10;

@@ -1,12 +1,10 @@
-using System.Globalization;
-
 namespace Contrastive.Host;
 
 /// <summary>
 /// The pipeline's per-stage figures over a window, from two <see cref="ProfilePoint"/>s (the same counters bench's tables
 /// print): rates, time each, busy shares and mean queue occupancy.
 /// </summary>
-public sealed record StageFigures
+internal sealed record StageFigures
 {
     public double Seconds { get; init; }
     public double ImagesPerSec { get; init; }

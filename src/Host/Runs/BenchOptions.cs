@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Contrastive.Host;
 
 /// <summary>`contrastive bench`: how long and against what consumer. Configuration section "Bench".</summary>
-public sealed class BenchOptions
+internal sealed class BenchOptions
 {
     /// <summary>Measured seconds, after the warm-up. Default 20.</summary>
     [Range(0.1, 1e6)]

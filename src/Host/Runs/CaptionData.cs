@@ -3,7 +3,7 @@ using Contrastive.Ingest;
 namespace Contrastive.Host;
 
 /// <summary>The check a run that tokenizes captions makes before it starts: the data must have them.</summary>
-public static class CaptionData
+internal static class CaptionData
 {
     /// <summary>
     /// Throws a <see cref="UsageException"/> when <paramref name="dataset"/> has no captions, naming the data, what it

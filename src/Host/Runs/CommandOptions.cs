@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Contrastive.Host;
 
 /// <summary>`contrastive eval`: what to score. Configuration section "Eval" (how: section "Evaluation").</summary>
-public sealed class EvalCommandOptions : IValidatableObject
+internal sealed class EvalCommandOptions : IValidatableObject
 {
     /// <summary>A checkpoint file written by train.</summary>
     [Required(ErrorMessage = "is required: a checkpoint file written by train")]

@@ -7,7 +7,7 @@ namespace Contrastive.Host;
 /// two torch threads on 2 cores trained 1.5–1.6× the images per second of one, the trainer waiting for data under 1% of
 /// the time either way (docs/benchmarks.md, "CPU split").
 /// </summary>
-public static class CpuSplit
+internal static class CpuSplit
 {
     /// <summary>" (…)": why <paramref name="threads"/> torch threads and <paramref name="workers"/> workers on <paramref name="cores"/> cores.</summary>
     /// <param name="threadsSetting">Training:Threads as configured (0: the default).</param>

@@ -12,7 +12,7 @@ namespace Contrastive.Host;
 /// grayscale data skips the random grayscale conversion (a no-op on it) and gets colour jitter of strength
 /// <see cref="GrayJitterStrength"/>. Photo-sized colour images keep the defaults as they are.
 /// </summary>
-public static class DataDefaults
+internal static class DataDefaults
 {
     /// <summary>
     /// The smallest crop (share of the image's area) of a small image's views. The photo default, 0.2, leaves a 28-px

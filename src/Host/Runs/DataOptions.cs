@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Contrastive.Host;
 
 /// <summary>Where the data is. Configuration section "Data".</summary>
-public sealed class DataOptions : IValidatableObject
+internal sealed class DataOptions : IValidatableObject
 {
     /// <summary>Data URI: a Parquet file, a directory of them or a glob. Empty = the demo dataset under ./data/demo (made on first use).</summary>
     public string Uri { get; set; } = "";

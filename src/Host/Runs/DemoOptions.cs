@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Contrastive.Host;
 
 /// <summary>`contrastive demo-data`: the synthetic labelled dataset. Configuration section "Demo".</summary>
-public sealed class DemoOptions
+internal sealed class DemoOptions
 {
     /// <summary>Folder to write the shards into.</summary>
     [Required(ErrorMessage = "is required: the folder to write into")]

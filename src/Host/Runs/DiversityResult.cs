@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Contrastive.Host;
 
 /// <summary>Batch diversity as JSON: distinct labels per batch against uniform sampling, and the largest share from one read unit.</summary>
-public sealed record DiversityResult(
+internal sealed record DiversityResult(
     [property: JsonPropertyName("batches")] long Batches,
     [property: JsonPropertyName("mean_distinct_labels")] double MeanDistinctLabels,
     [property: JsonPropertyName("uniform_distinct_labels")] double UniformDistinctLabels,

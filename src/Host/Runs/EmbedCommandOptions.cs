@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Contrastive.Host;
 
 /// <summary>`contrastive embed`: what to embed and where to write it. Configuration section "Embed" (the data: section "Data").</summary>
-public sealed class EmbedCommandOptions
+internal sealed class EmbedCommandOptions
 {
     /// <summary>A checkpoint file written by train.</summary>
     [Required(ErrorMessage = "is required: a checkpoint file written by train")]

@@ -17,7 +17,7 @@ namespace Contrastive.Host;
 /// encoder features kNN uses (<see cref="IContrastiveMethod.Embed"/>). With <see cref="EmbedCommandOptions.Text"/>, the
 /// captions go through the text tower instead (<see cref="IImageTextMethod.EmbedTexts"/>), read without decoding an image.
 /// </summary>
-public static class EmbedRun
+internal static class EmbedRun
 {
     /// <param name="given">Whether the user set a configuration key: the evaluation crop follows the images' size otherwise.</param>
     /// <param name="log">Where the data-driven choices and progress (without a live display) are said (null: nowhere).</param>

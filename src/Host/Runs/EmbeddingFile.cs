@@ -10,7 +10,7 @@ namespace Contrastive.Host;
 /// time. The file is written under a temporary name beside <see cref="Path"/> and renamed on <see cref="CompleteAsync"/>:
 /// a reader never sees half a file, and a failed run leaves none (disposing without completing deletes the temporary).
 /// </summary>
-public sealed class EmbeddingFile : IAsyncDisposable
+internal sealed class EmbeddingFile : IAsyncDisposable
 {
     /// <summary>Embedding bytes per row group when the row count is not given.</summary>
     public const long RowGroupBytes = 32L << 20;

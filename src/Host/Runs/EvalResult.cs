@@ -1,13 +1,9 @@
-using Contrastive.Batching;
-using Contrastive.Ingest;
-using Contrastive.Training;
 using System.Text.Json.Serialization;
-using TorchSharp;
 
 namespace Contrastive.Host;
 
 /// <summary>What `contrastive eval` reports; with --baselines, the same for a random-init encoder and for raw pixels.</summary>
-public sealed record EvalResult(
+internal sealed record EvalResult(
     [property: JsonPropertyName("knn_top1")] double KnnTop1,
     [property: JsonPropertyName("linear_top1")] double LinearTop1)
 {

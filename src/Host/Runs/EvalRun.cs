@@ -12,7 +12,7 @@ namespace Contrastive.Host;
 /// <c>baselines</c>, the same two figures for the architecture at random init (seeded with the run's seed) and for raw pixels
 /// (the evaluation view as floats in [0, 1]): a learned encoder that does not beat raw pixels has not earned its keep.
 /// </summary>
-public static class EvalRun
+internal static class EvalRun
 {
     /// <param name="given">Whether the user set a configuration key: the evaluation crop follows the test images' size otherwise.</param>
     /// <param name="log">Where the data-driven choice is said (null: nowhere).</param>

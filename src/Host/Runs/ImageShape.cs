@@ -1,12 +1,11 @@
 using System.Globalization;
 using Contrastive.Ingest;
-using Contrastive.Training;
 
 namespace Contrastive.Host;
 
 /// <summary>What a dataset's first images look like: their stored size (median) and whether they are all grayscale.</summary>
 /// <param name="Probed">Images decoded to find out.</param>
-public sealed record ImageShape(int Width, int Height, bool Grayscale, int Probed)
+internal sealed record ImageShape(int Width, int Height, bool Grayscale, int Probed)
 {
     /// <summary>Images whose longer side is at most this are small (CIFAR, MNIST, Fashion-MNIST, SVHN: 28 to 32 px).</summary>
     public const int SmallSide = 64;

@@ -1,10 +1,9 @@
 using System.Text.Json.Serialization;
-using Contrastive.Ingest;
 
 namespace Contrastive.Host;
 
 /// <summary>What `contrastive inspect` reports about a dataset.</summary>
-public sealed record InspectResult
+internal sealed record InspectResult
 {
     [JsonPropertyName("format")] public string Format { get; init; } = "";
     [JsonPropertyName("shards")] public int Shards { get; init; }

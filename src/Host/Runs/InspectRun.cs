@@ -4,7 +4,7 @@ using Contrastive.Ingest;
 namespace Contrastive.Host;
 
 /// <summary>`contrastive inspect`: one pass over the data, counting samples per label.</summary>
-public static class InspectRun
+internal static class InspectRun
 {
     /// <summary>
     /// Inspects image data, a folder of WAV files, or time-series Parquet when <paramref name="seriesColumns"/> are named or the Parquet

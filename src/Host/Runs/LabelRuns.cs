@@ -1,10 +1,9 @@
 using System.Text.Json.Serialization;
-using Contrastive.Ingest;
 
 namespace Contrastive.Host;
 
 /// <summary>Runs of one label in stored order: long runs mean the data is stored class by class.</summary>
-public sealed record LabelRuns(
+internal sealed record LabelRuns(
     [property: JsonPropertyName("mean_length")] double MeanLength,
     [property: JsonPropertyName("longest")] long Longest,
     [property: JsonPropertyName("random_order_mean_length")] double RandomOrderMeanLength,

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Contrastive.Host;
 
 /// <summary>`contrastive pack`: converting a dataset into shards. Configuration section "Pack".</summary>
-public sealed class PackOptions
+internal sealed class PackOptions
 {
     /// <summary>Any supported source: Parquet, tar shards or an image folder.</summary>
     [Required(ErrorMessage = "is required: the data to pack")]

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Contrastive.Host;
 
 /// <summary>`bench` and `train`: a timeline trace and an HTML report of the run. Configuration section "Profile".</summary>
-public sealed class ProfileOptions
+internal sealed class ProfileOptions
 {
     /// <summary>Write a Chrome Trace Event file (Perfetto, chrome://tracing, speedscope) here; unset: no trace.</summary>
     public string? Trace { get; set; }

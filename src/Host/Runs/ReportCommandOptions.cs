@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Contrastive.Host;
 
 /// <summary>`contrastive report`: a training folder's report. Configuration section "Report".</summary>
-public sealed class ReportCommandOptions
+internal sealed class ReportCommandOptions
 {
     /// <summary>A training run's --out folder, finished or running.</summary>
     [Required(ErrorMessage = "is required: a training run's --out folder")]

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Contrastive.Host;
 
 /// <summary>Image↔text retrieval recall@k (<see cref="Contrastive.Training.Retrieval"/>) over <see cref="Samples"/> held-out pairs.</summary>
-public sealed record RetrievalResult(
+internal sealed record RetrievalResult(
     [property: JsonPropertyName("i2t_r1")] double ImageToTextR1,
     [property: JsonPropertyName("i2t_r5")] double ImageToTextR5,
     [property: JsonPropertyName("i2t_r10")] double ImageToTextR10,

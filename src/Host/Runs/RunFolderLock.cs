@@ -9,7 +9,7 @@ namespace Contrastive.Host;
 /// so a folder left by a killed run is never blocked. Who holds it (pid, host, command, since) is written beside it in
 /// <c>DIR/.lock.holder</c>, which the refused process reads to name the holder.
 /// </summary>
-public sealed class RunFolderLock : IDisposable
+internal sealed class RunFolderLock : IDisposable
 {
     public const string LockFile = ".lock", HolderFile = ".lock.holder";
 

@@ -1,7 +1,7 @@
 namespace Contrastive.Host;
 
 /// <summary>Where the hosted run leaves its outcome for the program to print and turn into an exit code.</summary>
-public sealed class RunOutcome
+internal sealed class RunOutcome
 {
     public TrainResult? Result { get; set; }
 

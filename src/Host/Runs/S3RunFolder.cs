@@ -10,7 +10,7 @@ namespace Contrastive.Host;
 /// Training:KeepCheckpoints stay in the bucket. A resume first fetches the bucket's checkpoints into the local folder, so the
 /// newest intact one (its checksum verified) is taken, wherever the run last ran.
 /// </summary>
-public sealed class S3RunFolder
+internal sealed class S3RunFolder
 {
     private static readonly string[] MetricsFiles = ["metrics.jsonl", "metrics.csv"];
 

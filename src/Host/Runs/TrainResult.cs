@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Contrastive.Host;
 
 /// <summary>The figures a training run ends with; printed as one JSON object with --json.</summary>
-public sealed record TrainResult
+internal sealed record TrainResult
 {
     [JsonPropertyName("steps")] public long Steps { get; init; }
     [JsonPropertyName("samples")] public long Samples { get; init; }

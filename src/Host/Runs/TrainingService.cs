@@ -8,7 +8,7 @@ namespace Contrastive.Host;
 /// The training run as a hosted service: starts with the host, stops the host when done. A stop request
 /// (Ctrl-C, SIGTERM) cancels the run's token; the run then writes a checkpoint and returns.
 /// </summary>
-public sealed class TrainingService(TrainSettings settings, RunOutcome outcome, IHostApplicationLifetime lifetime, ILogger<TrainingService> log, RunDisplay? display = null)
+internal sealed class TrainingService(TrainSettings settings, RunOutcome outcome, IHostApplicationLifetime lifetime, ILogger<TrainingService> log, RunDisplay? display = null)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

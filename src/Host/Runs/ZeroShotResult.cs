@@ -1,13 +1,9 @@
-using Contrastive.Batching;
-using Contrastive.Ingest;
-using Contrastive.Training;
 using System.Text.Json.Serialization;
-using TorchSharp;
 
 namespace Contrastive.Host;
 
 /// <summary>What `contrastive eval --zero-shot` reports; with --baselines, the same for the random-init towers.</summary>
-public sealed record ZeroShotResult(
+internal sealed record ZeroShotResult(
     [property: JsonPropertyName("zero_shot_top1")] double Top1,
     [property: JsonPropertyName("zero_shot_top5")] double Top5)
 {

@@ -1,8 +1,6 @@
 using Contrastive.Batching;
 using Contrastive.Ingest;
 using Contrastive.Training;
-using System.Text.Json.Serialization;
-using TorchSharp;
 
 namespace Contrastive.Host;
 
@@ -11,7 +9,7 @@ namespace Contrastive.Host;
 /// every name in every prompt template through the text tower, the prompts' embeddings averaged per class
 /// (<see cref="ZeroShot"/>), each image given the class nearest its own embedding.
 /// </summary>
-public static class ZeroShotRun
+internal static class ZeroShotRun
 {
     public static async Task<ZeroShotResult> RunAsync(EvalCommandOptions what, EvaluationOptions evaluation, string deviceName, BatchingOptions batching,
         Func<IImageDecoder>? decoders, CancellationToken ct, RunDisplay? display = null, Func<string, bool>? given = null, Action<string>? log = null,

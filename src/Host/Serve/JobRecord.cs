@@ -1,9 +1,5 @@
-using System.Globalization;
-using System.Security.Cryptography;
-using Microsoft.Data.Sqlite;
-
 namespace Contrastive.Host.Serve;
 
 /// <summary>One job as stored: its spec (the JSON posted), state, times, restarts, last figures, result and error.</summary>
-public sealed record JobRecord(string Id, string Spec, string State, DateTimeOffset Created, DateTimeOffset? Started, DateTimeOffset? Finished, int Restarts,
+internal sealed record JobRecord(string Id, string Spec, string State, DateTimeOffset Created, DateTimeOffset? Started, DateTimeOffset? Finished, int Restarts,
     long? Step, double? Loss, double? LearningRate, double? ImagesPerSec, double? Starvation, double? EtaSeconds, string? Result, string? Error, bool CancelRequested);

@@ -13,7 +13,7 @@ namespace Contrastive.Host.Serve;
 /// own folder. A cancel request or the host's stop cancels the job's token: the training loop finishes its step and writes a
 /// checkpoint, and the job becomes cancelled or interrupted. Interrupted jobs resume from their newest intact checkpoint.
 /// </summary>
-public sealed class JobRunner(JobStore store, ServeState state, ServeOptions options, ILoggerFactory loggers) : BackgroundService
+internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions options, ILoggerFactory loggers) : BackgroundService
 {
     private readonly ILogger _log = loggers.CreateLogger("Contrastive.Serve");
     private readonly ConcurrentDictionary<string, (Task Task, CancellationTokenSource Cancel)> _running = new();

@@ -8,7 +8,7 @@ namespace Contrastive.Host.Serve;
 /// mapped onto the same configuration keys through the one options path, so a job is configured, validated and run
 /// exactly as `contrastive train` is. The server sets the run folder; "data" must lie under Serve:DataRoots.
 /// </summary>
-public static class JobSpec
+internal static class JobSpec
 {
     /// <summary>Options the server sets itself: the run folder and whether to resume.</summary>
     private static readonly string[] ServerSet = ["out", "resume"];

@@ -1,10 +1,7 @@
-using System.Globalization;
-using System.Text.Json;
-
 namespace Contrastive.Host.Serve;
 
 /// <summary>A job spec that cannot run; <see cref="Setting"/> names the spec field at fault (null: the spec as a whole).</summary>
-public sealed class JobSpecException(string? setting, string message) : Exception(message)
+internal sealed class JobSpecException(string? setting, string message) : Exception(message)
 {
     public string? Setting { get; } = setting;
 }

@@ -1,11 +1,7 @@
-using System.Globalization;
-using System.Security.Cryptography;
-using Microsoft.Data.Sqlite;
-
 namespace Contrastive.Host.Serve;
 
 /// <summary>The states a job goes through.</summary>
-public static class JobStates
+internal static class JobStates
 {
     public const string Queued = "queued", Running = "running", Succeeded = "succeeded", Failed = "failed", Cancelled = "cancelled", Interrupted = "interrupted";
 

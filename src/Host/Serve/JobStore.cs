@@ -8,7 +8,7 @@ namespace Contrastive.Host.Serve;
 /// The job database: one SQLite file (WAL journal) in the state directory. One connection, used under a lock: the service
 /// writes a handful of rows a second at most.
 /// </summary>
-public sealed class JobStore : IDisposable
+internal sealed class JobStore : IDisposable
 {
     private readonly SqliteConnection _db;
     private readonly Lock _gate = new();

@@ -20,7 +20,7 @@ namespace Contrastive.Host.Serve;
 /// `contrastive serve`: the generic host with ASP.NET Core (Kestrel), the job database, the worker that trains the jobs,
 /// the JSON API under /api, health and readiness, Prometheus metrics and the status page.
 /// </summary>
-public static class ServeApp
+internal static class ServeApp
 {
     /// <summary>Checks the settings, opens the state directory (one service per directory) and runs until SIGTERM or Ctrl-C.</summary>
     /// <exception cref="UsageException">A setting that cannot work (an open bind without a key, an unreadable key file); the message names it.</exception>

@@ -8,7 +8,7 @@ namespace Contrastive.Host.Serve;
 /// gauges and histogram, through prometheus-net's meter adapter) and per-job gauges (step, loss, images/s, starvation,
 /// state), refreshed from the database and the running jobs' live figures before each scrape.
 /// </summary>
-public sealed class ServeMetrics : IDisposable
+internal sealed class ServeMetrics : IDisposable
 {
     private const int JobsShown = 200;
 

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Contrastive.Host.Serve;
 
 /// <summary>`contrastive serve`: the hosted training service. Configuration section "Serve".</summary>
-public sealed class ServeOptions
+internal sealed class ServeOptions
 {
     /// <summary>Where Kestrel listens, separated by ';'. Default http://127.0.0.1:8080 (loopback only).</summary>
     [Required]

@@ -1,14 +1,7 @@
-using System.Collections.Concurrent;
-using System.Text.Json;
-using Contrastive.Ingest;
-using Contrastive.Training;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-
 namespace Contrastive.Host.Serve;
 
 /// <summary>Where the service keeps things: the database and one folder per job.</summary>
-public sealed class ServeState(string root, string? checkpointPrefix = null)
+internal sealed class ServeState(string root, string? checkpointPrefix = null)
 {
     public string Root { get; } = Path.GetFullPath(root);
 

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Runtime.CompilerServices;
-
 namespace Contrastive.Ingest;
 
 /// <summary>The shuffle buffer a plan gives on a dataset, for a start-up log line (<see cref="Text"/>) and for checks.</summary>

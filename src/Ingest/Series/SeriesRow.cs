@@ -1,6 +1,3 @@
-using Parquet;
-using Parquet.Schema;
-
 namespace Contrastive.Ingest;
 
 /// <summary>One sequence: its channels (each the same length) and its label (<see cref="Sample.NoLabel"/> for none).</summary>

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace Contrastive.Ingest;
 
 /// <summary>A decoded WAV file: channel-major samples in [-1, 1] (PCM) or as stored (float).</summary>

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Contrastive.Training;
 
 /// <summary>A module's weights and buffers as bytes (TorchSharp's format), for checkpoints and copies between networks.</summary>
-public static class ModuleState
+internal static class ModuleState
 {
     public static byte[] Save(nn.Module module)
     {

@@ -11,7 +11,7 @@ namespace Contrastive.Training;
 /// copied into a host array a CPU tensor shares; CUDA gradients go to that host array and back (correct everywhere), or
 /// through NCCL on the device when <see cref="Nccl"/> is set.
 /// </summary>
-public sealed class DataParallel : IDisposable
+internal sealed class DataParallel : IDisposable
 {
     private readonly IProcessGroup _group;
     private readonly Parameter[] _parameters;

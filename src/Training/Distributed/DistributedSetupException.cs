@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Contrastive.Training;
 
 /// <summary>Distributed training cannot start as configured (no MPI library, a launcher mismatch); the message says what to do.</summary>

@@ -12,7 +12,7 @@ namespace Contrastive.Training;
 /// (<see cref="DataParallel"/>) the parameters' gradient is that of the mean of the ranks' losses, so a rank's loss must
 /// be scaled so that this mean is the global loss (<see cref="GlobalContrastLoss"/> is).
 /// </summary>
-public static class GlobalBatch
+internal static class GlobalBatch
 {
     /// <summary>
     /// This rank's loss and its gradient with respect to this rank's <paramref name="representations"/> [m, D] (every rank

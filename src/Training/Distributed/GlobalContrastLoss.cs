@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Contrastive.Training;
@@ -10,7 +9,7 @@ namespace Contrastive.Training;
 /// over the world size, so the ranks' mean is the global batch's mean loss. With each row's only positive its other view
 /// (SimCLR's instance keys) it is NT-Xent; with class keys, SupCon.
 /// </summary>
-public static class GlobalContrastLoss
+internal static class GlobalContrastLoss
 {
     /// <param name="all">Every rank's rows, [N, D].</param>
     /// <param name="keys">[N] int64 keys (<see cref="GlobalBatch.GlobalKeys"/>).</param>

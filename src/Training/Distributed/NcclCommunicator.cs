@@ -11,7 +11,7 @@ namespace Contrastive.Training;
 /// loads; otherwise gradients go through host memory and MPI (<see cref="DataParallel"/>). Not run on this project's CI
 /// machines, which have no GPU.
 /// </summary>
-public sealed unsafe class NcclCommunicator : IDisposable
+internal sealed unsafe class NcclCommunicator : IDisposable
 {
     public const string Library = "libnccl.so.2";
     private const int NcclFloat32 = 7, NcclFloat64 = 8, NcclInt64 = 4, NcclUint8 = 1;

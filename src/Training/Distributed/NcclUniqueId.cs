@@ -1,12 +1,10 @@
 using System.Runtime.InteropServices;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Contrastive.Training;
 
 /// <summary>NCCL's 128-byte communicator id (<c>ncclUniqueId</c>), made by rank 0 and broadcast to the others over MPI.</summary>
 [StructLayout(LayoutKind.Sequential, Size = Bytes)]
-public unsafe struct NcclUniqueId
+internal unsafe struct NcclUniqueId
 {
     public const int Bytes = 128;
     private fixed byte _internal[Bytes];

@@ -1,4 +1,3 @@
-using Contrastive.Training.Text;
 using static TorchSharp.torch;
 
 namespace Contrastive.Training;

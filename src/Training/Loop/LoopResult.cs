@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using Contrastive.Augment;
-using Contrastive.Ingest;
-
 namespace Contrastive.Training;
 
 /// <summary>How a loop ended.</summary>

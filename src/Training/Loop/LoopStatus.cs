@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using Contrastive.Augment;
-using Contrastive.Ingest;
-
 namespace Contrastive.Training;
 
 /// <summary>A periodic status of a running loop, for a progress display or a log line.</summary>

@@ -1,5 +1,3 @@
-using Contrastive.Augment;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Contrastive.Training;

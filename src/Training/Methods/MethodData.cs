@@ -1,8 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-using System.Text.Json;
-using Contrastive.Augment;
-using static TorchSharp.torch;
-
 namespace Contrastive.Training;
 
 /// <summary>What a method trains on.</summary>

@@ -1,8 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-using System.Text.Json;
-using Contrastive.Augment;
-using static TorchSharp.torch;
-
 namespace Contrastive.Training;
 
 /// <summary>A command-line flag a method declares: <c>--moco-queue</c> sets <c>Moco:Queue</c>.</summary>

@@ -1,8 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-using System.Text.Json;
-using Contrastive.Augment;
-using static TorchSharp.torch;
-
 namespace Contrastive.Training;
 
 /// <summary>The views an image method asks of the input pipeline, from the run's augmentation settings.</summary>

@@ -11,7 +11,7 @@ namespace Contrastive.Training;
 /// batch-dependent layers; with BatchNorm in training mode the statistics are per chunk (as in the paper).
 /// Peak activation memory is one chunk's.
 /// </summary>
-public static class GradCache
+internal static class GradCache
 {
     /// <summary>
     /// Accumulates into the parameters' gradients the gradient of <paramref name="loss"/>(encode(<paramref name="input"/>))

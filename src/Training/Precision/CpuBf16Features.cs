@@ -1,6 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics.X86;
-
 namespace Contrastive.Training;
 
 /// <summary>The CPU's native bfloat16 instructions (what oneDNN, under libtorch, computes bf16 convolutions and matrix products with).</summary>

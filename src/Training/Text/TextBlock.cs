@@ -1,4 +1,3 @@
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -6,7 +5,7 @@ using static TorchSharp.torch.nn;
 namespace Contrastive.Training.Text;
 
 /// <summary>One pre-norm transformer block: x + Attention(LN(x)) then x + MLP(LN(x)), MLP = Linear(4·width) → GELU → Linear.</summary>
-public sealed class TextBlock : Module<Tensor, Tensor, Tensor>
+internal sealed class TextBlock : Module<Tensor, Tensor, Tensor>
 {
     private readonly LayerNorm norm1, norm2;
     private readonly Linear qkv, out_proj, fc, fc_proj;

@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Contrastive.Augment;
 using Contrastive.Training;
 using static TorchSharp.torch;
 

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace Contrastive.Host;
 
 /// <summary>What a run says: its start lines, the status lines, the live display's line, and at the end its trace and report.</summary>
-public sealed partial class TrainRun
+internal sealed partial class TrainRun
 {
     /// <summary>Writes the trace and the report (from the --out folder's files, as `contrastive report` does); returns report.html's path, or null when there was nothing to report.</summary>
     private string? WriteProfile(IProcessGroup group, TraceRecorder? trace, TrainResult? result, string out_)

@@ -8,7 +8,7 @@ using TorchSharp;
 namespace Contrastive.Host;
 
 /// <summary>The run's steps before the evaluation: open data, build or resume, choose the processor, train.</summary>
-public sealed partial class TrainRun
+internal sealed partial class TrainRun
 {
     private const int MetricsWindow = 20;
 

@@ -1,10 +1,6 @@
-using System.Diagnostics;
-using Contrastive.Batching;
 using Contrastive.Ingest;
 using Contrastive.Training;
 using Microsoft.Extensions.Logging;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Contrastive.Host;
 
@@ -14,7 +10,7 @@ namespace Contrastive.Host;
 /// <see cref="TrainingLoop"/> until a limit or a stop request, checkpoint, then evaluate the trained against the
 /// random-init network on the held-out split (kNN for images, a linear probe for series).
 /// </summary>
-public sealed partial class TrainRun(TrainSettings settings, ILogger log, RunDisplay? display = null)
+internal sealed partial class TrainRun(TrainSettings settings, ILogger log, RunDisplay? display = null)
 {
     /// <summary>What this run records as the holder of its folder's lock (default: this process's command line).</summary>
     public string? LockPurpose { get; init; }

@@ -15,7 +15,7 @@ public sealed class ByolMethod : ImageMethod
     }
 
     /// <summary>The predictor and the target network.</summary>
-    public ByolTarget Target { get; }
+    internal ByolTarget Target { get; }
 
     public override IReadOnlyList<Parameter> Parameters { get; }
 

@@ -9,7 +9,7 @@ namespace Contrastive.Training;
 /// follows the online network by an exponential moving average whose rate τ rises on a cosine from
 /// <see cref="BaseTau"/> to 1 over training: τ = 1 − (1 − τ_base)·(cos(π·progress) + 1) / 2. No negatives.
 /// </summary>
-public sealed class ByolTarget : IDisposable
+internal sealed class ByolTarget : IDisposable
 {
     public ByolTarget(ProjectedEncoder online, Func<ProjectedEncoder> create, int dim, int hidden, double baseTau, Device device)
     {

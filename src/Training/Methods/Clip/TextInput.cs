@@ -1,7 +1,3 @@
-using Contrastive.Augment;
-using Contrastive.Training.Text;
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Contrastive.Training;

@@ -1,8 +1,3 @@
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-using static TorchSharp.torch.nn;
-
 namespace Contrastive.Training;
 
 /// <summary>Sizes of a CPC model (van den Oord et al. 2018); the defaults are the paper's audio model.</summary>

@@ -1,8 +1,3 @@
-using Contrastive.Augment;
-using TorchSharp.Modules;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Contrastive.Training;
 
 /// <summary>CPC's entry in the <see cref="MethodRegistry"/>.</summary>

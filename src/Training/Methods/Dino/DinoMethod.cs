@@ -23,7 +23,7 @@ public sealed class DinoMethod : ImageMethod
     }
 
     /// <summary>The student head, the teacher and the centre.</summary>
-    public SelfDistillation Distillation { get; }
+    internal SelfDistillation Distillation { get; }
 
     public override IReadOnlyList<Parameter> Parameters { get; }
 

@@ -10,7 +10,7 @@ namespace Contrastive.Training;
 /// momentum <see cref="CenterMomentum"/>) and sharpened (temperature <see cref="TeacherTemperature"/>) so that neither
 /// collapse wins. Views 0 and 1 of a batch are the global ones; views 2 and up, smaller, the local ones.
 /// </summary>
-public sealed class SelfDistillation : IDisposable
+internal sealed class SelfDistillation : IDisposable
 {
     private readonly Encoder _teacherEncoder;
     private readonly Tensor _center;

@@ -19,7 +19,7 @@ public sealed class MocoMethod : ImageMethod
         Parameters = Network.parameters().ToArray();
     }
 
-    public MomentumContrast Contrast { get; }
+    internal MomentumContrast Contrast { get; }
 
     public override IReadOnlyList<Parameter> Parameters { get; }
 

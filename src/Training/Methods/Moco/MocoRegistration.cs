@@ -1,7 +1,3 @@
-using Contrastive.Augment;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace Contrastive.Training;
 
 /// <summary>MoCo's entry in the <see cref="MethodRegistry"/>.</summary>

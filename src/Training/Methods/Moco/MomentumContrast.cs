@@ -9,7 +9,7 @@ namespace Contrastive.Training;
 /// InfoNCE over [q·k⁺, q·queue] / T. Single-device "shuffled BN": the query is encoded in two halves in batch order and
 /// the key in two halves of a random permutation, so no sample's key shares batch statistics with its query's half.
 /// </summary>
-public sealed class MomentumContrast : IDisposable
+internal sealed class MomentumContrast : IDisposable
 {
     private readonly Tensor _queue;   // [K, D], unit rows
     private long _pointer;

@@ -1,4 +1,3 @@
-using Contrastive.Augment;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,9 +1,4 @@
-using System.ComponentModel.DataAnnotations;
-using Contrastive.Augment;
 using Contrastive.Training.Text;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Contrastive.Training;
 

@@ -1,6 +1,3 @@
-using Contrastive.Augment;
-using static TorchSharp.torch;
-
 namespace Contrastive.Training;
 
 /// <summary>SupCon's entry in the <see cref="MethodRegistry"/>.</summary>
