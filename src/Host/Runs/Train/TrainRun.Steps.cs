@@ -25,8 +25,9 @@ internal sealed partial class TrainRun
         var (dataset, channels, uri) = await OpenAsync(images, captions is not null, stop).ConfigureAwait(false);
         if (group.Rank == 0) group.Barrier();
         var data = new TrainData(dataset, channels, uri, images, textOnly, captions, dataset.HasLabels ? new HoldoutSplit(settings.Training.HoldoutFraction) : HoldoutSplit.None);
-        log.LogInformation("Data {Uri}: {Format}, {Shards} shard(s), {Samples} samples{Channels}, columns {Columns}, labels: {Labels}",
-            uri, dataset.Format, dataset.ShardCount, dataset.SampleCount, images ? "" : $" of {channels} channel(s)", data.ColumnList, dataset.HasLabels ? "yes" : "none");
+        log.LogInformation("Data {Uri}: {Format}, {Shards} shard(s), {Samples} samples{Channels}, labels: {Labels}",
+            uri, dataset.Format, dataset.ShardCount, dataset.SampleCount, images ? "" : $" of {channels} channel(s)", dataset.HasLabels ? "yes" : "none");
+        log.LogDebug("Columns: {Columns}", data.ColumnList);
         if (method.NeedsLabels && !dataset.HasLabels)
             throw new UsageException($"--method {method.Name} needs labels, and the data at '{uri}' has none ({data.ColumnList}).");
         if (captions is not null) CaptionData.Require(dataset, $"--method {method.Name} trains on {(textOnly ? "captions" : "images with captions")}", "--text-column");
