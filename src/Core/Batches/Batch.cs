@@ -101,7 +101,7 @@ public sealed class Batch
 
     public long[] Indices { get; }
 
-    /// <summary>Each sample's read unit (shard and row group or segment) as an id, for batch-diversity figures (<see cref="BatchDiversityMeter"/>).</summary>
+    /// <summary>Each sample's read unit (shard and row group or segment) as an id, for batch-diversity figures (`BatchDiversityMeter` (Augment)).</summary>
     public long[] Sources { get; }
 
     /// <summary>Each sample's key (its stored path) when the shard has one; references, not copies.</summary>

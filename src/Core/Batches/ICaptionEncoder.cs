@@ -16,7 +16,7 @@ public interface ICaptionEncoder
 
     /// <summary>
     /// Encodes <paramref name="utf8"/> into <paramref name="row"/> (exactly <see cref="Context"/> ids) and returns how many
-    /// ids are not padding. Throws <see cref="SampleFormatException"/> for a caption it cannot encode (a bad sample).
+    /// ids are not padding. Throws `SampleFormatException` (Augment) for a caption it cannot encode (a bad sample).
     /// </summary>
     int EncodeUtf8Into(ReadOnlySpan<byte> utf8, Span<int> row);
 }

@@ -13,18 +13,7 @@ internal static class Cli
     {
         var output = stdout ?? Console.Out;
         var error = stderr ?? Console.Error;
-        var root = new RootCommand("Contrastive.Pipeline: streaming contrastive self-supervised pretraining.");
-        root.Subcommands.Add(TrainCommand.Create(output, error));
-        root.Subcommands.Add(EvalCommand.Create(output, error));
-        root.Subcommands.Add(EmbedCommand.Create(output, error));
-        root.Subcommands.Add(DemoDataCommand.Create(output, error));
-        root.Subcommands.Add(BenchCommand.Create(output, error));
-        root.Subcommands.Add(InspectCommand.Create(output, error));
-        root.Subcommands.Add(PackCommand.Create(output, error));
-        root.Subcommands.Add(MethodsCommand.Create(output));
-        root.Subcommands.Add(ReportCommand.Create(output, error));
-        root.Subcommands.Add(ServeCommand.Create(output, error));
-
+        var root = Build(output, error);
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -41,6 +30,24 @@ internal static class Cli
         {
             return Report(e, error);
         }
+    }
+
+    /// <summary>The root command with every command (one file each under Commands/).</summary>
+    internal static RootCommand Build(TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("Contrastive.Pipeline: streaming contrastive self-supervised pretraining.");
+        root.Subcommands.Add(TrainCommand.Create(output, error));
+        root.Subcommands.Add(EvalCommand.Create(output, error));
+        root.Subcommands.Add(EmbedCommand.Create(output, error));
+        root.Subcommands.Add(DemoDataCommand.Create(output, error));
+        root.Subcommands.Add(BenchCommand.Create(output, error));
+        root.Subcommands.Add(InspectCommand.Create(output, error));
+        root.Subcommands.Add(PackCommand.Create(output, error));
+        root.Subcommands.Add(MethodsCommand.Create(output));
+        root.Subcommands.Add(ReportCommand.Create(output, error));
+        root.Subcommands.Add(ServeCommand.Create(output, error));
+        root.Subcommands.Add(DocsCommand.Create(output, () => Build(TextWriter.Null, TextWriter.Null)));
+        return root;
     }
 
     /// <summary>Builds the generic host for a training run and runs it to completion or a stop signal (as `train` does).</summary>

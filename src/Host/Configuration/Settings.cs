@@ -54,14 +54,17 @@ internal static class Settings
         return new CommandConfiguration(builder.Build(), given ?? new Dictionary<string, string>(), declared);
     }
 
+    /// <summary>The options class of <paramref name="section"/> (a method's: its registration's); null when no class binds it.</summary>
+    internal static Type? SectionType(string section) =>
+        Sections.GetValueOrDefault(section) ?? MethodRegistry.All.FirstOrDefault(m => m.Section.Equals(section, StringComparison.OrdinalIgnoreCase))?.OptionsType;
+
     /// <summary>The options class property <paramref name="key"/> ("Section:Property") binds to; null when unknown.</summary>
     private static PropertyInfo? PropertyOf(string key)
     {
         int colon = key.IndexOf(':', StringComparison.Ordinal);
         if (colon < 0) return null;
         string section = key[..colon], name = key[(colon + 1)..];
-        var type = Sections.GetValueOrDefault(section) ?? MethodRegistry.All.FirstOrDefault(m => m.Section.Equals(section, StringComparison.OrdinalIgnoreCase))?.OptionsType;
-        return type?.GetProperty(name, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
+        return SectionType(section)?.GetProperty(name, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
     }
 
     /// <summary>The command-line type of the option setting <paramref name="key"/>: bool for flags, else the property's type, nullable (unset unless given).</summary>

@@ -10,7 +10,7 @@ internal sealed class CliLoggerProvider(TextWriter writer, LogLevel minimum = Lo
 {
     private readonly object _gate = new();
 
-    /// <summary>Where lines go instead of <paramref name="writer"/> while a live display owns the terminal (null: the writer).</summary>
+    /// <summary>Where lines go instead of the writer while a live display owns the terminal (null: the writer).</summary>
     public Action<string>? Redirect { get; set; }
 
     public ILogger CreateLogger(string categoryName) => new Logger(this);

@@ -47,7 +47,7 @@ internal static class DemoCaptionGenerator
 
     public const int Classes = 7;
 
-    /// <summary>The attributes image <paramref name="index"/> is drawn with and described by.</summary>
+    /// <summary>The attributes an image is drawn with and described by.</summary>
     public readonly record struct Attributes(int Shape, int Colour, int Size, int Position, int Template, int SizeWord);
 
     public static Attributes AttributesOf(long seed, long index)

@@ -29,7 +29,7 @@ internal static class SampleOrder
     /// <paramref name="count"/> samples when shuffling (stored order otherwise), cut into read units of
     /// <paramref name="unitSize"/> consecutive entries. Yields this rank's units that are not before the plan's cursor, each
     /// with its position and the samples to read in order: those the split keeps, less those before the cursor
-    /// (<paramref name="Skipped"/> of them, the offset of the first).
+    /// (`Skipped` of them, the offset of the first).
     /// </summary>
     public static IEnumerable<(int Position, int[] Samples, int Skipped)> Slices(int count, int unitSize, ReadPlan plan)
     {
