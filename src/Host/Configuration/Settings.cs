@@ -87,6 +87,7 @@ internal static class Settings
             null => "unset",
             string s when s.Length == 0 => "unset",
             bool b => b ? "true" : "false",
+            System.Collections.IEnumerable list and not string => string.Join(", ", list.Cast<object>()) is { Length: > 0 } items ? items : "none",
             IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
             _ => value.ToString(),
         };
