@@ -11,25 +11,18 @@ internal sealed class CommandLineOptions(Command command)
 {
     private readonly List<(Option Option, string Key)> _bound = [];
 
-    /// <summary>An option that sets <paramref name="key"/>.</summary>
-    public Option<T> Add<T>(string name, string key, string description, string? defaultNote = null) =>
-        (Option<T>)Add(new OptionSpec(name, key, description, defaultNote), typeof(T));
-
     /// <summary>Each of <paramref name="specs"/>, typed by its key's property (a bool is a flag that may take true or false).</summary>
     public void Add(IEnumerable<OptionSpec> specs)
     {
-        foreach (var spec in specs) Add(spec, Settings.OptionType(spec.Key));
-    }
-
-    private Option Add(OptionSpec spec, Type type)
-    {
-        string? value = spec.DefaultNote ?? Settings.DefaultText(spec.Key);
-        string help = value is null or "unset" ? spec.Description : $"{spec.Description} Default: {value}.";
-        var option = (Option)Activator.CreateInstance(typeof(Option<>).MakeGenericType(type), spec.Name, Array.Empty<string>())!;
-        option.Description = $"{help} [{spec.Key}]";
-        command.Options.Add(option);
-        _bound.Add((option, spec.Key));
-        return option;
+        foreach (var spec in specs)
+        {
+            string? value = spec.DefaultNote ?? Settings.DefaultText(spec.Key);
+            string help = value is null or "unset" ? spec.Description : $"{spec.Description} Default: {value}.";
+            var option = (Option)Activator.CreateInstance(typeof(Option<>).MakeGenericType(Settings.OptionType(spec.Key)), spec.Name, Array.Empty<string>())!;
+            option.Description = $"{help} [{spec.Key}]";
+            command.Options.Add(option);
+            _bound.Add((option, spec.Key));
+        }
     }
 
     /// <summary>--json: the result as one JSON object.</summary>
@@ -39,12 +32,6 @@ internal sealed class CommandLineOptions(Command command)
         command.Options.Add(json);
         return json;
     }
-
-    /// <summary>The options declared, each with the configuration key it sets.</summary>
-    public IEnumerable<(string Name, string Key)> Declared => _bound.Select(b => (b.Option.Name, b.Key));
-
-    /// <summary>A flag (no value) that sets <paramref name="key"/> to true.</summary>
-    public Option<bool> Flag(string name, string key, string description) => Add<bool>(name, key, description);
 
     /// <summary>The configuration of this invocation: every source, with the options given on the command line on top.</summary>
     public CommandConfiguration Configure(ParseResult parse, IDictionary<string, string?>? extra = null)
