@@ -17,7 +17,7 @@ internal static class DataDefaults
     /// <summary>
     /// The smallest crop (share of the image's area) of a small image's views. The photo default, 0.2, leaves a 28-px
     /// image's crop 12 px across before it is scaled back up; 0.4 learned faster on Fashion-MNIST in minutes (kNN top-1 of
-    /// a 3-minute SimCLR run 0.8430 against 0.8369; docs/methods.md, SimCLR).
+    /// a 3-minute SimCLR run 0.8430 against 0.8369; docs/benchmarks.md, SimCLR defaults).
     /// </summary>
     public const double SmallScaleMin = 0.4;
 
@@ -25,7 +25,7 @@ internal static class DataDefaults
     /// Colour jitter strength on grayscale images. Saturation and hue leave gray pixels gray, so of SimCLR's four jitters
     /// only brightness and contrast act; s = 1 (the paper's ImageNet strength, brightness and contrast ±0.8) in place of
     /// CIFAR's 0.5 made up for it on Fashion-MNIST (kNN top-1 of a 3-minute SimCLR run 0.8694 against 0.8555; 0.25 gave
-    /// 0.8367; docs/methods.md, SimCLR).
+    /// 0.8367; docs/benchmarks.md, SimCLR defaults).
     /// </summary>
     public const double GrayJitterStrength = 1.0;
 
@@ -69,7 +69,7 @@ internal static class DataDefaults
             {
                 augment.ScaleMin = SmallScaleMin;
                 chosen.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"Augment:ScaleMin {SmallScaleMin} (crops of at least {SmallScaleMin * 100:0}% of a small image's area: smaller ones keep too few of its pixels to match; measured on Fashion-MNIST, docs/methods.md)"));
+                    $"Augment:ScaleMin {SmallScaleMin} (crops of at least {SmallScaleMin * 100:0}% of a small image's area: smaller ones keep too few of its pixels to match; measured on Fashion-MNIST, docs/benchmarks.md)"));
             }
             if (!given("Augment:BlurProbability") && augment.BlurProbability != 0)
             {
@@ -86,7 +86,7 @@ internal static class DataDefaults
         {
             augment.JitterStrength = GrayJitterStrength;
             chosen.Add(string.Create(CultureInfo.InvariantCulture,
-                $"Augment:JitterStrength {GrayJitterStrength} (only brightness and contrast change gray pixels, so they get the full strength; measured on Fashion-MNIST, docs/methods.md)"));
+                $"Augment:JitterStrength {GrayJitterStrength} (only brightness and contrast change gray pixels, so they get the full strength; measured on Fashion-MNIST, docs/benchmarks.md)"));
         }
         chosen.AddRange(ForEvaluation(shape, evaluation, given));
         return chosen;

@@ -43,7 +43,7 @@ internal sealed class DataOptions : IValidatableObject
     /// <summary>
     /// Shuffle buffer of shard data (Parquet, tar), in samples: each epoch mixes the samples of this many consecutive read
     /// units of its shuffled unit order (row groups, tar pieces), within <see cref="ShuffleBufferMb"/> too; 0 or 1: one unit
-    /// at a time (the order before 2026-12-02). Image folders and IDX files are read in a permutation of all samples. Default 4096.
+    /// at a time. Image folders and IDX files are read in a permutation of all samples. Default 4096.
     /// </summary>
     [Range(0, 100_000_000)]
     public int ShuffleBufferSamples { get; set; } = Contrastive.Ingest.ReadPlan.DefaultShuffleBufferSamples;

@@ -10,7 +10,7 @@ namespace Contrastive.Training;
 /// average-pooled to a <c>pool</c> × <c>pool</c> grid and flattened: cheap enough to train on two CPU cores in minutes at
 /// 32 px. A grid of 3 (2,304 features; the default) keeps where in the image a feature was found — on 28-px
 /// Fashion-MNIST, whose last map is 3×3, it lifted kNN top-1 above a 2×2 grid's and global average pooling's
-/// (<c>pool</c> 1, 256 features), both at random init and trained (docs/methods.md).
+/// (<c>pool</c> 1, 256 features), both at random init and trained (docs/benchmarks.md, SimCLR defaults).
 /// </summary>
 public sealed class SmallConvNet : Encoder
 {

@@ -8,7 +8,7 @@ public sealed class SimClrOptions : IOptimizerRecipes
     /// <summary>
     /// NT-Xent temperature. Default 0.2 (MoCo v2's; the paper used 0.5 for CIFAR-10 and 0.1 for ImageNet with large
     /// batches): at the default batch of 128 and minutes of training, 0.2 learned faster than 0.5 and as fast as 0.1
-    /// (docs/methods.md).
+    /// (docs/benchmarks.md, SimCLR defaults).
     /// </summary>
     [Range(1e-4, 100.0)]
     public double Temperature { get; set; } = 0.2;
@@ -22,7 +22,7 @@ public sealed class SimClrOptions : IOptimizerRecipes
 
     /// <summary>
     /// AdamW's peak rate for SimCLR: 3e-3, three times the shared 1e-3. The paper used LARS only; with AdamW at batch 128,
-    /// 3e-3 learned faster than 1e-3 in minutes on Fashion-MNIST and 6e-3 no faster (docs/methods.md).
+    /// 3e-3 learned faster than 1e-3 in minutes on Fashion-MNIST and 6e-3 no faster (docs/benchmarks.md, SimCLR defaults).
     /// </summary>
     public const double AdamWLearningRate = 3e-3;
 
