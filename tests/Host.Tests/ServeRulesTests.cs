@@ -29,6 +29,32 @@ public sealed class ServeRulesTests() : TempFolderTest("serverules")
         Assert.Contains("no data roots are configured", Assert.Throws<JobSpecException>(() => JobSpec.CheckData("x", [])).Message);
     }
 
+    [Fact]
+    public void A_symbolic_link_out_of_a_data_root_is_refused_and_one_that_stays_inside_is_followed()
+    {
+        string root = Path.Combine(Folder, "links-root"), elsewhere = Path.Combine(Folder, "elsewhere");
+        Directory.CreateDirectory(Path.Combine(root, "sets", "a"));
+        Directory.CreateDirectory(Path.Combine(elsewhere, "shards"));
+        Directory.CreateSymbolicLink(Path.Combine(root, "escape"), elsewhere);                        // absolute target, outside
+        Directory.CreateSymbolicLink(Path.Combine(root, "up"), "..");                                  // relative target, outside
+        Directory.CreateSymbolicLink(Path.Combine(root, "inside"), Path.Combine(root, "sets"));        // stays inside
+        Directory.CreateSymbolicLink(Path.Combine(root, "sets", "loop"), Path.Combine(root, "sets", "loop2"));
+        Directory.CreateSymbolicLink(Path.Combine(root, "sets", "loop2"), Path.Combine(root, "sets", "loop"));
+        string[] roots = [root];
+        var e = Assert.Throws<JobSpecException>(() => JobSpec.CheckData("escape/shards", roots));
+        Assert.Equal("data", e.Setting);
+        Assert.Contains($"leads to '{Path.Combine(elsewhere, "shards")}' through a symbolic link, outside the data roots", e.Message);
+        Assert.Throws<JobSpecException>(() => JobSpec.CheckData(Path.Combine(root, "escape"), roots));
+        Assert.Contains("outside the data roots", Assert.Throws<JobSpecException>(() => JobSpec.CheckData("up/elsewhere/shards", roots)).Message);
+        Assert.Equal(Path.Combine(root, "inside", "a"), JobSpec.CheckData("inside/a", roots));        // the path as given, once checked
+        Assert.Contains("too many symbolic links", Assert.Throws<JobSpecException>(() => JobSpec.CheckData("sets/loop/x", roots)).Message);
+        // A root reached through a link is compared by its real path too.
+        string linkedRoot = Path.Combine(Folder, "root-link");
+        Directory.CreateSymbolicLink(linkedRoot, root);
+        Assert.Equal(Path.Combine(linkedRoot, "sets", "a"), JobSpec.CheckData(Path.Combine(linkedRoot, "sets", "a"), [linkedRoot]));
+        Assert.Equal(Path.Combine(root, "sets", "a"), JobSpec.CheckData(Path.Combine(root, "sets", "a"), [linkedRoot]));
+    }
+
     [Theory]
     [InlineData("http://127.0.0.1:8080")]
     [InlineData("http://localhost:8080")]

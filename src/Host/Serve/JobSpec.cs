@@ -92,9 +92,45 @@ internal static class JobSpec
         var local = roots.Where(r => !r.Contains("://", StringComparison.Ordinal)).Select(r => Path.TrimEndingDirectorySeparator(Path.GetFullPath(r))).ToList();
         if (local.Count == 0) throw new JobSpecException("data", $"data: '{data}' is a local path, and the data roots are all in object storage ({string.Join(", ", roots)})");
         string full = Path.IsPathRooted(data) ? Path.GetFullPath(data) : Path.GetFullPath(Path.Combine(local[0], data));
-        foreach (var root in local)
-            if (full.Equals(root, StringComparison.Ordinal) || full.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal)) return full;
-        throw new JobSpecException("data", $"data: '{data}' is outside the data roots ({string.Join(", ", roots)})");
+        // Symbolic links are followed (every component) before the check, on both sides: a link inside a root that points
+        // elsewhere leads outside it. The job re-parses its spec when it starts, so a link made after submission is caught too.
+        string real = RealPath(full);
+        foreach (var root in local.Select(RealPath))
+            if (real.Equals(root, StringComparison.Ordinal) || real.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal)) return full;
+        throw new JobSpecException("data", real == Path.TrimEndingDirectorySeparator(full)
+            ? $"data: '{data}' is outside the data roots ({string.Join(", ", roots)})"
+            : $"data: '{data}' leads to '{real}' through a symbolic link, outside the data roots ({string.Join(", ", roots)})");
+    }
+
+    /// <summary>
+    /// <paramref name="path"/> (absolute) with every symbolic link among its components replaced by what it points to,
+    /// component by component from the root (a link's target may hold links of its own; dangling links are followed as
+    /// written). Components that do not exist are kept as given.
+    /// </summary>
+    /// <exception cref="JobSpecException">More than 40 links on the way (a loop).</exception>
+    internal static string RealPath(string path)
+    {
+        string root = Path.GetPathRoot(path) ?? "/";
+        var pending = new Stack<string>(path[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries).Reverse());
+        string current = root;
+        int links = 0;
+        while (pending.TryPop(out var part))
+        {
+            if (part == ".") continue;
+            if (part == "..") { current = Path.GetDirectoryName(current) ?? root; continue; }
+            string next = Path.Combine(current, part);
+            if (new FileInfo(next).LinkTarget is { } target)
+            {
+                if (++links > 40) throw new JobSpecException("data", $"data: '{path}' has too many symbolic links (a loop?)");
+                string absolute = Path.IsPathRooted(target) ? target : Path.Combine(current, target);
+                string targetRoot = Path.GetPathRoot(absolute) ?? "/";
+                foreach (var t in absolute[targetRoot.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries).Reverse()) pending.Push(t);
+                current = targetRoot;
+                continue;
+            }
+            current = next;
+        }
+        return Path.TrimEndingDirectorySeparator(current);
     }
 
     /// <summary>The spec field that a settings error message starts with, if any (errors name the field the way the spec gave it).</summary>
