@@ -30,6 +30,27 @@ public sealed class ServeRulesTests() : TempFolderTest("serverules")
     }
 
     [Fact]
+    public void Job_limits_are_checked_together_on_the_bound_settings_and_name_the_field()
+    {
+        static TrainSettings Spec(params (string Key, string Value)[] keys) =>
+            TrainSettings.Bind(Settings.Build(keys.ToDictionary(k => k.Key, k => (string?)k.Value)));
+        var limits = new ServeLimits { MaxBatchSize = 512, MaxImageSize = 256, MaxBatchMemoryMb = 100, MaxWorkers = 4, MaxThreads = 8, MaxMinutes = 60 };
+        var fine = Spec(("Batching:BatchSize", "128"), ("Augment:Size", "32"), ("Batching:Workers", "2"), ("Training:MaxMinutes", "30"));
+        Assert.Null(limits.Check(fine));
+        Assert.Equal("batch_size", limits.Check(Spec(("Batching:BatchSize", "1024"), ("Training:MaxMinutes", "1")))!.Value.Field);
+        Assert.Contains("Serve:Limits:MaxImageSize", limits.Check(Spec(("Augment:Size", "512"), ("Training:MaxMinutes", "1")))!.Value.Message);
+        Assert.Equal("workers", limits.Check(Spec(("Batching:Workers", "16"), ("Training:MaxMinutes", "1")))!.Value.Field);
+        Assert.Equal("threads", limits.Check(Spec(("Training:Threads", "32"), ("Training:MaxMinutes", "1")))!.Value.Field);
+        Assert.Equal("max_minutes", limits.Check(Spec(("Training:MaxMinutes", "0")))!.Value.Field); // no limit asked, one set
+        Assert.Equal("max_minutes", limits.Check(Spec(("Training:MaxMinutes", "90")))!.Value.Field);
+        // 512 samples × 2 views × 3×224×224 bytes × (2 + 2 + 2) buffers = 882 MB: each field within its own bound, together over.
+        var together = limits.Check(Spec(("Batching:BatchSize", "512"), ("Augment:Size", "224"), ("Batching:Workers", "2"), ("Training:MaxMinutes", "1")));
+        Assert.Equal("batch_size", together!.Value.Field);
+        Assert.Contains("512 × 2 views × 3×224×224 bytes × 6 buffers is 882 MB of pinned batch memory, over this server's limit of 100 MB", together.Value.Message);
+        Assert.Null(new ServeLimits().Check(Spec(("Batching:BatchSize", "512"), ("Augment:Size", "224"))));
+    }
+
+    [Fact]
     public void A_symbolic_link_out_of_a_data_root_is_refused_and_one_that_stays_inside_is_followed()
     {
         string root = Path.Combine(Folder, "links-root"), elsewhere = Path.Combine(Folder, "elsewhere");

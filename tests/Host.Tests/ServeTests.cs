@@ -128,6 +128,8 @@ public sealed class ServeTests() : TempFolderTest("serve")
         await Refused("""{"method":"simclr"}""", "data", "data: is required");
         await Refused("""{"data":"demo","max_steps":"many"}""", "max_steps", "max_steps: 'many' is not a valid whole number");
         await Refused("""{"data":"demo","batch_size":0}""", "batch_size", "batch_size");
+        await Refused("""{"data":"demo","batch_size":1048576}""", "batch_size", "batch_size: 1048576 is over this server's limit of 65536 (Serve:Limits:MaxBatchSize)");
+        await Refused("""{"data":"demo","batch_size":4096,"image_size":1024}""", "batch_size", "MB of pinned batch memory, over this server's limit of 8192 MB (Serve:Limits:MaxBatchMemoryMb)");
         await Refused("""{"data":"demo","id":"mine"}""", "id", "id: not a train setting");
         await Refused("""{"data":"demo","out":"/tmp/x"}""", "out", "set by the server");
         await Refused("""{"data":"demo","max_steps":[1]}""", "max_steps", "must be a string, number or true/false");

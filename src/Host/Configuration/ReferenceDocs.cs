@@ -65,12 +65,22 @@ internal static partial class ReferenceDocs
         var flags = root.Subcommands.SelectMany(c => c.Options.Select(o => (Command: c.Name, o.Name, Key: Help().Match(o.Description ?? "").Groups["key"].Value)))
             .Where(f => f.Key.Length > 0).ToLookup(f => f.Key, StringComparer.OrdinalIgnoreCase);
         var s = new StringBuilder("| key | default | option | meaning |\n|---|---|---|---|\n");
-        foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite && p.GetSetMethod() is not null))
+        void Rows(string prefix, Type t)
         {
-            string key = $"{section}:{p.Name}";
-            string options = string.Join(", ", flags[key].Select(f => f.Name).Distinct().Select(n => $"`{n}`"));
-            s.Append($"| `{key}` | {Cell(Settings.DefaultText(key) ?? "")} | {options} | {Cell(Summary(p))} |\n");
+            foreach (var p in t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite && p.GetSetMethod() is not null))
+            {
+                string key = $"{prefix}:{p.Name}";
+                // A nested options class (Serve:Limits) lists its own keys.
+                if (p.PropertyType.IsClass && p.PropertyType != typeof(string) && !typeof(System.Collections.IEnumerable).IsAssignableFrom(p.PropertyType))
+                {
+                    Rows(key, p.PropertyType);
+                    continue;
+                }
+                string options = string.Join(", ", flags[key].Select(f => f.Name).Distinct().Select(n => $"`{n}`"));
+                s.Append($"| `{key}` | {Cell(Settings.DefaultText(key) ?? "")} | {options} | {Cell(Summary(p))} |\n");
+            }
         }
+        Rows(section, type);
         return s.ToString();
     }
 

@@ -64,7 +64,16 @@ internal static class Settings
         int colon = key.IndexOf(':', StringComparison.Ordinal);
         if (colon < 0) return null;
         string section = key[..colon], name = key[(colon + 1)..];
-        return SectionType(section)?.GetProperty(name, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
+        // A nested section ("Serve:Limits:MaxBatchSize") walks the properties' types.
+        PropertyInfo? property = null;
+        for (var type = SectionType(section); type is not null && name.Length > 0;)
+        {
+            int next = name.IndexOf(':', StringComparison.Ordinal);
+            property = type.GetProperty(next < 0 ? name : name[..next], BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
+            if (next < 0 || property is null) break;
+            (type, name) = (property.PropertyType, name[(next + 1)..]);
+        }
+        return property;
     }
 
     /// <summary>The command-line type of the option setting <paramref name="key"/>: bool for flags, else the property's type, nullable (unset unless given).</summary>

@@ -27,6 +27,7 @@ internal static class ServeApp
     public static async Task<int> RunAsync(CommandConfiguration config)
     {
         var serve = config.Bind<ServeOptions>("Serve");
+        OptionsCopy.Validate(serve.Limits, "Serve:Limits");
         string? key = ReadKey(serve, config);
         string[] urls = CheckUrls(serve.Urls, key is not null, config);
         var state = new ServeState(serve.State, serve.CheckpointPrefix);
@@ -171,8 +172,10 @@ internal static class ServeApp
                 JobSpec.CheckExists(overrides["Data:Uri"]!);
                 // The whole run's settings are bound and validated now, so a bad spec is refused here rather than failing later.
                 overrides["Training:Out"] = Path.Combine(state.Root, "jobs", "validation");
-                try { TrainSettings.Bind(Settings.Build(overrides, given)); }
+                TrainSettings settings;
+                try { settings = TrainSettings.Bind(Settings.Build(overrides, given)); }
                 catch (UsageException e) { throw new JobSpecException(JobSpec.FieldIn(e.Message, given), e.Message); }
+                if (serve.Limits.Check(settings) is { } over) throw new JobSpecException(over.Field, over.Message);
                 spec = JsonNode.Parse(body)!.ToJsonString();
             }
             catch (JobSpecException e)

@@ -50,4 +50,7 @@ internal sealed class ServeOptions
 
     /// <summary>Console logs as one JSON object a line (for a log collector) instead of text. Default false.</summary>
     public bool JsonLogs { get; set; }
+
+    /// <summary>What one job may ask for, checked together when it is submitted (section "Serve:Limits").</summary>
+    public ServeLimits Limits { get; set; } = new();
 }
