@@ -118,15 +118,16 @@ internal sealed class ContrastiveProcess : IDisposable
     }
 
     /// <summary>SIGKILL: the process dies at once, with no chance to clean up.</summary>
-    public void KillHard()
+    /// <summary>SIGKILL: to the process alone (as `kill -9 PID`), or with <paramref name="tree"/> to its children too.</summary>
+    public void KillHard(bool tree = false)
     {
-        _p.Kill(entireProcessTree: true);
+        _p.Kill(entireProcessTree: tree);
         _p.WaitForExit(30_000);
     }
 
     public void Dispose()
     {
-        try { if (!_p.HasExited) KillHard(); } catch (InvalidOperationException) { }
+        try { if (!_p.HasExited) KillHard(tree: true); } catch (InvalidOperationException) { }
         _p.Dispose();
     }
 }

@@ -89,7 +89,7 @@ public sealed class S3CheckpointTests() : TempFolderTest("s3ckpt")
             var running = await s.WaitFor(id, j => j.GetProperty("step").GetInt64() >= 8 && j.GetProperty("checkpoint").ValueKind == JsonValueKind.String,
                 TimeSpan.FromMinutes(3), "past a checkpoint");
             Assert.StartsWith($"s3://jobs/serve/jobs/{id}/ckpt-", running.GetProperty("checkpoint").GetString());
-            s.Process.KillHard();
+            s.Process.KillHard(tree: true); // the service and its job
         }
         var uploaded = (await Keys(s3, "jobs", $"serve/jobs/{id}/")).Where(k => k.EndsWith(".ckpt", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(uploaded);

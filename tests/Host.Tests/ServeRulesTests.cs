@@ -141,7 +141,7 @@ public sealed class ServeRulesTests() : TempFolderTest("serverules")
 public sealed class JobStoreTests() : TempFolderTest("jobstore")
 {
     [Fact]
-    public void Interrupted_jobs_go_first_a_cancel_asked_before_a_death_is_honoured_and_stale_running_jobs_resume()
+    public void Interrupted_jobs_go_first_jobs_fit_the_free_slots_and_running_ones_are_listed_for_re_attachment()
     {
         string db = Path.Combine(Folder, "jobs.db");
         string a, b, c, d;
@@ -160,8 +160,8 @@ public sealed class JobStoreTests() : TempFolderTest("jobstore")
         }
         using (var store = new JobStore(db))                   // the service died with b running
         {
-            Assert.Equal(0, store.MarkStaleRunningInterrupted());
-            Assert.Equal(JobStates.Cancelled, store.Get(b)!.State);
+            Assert.Equal([b], store.Running().Select(j => j.Id)); // left running: the runner re-attaches to it
+            store.SetState(b, JobStates.Cancelled);
             var next = store.TakeNext([])!;
             Assert.Equal(a, next.Id);                          // interrupted before queued
             Assert.Equal(1, next.Restarts);
@@ -169,8 +169,14 @@ public sealed class JobStoreTests() : TempFolderTest("jobstore")
             Assert.Equal(c, store.TakeNext([a])!.Id);
             Assert.Equal(0, store.Get(c)!.Restarts);
             Assert.Null(store.TakeNext([a, c]));
-            Assert.Equal(2, store.MarkStaleRunningInterrupted());
-            Assert.Equal([d, c, b, a], store.List().Select(j => j.Id));
+            Assert.Equal([a, c], store.Running().Select(j => j.Id));
+            string big = store.Add("{\"data\":\"e\"}", processes: 3).Id, small = store.Add("{\"data\":\"f\"}").Id;
+            Assert.Equal(small, store.TakeNext([a, c], freeSlots: 2)!.Id); // the 3-process job waits for slots; a smaller one passes
+            Assert.Null(store.TakeNext([a, c, small], freeSlots: 2));
+            Assert.Equal(big, store.TakeNext([a, c, small], freeSlots: 3)!.Id);
+            store.SetExternal(big, "local", "4242");
+            Assert.Equal(("local", "4242", 3), (store.Get(big)!.Executor, store.Get(big)!.ExternalId, store.Get(big)!.Processes));
+            Assert.Equal([small, big, d, c, b, a], store.List().Select(j => j.Id));
         }
     }
 }

@@ -8,8 +8,9 @@ using Contrastive.Training;
 namespace Contrastive.Host.Tests;
 
 /// <summary>
-/// `contrastive serve` as a real process: real Kestrel on a free loopback port, a real SQLite file, jobs trained in-process
-/// on a small generated dataset; submit, watch, cancel, bad specs, kill -9 and SIGTERM with restarts, the API key.
+/// `contrastive serve` as a real process: real Kestrel on a free loopback port, a real SQLite file, each job its own
+/// `contrastive train` process on a small generated dataset; submit, watch, cancel, bad specs, kill -9 of the service (the job
+/// trains on and is re-attached) or of the service with its jobs (they resume), SIGTERM with restarts, the API key.
 /// </summary>
 public sealed class ServeTests() : TempFolderTest("serve")
 {
@@ -72,7 +73,7 @@ public sealed class ServeTests() : TempFolderTest("serve")
         Assert.Equal("ok\n", await s.Http.GetStringAsync("/healthz"));
         Assert.Equal("ready\n", await s.Http.GetStringAsync("/readyz"));
 
-        // A long job: running, with figures and the pipeline's meter on /metrics; then cancelled, with a checkpoint.
+        // A long job: running, with its figures on /metrics; then cancelled, with a checkpoint.
         var (_, longJob) = await s.Submit(Spec(100_000, ",\"max_minutes\":10"));
         string lid = Id(longJob);
         var running = await s.WaitFor(lid, j => StateOf(j) == "running" && j.GetProperty("step").GetInt64() >= 6 && j.GetProperty("images_per_sec").ValueKind == JsonValueKind.Number,
@@ -84,8 +85,9 @@ public sealed class ServeTests() : TempFolderTest("serve")
         Assert.Contains($"contrastive_job_state{{job=\"{lid}\",state=\"running\"}} 1", metrics);
         Assert.Contains($"contrastive_job_step{{job=\"{id}\"}} 20", metrics);
         Assert.Contains($"contrastive_job_images_per_second{{job=\"{lid}\"}}", metrics);
-        Assert.Contains("contrastive_pipeline_contrastive_pipeline_batches", metrics);
-        Assert.Contains("contrastive_pipeline_contrastive_pipeline_starvation{pipeline=\"train\"}", metrics);
+        Assert.Contains($"contrastive_job_epoch{{job=\"{lid}\"}}", metrics);
+        Assert.Contains($"contrastive_job_bad_samples{{job=\"{lid}\"}} 0", metrics);
+        Assert.DoesNotContain("contrastive_pipeline_", metrics); // the pipeline runs in the job's process, not the service's
 
         using (var c = await s.Http.PostAsync($"/api/jobs/{lid}/cancel", null))
             Assert.Equal(HttpStatusCode.Accepted, c.StatusCode);
@@ -144,7 +146,40 @@ public sealed class ServeTests() : TempFolderTest("serve")
     }
 
     [Fact]
-    public async Task Killed_with_sigkill_mid_job_the_service_restarts_and_the_job_completes_from_its_checkpoint_without_duplicate_metric_steps()
+    public async Task Killed_with_sigkill_mid_job_the_service_restarts_and_re_attaches_to_the_same_job_process_which_completes()
+    {
+        await MakeData();
+        string id;
+        int pid;
+        using (var s = await ServeProcess.Start(State, DataRoot))
+        {
+            var (_, job) = await s.Submit(Spec(60));
+            id = Id(job);
+            var running = await s.WaitFor(id, j => j.GetProperty("step").GetInt64() >= 5, Minutes3, "at step 5");
+            Assert.Equal("local", running.GetProperty("executor").GetString());
+            Assert.Equal(1, running.GetProperty("processes").GetInt32());
+            pid = int.Parse(running.GetProperty("external_id").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.NotEqual(s.Process.Id, pid); // the job is its own process, not the service's
+            Assert.Single(JobProcesses.Trainers(id));
+            s.Process.KillHard();
+        }
+        var trainer = JobProcesses.Trainers(id).Single(); // the job trains on without its service
+        using var again = await ServeProcess.Start(State, DataRoot);
+        var done = await again.WaitForState(id, "succeeded", Minutes3);
+        Assert.Equal(0, done.GetProperty("restarts").GetInt32()); // re-attached, not restarted
+        Assert.Equal(pid.ToString(System.Globalization.CultureInfo.InvariantCulture), done.GetProperty("external_id").GetString());
+        var result = done.GetProperty("result");
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("resumed_from_step").ValueKind);
+        Assert.Equal(60, result.GetProperty("steps").GetInt64());
+        await AssertLossStepsOnce(again, id, 60);
+        string log = await again.Http.GetStringAsync($"/api/jobs/{id}/log");
+        Assert.Contains($"re-attached to its process (local executor, id {pid})", log);
+        Assert.Contains("Training simclr", log); // the job's own output is in its log, beside the service's lines
+        Assert.False(File.Exists($"/proc/{trainer}/stat") && !File.ReadAllText($"/proc/{trainer}/stat").Contains(") Z ", StringComparison.Ordinal), "the job's process ended");
+    }
+
+    [Fact]
+    public async Task Killed_with_its_jobs_the_service_restarts_and_the_job_resumes_from_its_checkpoint_without_duplicate_metric_steps()
     {
         await MakeData();
         string id;
@@ -154,6 +189,8 @@ public sealed class ServeTests() : TempFolderTest("serve")
             id = Id(job);
             await s.WaitFor(id, j => j.GetProperty("checkpoint").ValueKind == JsonValueKind.String && j.GetProperty("step").GetInt64() >= 12, Minutes3, "past a checkpoint");
             s.Process.KillHard();
+            // The job's whole process group too (wrapper and trainer), as a stop of the service's control group would.
+            foreach (var (p, _) in JobProcesses.Of(id)) System.Diagnostics.Process.GetProcessById(p).Kill();
         }
         using (var store = new JobStore(Path.Combine(State, "jobs.db")))
             Assert.Equal("running", store.Get(id)!.State); // as the killed service left it
@@ -165,7 +202,9 @@ public sealed class ServeTests() : TempFolderTest("serve")
         Assert.True(result.GetProperty("resumed_from_step").GetInt64() >= 10, result.ToString());
         Assert.Equal(60, result.GetProperty("steps").GetInt64());
         await AssertLossStepsOnce(again, id, 60);
-        Assert.Contains("resuming (restart 1)", await again.Http.GetStringAsync($"/api/jobs/{id}/log"));
+        string log = await again.Http.GetStringAsync($"/api/jobs/{id}/log");
+        Assert.Contains("interrupted: its processes ended without an exit code", log);
+        Assert.Contains("resuming (restart 1)", log);
     }
 
     [Fact]
@@ -263,6 +302,7 @@ public sealed class ServeTests() : TempFolderTest("serve")
             id = Id((await s.Submit(Spec(100_000, ",\"max_minutes\":10"))).Body);
             await s.WaitFor(id, j => j.GetProperty("step").GetInt64() >= 3, Minutes3, "at step 3");
             s.Process.KillHard();
+            foreach (var (p, _) in JobProcesses.Of(id)) System.Diagnostics.Process.GetProcessById(p).Kill(); // the job died with it
         }
         // Another process now writes in the job's folder (as an orphaned trainer would).
         string folder = Path.Combine(State, "jobs", id);

@@ -14,6 +14,7 @@ public abstract class TempFolderTest : IDisposable
 
     public void Dispose()
     {
+        JobProcesses.KillUnder(Folder); // service jobs outlive a killed service by design: none outlives its test
         try { Directory.Delete(Folder, true); } catch (IOException) { }
         GC.SuppressFinalize(this);
     }

@@ -9,4 +9,6 @@ internal sealed class JobFigures
     public double? ImagesPerSec { get; set; }
     public double? Starvation { get; set; }
     public double? EtaSeconds { get; set; }
+    public int? Epoch { get; set; }
+    public long? BadSamples { get; set; }
 }

@@ -9,7 +9,8 @@ namespace Contrastive.Host.Serve;
 /// </summary>
 internal sealed class JobLog(string path, string jobId, ILogger service) : ILogger, IDisposable
 {
-    private readonly StreamWriter _file = new(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+    // Appended with O_APPEND: the job's own processes append their output to the same file.
+    private readonly AppendFile _file = new(path);
     private readonly Lock _gate = new();
 
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
@@ -23,8 +24,7 @@ internal sealed class JobLog(string path, string jobId, ILogger service) : ILogg
         string line = string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {Level(logLevel)} {message}");
         lock (_gate)
         {
-            _file.WriteLine(line);
-            if (exception is not null && logLevel >= LogLevel.Error) _file.WriteLine(exception.ToString());
+            _file.Write(exception is not null && logLevel >= LogLevel.Error ? line + "\n" + exception + "\n" : line + "\n");
         }
         service.Log(logLevel, eventId, exception, "job {Job}: {Message}", jobId, message);
     }

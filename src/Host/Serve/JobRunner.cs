@@ -1,22 +1,25 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using Contrastive.Ingest;
-using Contrastive.Training;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Contrastive.Host.Serve;
 
 /// <summary>
-/// The service's worker: takes jobs from the database (interrupted ones first, then queued, oldest first), up to
-/// Serve:MaxConcurrentJobs at once, and runs each in this process as a <see cref="TrainRun"/> configured from its spec, in its
-/// own folder. A cancel request or the host's stop cancels the job's token: the training loop finishes its step and writes a
-/// checkpoint, and the job becomes cancelled or interrupted. Interrupted jobs resume from their newest intact checkpoint.
+/// The service's scheduler: re-attaches at start to the jobs the last service left running, then takes jobs from the database
+/// (interrupted ones first, then queued, oldest first) while fewer than Serve:MaxConcurrentJobs run and their processes fit
+/// in the free Serve:Slots, and has the executor run each as its own processes (`contrastive train --json` in the job's
+/// folder). It follows each job through its run folder only (status.json for live figures, the result line, the exit code),
+/// so a job's crash is that job's failure and the service's own death leaves the job training. A cancel, or the service's
+/// stop with Serve:OnStop checkpoint, signals the job's ranks: they finish their step, write a checkpoint and end.
 /// </summary>
-internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions options, ILoggerFactory loggers) : BackgroundService
+internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions options, IJobExecutor executor, ILoggerFactory loggers) : BackgroundService
 {
+    private static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(500), SignalAgainAfter = TimeSpan.FromSeconds(5);
+
     private readonly ILogger _log = loggers.CreateLogger("Contrastive.Serve");
-    private readonly ConcurrentDictionary<string, (Task Task, CancellationTokenSource Cancel)> _running = new();
+    private readonly ConcurrentDictionary<string, Supervised> _running = new();
     private readonly SemaphoreSlim _wake = new(0);
 
     /// <summary>Live figures of the running jobs.</summary>
@@ -24,6 +27,9 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
 
     /// <summary>Whether the worker loop runs (for /readyz).</summary>
     public bool IsRunning { get; private set; }
+
+    /// <summary>The executor's name, for the job view of jobs not yet started.</summary>
+    public string ExecutorName => executor.Name;
 
     /// <summary>Looks for work now (after a submit or a cancel).</summary>
     public void Wake() => _wake.Release();
@@ -36,8 +42,21 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
             case null: return false;
             case true: return true;
             default:
-                if (_running.TryGetValue(id, out var r)) r.Cancel.Cancel();
+                if (_running.TryGetValue(id, out var r)) r.Ask(JobStates.Cancelled);
                 return true;
+        }
+    }
+
+    /// <summary>A job this service follows: its task, and the state it asked the job's processes to stop for (null: none asked).</summary>
+    private sealed class Supervised(JobRecord job)
+    {
+        public JobRecord Job { get; } = job;
+        public Task Task { get; set; } = Task.CompletedTask;
+        public string? AskedFor { get; private set; }
+
+        public void Ask(string why)
+        {
+            lock (this) AskedFor ??= why;
         }
     }
 
@@ -45,6 +64,8 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
     {
         await Task.Yield();
         IsRunning = true;
+        // Jobs the last service left running: their processes may still train (re-attach), have ended (record how), or be gone.
+        foreach (var job in store.Running()) Follow(job, attach: true, stoppingToken);
         // One wait on the wake-up signal at a time: a new wait each round would leave the earlier one pending, and the next
         // Wake() would go to that abandoned waiter (a submit right after a job ended then waited for the next Wake()).
         Task? wake = null;
@@ -52,11 +73,9 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                while (_running.Count < options.MaxConcurrentJobs && store.TakeNext([.. _running.Keys]) is { } job)
-                {
-                    var cancel = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                    _running[job.Id] = (Task.Run(() => RunJobAsync(job, cancel.Token, stoppingToken), CancellationToken.None), cancel);
-                }
+                while (_running.Count < options.MaxConcurrentJobs
+                       && store.TakeNext([.. _running.Keys], options.ProcessSlots - _running.Values.Sum(r => r.Job.Processes)) is { } job)
+                    Follow(job, attach: false, stoppingToken);
                 var tasks = _running.Values.Select(r => r.Task).ToList();
                 wake ??= _wake.WaitAsync(stoppingToken);
                 // A look at the store now and then as well, whatever the signal says.
@@ -66,87 +85,198 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
                     await wake.ConfigureAwait(false); // rethrows a cancellation on stop
                     wake = null;
                 }
-                foreach (var (id, r) in _running.Where(kv => kv.Value.Task.IsCompleted).ToList())
-                {
-                    _running.TryRemove(id, out _);
-                    r.Cancel.Dispose();
-                }
+                foreach (var (id, r) in _running.Where(kv => kv.Value.Task.IsCompleted).ToList()) _running.TryRemove(id, out _);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
         finally
         {
             IsRunning = false;
-            // The host is stopping: every running job's token is cancelled with it; wait for their checkpoints.
-            if (!_running.IsEmpty) _log.LogInformation("Stopping: {N} running job(s) finish their step and write a checkpoint", _running.Count);
+            if (!_running.IsEmpty)
+                _log.LogInformation(Detach
+                    ? "Stopping: {N} running job(s) keep training (Serve:OnStop detach); the next start re-attaches to them"
+                    : "Stopping: {N} running job(s) finish their step and write a checkpoint", _running.Count);
             await Task.WhenAll(_running.Values.Select(r => r.Task)).ConfigureAwait(false);
         }
     }
 
-    private async Task RunJobAsync(JobRecord job, CancellationToken cancel, CancellationToken stopping)
+    private bool Detach => options.OnStop == "detach";
+
+    private void Follow(JobRecord job, bool attach, CancellationToken stopping)
     {
+        var s = new Supervised(job);
+        _running[job.Id] = s;
+        s.Task = Task.Run(() => SuperviseAsync(s, attach, stopping), CancellationToken.None);
+    }
+
+    private async Task SuperviseAsync(Supervised s, bool attach, CancellationToken stopping)
+    {
+        var job = s.Job;
         string folder = state.JobFolder(job.Id);
         Directory.CreateDirectory(folder);
         using var log = new JobLog(state.JobLog(job.Id), job.Id, _log);
         var figures = Figures[job.Id] = new JobFigures { Step = job.Step ?? 0 };
-        bool resume = job.Restarts > 0;
-        log.Note(resume ? $"resuming (restart {job.Restarts}) from the newest intact checkpoint in {folder}" : $"starting in {folder}");
         try
         {
-            var (overrides, given) = JobSpec.Parse(job.Spec, options.DataRoots);
-            string? remote = state.RemoteFolder(job.Id);
-            overrides["Training:Out"] = remote ?? folder;
-            overrides["Training:Resume"] = resume ? "true" : "false";
-            overrides["Training:LogEverySeconds"] = JobSpec.Invariant(options.StatusEverySeconds);
-            var settings = TrainSettings.Bind(Settings.Build(overrides, given));
-            var run = new TrainRun(settings, log)
+            JobLaunch launch;
+            string externalId;
+            if (attach && job.ExternalId is { } known && job.Executor == executor.Name)
             {
-                JoinLauncherWorld = false, // a job is one process, whatever the service's environment says
-                LocalFolder = remote is null ? null : folder,
-                LockPurpose = $"contrastive serve, job {job.Id}",
-                OnStep = (step, loss) => { figures.Step = step; figures.Loss = loss; },
-                OnStatus = s =>
-                {
-                    figures.Step = s.Step;
-                    figures.Loss = s.MeanLoss;
-                    figures.LearningRate = s.LearningRate;
-                    figures.ImagesPerSec = s.SamplesPerSecond;
-                    figures.Starvation = s.WaitShare;
-                    figures.EtaSeconds = s.EtaSeconds;
-                    store.UpdateFigures(job.Id, s.Step, s.MeanLoss, s.LearningRate, s.SamplesPerSecond, s.WaitShare, s.EtaSeconds);
-                },
-            };
-            var result = await run.RunAsync(cancel).ConfigureAwait(false);
-            store.UpdateFigures(job.Id, result.Steps, result.FinalLoss ?? figures.Loss, figures.LearningRate, figures.ImagesPerSec, figures.Starvation, 0);
-            string json = JsonSerializer.Serialize(result);
-            string end = !result.Interrupted ? JobStates.Succeeded
-                : stopping.IsCancellationRequested ? JobStates.Interrupted
-                : cancel.IsCancellationRequested ? JobStates.Cancelled
-                : JobStates.Succeeded; // stopped at its own until_step
-            store.SetState(job.Id, end, json);
-            log.Note($"{end} at step {result.Steps}; checkpoint {result.Checkpoint ?? "(none)"}");
+                launch = JobLaunch.Existing(job.Id, folder, job.Processes);
+                externalId = known;
+                if (job.CancelRequested) s.Ask(JobStates.Cancelled);
+            }
+            else if (attach)
+            {
+                // Running with no process recorded: the last service died while starting it. It starts again from its checkpoint.
+                store.SetState(job.Id, JobStates.Interrupted);
+                log.Note("found running with no process recorded (the service stopped while starting it); it resumes");
+                return;
+            }
+            else
+            {
+                launch = Prepare(job, folder, log);
+                externalId = executor.Start(launch);
+                store.SetExternal(job.Id, executor.Name, externalId);
+            }
+            log.Note(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{(attach ? "re-attached to" : "started")} {(job.Processes > 1 ? $"{job.Processes} processes under mpirun" : "its process")} ({executor.Name} executor, id {externalId})"));
+            await FollowAsync(s, launch, externalId, figures, log, stopping).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        catch (Exception e) when (e is JobSpecException or UsageException or DataSourceException or JobLaunchException)
         {
-            string end = stopping.IsCancellationRequested ? JobStates.Interrupted : JobStates.Cancelled;
-            store.SetState(job.Id, end);
-            log.Note($"{end} before its first step");
+            store.SetState(job.Id, JobStates.Failed, error: e.Message);
+            log.LogError("failed: {Error}", e.Message);
         }
         catch (Exception e)
         {
-            string message = e switch
-            {
-                JobSpecException or UsageException or DataSourceException => e.Message,
-                _ => $"{e.GetType().Name}: {e.Message}",
-            };
+            string message = $"{e.GetType().Name}: {e.Message}";
             store.SetState(job.Id, JobStates.Failed, error: message);
-            log.LogError(e is JobSpecException or UsageException ? null : e, "failed: {Error}", message);
+            log.LogError(e, "failed: {Error}", message);
         }
         finally
         {
             Figures.TryRemove(job.Id, out _);
             Wake();
         }
+    }
+
+    /// <summary>The job's configuration from its spec, checked again now (its data roots may have changed since it was submitted).</summary>
+    private JobLaunch Prepare(JobRecord job, string folder, JobLog log)
+    {
+        bool resume = job.Restarts > 0;
+        log.Note(resume ? $"resuming (restart {job.Restarts}) from the newest intact checkpoint in {folder}" : $"starting in {folder}");
+        var (overrides, given) = JobSpec.Parse(job.Spec, options.DataRoots);
+        string? remote = state.RemoteFolder(job.Id);
+        overrides["Training:Out"] = remote ?? folder;
+        if (remote is not null) overrides["ObjectStore:WorkFolder"] = folder;
+        overrides["Training:Resume"] = resume ? "true" : "false";
+        overrides["Training:LogEverySeconds"] = JobSpec.Invariant(options.StatusEverySeconds);
+        // Several processes share the machine's cores unless the spec says otherwise.
+        if (job.Processes > 1 && !overrides.ContainsKey("Training:Threads"))
+            overrides["Training:Threads"] = Math.Max(1, Environment.ProcessorCount / job.Processes).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        TrainSettings.Bind(Settings.Build(overrides, given)); // a setting that no longer holds fails here, named, before a process starts
+        return JobLaunch.For(job.Id, folder, overrides, job.Processes);
+    }
+
+    /// <summary>Follows a started job until its processes end: live figures from status.json, stop requests passed on as signals.</summary>
+    private async Task FollowAsync(Supervised s, JobLaunch launch, string externalId, JobFigures figures, JobLog log, CancellationToken stopping)
+    {
+        var job = s.Job;
+        DateTimeOffset? seen = null, signalled = null;
+        int askedProcesses = 0;
+        while (true)
+        {
+            var exit = executor.Poll(launch, externalId);
+            if (RunStatus.Read(launch.Folder) is { } status && status.Time != seen)
+            {
+                seen = status.Time;
+                figures.Step = status.Step;
+                figures.Loss = status.Loss;
+                figures.LearningRate = status.LearningRate;
+                figures.ImagesPerSec = status.ImagesPerSec;
+                figures.Starvation = status.Starvation;
+                figures.EtaSeconds = status.EtaSeconds;
+                figures.Epoch = status.Epoch;
+                figures.BadSamples = status.BadSamples;
+                store.UpdateFigures(job.Id, status.Step, status.Loss, status.LearningRate, status.ImagesPerSec, status.Starvation, status.EtaSeconds);
+            }
+            if (exit is not null)
+            {
+                Finish(s, launch, exit, figures, log);
+                return;
+            }
+            if (stopping.IsCancellationRequested)
+            {
+                if (Detach) return; // the job trains on; the next start re-attaches
+                s.Ask(JobStates.Interrupted);
+            }
+            // Signal the ranks, and again while none was found (mpirun may not have started them yet).
+            if (s.AskedFor is { } why && (signalled is null || (askedProcesses == 0 && DateTimeOffset.UtcNow - signalled > SignalAgainAfter)))
+            {
+                askedProcesses = executor.Stop(launch, externalId);
+                signalled = DateTimeOffset.UtcNow;
+                if (askedProcesses > 0) log.Note($"asked its {askedProcesses} training process(es) to write a checkpoint and stop ({why})");
+            }
+            await Task.Delay(PollEvery, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Records how the job ended, from its exit, its result line and what the service had asked of it.</summary>
+    private void Finish(Supervised s, JobLaunch launch, JobExit exit, JobFigures figures, JobLog log)
+    {
+        var job = s.Job;
+        string? asked = s.AskedFor ?? (store.Get(job.Id)?.CancelRequested == true ? JobStates.Cancelled : null);
+        var result = ReadResult(launch.Folder);
+        if (exit.Code == 0 && result is not null)
+        {
+            bool interrupted = result["interrupted"]?.GetValue<bool>() == true;
+            long steps = result["steps"]?.GetValue<long>() ?? figures.Step;
+            string end = !interrupted ? JobStates.Succeeded
+                : asked ?? (ReachedUntilStep(job, steps) ? JobStates.Succeeded : JobStates.Interrupted);
+            double? loss = result["final_loss"] is JsonValue l && l.TryGetValue(out double v) ? v : figures.Loss;
+            store.UpdateFigures(job.Id, steps, loss, figures.LearningRate, figures.ImagesPerSec, figures.Starvation, 0);
+            store.SetState(job.Id, end, result.ToJsonString());
+            log.Note($"{end} at step {steps}; checkpoint {result["checkpoint"]?.GetValue<string>() ?? "(none)"}");
+            return;
+        }
+        if (exit.Lost || (asked is not null && exit.Code != 0))
+        {
+            // Stopped before a result (the machine restarted; or a stop arrived before its first step): it resumes, or is cancelled.
+            string end = asked ?? JobStates.Interrupted;
+            store.SetState(job.Id, end);
+            log.Note($"{end}: {exit.Reason}");
+            return;
+        }
+        string tail = JobLog.Tail(state.JobLog(job.Id), 12).TrimEnd();
+        string error = exit.Code == 0 ? "its process ended without a result line" : $"its process ended: {exit.Reason}";
+        // The error names the cause: the log's last error line, or else its last lines.
+        var lines = tail.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith("---", StringComparison.Ordinal)).ToList();
+        string? cause = lines.LastOrDefault(l => l.Contains("error", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase));
+        string last = cause ?? string.Join(" | ", lines.TakeLast(3));
+        store.SetState(job.Id, JobStates.Failed, error: last.Length == 0 ? error : $"{error}; {last}");
+        log.LogError("failed: {Error}; the log's last lines:\n{Tail}", error, tail);
+    }
+
+    private static bool ReachedUntilStep(JobRecord job, long steps) =>
+        long.TryParse(JobSpec.Field(job.Spec, "until_step"), out long until) && until > 0 && steps >= until;
+
+    /// <summary>The job's result: the line of `train --json` rank 0 printed (each rank prints one), or null when there is none.</summary>
+    internal static JsonObject? ReadResult(string folder)
+    {
+        string path = Path.Combine(folder, JobLaunch.OutputFile);
+        if (!File.Exists(path)) return null;
+        JsonObject? found = null;
+        foreach (var line in File.ReadLines(path))
+        {
+            if (!line.StartsWith('{')) continue;
+            try
+            {
+                if (JsonNode.Parse(line) is JsonObject o && o.ContainsKey("steps") && (found is null || o["rank"]?.GetValue<int>() == 0)) found = o;
+            }
+            catch (System.Text.Json.JsonException) { }
+        }
+        return found;
     }
 
     public override void Dispose()

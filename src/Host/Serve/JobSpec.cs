@@ -13,6 +13,23 @@ internal static class JobSpec
     /// <summary>Options the server sets itself: the run folder and whether to resume.</summary>
     private static readonly string[] ServerSet = ["out", "resume"];
 
+    /// <summary>Fields of the service's own (not train settings): how many processes the job runs as.</summary>
+    public static readonly string[] ServiceFields = ["processes"];
+
+    /// <summary>
+    /// The spec's "processes": how many data-parallel processes the job runs as (mpirun -np N under the local executor).
+    /// Default 1.
+    /// </summary>
+    /// <exception cref="JobSpecException">Not a whole number from 1.</exception>
+    public static int Processes(string json)
+    {
+        string? text = Field(json, "processes");
+        if (text is null || text == "null") return 1;
+        if (!int.TryParse(text.Trim('"'), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) || n < 1)
+            throw new JobSpecException("processes", $"processes: '{text}' is not a whole number of processes (1 or more)");
+        return n;
+    }
+
     /// <summary>spec field → configuration key, from the train settings' declarations (the registered methods' flags included).</summary>
     public static IReadOnlyDictionary<string, string> Fields
     {
@@ -48,8 +65,9 @@ internal static class JobSpec
         {
             if (ServerSet.Contains(p.Name))
                 throw new JobSpecException(p.Name, $"{p.Name}: set by the server (each job trains in its own folder under the state directory, and resumes by itself)");
+            if (ServiceFields.Contains(p.Name)) continue;
             if (!fields.TryGetValue(p.Name, out string? key))
-                throw new JobSpecException(p.Name, $"{p.Name}: not a train setting; the settings are {string.Join(", ", fields.Keys.Order(StringComparer.Ordinal))}");
+                throw new JobSpecException(p.Name, $"{p.Name}: not a train setting; the settings are {string.Join(", ", fields.Keys.Concat(ServiceFields).Order(StringComparer.Ordinal))}");
             string? value = p.Value.ValueKind switch
             {
                 JsonValueKind.String => p.Value.GetString(),

@@ -36,7 +36,19 @@ internal sealed class JobStore : IDisposable
               error TEXT,
               cancel_requested INTEGER NOT NULL DEFAULT 0);
             """);
+        // Columns added since the first version: a database from an older service gains them in place (an upgrade keeps its jobs).
+        var have = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        using (var info = Command("PRAGMA table_info(jobs)"))
+        using (var r = info.ExecuteReader())
+            while (r.Read()) have.Add(r.GetString(1));
+        foreach (var (name, type) in Added)
+            if (!have.Contains(name)) Exec($"ALTER TABLE jobs ADD COLUMN {name} {type}");
     }
+
+    private static readonly (string Name, string Type)[] Added =
+    [
+        ("executor", "TEXT"), ("external_id", "TEXT"), ("processes", "INTEGER NOT NULL DEFAULT 1"),
+    ];
 
     /// <summary>The database file.</summary>
     public string Path { get; }
@@ -48,12 +60,13 @@ internal sealed class JobStore : IDisposable
     /// <summary>Whether <paramref name="id"/> has the form of an id this server makes (checked before it names a folder).</summary>
     public static bool IsWellFormed(string id) => id.Length is > 1 and <= 40 && id.All(c => c is >= 'a' and <= 'z' or >= '0' and <= '9' or '-');
 
-    public JobRecord Add(string spec)
+    public JobRecord Add(string spec, int processes = 1)
     {
         string id = NewId();
         lock (_gate)
         {
-            using var cmd = Command("INSERT INTO jobs (id, spec, state, created) VALUES ($id, $spec, $state, $created)");
+            using var cmd = Command("INSERT INTO jobs (id, spec, state, created, processes) VALUES ($id, $spec, $state, $created, $processes)");
+            cmd.Parameters.AddWithValue("$processes", processes);
             cmd.Parameters.AddWithValue("$id", id);
             cmd.Parameters.AddWithValue("$spec", spec);
             cmd.Parameters.AddWithValue("$state", JobStates.Queued);
@@ -88,34 +101,39 @@ internal sealed class JobStore : IDisposable
         }
     }
 
-    /// <summary>
-    /// At start: jobs found "running" were running when the last service died (kill -9, power loss); they are interrupted
-    /// like the ones a SIGTERM stopped. Returns how many.
-    /// </summary>
-    public int MarkStaleRunningInterrupted()
+    /// <summary>The jobs in state running, oldest first: at start, the ones the last service left (to re-attach to or to resume).</summary>
+    public IReadOnlyList<JobRecord> Running()
     {
         lock (_gate)
         {
-            // One whose cancel was asked for before the service died is cancelled: its newest checkpoint stays in its folder.
-            using (var cancelled = Command("UPDATE jobs SET state = $cancelled, finished = $now WHERE state = $running AND cancel_requested = 1"))
-            {
-                cancelled.Parameters.AddWithValue("$cancelled", JobStates.Cancelled);
-                cancelled.Parameters.AddWithValue("$running", JobStates.Running);
-                cancelled.Parameters.AddWithValue("$now", Now());
-                cancelled.ExecuteNonQuery();
-            }
-            using var cmd = Command("UPDATE jobs SET state = $interrupted WHERE state = $running");
-            cmd.Parameters.AddWithValue("$interrupted", JobStates.Interrupted);
+            using var cmd = Command($"SELECT {Columns} FROM jobs WHERE state = $running ORDER BY seq");
             cmd.Parameters.AddWithValue("$running", JobStates.Running);
-            return cmd.ExecuteNonQuery();
+            using var r = cmd.ExecuteReader();
+            var list = new List<JobRecord>();
+            while (r.Read()) list.Add(Read(r));
+            return list;
+        }
+    }
+
+    /// <summary>Records where a started job runs: its executor and the id it has there (a process id, a SLURM job id).</summary>
+    public void SetExternal(string id, string executor, string? externalId)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("UPDATE jobs SET executor = $executor, external_id = $external WHERE id = $id");
+            cmd.Parameters.AddWithValue("$id", id);
+            cmd.Parameters.AddWithValue("$executor", executor);
+            cmd.Parameters.AddWithValue("$external", (object?)externalId ?? DBNull.Value);
+            cmd.ExecuteNonQuery();
         }
     }
 
     /// <summary>
-    /// The next job to run, not in <paramref name="running"/>: interrupted jobs first (oldest first), then queued ones; it is
-    /// marked running (an interrupted one counting a restart) in the same transaction.
+    /// The next job to run, not in <paramref name="running"/> and of at most <paramref name="freeSlots"/> processes: interrupted
+    /// jobs first (oldest first), then queued ones (a smaller job may pass one that does not fit yet); it is marked running (an
+    /// interrupted one counting a restart) in the same transaction.
     /// </summary>
-    public JobRecord? TakeNext(IReadOnlyCollection<string> running)
+    public JobRecord? TakeNext(IReadOnlyCollection<string> running, int freeSlots = int.MaxValue)
     {
         string id;
         lock (_gate)
@@ -131,7 +149,7 @@ internal sealed class JobStore : IDisposable
                 while (r.Read())
                 {
                     var j = Read(r);
-                    if (!running.Contains(j.Id)) { next = j; break; }
+                    if (!running.Contains(j.Id) && j.Processes <= freeSlots) { next = j; break; }
                 }
             }
             if (next is null) return null;
@@ -233,12 +251,13 @@ internal sealed class JobStore : IDisposable
         catch (SqliteException) { return false; }
     }
 
-    private const string Columns = "id, spec, state, created, started, finished, restarts, step, loss, lr, images_per_sec, starvation, eta_seconds, result, error, cancel_requested";
+    private const string Columns = "id, spec, state, created, started, finished, restarts, step, loss, lr, images_per_sec, starvation, eta_seconds, result, error, cancel_requested, executor, external_id, processes";
 
     private static JobRecord Read(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), Time(r, 3)!.Value, Time(r, 4), Time(r, 5), r.GetInt32(6),
         r.IsDBNull(7) ? null : r.GetInt64(7), Real(r, 8), Real(r, 9), Real(r, 10), Real(r, 11), Real(r, 12),
-        r.IsDBNull(13) ? null : r.GetString(13), r.IsDBNull(14) ? null : r.GetString(14), r.GetInt64(15) != 0);
+        r.IsDBNull(13) ? null : r.GetString(13), r.IsDBNull(14) ? null : r.GetString(14), r.GetInt64(15) != 0,
+        r.IsDBNull(16) ? null : r.GetString(16), r.IsDBNull(17) ? null : r.GetString(17), r.GetInt32(18));
 
     private static double? Real(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetDouble(i);
 

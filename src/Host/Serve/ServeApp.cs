@@ -33,7 +33,7 @@ internal static class ServeApp
         var state = new ServeState(serve.State, serve.CheckpointPrefix);
         using var stateLock = RunFolderLock.Acquire(state.Root, $"{config.NameOf("Serve:State")} {serve.State}", "contrastive serve");
         using var store = new JobStore(state.Database);
-        int stale = store.MarkStaleRunningInterrupted();
+        int stale = store.Running().Count;
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(config.Configuration);
@@ -62,15 +62,16 @@ internal static class ServeApp
         builder.Services.AddSingleton(serve);
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton<IJobExecutor>(new LocalExecutor(serve));
         builder.Services.AddSingleton<JobRunner>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobRunner>());
 
         await using var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Contrastive.Serve");
-        log.LogInformation("State {State}: {Jobs} job(s) in {Db}{Stale}; checkpoints to {Checkpoints}; data roots: {Roots}; API key: {Key}; up to {N} job(s) at once",
-            state.Root, store.List().Count, store.Path, stale > 0 ? $", {stale} found running after an unclean stop (they resume)" : "",
+        log.LogInformation("State {State}: {Jobs} job(s) in {Db}{Stale}; checkpoints to {Checkpoints}; data roots: {Roots}; API key: {Key}; up to {N} job(s) at once on {Slots} process slot(s), {Executor} executor",
+            state.Root, store.List().Count, store.Path, stale > 0 ? $", {stale} left running by the last service (re-attached, or resumed when their processes are gone)" : "",
             serve.CheckpointPrefix is { } prefix ? $"{prefix.TrimEnd('/')}/jobs/ID" : "the state directory",
-            serve.DataRoots.Count > 0 ? string.Join(", ", serve.DataRoots) : "none (every job is refused)", key is null ? "none" : "required", serve.MaxConcurrentJobs);
+            serve.DataRoots.Count > 0 ? string.Join(", ", serve.DataRoots) : "none (every job is refused)", key is null ? "none" : "required", serve.MaxConcurrentJobs, serve.ProcessSlots, serve.Executor);
         var runner = app.Services.GetRequiredService<JobRunner>();
         using var metrics = new ServeMetrics(store, runner);
 
@@ -166,6 +167,7 @@ internal static class ServeApp
                 return Problem(413, "Request body too large", $"a job spec is at most {serve.MaxRequestBodyBytes} bytes (Serve:MaxRequestBodyBytes)");
             }
             string spec;
+            int processes;
             try
             {
                 var (overrides, given) = JobSpec.Parse(body, serve.DataRoots);
@@ -175,14 +177,15 @@ internal static class ServeApp
                 TrainSettings settings;
                 try { settings = TrainSettings.Bind(Settings.Build(overrides, given)); }
                 catch (UsageException e) { throw new JobSpecException(JobSpec.FieldIn(e.Message, given), e.Message); }
-                if (serve.Limits.Check(settings) is { } over) throw new JobSpecException(over.Field, over.Message);
+                processes = JobSpec.Processes(body);
+                if (serve.Limits.Check(settings, processes, serve.ProcessSlots) is { } over) throw new JobSpecException(over.Field, over.Message);
                 spec = JsonNode.Parse(body)!.ToJsonString();
             }
             catch (JobSpecException e)
             {
                 return Problem(400, "Invalid job spec", e.Message, e.Setting);
             }
-            var job = store.Add(spec);
+            var job = store.Add(spec, processes);
             runner.Wake();
             return Results.Created($"/api/jobs/{job.Id}", View(job, state, runner));
         });
@@ -259,6 +262,9 @@ internal static class ServeApp
                 ? state.RemoteFolder(j.Id) is { } remote ? $"{remote}/{Path.GetFileName(newest)}" : newest
                 : null,
             restarts = j.Restarts,
+            processes = j.Processes,
+            executor = j.Executor ?? runner.ExecutorName,
+            external_id = j.ExternalId,
             cancel_requested = j.CancelRequested,
             result,
             error = j.Error,

@@ -33,14 +33,22 @@ internal sealed class ServeLimits
     [Range(1, 100_000)]
     public int MaxThreads { get; set; } = 256;
 
+    /// <summary>Most processes of one job (its "processes"; the service's slots bound it too). Default 64.</summary>
+    [Range(1, 100_000)]
+    public int MaxProcesses { get; set; } = 64;
+
     /// <summary>Longest a job may train, in minutes (its max_minutes; 0 there means no limit, refused when this is set). Default 0: no limit.</summary>
     [Range(0.0, 1e9)]
     public double MaxMinutes { get; set; }
 
     /// <summary>The first limit <paramref name="s"/> is over, as (spec field, message); null when it keeps every one.</summary>
-    public (string Field, string Message)? Check(TrainSettings s)
+    public (string Field, string Message)? Check(TrainSettings s, int processes = 1, int slots = int.MaxValue)
     {
         var ic = CultureInfo.InvariantCulture;
+        if (processes > MaxProcesses)
+            return ("processes", string.Create(ic, $"processes: {processes} is over this server's limit of {MaxProcesses} (Serve:Limits:MaxProcesses)"));
+        if (processes > slots)
+            return ("processes", string.Create(ic, $"processes: {processes} is more than this server's {slots} process slots (Serve:Slots), so the job could never start"));
         if (s.Batching.BatchSize > MaxBatchSize)
             return ("batch_size", string.Create(ic, $"batch_size: {s.Batching.BatchSize} is over this server's limit of {MaxBatchSize} (Serve:Limits:MaxBatchSize)"));
         if (s.Method.Data == MethodData.Images && s.Augment.Size > MaxImageSize)

@@ -1,12 +1,11 @@
-using Contrastive.Batching;
 using Prometheus;
 
 namespace Contrastive.Host.Serve;
 
 /// <summary>
-/// What /metrics shows besides the process's own figures: the input pipeline's meter ("Contrastive.Pipeline", its counters,
-/// gauges and histogram, through prometheus-net's meter adapter) and per-job gauges (step, loss, images/s, starvation,
-/// state), refreshed from the database and the running jobs' live figures before each scrape.
+/// What /metrics shows besides the service process's own figures: per-job gauges (step, loss, images/s, starvation, epoch,
+/// bad samples, state, restarts), refreshed from the database and the running jobs' status files before each scrape. A job's
+/// input pipeline meter ("Contrastive.Pipeline") lives in the job's own process (dotnet-counters on its pid reads it).
 /// </summary>
 internal sealed class ServeMetrics : IDisposable
 {
@@ -17,6 +16,8 @@ internal sealed class ServeMetrics : IDisposable
     private static readonly Gauge Rate = Metrics.CreateGauge("contrastive_job_images_per_second", "Samples (images or series windows) the job trains per second.", "job");
     private static readonly Gauge Starvation = Metrics.CreateGauge("contrastive_job_starvation", "Share of the job's recent time spent waiting for input (0-1).", "job");
     private static readonly Gauge State = Metrics.CreateGauge("contrastive_job_state", "1 for the job's current state, 0 for the others.", "job", "state");
+    private static readonly Gauge Epoch = Metrics.CreateGauge("contrastive_job_epoch", "The epoch the running job reads.", "job");
+    private static readonly Gauge BadSamples = Metrics.CreateGauge("contrastive_job_bad_samples", "Bad samples the running job skipped so far.", "job");
     private static readonly Gauge Restarts = Metrics.CreateGauge("contrastive_job_restarts", "Times the job was resumed after an interruption.", "job");
 
     private readonly JobStore _store;
@@ -25,8 +26,8 @@ internal sealed class ServeMetrics : IDisposable
 
     static ServeMetrics()
     {
-        // Only the pipeline's meter from System.Diagnostics.Metrics (ASP.NET Core's own meters stay out of the way).
-        Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = i => i.Meter.Name == PipelineMetrics.MeterName);
+        // No meters from System.Diagnostics.Metrics (ASP.NET Core's own stay out of the way; the pipeline's are in the jobs' processes).
+        Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = _ => false);
     }
 
     public ServeMetrics(JobStore store, JobRunner runner)
@@ -46,6 +47,8 @@ internal sealed class ServeMetrics : IDisposable
             if ((live?.Loss ?? j.Loss) is { } loss) Loss.WithLabels(j.Id).Set(loss);
             if ((live?.ImagesPerSec ?? j.ImagesPerSec) is { } rate) Rate.WithLabels(j.Id).Set(rate);
             if ((live?.Starvation ?? j.Starvation) is { } s) Starvation.WithLabels(j.Id).Set(s);
+            if (live?.Epoch is { } epoch) Epoch.WithLabels(j.Id).Set(epoch);
+            if (live?.BadSamples is { } bad) BadSamples.WithLabels(j.Id).Set(bad);
             Restarts.WithLabels(j.Id).Set(j.Restarts);
             foreach (var state in JobStates.All) State.WithLabels(j.Id, state).Set(state == j.State ? 1 : 0);
         }

@@ -23,9 +23,38 @@ internal sealed class ServeOptions
     [RegularExpression("^s3://[^/]+(/.*)?$", ErrorMessage = "must be an s3://bucket/prefix URI")]
     public string? CheckpointPrefix { get; set; }
 
-    /// <summary>Jobs trained at once, in this process. Default 1.</summary>
-    [Range(1, 64)]
+    /// <summary>Jobs trained at once. Default 1.</summary>
+    [Range(1, 1024)]
     public int MaxConcurrentJobs { get; set; } = 1;
+
+    /// <summary>
+    /// Where jobs run: "local" (each job its own process tree on this machine: `contrastive train`, or `mpirun -np N` for a job
+    /// of N processes). Default local.
+    /// </summary>
+    [RegularExpression("^local$", ErrorMessage = "must be local")]
+    public string Executor { get; set; } = "local";
+
+    /// <summary>Processes running at once over all jobs (a job of N processes takes N). Default 0: this machine's cores.</summary>
+    [Range(0, 100_000)]
+    public int Slots { get; set; }
+
+    /// <summary>
+    /// What a stop of the service (SIGTERM, Ctrl-C) does to running jobs: "checkpoint" (they finish their step, write a
+    /// checkpoint and resume at the next start) or "detach" (they keep training; the next start re-attaches to them: an
+    /// upgrade without stopping jobs). Default checkpoint.
+    /// </summary>
+    [RegularExpression("^(checkpoint|detach)$", ErrorMessage = "must be checkpoint or detach")]
+    public string OnStop { get; set; } = "checkpoint";
+
+    /// <summary>The Open MPI launcher for jobs of several processes. Default mpirun (from PATH).</summary>
+    [Required]
+    public string Mpirun { get; set; } = "mpirun";
+
+    /// <summary>Arguments given to mpirun before the command (separated by spaces). Default "--oversubscribe --bind-to none".</summary>
+    public string MpirunArgs { get; set; } = "--oversubscribe --bind-to none";
+
+    /// <summary>The process slots: <see cref="Slots"/>, or this machine's cores when 0.</summary>
+    public int ProcessSlots => Slots > 0 ? Slots : Environment.ProcessorCount;
 
     /// <summary>
     /// Where job data may be: local folders (a job's "data" must lie under one) or object-storage prefixes (s3://bucket/prefix).

@@ -21,4 +21,10 @@ public sealed class ObjectStoreOptions
     /// </summary>
     [System.ComponentModel.DataAnnotations.Range(5, 5120)]
     public int UploadPartSizeMb { get; set; } = 64;
+
+    /// <summary>
+    /// With a run folder in object storage (train --out s3://…): the local folder its checkpoints and metrics are written to
+    /// before they go up. Default: TMPDIR/contrastive-s3/BUCKET/PREFIX.
+    /// </summary>
+    public string? WorkFolder { get; set; }
 }

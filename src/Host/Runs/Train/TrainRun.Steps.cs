@@ -123,7 +123,7 @@ internal sealed partial class TrainRun
             StartLines(group, data, model, processor, pipeline);
             var clock = Stopwatch.StartNew();
             using var live = group.Rank == 0 ? display?.Start($"{settings.Method.Name} on {data.Uri}", Limited ? 1000 : 0) : null;
-            var loop = NewLoop(model, metrics, trace, live, clock, pipelineStop, recent);
+            var loop = NewLoop(model, metrics, trace, live, clock, pipelineStop, recent, group.Rank == 0 ? outDir : null);
             outcome = await loop.RunAsync(pipeline, model.Cursor, stop, clock).ConfigureAwait(false);
             dropped = loop.DroppedBatches;
         }
@@ -134,8 +134,9 @@ internal sealed partial class TrainRun
 
     /// <summary>The loop with the run's callbacks: the status (the live display's or a log line), the live line after each step, and the method's own metrics kept for the last steps.</summary>
     private TrainingLoop NewLoop(TrainModel model, MetricsLog? metrics, TraceRecorder? trace, LiveProgress? live, Stopwatch clock, CancellationTokenSource pipelineStop,
-        Queue<IReadOnlyList<(string Name, double Value)>> recent)
+        Queue<IReadOnlyList<(string Name, double Value)>> recent, string? statusFolder)
     {
+        bool statusWarned = false;
         var trainer = model.Trainer;
         var losses = new Queue<double>();
         LoopStatus? last = null;
@@ -146,7 +147,17 @@ internal sealed partial class TrainRun
             Metrics = metrics,
             Trace = trace,
             // On a terminal the live display shows the status; elsewhere (CI, pipes, the service) a short line every LogEverySeconds.
-            Status = s => { OnStatus?.Invoke(s); if (live is null) StatusLine(s); else last = s; },
+            // Rank 0 also leaves the status in the run folder (status.json), where a supervisor reads it.
+            Status = s =>
+            {
+                OnStatus?.Invoke(s);
+                if (live is null) StatusLine(s); else last = s;
+                if (statusFolder is not null && RunStatus.From(s).TryWrite(statusFolder) is { } error && !statusWarned)
+                {
+                    statusWarned = true;
+                    log.LogWarning("Cannot write {File} in {Folder} ({Error}); training goes on", RunStatus.FileName, statusFolder, error);
+                }
+            },
             Message = m => log.LogInformation("{Message}", m),
             InputDone = pipelineStop.Cancel,
             AfterStep = (step, loss) =>

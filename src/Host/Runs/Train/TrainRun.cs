@@ -15,9 +15,6 @@ internal sealed partial class TrainRun(TrainSettings settings, ILogger log, RunD
     /// <summary>What this run records as the holder of its folder's lock (default: this process's command line).</summary>
     public string? LockPurpose { get; init; }
 
-    /// <summary>With an s3:// --out: the local working folder (default TMPDIR/contrastive-s3/bucket/prefix).</summary>
-    public string? LocalFolder { get; init; }
-
     /// <summary>
     /// Whether the run joins the world an MPI launcher started (data-parallel, the default for `train`); false: always one
     /// process, whatever the environment says (the service's jobs).
@@ -45,7 +42,7 @@ internal sealed partial class TrainRun(TrainSettings settings, ILogger log, RunD
         {
             // --out s3://bucket/prefix: rank 0 works in a local folder and copies each checkpoint (and the metrics) to the bucket.
             var remote = group.Rank == 0 && ObjectStore.IsS3(settings.Training.Out)
-                ? new S3RunFolder(settings.Training.Out, settings.Training.KeepCheckpoints, log, LocalFolder, settings.ObjectStore) : null;
+                ? new S3RunFolder(settings.Training.Out, settings.Training.KeepCheckpoints, log, settings.ObjectStore.WorkFolder, settings.ObjectStore) : null;
             outDir = remote?.LocalFolder ?? settings.Training.Out;
             // One writer per run folder, held until the run ends (a second train on the folder is refused, naming this
             // process). Data-parallel ranks other than 0 write nothing there.

@@ -1,0 +1,56 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Contrastive.Training;
+
+namespace Contrastive.Host;
+
+/// <summary>
+/// A run's live figures as rank 0 writes them to status.json in its folder at every periodic status (Training:LogEverySeconds):
+/// what a supervisor (the service, a script) reads without a connection to the run. Written whole to a temporary file and
+/// renamed over the old one, so a reader never sees half a file.
+/// </summary>
+internal sealed record RunStatus(
+    [property: JsonPropertyName("step")] long Step,
+    [property: JsonPropertyName("epoch")] int Epoch,
+    [property: JsonPropertyName("loss")] double? Loss,
+    [property: JsonPropertyName("lr")] double? LearningRate,
+    [property: JsonPropertyName("images_per_sec")] double? ImagesPerSec,
+    [property: JsonPropertyName("starvation")] double? Starvation,
+    [property: JsonPropertyName("eta_seconds")] double? EtaSeconds,
+    [property: JsonPropertyName("bad_samples")] long BadSamples,
+    [property: JsonPropertyName("pid")] int ProcessId,
+    [property: JsonPropertyName("time")] DateTimeOffset Time)
+{
+    public const string FileName = "status.json";
+
+    public static RunStatus From(LoopStatus s) => new(s.Step, s.Epoch, Finite(s.MeanLoss), Finite(s.LearningRate), Finite(s.SamplesPerSecond), Finite(s.WaitShare),
+        s.EtaSeconds is { } eta ? Finite(eta) : null, s.BadSamples, Environment.ProcessId, DateTimeOffset.UtcNow);
+
+    /// <summary>Writes the status into <paramref name="folder"/>; an I/O error is returned, not thrown (a status is never worth a run).</summary>
+    public string? TryWrite(string folder)
+    {
+        string path = Path.Combine(folder, FileName), temp = path + ".tmp";
+        try
+        {
+            File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(this));
+            File.Move(temp, path, overwrite: true);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>The status in <paramref name="folder"/>, or null when there is none yet (or it cannot be read).</summary>
+    public static RunStatus? Read(string folder)
+    {
+        try { return JsonSerializer.Deserialize<RunStatus>(File.ReadAllBytes(Path.Combine(folder, FileName))); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException) { return null; }
+    }
+
+    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"step {Step}, loss {Loss}");
+}
