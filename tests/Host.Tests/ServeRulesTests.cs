@@ -112,6 +112,41 @@ public sealed class ServeRulesTests() : TempFolderTest("serverules")
     }
 
     [Fact]
+    public void Tenant_keys_are_read_line_by_line_with_quotas_and_a_bad_line_is_named_without_its_key()
+    {
+        string file = Path.Combine(Folder, "keys");
+        const string alice = "alice-key-0123456789", bob = "bob-key-0123456789ab", admin = "admin-key-0123456789";
+        File.WriteAllText(file, $"# tenants\n{alice} alice 2 4\n\n  {bob}   bob\n");
+        var keys = ApiKeys.Load(admin, file, "--api-keys-file");
+        Assert.Equal(2, keys.Tenants);
+        Assert.Equal(new Caller("alice", 2, 4), keys.Find(alice));
+        Assert.Equal(new Caller("bob"), keys.Find(bob));
+        Assert.True(keys.Find(admin)!.IsAdmin);
+        Assert.Null(keys.Find(alice + "x"));
+        Assert.False(ApiKeys.Load(null, null, "--api-keys-file").Any);
+
+        void Refused(string content, string text)
+        {
+            File.WriteAllText(file, content);
+            string message = Assert.Throws<UsageException>(() => ApiKeys.Load(admin, file, "--api-keys-file")).Message;
+            Assert.Contains(text, message);
+            Assert.DoesNotContain("key-0123", message); // a key never appears in a message
+        }
+        Refused($"{alice} alice\n{alice} bob\n", "line 2: this key is already given");
+        Refused($"{admin} alice\n", "line 1: this key is already given");
+        Refused("short alice\n", "line 1: the key must be at least 16 characters");
+        Refused($"{alice}\n", "expected KEY TENANT [max_jobs] [max_processes]");
+        Refused($"{alice} Alice!\n", "tenant 'Alice!' must be lower-case");
+        Refused($"{alice} alice 0\n", "max_jobs '0' must be a whole number from 1");
+        Refused($"{alice} alice 1 x\n", "max_processes 'x' must be a whole number from 1");
+        Assert.Contains("cannot be read", Assert.Throws<UsageException>(() => ApiKeys.Load(null, file + ".missing", "--api-keys-file")).Message);
+
+        var serve = new ServeOptions { DataRoots = [Path.Combine(Folder, "data"), "s3://bucket/sets/"] };
+        Assert.Equal([Path.Combine(Folder, "data", "alice"), "s3://bucket/sets/alice"], serve.RootsFor("alice"));
+        Assert.Equal(serve.DataRoots, serve.RootsFor(null));
+    }
+
+    [Fact]
     public void Ids_are_made_by_the_server_and_only_their_form_names_a_folder()
     {
         var ids = Enumerable.Range(0, 50).Select(_ => JobStore.NewId()).ToList();

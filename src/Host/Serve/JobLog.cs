@@ -10,7 +10,7 @@ namespace Contrastive.Host.Serve;
 internal sealed class JobLog(string path, string jobId, ILogger service) : ILogger, IDisposable
 {
     // Appended with O_APPEND: the job's own processes append their output to the same file.
-    private readonly AppendFile _file = new(path);
+    private readonly AppendFile? _file = Open(path);
     private readonly Lock _gate = new();
 
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
@@ -24,9 +24,17 @@ internal sealed class JobLog(string path, string jobId, ILogger service) : ILogg
         string line = string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {Level(logLevel)} {message}");
         lock (_gate)
         {
-            _file.Write(exception is not null && logLevel >= LogLevel.Error ? line + "\n" + exception + "\n" : line + "\n");
+            // A full disk must not turn a log line into the job's failure: the service's own log still has the line.
+            try { _file?.Write(exception is not null && logLevel >= LogLevel.Error ? line + "\n" + exception + "\n" : line + "\n"); }
+            catch (IOException) { }
         }
         service.Log(logLevel, eventId, exception, "job {Job}: {Message}", jobId, message);
+    }
+
+    private static AppendFile? Open(string path)
+    {
+        try { return new AppendFile(path); }
+        catch (IOException) { return null; } // a full disk: the lines still reach the service's log
     }
 
     /// <summary>Writes a line of the service's own about this job (state changes).</summary>
@@ -55,6 +63,6 @@ internal sealed class JobLog(string path, string jobId, ILogger service) : ILogg
 
     public void Dispose()
     {
-        lock (_gate) _file.Dispose();
+        lock (_gate) _file?.Dispose();
     }
 }

@@ -71,11 +71,30 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
         Task? wake = null;
         try
         {
+            string? wasShort = null;
             while (!stoppingToken.IsCancellationRequested)
             {
-                while (_running.Count < options.MaxConcurrentJobs
-                       && store.TakeNext([.. _running.Keys], options.ProcessSlots - _running.Values.Sum(r => r.Job.Processes)) is { } job)
-                    Follow(job, attach: false, stoppingToken);
+                // No job starts while the disk is short (it would only fail); the service keeps serving and looks again.
+                string? space = state.ShortOfSpace(options.MinFreeMb);
+                if ((space is null) != (wasShort is null))
+                {
+                    if (space is not null) _log.LogWarning("Not starting jobs: {Space}", space);
+                    else _log.LogInformation("Disk space is back: starting jobs again");
+                }
+                wasShort = space;
+                if (space is null) store.KeepReserve();
+                try
+                {
+                    while (space is null && _running.Count < options.MaxConcurrentJobs
+                           && store.TakeNext([.. _running.Keys], options.ProcessSlots - _running.Values.Sum(r => r.Job.Processes)) is { } job)
+                        Follow(job, attach: false, stoppingToken);
+                    Preempt();
+                }
+                catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+                {
+                    // The database could not be written (a full disk): nothing was changed; the next round tries again.
+                    _log.LogWarning("The job database: {Error}; trying again in 5 s", e.Message);
+                }
                 var tasks = _running.Values.Select(r => r.Task).ToList();
                 wake ??= _wake.WaitAsync(stoppingToken);
                 // A look at the store now and then as well, whatever the signal says.
@@ -101,6 +120,39 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
     }
 
     private bool Detach => options.OnStop == "detach";
+
+    /// <summary>
+    /// When the first waiting job does not fit, running jobs of lower priority (the lowest first, then the newest) are asked to
+    /// checkpoint and stop, as many as it needs; they become preempted and wait to resume. Jobs already stopping count as freeing.
+    /// </summary>
+    private void Preempt()
+    {
+        var waiting = store.Waiting().FirstOrDefault(j => !_running.ContainsKey(j.Id));
+        if (waiting is null) return;
+        int freeJobs = options.MaxConcurrentJobs - _running.Count, freeSlots = options.ProcessSlots - _running.Values.Sum(r => r.Job.Processes);
+        foreach (var r in _running.Values.Where(r => r.AskedFor is not null))
+        {
+            freeJobs++;
+            freeSlots += r.Job.Processes;
+        }
+        bool Fits() => freeJobs >= 1 && freeSlots >= waiting.Processes;
+        if (Fits()) return;
+        var victims = new List<Supervised>();
+        foreach (var r in _running.Values.Where(r => r.AskedFor is null && r.Job.Priority < waiting.Priority).OrderBy(r => r.Job.Priority).ThenByDescending(r => r.Job.Created))
+        {
+            victims.Add(r);
+            freeJobs++;
+            freeSlots += r.Job.Processes;
+            if (Fits()) break;
+        }
+        if (!Fits()) return;
+        foreach (var v in victims)
+        {
+            _log.LogInformation("Job {Job} (priority {Low}) is preempted for job {High} (priority {Priority}): it checkpoints and waits to resume",
+                v.Job.Id, v.Job.Priority, waiting.Id, waiting.Priority);
+            v.Ask(JobStates.Preempted);
+        }
+    }
 
     private void Follow(JobRecord job, bool attach, CancellationToken stopping)
     {
@@ -166,7 +218,7 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
     {
         bool resume = job.Restarts > 0;
         log.Note(resume ? $"resuming (restart {job.Restarts}) from the newest intact checkpoint in {folder}" : $"starting in {folder}");
-        var (overrides, given) = JobSpec.Parse(job.Spec, options.DataRoots);
+        var (overrides, given) = JobSpec.Parse(job.Spec, options.RootsFor(job.Tenant));
         string? remote = state.RemoteFolder(job.Id);
         overrides["Training:Out"] = remote ?? folder;
         if (remote is not null) overrides["ObjectStore:WorkFolder"] = folder;
@@ -199,13 +251,25 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
                 figures.EtaSeconds = status.EtaSeconds;
                 figures.Epoch = status.Epoch;
                 figures.BadSamples = status.BadSamples;
-                store.UpdateFigures(job.Id, status.Step, status.Loss, status.LearningRate, status.ImagesPerSec, status.Starvation, status.EtaSeconds);
+                try { store.UpdateFigures(job.Id, status.Step, status.Loss, status.LearningRate, status.ImagesPerSec, status.Starvation, status.EtaSeconds); }
+                catch (Microsoft.Data.Sqlite.SqliteException) { } // a full disk: the live figures stay in memory, the job goes on
             }
             if (exit is not null)
             {
-                Finish(s, launch, exit, figures, log);
-                return;
+                // The end is recorded once the database takes it (a full disk: again every few seconds, the job's files stay).
+                try
+                {
+                    Finish(s, launch, exit, figures, log);
+                    return;
+                }
+                catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+                {
+                    log.LogWarning("cannot record how the job ended yet ({Error}); trying again", e.Message);
+                    await Task.Delay(SignalAgainAfter, CancellationToken.None).ConfigureAwait(false);
+                    continue;
+                }
             }
+            if (s.AskedFor is null && store.Get(job.Id) is { CancelRequested: true }) s.Ask(JobStates.Cancelled);
             if (stopping.IsCancellationRequested)
             {
                 if (Detach) return; // the job trains on; the next start re-attaches
@@ -226,7 +290,8 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
     private void Finish(Supervised s, JobLaunch launch, JobExit exit, JobFigures figures, JobLog log)
     {
         var job = s.Job;
-        string? asked = s.AskedFor ?? (store.Get(job.Id)?.CancelRequested == true ? JobStates.Cancelled : null);
+        // A cancel wins over a stop for preemption or shutdown asked before it (the job must not wait to resume).
+        string? asked = store.Get(job.Id)?.CancelRequested == true ? JobStates.Cancelled : s.AskedFor;
         var result = ReadResult(launch.Folder);
         if (exit.Code == 0 && result is not null)
         {
@@ -238,6 +303,14 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
             store.UpdateFigures(job.Id, steps, loss, figures.LearningRate, figures.ImagesPerSec, figures.Starvation, 0);
             store.SetState(job.Id, end, result.ToJsonString());
             log.Note($"{end} at step {steps}; checkpoint {result["checkpoint"]?.GetValue<string>() ?? "(none)"}");
+            return;
+        }
+        string? space = state.ShortOfSpace(options.MinFreeMb);
+        if (exit.Lost && space is not null)
+        {
+            // No exit code because the disk was full (the wrapper could not write it): a resume would only fail again.
+            store.SetState(job.Id, JobStates.Failed, error: $"its processes ended without an exit code while the disk was full ({space})");
+            log.LogError("failed: the disk is full ({Space})", space);
             return;
         }
         if (exit.Lost || (asked is not null && exit.Code != 0))
@@ -254,6 +327,7 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
         var lines = tail.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith("---", StringComparison.Ordinal)).ToList();
         string? cause = lines.LastOrDefault(l => l.Contains("error", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase));
         string last = cause ?? string.Join(" | ", lines.TakeLast(3));
+        if (space is not null) error += $" while the disk was full ({space})";
         store.SetState(job.Id, JobStates.Failed, error: last.Length == 0 ? error : $"{error}; {last}");
         log.LogError("failed: {Error}; the log's last lines:\n{Tail}", error, tail);
     }

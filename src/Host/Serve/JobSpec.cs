@@ -13,8 +13,19 @@ internal static class JobSpec
     /// <summary>Options the server sets itself: the run folder and whether to resume.</summary>
     private static readonly string[] ServerSet = ["out", "resume"];
 
-    /// <summary>Fields of the service's own (not train settings): how many processes the job runs as.</summary>
-    public static readonly string[] ServiceFields = ["processes"];
+    /// <summary>Fields of the service's own (not train settings): how many processes the job runs as, and its priority.</summary>
+    public static readonly string[] ServiceFields = ["processes", "priority"];
+
+    /// <summary>The spec's "priority" (default 0, from -1000 to 1000): higher runs first, and preempts lower-priority running jobs when no slot is free.</summary>
+    /// <exception cref="JobSpecException">Not a whole number in range.</exception>
+    public static int Priority(string json)
+    {
+        string? text = Field(json, "priority");
+        if (text is null || text == "null") return 0;
+        if (!int.TryParse(text.Trim('"'), NumberStyles.Integer, CultureInfo.InvariantCulture, out int p) || p is < -1000 or > 1000)
+            throw new JobSpecException("priority", $"priority: '{text}' is not a whole number from -1000 to 1000");
+        return p;
+    }
 
     /// <summary>
     /// The spec's "processes": how many data-parallel processes the job runs as (mpirun -np N under the local executor).

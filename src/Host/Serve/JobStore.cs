@@ -21,6 +21,7 @@ internal sealed class JobStore : IDisposable
         _db.Open();
         Exec("PRAGMA journal_mode=WAL;");
         Exec("PRAGMA synchronous=FULL;");
+        KeepReserve();
         Exec("""
             CREATE TABLE IF NOT EXISTS jobs (
               seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -47,11 +48,50 @@ internal sealed class JobStore : IDisposable
 
     private static readonly (string Name, string Type)[] Added =
     [
-        ("executor", "TEXT"), ("external_id", "TEXT"), ("processes", "INTEGER NOT NULL DEFAULT 1"),
+        ("executor", "TEXT"), ("external_id", "TEXT"), ("processes", "INTEGER NOT NULL DEFAULT 1"), ("tenant", "TEXT"), ("priority", "INTEGER NOT NULL DEFAULT 0"),
     ];
 
     /// <summary>The database file.</summary>
     public string Path { get; }
+
+    /// <summary>
+    /// A few MB kept in a file beside the database: when the disk is full and a job's end cannot be recorded, the reserve is
+    /// given up so that it can (a job's end must not wait for an operator); it is made again once space returns.
+    /// </summary>
+    private string ReservePath => System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Path)!, ".space-reserve");
+
+    private const int ReserveBytes = 4 << 20;
+
+    /// <summary>Makes the space reserve again when it is missing and the disk has room (called at start and while space is fine).</summary>
+    public void KeepReserve()
+    {
+        if (File.Exists(ReservePath)) return;
+        string temp = ReservePath + ".tmp";
+        try
+        {
+            using (var fs = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                fs.Write(new byte[ReserveBytes]); // written, not a sparse length: the blocks are really taken
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(temp, ReservePath);
+        }
+        catch (IOException)
+        {
+            try { File.Delete(temp); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>Runs a write; when the disk is full (SQLITE_FULL: the write rolled back) it gives up the reserve and tries once more.</summary>
+    private void WithReserve(Action write)
+    {
+        try { write(); }
+        catch (SqliteException e) when (e.SqliteErrorCode == 13 && File.Exists(ReservePath))
+        {
+            File.Delete(ReservePath);
+            write();
+        }
+    }
 
     /// <summary>A new job id: the server makes them (time, then 48 random bits), never the client.</summary>
     public static string NewId() =>
@@ -60,13 +100,16 @@ internal sealed class JobStore : IDisposable
     /// <summary>Whether <paramref name="id"/> has the form of an id this server makes (checked before it names a folder).</summary>
     public static bool IsWellFormed(string id) => id.Length is > 1 and <= 40 && id.All(c => c is >= 'a' and <= 'z' or >= '0' and <= '9' or '-');
 
-    public JobRecord Add(string spec, int processes = 1)
+    /// <summary>Adds a queued job: its spec, processes, the tenant that submitted it (null: the admin) and its priority.</summary>
+    public JobRecord Add(string spec, int processes = 1, string? tenant = null, int priority = 0)
     {
         string id = NewId();
         lock (_gate)
         {
-            using var cmd = Command("INSERT INTO jobs (id, spec, state, created, processes) VALUES ($id, $spec, $state, $created, $processes)");
+            using var cmd = Command("INSERT INTO jobs (id, spec, state, created, processes, tenant, priority) VALUES ($id, $spec, $state, $created, $processes, $tenant, $priority)");
             cmd.Parameters.AddWithValue("$processes", processes);
+            cmd.Parameters.AddWithValue("$tenant", (object?)tenant ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$priority", priority);
             cmd.Parameters.AddWithValue("$id", id);
             cmd.Parameters.AddWithValue("$spec", spec);
             cmd.Parameters.AddWithValue("$state", JobStates.Queued);
@@ -87,19 +130,55 @@ internal sealed class JobStore : IDisposable
         }
     }
 
-    /// <summary>Jobs, newest first, at most <paramref name="limit"/>.</summary>
-    public IReadOnlyList<JobRecord> List(int limit = 1000)
+    /// <summary>Jobs, newest first, at most <paramref name="limit"/>; only <paramref name="tenant"/>'s when one is given.</summary>
+    public IReadOnlyList<JobRecord> List(int limit = 1000, string? tenant = null)
     {
         lock (_gate)
         {
-            using var cmd = Command($"SELECT {Columns} FROM jobs ORDER BY seq DESC LIMIT $limit");
+            using var cmd = Command($"SELECT {Columns} FROM jobs {(tenant is null ? "" : "WHERE tenant = $tenant")} ORDER BY seq DESC LIMIT $limit");
             cmd.Parameters.AddWithValue("$limit", limit);
+            if (tenant is not null) cmd.Parameters.AddWithValue("$tenant", tenant);
             using var r = cmd.ExecuteReader();
             var list = new List<JobRecord>();
             while (r.Read()) list.Add(Read(r));
             return list;
         }
     }
+
+    /// <summary>A tenant's active jobs (queued, running, interrupted or preempted: not ended) and their processes, for its quota.</summary>
+    public (int Jobs, int Processes) Active(string tenant)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("SELECT count(*), COALESCE(sum(processes), 0) FROM jobs WHERE tenant = $tenant AND state NOT IN ($s, $f, $c)");
+            cmd.Parameters.AddWithValue("$tenant", tenant);
+            cmd.Parameters.AddWithValue("$s", JobStates.Succeeded);
+            cmd.Parameters.AddWithValue("$f", JobStates.Failed);
+            cmd.Parameters.AddWithValue("$c", JobStates.Cancelled);
+            using var r = cmd.ExecuteReader();
+            r.Read();
+            return (r.GetInt32(0), r.GetInt32(1));
+        }
+    }
+
+    /// <summary>The jobs waiting to run (queued, interrupted, preempted, not being cancelled), in the order <see cref="TakeNext"/> takes them.</summary>
+    public IReadOnlyList<JobRecord> Waiting()
+    {
+        lock (_gate)
+        {
+            using var cmd = Command($"SELECT {Columns} FROM jobs WHERE state IN ($interrupted, $preempted, $queued) AND cancel_requested = 0 ORDER BY {WaitingOrder}");
+            cmd.Parameters.AddWithValue("$interrupted", JobStates.Interrupted);
+            cmd.Parameters.AddWithValue("$preempted", JobStates.Preempted);
+            cmd.Parameters.AddWithValue("$queued", JobStates.Queued);
+            using var r = cmd.ExecuteReader();
+            var list = new List<JobRecord>();
+            while (r.Read()) list.Add(Read(r));
+            return list;
+        }
+    }
+
+    // Higher priority first; within a priority, jobs that already ran (interrupted, preempted) before queued ones; then oldest.
+    private const string WaitingOrder = "priority DESC, state = $queued, seq";
 
     /// <summary>The jobs in state running, oldest first: at start, the ones the last service left (to re-attach to or to resume).</summary>
     public IReadOnlyList<JobRecord> Running()
@@ -129,9 +208,9 @@ internal sealed class JobStore : IDisposable
     }
 
     /// <summary>
-    /// The next job to run, not in <paramref name="running"/> and of at most <paramref name="freeSlots"/> processes: interrupted
-    /// jobs first (oldest first), then queued ones (a smaller job may pass one that does not fit yet); it is marked running (an
-    /// interrupted one counting a restart) in the same transaction.
+    /// The next job to run, not in <paramref name="running"/> and of at most <paramref name="freeSlots"/> processes: the highest
+    /// priority first; within it, interrupted and preempted jobs, then queued ones, oldest first (a smaller job may pass one
+    /// that does not fit yet); it is marked running (an interrupted or preempted one counting a restart) in the same transaction.
     /// </summary>
     public JobRecord? TakeNext(IReadOnlyCollection<string> running, int freeSlots = int.MaxValue)
     {
@@ -140,10 +219,11 @@ internal sealed class JobStore : IDisposable
         {
             using var tx = _db.BeginTransaction();
             JobRecord? next = null;
-            using (var cmd = Command($"SELECT {Columns} FROM jobs WHERE state IN ($interrupted, $queued) AND cancel_requested = 0 ORDER BY state = $queued, seq"))
+            using (var cmd = Command($"SELECT {Columns} FROM jobs WHERE state IN ($interrupted, $preempted, $queued) AND cancel_requested = 0 ORDER BY {WaitingOrder}"))
             {
                 cmd.Transaction = tx;
                 cmd.Parameters.AddWithValue("$interrupted", JobStates.Interrupted);
+                cmd.Parameters.AddWithValue("$preempted", JobStates.Preempted);
                 cmd.Parameters.AddWithValue("$queued", JobStates.Queued);
                 using var r = cmd.ExecuteReader();
                 while (r.Read())
@@ -158,7 +238,7 @@ internal sealed class JobStore : IDisposable
                 up.Transaction = tx;
                 up.Parameters.AddWithValue("$running", JobStates.Running);
                 up.Parameters.AddWithValue("$now", Now());
-                up.Parameters.AddWithValue("$restart", next.State == JobStates.Interrupted ? 1 : 0);
+                up.Parameters.AddWithValue("$restart", next.State is JobStates.Interrupted or JobStates.Preempted ? 1 : 0);
                 up.Parameters.AddWithValue("$id", next.Id);
                 up.ExecuteNonQuery();
             }
@@ -186,7 +266,7 @@ internal sealed class JobStore : IDisposable
     }
 
     /// <summary>Sets a job's state; a final state records the finish time. <paramref name="result"/> and <paramref name="error"/> replace the stored ones when given.</summary>
-    public void SetState(string id, string state, string? result = null, string? error = null)
+    public void SetState(string id, string state, string? result = null, string? error = null) => WithReserve(() =>
     {
         lock (_gate)
         {
@@ -202,7 +282,7 @@ internal sealed class JobStore : IDisposable
             cmd.Parameters.AddWithValue("$now", Now());
             cmd.ExecuteNonQuery();
         }
-    }
+    });
 
     /// <summary>
     /// Asks to cancel: a queued or interrupted job is cancelled at once (true returned); a running one is flagged for its
@@ -251,13 +331,14 @@ internal sealed class JobStore : IDisposable
         catch (SqliteException) { return false; }
     }
 
-    private const string Columns = "id, spec, state, created, started, finished, restarts, step, loss, lr, images_per_sec, starvation, eta_seconds, result, error, cancel_requested, executor, external_id, processes";
+    private const string Columns = "id, spec, state, created, started, finished, restarts, step, loss, lr, images_per_sec, starvation, eta_seconds, result, error, cancel_requested, executor, external_id, processes, tenant, priority";
 
     private static JobRecord Read(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), Time(r, 3)!.Value, Time(r, 4), Time(r, 5), r.GetInt32(6),
         r.IsDBNull(7) ? null : r.GetInt64(7), Real(r, 8), Real(r, 9), Real(r, 10), Real(r, 11), Real(r, 12),
         r.IsDBNull(13) ? null : r.GetString(13), r.IsDBNull(14) ? null : r.GetString(14), r.GetInt64(15) != 0,
-        r.IsDBNull(16) ? null : r.GetString(16), r.IsDBNull(17) ? null : r.GetString(17), r.GetInt32(18));
+        r.IsDBNull(16) ? null : r.GetString(16), r.IsDBNull(17) ? null : r.GetString(17), r.GetInt32(18),
+        r.IsDBNull(19) ? null : r.GetString(19), r.GetInt32(20));
 
     private static double? Real(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetDouble(i);
 

@@ -29,7 +29,8 @@ internal static class ServeApp
         var serve = config.Bind<ServeOptions>("Serve");
         OptionsCopy.Validate(serve.Limits, "Serve:Limits");
         string? key = ReadKey(serve, config);
-        string[] urls = CheckUrls(serve.Urls, key is not null, config);
+        var keys = ApiKeys.Load(key, serve.ApiKeysFile, config.NameOf("Serve:ApiKeysFile"));
+        string[] urls = CheckUrls(serve.Urls, keys.Any, config);
         var state = new ServeState(serve.State, serve.CheckpointPrefix);
         using var stateLock = RunFolderLock.Acquire(state.Root, $"{config.NameOf("Serve:State")} {serve.State}", "contrastive serve");
         using var store = new JobStore(state.Database);
@@ -71,17 +72,24 @@ internal static class ServeApp
         log.LogInformation("State {State}: {Jobs} job(s) in {Db}{Stale}; checkpoints to {Checkpoints}; data roots: {Roots}; API key: {Key}; up to {N} job(s) at once on {Slots} process slot(s), {Executor} executor",
             state.Root, store.List().Count, store.Path, stale > 0 ? $", {stale} left running by the last service (re-attached, or resumed when their processes are gone)" : "",
             serve.CheckpointPrefix is { } prefix ? $"{prefix.TrimEnd('/')}/jobs/ID" : "the state directory",
-            serve.DataRoots.Count > 0 ? string.Join(", ", serve.DataRoots) : "none (every job is refused)", key is null ? "none" : "required", serve.MaxConcurrentJobs, serve.ProcessSlots, serve.Executor);
+            serve.DataRoots.Count > 0 ? string.Join(", ", serve.DataRoots) : "none (every job is refused)",
+            !keys.Any ? "none" : keys.Tenants > 0 ? $"required ({keys.Tenants} tenant key(s){(key is null ? "" : " and the admin's")})" : "required", serve.MaxConcurrentJobs, serve.ProcessSlots, serve.Executor);
         var runner = app.Services.GetRequiredService<JobRunner>();
         using var metrics = new ServeMetrics(store, runner);
 
-        if (key is not null) app.Use(RequireKey(key));
+        if (keys.Any) app.Use(RequireKey(keys));
         MapApi(app, store, state, serve, runner);
         StatusPage.Map(app);
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", () => store.Ping() && runner.IsRunning
-            ? Results.Text("ready\n")
-            : Results.Problem(statusCode: 503, title: "Not ready", detail: $"database {(store.Ping() ? "open" : "not answering")}, worker {(runner.IsRunning ? "running" : "not running")}"));
+        app.MapGet("/readyz", () =>
+        {
+            bool db = store.Ping();
+            string? space = state.ShortOfSpace(serve.MinFreeMb);
+            return db && runner.IsRunning && space is null
+                ? Results.Text("ready\n")
+                : Results.Problem(statusCode: 503, title: "Not ready",
+                    detail: $"database {(db ? "open" : "not answering")}, worker {(runner.IsRunning ? "running" : "not running")}{(space is null ? "" : $", disk: {space}")}");
+        });
         app.MapMetrics("/metrics");
         await app.RunAsync().ConfigureAwait(false);
         return Cli.Ok;
@@ -119,36 +127,39 @@ internal static class ServeApp
             bool loopback = host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
                 || (IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
             if (!loopback && !haveKey)
-                throw new UsageException($"{config.NameOf("Serve:Urls")} {url}: binds a non-loopback address, which needs an API key: set --api-key-file (Serve:ApiKeyFile), or bind 127.0.0.1");
+                throw new UsageException($"{config.NameOf("Serve:Urls")} {url}: binds a non-loopback address, which needs an API key: set --api-key-file (Serve:ApiKeyFile) or --api-keys-file (Serve:ApiKeysFile), or bind 127.0.0.1");
         }
         return list;
     }
 
-    private static Func<HttpContext, RequestDelegate, Task> RequireKey(string key)
+    /// <summary>Every /api request needs a known key; the request then acts for its caller (a tenant or the admin).</summary>
+    private static Func<HttpContext, RequestDelegate, Task> RequireKey(ApiKeys keys) => async (ctx, next) =>
     {
-        byte[] expected = SHA256.HashData(Encoding.UTF8.GetBytes(key));
-        return async (ctx, next) =>
+        if (ctx.Request.Path.StartsWithSegments("/api"))
         {
-            if (ctx.Request.Path.StartsWithSegments("/api"))
+            string? header = ctx.Request.Headers.Authorization;
+            var caller = header is not null && header.StartsWith("Bearer ", StringComparison.Ordinal) ? keys.Find(header[7..].Trim()) : null;
+            if (caller is null)
             {
-                string? header = ctx.Request.Headers.Authorization;
-                bool ok = header is not null && header.StartsWith("Bearer ", StringComparison.Ordinal)
-                    && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(header[7..].Trim())), expected);
-                if (!ok)
-                {
-                    ctx.Response.Headers.WWWAuthenticate = "Bearer";
-                    await Results.Problem(statusCode: 401, title: "Unauthorized",
-                        detail: header is null ? "this server needs an API key: send Authorization: Bearer KEY" : "the API key is not valid").ExecuteAsync(ctx).ConfigureAwait(false);
-                    return;
-                }
+                ctx.Response.Headers.WWWAuthenticate = "Bearer";
+                await Results.Problem(statusCode: 401, title: "Unauthorized",
+                    detail: header is null ? "this server needs an API key: send Authorization: Bearer KEY" : "the API key is not valid").ExecuteAsync(ctx).ConfigureAwait(false);
+                return;
             }
-            await next(ctx).ConfigureAwait(false);
-        };
-    }
+            ctx.Items[CallerItem] = caller;
+        }
+        await next(ctx).ConfigureAwait(false);
+    };
 
-    private static IResult Problem(int status, string title, string detail, string? setting = null) =>
+    private const string CallerItem = "contrastive.caller";
+
+    /// <summary>Who the request acts for: its key's caller, or the admin on a server without keys (loopback only).</summary>
+    private static Caller Who(HttpContext ctx) => ctx.Items[CallerItem] as Caller ?? Caller.Admin;
+
+    private static IResult Problem(int status, string title, string detail, string? setting = null, string? quota = null) =>
         Results.Problem(detail: detail, statusCode: status, title: title,
-            extensions: setting is null ? null : new Dictionary<string, object?> { ["setting"] = setting });
+            extensions: setting is null && quota is null ? null
+                : new Dictionary<string, object?> { [setting is null ? "quota" : "setting"] = setting ?? quota });
 
     private static IResult NotFound(string id) => Problem(404, "No such job", $"there is no job '{id}' on this server");
 
@@ -156,6 +167,9 @@ internal static class ServeApp
     {
         app.MapPost("/api/jobs", async (HttpContext ctx) =>
         {
+            var caller = Who(ctx);
+            if (state.ShortOfSpace(serve.MinFreeMb) is { } space)
+                return Problem(507, "Insufficient storage", $"no job is accepted while the disk is short: {space}; the service takes jobs again when space returns");
             string body;
             try
             {
@@ -167,10 +181,10 @@ internal static class ServeApp
                 return Problem(413, "Request body too large", $"a job spec is at most {serve.MaxRequestBodyBytes} bytes (Serve:MaxRequestBodyBytes)");
             }
             string spec;
-            int processes;
+            int processes, priority;
             try
             {
-                var (overrides, given) = JobSpec.Parse(body, serve.DataRoots);
+                var (overrides, given) = JobSpec.Parse(body, serve.RootsFor(caller.Tenant));
                 JobSpec.CheckExists(overrides["Data:Uri"]!);
                 // The whole run's settings are bound and validated now, so a bad spec is refused here rather than failing later.
                 overrides["Training:Out"] = Path.Combine(state.Root, "jobs", "validation");
@@ -178,6 +192,7 @@ internal static class ServeApp
                 try { settings = TrainSettings.Bind(Settings.Build(overrides, given)); }
                 catch (UsageException e) { throw new JobSpecException(JobSpec.FieldIn(e.Message, given), e.Message); }
                 processes = JobSpec.Processes(body);
+                priority = JobSpec.Priority(body);
                 if (serve.Limits.Check(settings, processes, serve.ProcessSlots) is { } over) throw new JobSpecException(over.Field, over.Message);
                 spec = JsonNode.Parse(body)!.ToJsonString();
             }
@@ -185,31 +200,55 @@ internal static class ServeApp
             {
                 return Problem(400, "Invalid job spec", e.Message, e.Setting);
             }
-            var job = store.Add(spec, processes);
+            if (caller.Tenant is { } tenant)
+            {
+                var (active, activeProcesses) = store.Active(tenant);
+                if (caller.MaxJobs is { } maxJobs && active + 1 > maxJobs)
+                    return Problem(429, "Quota reached", $"quota max_jobs: tenant {tenant} has {active} active job(s) (queued, running, interrupted or preempted) and may have {maxJobs}; wait for one to end or cancel one", quota: "max_jobs");
+                if (caller.MaxProcesses is { } maxProcesses && activeProcesses + processes > maxProcesses)
+                    return Problem(429, "Quota reached", $"quota max_processes: tenant {tenant}'s active jobs have {activeProcesses} process(es), and this one's {processes} would pass its {maxProcesses}", quota: "max_processes");
+            }
+            JobRecord job;
+            try { job = store.Add(spec, processes, caller.Tenant, priority); }
+            catch (Microsoft.Data.Sqlite.SqliteException e) when (e.SqliteErrorCode == 13) // SQLITE_FULL: the insert rolled back
+            {
+                return Problem(507, "Insufficient storage", $"the job database cannot grow: {e.Message}; the service takes jobs again when space returns");
+            }
             runner.Wake();
             return Results.Created($"/api/jobs/{job.Id}", View(job, state, runner));
         });
-        app.MapGet("/api/jobs", () => Results.Json(store.List().Select(j => View(j, state, runner))));
-        app.MapGet("/api/jobs/{id}", (string id) => Find(store, id) is { } j ? Results.Json(View(j, state, runner)) : NotFound(id));
-        app.MapPost("/api/jobs/{id}/cancel", (string id) =>
+        app.MapGet("/api/jobs", (HttpContext ctx) => Results.Json(store.List(tenant: Who(ctx).Tenant).Select(j => View(j, state, runner))));
+        app.MapGet("/api/jobs/{id}", (string id, HttpContext ctx) => Find(store, id, ctx) is { } j ? Results.Json(View(j, state, runner)) : NotFound(id));
+        app.MapPost("/api/jobs/{id}/cancel", (string id, HttpContext ctx) =>
         {
-            if (Find(store, id) is not { } job) return NotFound(id);
+            if (Find(store, id, ctx) is not { } job) return NotFound(id);
             if (!runner.Cancel(id)) return Problem(409, "Job already ended", $"job {id} is {job.State}");
             return Results.Json(View(store.Get(id)!, state, runner), statusCode: 202);
         });
-        app.MapGet("/api/jobs/{id}/metrics", (string id, long? after, int? limit) =>
+        app.MapGet("/api/jobs/{id}/metrics", (string id, long? after, int? limit, HttpContext ctx) =>
         {
-            if (Find(store, id) is null) return NotFound(id);
+            if (Find(store, id, ctx) is null) return NotFound(id);
             return Results.Json(ReadMetrics(Path.Combine(state.JobFolder(id), "metrics.jsonl"), after ?? -1, Math.Clamp(limit ?? 10_000, 1, 100_000)));
         });
-        app.MapGet("/api/jobs/{id}/log", (string id, int? lines) =>
+        app.MapGet("/api/jobs/{id}/events", async (string id, HttpContext ctx) =>
         {
-            if (Find(store, id) is null) return NotFound(id);
+            if (Find(store, id, ctx) is not { } job)
+            {
+                await NotFound(id).ExecuteAsync(ctx).ConfigureAwait(false);
+                return;
+            }
+            await JobEvents.StreamAsync(ctx, job, store, state, runner).ConfigureAwait(false);
+        });
+        app.MapGet("/api/jobs/{id}/log", (string id, int? lines, HttpContext ctx) =>
+        {
+            if (Find(store, id, ctx) is null) return NotFound(id);
             return Results.Text(JobLog.Tail(state.JobLog(id), Math.Clamp(lines ?? 200, 1, 10_000)), "text/plain; charset=utf-8");
         });
     }
 
-    private static JobRecord? Find(JobStore store, string id) => JobStore.IsWellFormed(id) ? store.Get(id) : null;
+    /// <summary>The job, when the id is well formed, the job exists and the caller may see it (another tenant's job is not found, the same 404).</summary>
+    private static JobRecord? Find(JobStore store, string id, HttpContext ctx) =>
+        JobStore.IsWellFormed(id) && store.Get(id) is { } job && Who(ctx).Owns(job) ? job : null;
 
     /// <summary>The metrics.jsonl rows after step <paramref name="after"/>, at most <paramref name="limit"/>; lines that do not parse are skipped.</summary>
     internal static JsonArray ReadMetrics(string path, long after, int limit)
@@ -263,6 +302,8 @@ internal static class ServeApp
                 : null,
             restarts = j.Restarts,
             processes = j.Processes,
+            priority = j.Priority,
+            tenant = j.Tenant,
             executor = j.Executor ?? runner.ExecutorName,
             external_id = j.ExternalId,
             cancel_requested = j.CancelRequested,

@@ -17,6 +17,13 @@ internal sealed class ServeOptions
     public string? ApiKeyFile { get; set; }
 
     /// <summary>
+    /// A file of tenants' keys, one a line: KEY TENANT [max_jobs] [max_processes] ('#' starts a comment). A tenant's requests
+    /// see only its own jobs; its active jobs (and their processes) are bounded by its quota; its data roots are its own
+    /// (TENANT under each data root). The key of Serve:ApiKeyFile stays the admin's. Unset: no tenants.
+    /// </summary>
+    public string? ApiKeysFile { get; set; }
+
+    /// <summary>
     /// Object storage for the jobs' checkpoints and metrics (s3://bucket/prefix): each job's go to PREFIX/jobs/ID as they are
     /// written (its folder under the state directory stays its working copy). Unset: the state directory only.
     /// </summary>
@@ -53,6 +60,13 @@ internal sealed class ServeOptions
     /// <summary>Arguments given to mpirun before the command (separated by spaces). Default "--oversubscribe --bind-to none".</summary>
     public string MpirunArgs { get; set; } = "--oversubscribe --bind-to none";
 
+    /// <summary>
+    /// The data roots of <paramref name="tenant"/>: the folder (or prefix) named after it under each data root; the admin's
+    /// (null) are the data roots themselves.
+    /// </summary>
+    public IReadOnlyList<string> RootsFor(string? tenant) => tenant is null ? DataRoots
+        : [.. DataRoots.Select(r => r.Contains("://", StringComparison.Ordinal) ? $"{r.TrimEnd('/')}/{tenant}" : Path.Combine(r, tenant))];
+
     /// <summary>The process slots: <see cref="Slots"/>, or this machine's cores when 0.</summary>
     public int ProcessSlots => Slots > 0 ? Slots : Environment.ProcessorCount;
 
@@ -76,6 +90,13 @@ internal sealed class ServeOptions
     /// <summary>Seconds between a running job's status figures (images/s, starvation, ETA). Default 2.</summary>
     [Range(0.1, 3600)]
     public double StatusEverySeconds { get; set; } = 2;
+
+    /// <summary>
+    /// Free space (MB) the state directory's file system must keep: under it, new jobs get 507, /readyz says why and no job
+    /// starts, until space returns. Default 1024.
+    /// </summary>
+    [Range(0.0, 1e9)]
+    public double MinFreeMb { get; set; } = 1024;
 
     /// <summary>Console logs as one JSON object a line (for a log collector) instead of text. Default false.</summary>
     public bool JsonLogs { get; set; }

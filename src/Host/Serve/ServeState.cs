@@ -10,6 +10,11 @@ internal sealed class ServeState(string root, string? checkpointPrefix = null)
 
     public string Database => Path.Combine(Root, "jobs.db");
 
+    /// <summary>Why the state directory is short of space (free MB under <paramref name="minFreeMb"/>), or null when it is not.</summary>
+    public string? ShortOfSpace(double minFreeMb) => DiskSpace.FreeMb(Root) is { } free && free < minFreeMb
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{free:F0} MB free where the state is ({Root}), under Serve:MinFreeMb {minFreeMb} MB")
+        : null;
+
     /// <summary>The job's folder: its checkpoints, metrics and log. Only for ids the server made (checked here again).</summary>
     public string JobFolder(string id) => Path.Combine(Root, "jobs", Checked(id));
 

@@ -6,7 +6,7 @@ namespace Contrastive.Host.Serve;
 
 /// <summary>
 /// The status page: the job list at /, a job's page at /jobs/ID with live charts (loss, learning rate, images/s and
-/// starvation against step; evaluation points), its figures, state and log tail. It polls the API every 2 s. Self-contained:
+/// starvation against step; evaluation points), its figures, state and log tail. The list polls the API every 2 s; a job page listens to the job's event stream (/api/jobs/ID/events). Self-contained:
 /// the chart library (uPlot, vendored and embedded) is served from /assets, nothing is fetched from elsewhere. The loss
 /// chart's element carries data-points, the number of points drawn.
 /// </summary>
@@ -132,34 +132,70 @@ internal static class StatusPage
           if (evals.length) document.getElementById("evals").innerHTML = `<table><tr><th>step</th><th>figure</th><th>value</th></tr>` +
             evals.map(([st, k, v]) => `<tr><td class="num">${st}</td><td>${esc(k)}</td><td class="num">${fmt(v)}</td></tr>`).join("") + "</table>";
         }
-        let lastStep = -1;
-        async function jobLoop() {
-          let state = "";
-          try {
-            const j = await api(`/api/jobs/${jobId}`);
-            state = j.state;
-            const st = document.getElementById("state");
-            st.textContent = j.state; st.className = "state " + j.state;
-            document.getElementById("cancel").disabled = ["succeeded", "failed", "cancelled"].includes(j.state);
-            document.getElementById("error").textContent = j.error || "";
-            const r = j.result || {};
-            const figs = [["step", j.step + (j.max_steps ? " / " + j.max_steps : "")], ["loss", fmt(j.loss)], ["learning rate", fmt(j.lr, 3)],
-              ["images/s", fmt(j.images_per_sec, 0)], ["starvation", j.starvation == null ? "–" : (100 * j.starvation).toFixed(0) + "%"], ["ETA", duration(j.eta_seconds)],
-              ["restarts", j.restarts], ["method", j.method], ["data", j.data], ["checkpoint", j.checkpoint ? j.checkpoint.split("/").pop() : "–"]];
-            if (r.knn_top1 != null) figs.push(["kNN top-1 (random init)", `${fmt(r.knn_top1, 3)} (${fmt(r.knn_top1_random_init, 3)})`]);
-            if (r.resumed_from_step != null) figs.push(["resumed from step", r.resumed_from_step]);
-            document.getElementById("figures").innerHTML = figs.map(([k, v]) => `<div><b>${esc(k)}</b>${esc(v)}</div>`).join("");
-            const fresh = await api(`/api/jobs/${jobId}/metrics?after=${lastStep - 1}`);
-            for (const row of fresh) { rows.set(row.step, Object.assign(rows.get(row.step) || {}, row)); lastStep = Math.max(lastStep, row.step); }
-            draw();
-            const log = document.getElementById("log");
-            const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-            log.textContent = await api(`/api/jobs/${jobId}/log?lines=200`);
-            if (atEnd) log.scrollTop = log.scrollHeight;
-          } catch (e) { if (e.message !== "unauthorized") document.getElementById("error").textContent = e.message; }
-          setTimeout(jobLoop, 2000);
+        // The job page listens to the job's event stream (GET /api/jobs/ID/events): no polling. fetch, not EventSource, since
+        // EventSource cannot send the Authorization header.
+        function showJob(j) {
+          const st = document.getElementById("state");
+          st.textContent = j.state; st.className = "state " + j.state;
+          document.getElementById("cancel").disabled = ["succeeded", "failed", "cancelled"].includes(j.state);
+          document.getElementById("error").textContent = j.error || "";
+          const r = j.result || {};
+          const figs = [["step", j.step + (j.max_steps ? " / " + j.max_steps : "")], ["loss", fmt(j.loss)], ["learning rate", fmt(j.lr, 3)],
+            ["images/s", fmt(j.images_per_sec, 0)], ["starvation", j.starvation == null ? "–" : (100 * j.starvation).toFixed(0) + "%"], ["ETA", duration(j.eta_seconds)],
+            ["restarts", j.restarts], ["processes", j.processes], ["priority", j.priority], ["method", j.method], ["data", j.data],
+            ["checkpoint", j.checkpoint ? j.checkpoint.split("/").pop() : "–"]];
+          if (r.knn_top1 != null) figs.push(["kNN top-1 (random init)", `${fmt(r.knn_top1, 3)} (${fmt(r.knn_top1_random_init, 3)})`]);
+          if (r.resumed_from_step != null) figs.push(["resumed from step", r.resumed_from_step]);
+          document.getElementById("figures").innerHTML = figs.map(([k, v]) => `<div><b>${esc(k)}</b>${esc(v)}</div>`).join("");
         }
-        if (jobId) { jobSkeleton(); jobLoop(); } else listLoop();
+        const logLines = [];
+        function appendLog(text) {
+          const log = document.getElementById("log");
+          const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+          logLines.push(...text.split("\n"));
+          if (logLines.length > 500) logLines.splice(0, logLines.length - 500);
+          log.textContent = logLines.join("\n");
+          if (atEnd) log.scrollTop = log.scrollHeight;
+        }
+        function onEvent(name, text) {
+          if (name === "job") showJob(JSON.parse(text));
+          else if (name === "metrics") { for (const row of JSON.parse(text)) rows.set(row.step, Object.assign(rows.get(row.step) || {}, row)); draw(); }
+          else if (name === "log") appendLog(text);
+          else if (name === "end") ended = true;
+          main.dataset.events = +(main.dataset.events || 0) + 1;
+        }
+        let ended = false;
+        async function listen() {
+          const headers = {};
+          const key = sessionStorage.getItem("contrastive-key");
+          if (key) headers["Authorization"] = "Bearer " + key;
+          try {
+            const r = await fetch(`/api/jobs/${jobId}/events`, { headers });
+            if (r.status === 401) { document.getElementById("auth").style.display = "block"; return; }
+            if (!r.ok) throw new Error(`/api/jobs/${jobId}/events: ${r.status}`);
+            logLines.length = 0; // a new stream starts with the log's tail again
+            const reader = r.body.getReader(), decoder = new TextDecoder();
+            let buffer = "";
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) break;
+              buffer += decoder.decode(value, { stream: true });
+              let cut;
+              while ((cut = buffer.indexOf("\n\n")) >= 0) {
+                const block = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
+                let name = "message"; const data = [];
+                for (const line of block.split("\n")) {
+                  if (line.startsWith("event: ")) name = line.slice(7);
+                  else if (line.startsWith("data: ")) data.push(line.slice(6));
+                  else if (line.startsWith("data:")) data.push(line.slice(5));
+                }
+                if (!block.startsWith(":")) onEvent(name, data.join("\n"));
+              }
+            }
+          } catch (e) { document.getElementById("error").textContent = e.message; }
+          if (!ended) setTimeout(listen, 2000); // the stream broke (a restart of the service): listen again
+        }
+        if (jobId) { jobSkeleton(); listen(); } else listLoop();
         </script>
         </body>
         </html>

@@ -26,20 +26,29 @@ public sealed class CheckpointStore(string directory, int keep = 3)
         string path = System.IO.Path.Combine(Directory, $"ckpt-{info.Step:D9}.ckpt");
         string tmp = path + ".tmp";
         byte[] header = JsonSerializer.SerializeToUtf8Bytes(info);
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        // A write that fails (a full disk) leaves no partial file behind to hold the space.
+        try
         {
-            void Put(ReadOnlySpan<byte> bytes) { fs.Write(bytes); hash.AppendData(bytes); }
-            Span<byte> len = stackalloc byte[8];
-            Put(Magic);
-            BitConverter.TryWriteBytes(len, (long)header.Length); Put(len);
-            Put(header);
-            BitConverter.TryWriteBytes(len, (long)model.Length); Put(len);
-            Put(model);
-            BitConverter.TryWriteBytes(len, (long)optimizer.Length); Put(len);
-            Put(optimizer);
-            fs.Write(hash.GetHashAndReset());
-            fs.Flush(flushToDisk: true);
+            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+            using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+            {
+                void Put(ReadOnlySpan<byte> bytes) { fs.Write(bytes); hash.AppendData(bytes); }
+                Span<byte> len = stackalloc byte[8];
+                Put(Magic);
+                BitConverter.TryWriteBytes(len, (long)header.Length); Put(len);
+                Put(header);
+                BitConverter.TryWriteBytes(len, (long)model.Length); Put(len);
+                Put(model);
+                BitConverter.TryWriteBytes(len, (long)optimizer.Length); Put(len);
+                Put(optimizer);
+                fs.Write(hash.GetHashAndReset());
+                fs.Flush(flushToDisk: true);
+            }
+        }
+        catch
+        {
+            try { File.Delete(tmp); } catch (IOException) { }
+            throw;
         }
         File.Move(tmp, path, overwrite: true);
         Prune();
