@@ -3,7 +3,8 @@
 # .NET 10 SDK and node/npm, then runs every test project (and builds the C# sample in samples/, which a test runs).
 #  - apt-get (with sudo when not root), each only when missing: libturbojpeg0 (the default JPEG decoder; the Augment
 #    tests compare it with Skia), chromium (headless: pages and reports are rendered and checked in a real browser),
-#    openmpi-bin (distributed training tests launch real `mpirun -np 2`).
+#    openmpi-bin (distributed training tests launch real `mpirun -np 2`), slurm-wlm, munge and libpmix-dev (the
+#    service's slurm executor is tested on a single-node SLURM that tests/tools/slurm-up.sh starts; needs root).
 #  - DuckDB (an independent Parquet writer) and s3rver (an S3-protocol server) from npm into tests/tools.
 # Extra arguments go to `dotnet test` (e.g. ./test.sh --filter FullyQualifiedName~Methods).
 set -euo pipefail
@@ -29,8 +30,13 @@ missing=()
 have_lib 'libturbojpeg\.so\.0' || missing+=(libturbojpeg0)
 command -v chromium >/dev/null || missing+=(chromium)
 { command -v mpirun >/dev/null && have_lib 'libmpi\.so\.40'; } || missing+=(openmpi-bin)
+command -v slurmctld >/dev/null || missing+=(slurm-wlm)
+command -v munged >/dev/null || missing+=(munge)
+have_lib 'libpmix\.so (' || missing+=(libpmix-dev)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 (cd tests/tools && npm install --no-audit --no-fund --loglevel=error)
+# A single-node SLURM for the slurm executor's tests (idempotent; a cluster already up is left as it is).
+if [ "$(id -u)" -eq 0 ]; then tests/tools/slurm-up.sh; else sudo tests/tools/slurm-up.sh; fi
 # npm may rewrite the lock file with other platforms' optional packages; the committed one stays as it is.
 git checkout -- tests/tools/package-lock.json 2>/dev/null || true
 dotnet test "$@"

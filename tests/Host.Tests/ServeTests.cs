@@ -179,6 +179,27 @@ public sealed class ServeTests() : TempFolderTest("serve")
     }
 
     [Fact]
+    public async Task With_on_stop_detach_a_sigterm_leaves_the_job_training_and_the_next_service_re_attaches_to_it()
+    {
+        await MakeData();
+        string id;
+        using (var s = await ServeProcess.Start(State, DataRoot, extra: ["--on-stop", "detach"]))
+        {
+            id = Id((await s.Submit(Spec(60))).Body);
+            await s.WaitFor(id, j => j.GetProperty("step").GetInt64() >= 5, Minutes3, "at step 5");
+            await s.Process.Terminate();
+            Assert.Equal(0, await s.Process.WaitForExit(TimeSpan.FromMinutes(1)));
+            Assert.Contains("keep training (Serve:OnStop detach)", s.Process.Out);
+        }
+        Assert.Single(JobProcesses.Trainers(id)); // an upgrade: the job trains on while no service runs
+        using var again = await ServeProcess.Start(State, DataRoot, extra: ["--on-stop", "detach"]);
+        var done = await again.WaitForState(id, "succeeded", Minutes3);
+        Assert.Equal(0, done.GetProperty("restarts").GetInt32());
+        Assert.Equal(60, done.GetProperty("result").GetProperty("steps").GetInt64());
+        await AssertLossStepsOnce(again, id, 60);
+    }
+
+    [Fact]
     public async Task Killed_with_its_jobs_the_service_restarts_and_the_job_resumes_from_its_checkpoint_without_duplicate_metric_steps()
     {
         await MakeData();

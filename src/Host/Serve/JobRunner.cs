@@ -14,8 +14,12 @@ namespace Contrastive.Host.Serve;
 /// so a job's crash is that job's failure and the service's own death leaves the job training. A cancel, or the service's
 /// stop with Serve:OnStop checkpoint, signals the job's ranks: they finish their step, write a checkpoint and end.
 /// </summary>
-internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions options, IJobExecutor executor, ILoggerFactory loggers) : BackgroundService
+internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions options, IEnumerable<IJobExecutor> executors, ILoggerFactory loggers) : BackgroundService
 {
+    // New jobs go to the configured executor; a job re-attached at start goes back to the one it was started with.
+    private readonly Dictionary<string, IJobExecutor> _executors = executors.ToDictionary(e => e.Name);
+    private IJobExecutor Executor => _executors[options.Executor];
+
     private static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(500), SignalAgainAfter = TimeSpan.FromSeconds(5);
 
     private readonly ILogger _log = loggers.CreateLogger("Contrastive.Serve");
@@ -29,7 +33,7 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
     public bool IsRunning { get; private set; }
 
     /// <summary>The executor's name, for the job view of jobs not yet started.</summary>
-    public string ExecutorName => executor.Name;
+    public string ExecutorName => options.Executor;
 
     /// <summary>Looks for work now (after a submit or a cancel).</summary>
     public void Wake() => _wake.Release();
@@ -172,6 +176,7 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
         {
             JobLaunch launch;
             string externalId;
+            var executor = job.Executor is { } name && _executors.TryGetValue(name, out var recorded) ? recorded : Executor;
             if (attach && job.ExternalId is { } known && job.Executor == executor.Name)
             {
                 launch = JobLaunch.Existing(job.Id, folder, job.Processes);
@@ -193,7 +198,7 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
             }
             log.Note(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"{(attach ? "re-attached to" : "started")} {(job.Processes > 1 ? $"{job.Processes} processes under mpirun" : "its process")} ({executor.Name} executor, id {externalId})"));
-            await FollowAsync(s, launch, externalId, figures, log, stopping).ConfigureAwait(false);
+            await FollowAsync(s, executor, launch, externalId, figures, log, stopping).ConfigureAwait(false);
         }
         catch (Exception e) when (e is JobSpecException or UsageException or DataSourceException or JobLaunchException)
         {
@@ -228,11 +233,12 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
         if (job.Processes > 1 && !overrides.ContainsKey("Training:Threads"))
             overrides["Training:Threads"] = Math.Max(1, Environment.ProcessorCount / job.Processes).ToString(System.Globalization.CultureInfo.InvariantCulture);
         TrainSettings.Bind(Settings.Build(overrides, given)); // a setting that no longer holds fails here, named, before a process starts
-        return JobLaunch.For(job.Id, folder, overrides, job.Processes);
+        var (partition, timeLimit) = JobSpec.Placement(job.Spec, Executor.Name);
+        return JobLaunch.For(job.Id, folder, overrides, job.Processes) with { Partition = partition, TimeLimit = timeLimit };
     }
 
     /// <summary>Follows a started job until its processes end: live figures from status.json, stop requests passed on as signals.</summary>
-    private async Task FollowAsync(Supervised s, JobLaunch launch, string externalId, JobFigures figures, JobLog log, CancellationToken stopping)
+    private async Task FollowAsync(Supervised s, IJobExecutor executor, JobLaunch launch, string externalId, JobFigures figures, JobLog log, CancellationToken stopping)
     {
         var job = s.Job;
         DateTimeOffset? seen = null, signalled = null;
@@ -259,7 +265,7 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
                 // The end is recorded once the database takes it (a full disk: again every few seconds, the job's files stay).
                 try
                 {
-                    Finish(s, launch, exit, figures, log);
+                    Finish(s, executor, launch, exit, figures, log);
                     return;
                 }
                 catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
@@ -287,7 +293,7 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
     }
 
     /// <summary>Records how the job ended, from its exit, its result line and what the service had asked of it.</summary>
-    private void Finish(Supervised s, JobLaunch launch, JobExit exit, JobFigures figures, JobLog log)
+    private void Finish(Supervised s, IJobExecutor executor, JobLaunch launch, JobExit exit, JobFigures figures, JobLog log)
     {
         var job = s.Job;
         // A cancel wins over a stop for preemption or shutdown asked before it (the job must not wait to resume).
@@ -299,10 +305,18 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
             long steps = result["steps"]?.GetValue<long>() ?? figures.Step;
             string end = !interrupted ? JobStates.Succeeded
                 : asked ?? (ReachedUntilStep(job, steps) ? JobStates.Succeeded : JobStates.Interrupted);
+            if (end == JobStates.Interrupted && asked is null && executor.MaxResubmits is { } most && job.Restarts >= most)
+            {
+                store.UpdateFigures(job.Id, steps, figures.Loss, figures.LearningRate, figures.ImagesPerSec, figures.Starvation, 0);
+                store.SetState(job.Id, JobStates.Failed, result.ToJsonString(),
+                    $"stopped at step {steps} without finishing for the {job.Restarts + 1}th time ({exit.Reason}); resumed at most {most} times (Serve:Slurm:MaxResubmits)");
+                log.LogError("failed: stopped {N} times without finishing", job.Restarts + 1);
+                return;
+            }
             double? loss = result["final_loss"] is JsonValue l && l.TryGetValue(out double v) ? v : figures.Loss;
             store.UpdateFigures(job.Id, steps, loss, figures.LearningRate, figures.ImagesPerSec, figures.Starvation, 0);
             store.SetState(job.Id, end, result.ToJsonString());
-            log.Note($"{end} at step {steps}; checkpoint {result["checkpoint"]?.GetValue<string>() ?? "(none)"}");
+            log.Note($"{end} at step {steps}; checkpoint {result["checkpoint"]?.GetValue<string>() ?? "(none)"}{(end == JobStates.Interrupted && asked is null ? $"; {exit.Reason}: it resumes" : "")}");
             return;
         }
         string? space = state.ShortOfSpace(options.MinFreeMb);

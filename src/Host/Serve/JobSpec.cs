@@ -13,8 +13,28 @@ internal static class JobSpec
     /// <summary>Options the server sets itself: the run folder and whether to resume.</summary>
     private static readonly string[] ServerSet = ["out", "resume"];
 
-    /// <summary>Fields of the service's own (not train settings): how many processes the job runs as, and its priority.</summary>
-    public static readonly string[] ServiceFields = ["processes", "priority"];
+    /// <summary>Fields of the service's own (not train settings): how many processes the job runs as, its priority, and where SLURM runs it.</summary>
+    public static readonly string[] ServiceFields = ["processes", "priority", "partition", "time_limit"];
+
+    /// <summary>
+    /// The spec's SLURM placement: "partition" (a name) and "time_limit" (minutes, or [D-]HH:MM:SS), both for the slurm executor.
+    /// </summary>
+    /// <exception cref="JobSpecException">A malformed value, or either one under another executor.</exception>
+    public static (string? Partition, string? TimeLimit) Placement(string json, string executor)
+    {
+        string? partition = Field(json, "partition"), time = Field(json, "time_limit");
+        if (partition is "null") partition = null;
+        if (time is "null") time = null;
+        if (executor != "slurm" && (partition ?? time) is not null)
+            throw new JobSpecException(partition is not null ? "partition" : "time_limit",
+                $"{(partition is not null ? "partition" : "time_limit")}: only for Serve:Executor slurm; this server runs jobs with the {executor} executor");
+        if (partition is not null && !System.Text.RegularExpressions.Regex.IsMatch(partition, "^[A-Za-z0-9_.-]{1,64}$"))
+            throw new JobSpecException("partition", $"partition: '{partition}' is not a partition name (letters, digits, '.', '_', '-')");
+        time = time?.Trim('"');
+        if (time is not null && !System.Text.RegularExpressions.Regex.IsMatch(time, @"^(\d+|(\d+-)?\d{1,2}(:\d{2}){1,2})$"))
+            throw new JobSpecException("time_limit", $"time_limit: '{time}' is not minutes or [D-]HH:MM:SS");
+        return (partition, time);
+    }
 
     /// <summary>The spec's "priority" (default 0, from -1000 to 1000): higher runs first, and preempts lower-priority running jobs when no slot is free.</summary>
     /// <exception cref="JobSpecException">Not a whole number in range.</exception>

@@ -28,6 +28,7 @@ internal static class ServeApp
     {
         var serve = config.Bind<ServeOptions>("Serve");
         OptionsCopy.Validate(serve.Limits, "Serve:Limits");
+        OptionsCopy.Validate(serve.Slurm, "Serve:Slurm");
         string? key = ReadKey(serve, config);
         var keys = ApiKeys.Load(key, serve.ApiKeysFile, config.NameOf("Serve:ApiKeysFile"));
         string[] urls = CheckUrls(serve.Urls, keys.Any, config);
@@ -64,6 +65,7 @@ internal static class ServeApp
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton<IJobExecutor>(new LocalExecutor(serve));
+        builder.Services.AddSingleton<IJobExecutor>(new SlurmExecutor(serve));
         builder.Services.AddSingleton<JobRunner>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobRunner>());
 
@@ -73,7 +75,8 @@ internal static class ServeApp
             state.Root, store.List().Count, store.Path, stale > 0 ? $", {stale} left running by the last service (re-attached, or resumed when their processes are gone)" : "",
             serve.CheckpointPrefix is { } prefix ? $"{prefix.TrimEnd('/')}/jobs/ID" : "the state directory",
             serve.DataRoots.Count > 0 ? string.Join(", ", serve.DataRoots) : "none (every job is refused)",
-            !keys.Any ? "none" : keys.Tenants > 0 ? $"required ({keys.Tenants} tenant key(s){(key is null ? "" : " and the admin's")})" : "required", serve.MaxConcurrentJobs, serve.ProcessSlots, serve.Executor);
+            !keys.Any ? "none" : keys.Tenants > 0 ? $"required ({keys.Tenants} tenant key(s){(key is null ? "" : " and the admin's")})" : "required", serve.MaxConcurrentJobs,
+            serve.Slots == 0 && serve.Executor == "slurm" ? "SLURM's" : serve.ProcessSlots.ToString(System.Globalization.CultureInfo.InvariantCulture), serve.Executor);
         var runner = app.Services.GetRequiredService<JobRunner>();
         using var metrics = new ServeMetrics(store, runner);
 
@@ -193,6 +196,7 @@ internal static class ServeApp
                 catch (UsageException e) { throw new JobSpecException(JobSpec.FieldIn(e.Message, given), e.Message); }
                 processes = JobSpec.Processes(body);
                 priority = JobSpec.Priority(body);
+                JobSpec.Placement(body, serve.Executor);
                 if (serve.Limits.Check(settings, processes, serve.ProcessSlots) is { } over) throw new JobSpecException(over.Field, over.Message);
                 spec = JsonNode.Parse(body)!.ToJsonString();
             }

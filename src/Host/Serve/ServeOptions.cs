@@ -36,12 +36,19 @@ internal sealed class ServeOptions
 
     /// <summary>
     /// Where jobs run: "local" (each job its own process tree on this machine: `contrastive train`, or `mpirun -np N` for a job
-    /// of N processes). Default local.
+    /// of N processes) or "slurm" (each job a SLURM batch job: `srun --mpi=pmix -n N contrastive train`; section
+    /// "Serve:Slurm"). Default local.
     /// </summary>
-    [RegularExpression("^local$", ErrorMessage = "must be local")]
+    [RegularExpression("^(local|slurm)$", ErrorMessage = "must be local or slurm")]
     public string Executor { get; set; } = "local";
 
-    /// <summary>Processes running at once over all jobs (a job of N processes takes N). Default 0: this machine's cores.</summary>
+    /// <summary>The slurm executor's settings (section "Serve:Slurm").</summary>
+    public SlurmOptions Slurm { get; set; } = new();
+
+    /// <summary>
+    /// Processes running at once over all jobs (a job of N processes takes N). Default 0: this machine's cores with the local
+    /// executor, no bound with slurm (the cluster queues).
+    /// </summary>
     [Range(0, 100_000)]
     public int Slots { get; set; }
 
@@ -68,7 +75,7 @@ internal sealed class ServeOptions
         : [.. DataRoots.Select(r => r.Contains("://", StringComparison.Ordinal) ? $"{r.TrimEnd('/')}/{tenant}" : Path.Combine(r, tenant))];
 
     /// <summary>The process slots: <see cref="Slots"/>, or this machine's cores when 0.</summary>
-    public int ProcessSlots => Slots > 0 ? Slots : Environment.ProcessorCount;
+    public int ProcessSlots => Slots > 0 ? Slots : Executor == "slurm" ? int.MaxValue / 2 : Environment.ProcessorCount;
 
     /// <summary>
     /// Where job data may be: local folders (a job's "data" must lie under one) or object-storage prefixes (s3://bucket/prefix).

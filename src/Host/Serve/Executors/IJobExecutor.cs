@@ -23,4 +23,7 @@ internal interface IJobExecutor
 
     /// <summary>Ends the job's processes at once (SIGKILL): for a job that did not stop when asked.</summary>
     void Kill(JobLaunch launch, string externalId);
+
+    /// <summary>How often a job the executor stopped by itself (a time limit, a lost node) is resumed before it fails; null: no bound.</summary>
+    int? MaxResubmits => null;
 }

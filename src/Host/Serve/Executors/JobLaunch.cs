@@ -7,6 +7,12 @@ namespace Contrastive.Host.Serve;
 /// </summary>
 internal sealed record JobLaunch(string JobId, string Folder, IReadOnlyList<string> Command, IReadOnlyDictionary<string, string> Variables, int Processes)
 {
+    /// <summary>The spec's SLURM partition (the slurm executor; null: Serve:Slurm's).</summary>
+    public string? Partition { get; init; }
+
+    /// <summary>The spec's SLURM time limit (the slurm executor; null: Serve:Slurm's).</summary>
+    public string? TimeLimit { get; init; }
+
     /// <summary>The environment variable that marks a job's processes (its value is the job id): how an executor finds them again.</summary>
     public const string MarkerVariable = "CONTRASTIVE_SERVE_JOB";
 
