@@ -9,10 +9,8 @@ namespace Contrastive.Host.Tests;
 /// a cancel reaches its ranks (not mpirun) so both checkpoint; a job SIGKILLed fails naming the signal while the service stays
 /// ready and runs the next job; a job asking for more processes than the slots is refused at submission.
 /// </summary>
-public sealed class ServeExecutorTests() : TempFolderTest("serve-exec")
+public sealed class ServeExecutorTests() : ServeTest("serve-exec")
 {
-    private static readonly TimeSpan Minutes3 = TimeSpan.FromMinutes(3);
-
     // As root, mpirun needs both variables (Open MPI's guard); harmless otherwise.
     private static readonly Dictionary<string, string> MpiEnvironment = new()
     {
@@ -20,21 +18,6 @@ public sealed class ServeExecutorTests() : TempFolderTest("serve-exec")
         ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1",
         ["CONTRASTIVE_Serve__StatusEverySeconds"] = "0.5",
     };
-
-    private string DataRoot => Path.Combine(Folder, "data");
-
-    private string State => Path.Combine(Folder, "state");
-
-    private async Task MakeData()
-    {
-        var (code, _, err) = await CliRunner.Run("demo-data", "--output", Path.Combine(DataRoot, "demo"), "--count", "300");
-        Assert.True(code == 0, err);
-    }
-
-    private static string Spec(long maxSteps, string extra = "") =>
-        $$"""{"method":"simclr","data":"demo","max_steps":{{maxSteps}},"batch_size":16,"workers":1,"checkpoint_every":5{{extra}}}""";
-
-    private static string Id(JsonElement job) => job.GetProperty("id").GetString()!;
 
     [Fact]
     public async Task A_two_process_job_trains_under_mpirun_with_equal_parameters_and_a_cancel_checkpoints_both_ranks()

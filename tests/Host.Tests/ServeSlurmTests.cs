@@ -10,7 +10,7 @@ namespace Contrastive.Host.Tests;
 /// equal parameters on both ranks; a cancel reaches the ranks, which checkpoint; a job SLURM stops at its time limit is
 /// submitted again and resumes from its checkpoint to the end.
 /// </summary>
-public sealed class ServeSlurmTests() : TempFolderTest("serve-slurm")
+public sealed class ServeSlurmTests() : ServeTest("serve-slurm")
 {
     private static readonly TimeSpan Minutes4 = TimeSpan.FromMinutes(4);
 
@@ -22,14 +22,8 @@ public sealed class ServeSlurmTests() : TempFolderTest("serve-slurm")
         ["CONTRASTIVE_Serve__Slurm__PollSeconds"] = "1",
     };
 
-    private string DataRoot => Path.Combine(Folder, "data");
-
-    private string State => Path.Combine(Folder, "state");
-
-    private static string Spec(long maxSteps, string extra = "") =>
-        $$"""{"method":"simclr","data":"demo","max_steps":{{maxSteps}},"batch_size":16,"workers":1,"threads":1,"processes":2{{extra}}}""";
-
-    private static string Id(JsonElement job) => job.GetProperty("id").GetString()!;
+    /// <summary>A job of two processes of one torch thread each.</summary>
+    private static string Slurm(long maxSteps, string extra = "") => Spec(maxSteps, ",\"threads\":1,\"processes\":2" + extra);
 
     private static string RepoRoot()
     {
@@ -46,8 +40,7 @@ public sealed class ServeSlurmTests() : TempFolderTest("serve-slurm")
             await up.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
             Assert.True(up.ExitCode == 0, "tests/tools/slurm-up.sh (a single-node SLURM; needs root): " + err);
         }
-        var (code, _, e) = await CliRunner.Run("demo-data", "--output", Path.Combine(DataRoot, "demo"), "--count", "300");
-        Assert.True(code == 0, e);
+        await MakeData();
         return await ServeProcess.Start(State, DataRoot, env: Environment, extra: ["--executor", "slurm", "--max-concurrent-jobs", "2"]);
     }
 
@@ -64,7 +57,7 @@ public sealed class ServeSlurmTests() : TempFolderTest("serve-slurm")
     public async Task A_two_task_job_trains_under_srun_with_equal_parameters_and_a_cancel_checkpoints_its_ranks()
     {
         using var s = await Start();
-        var (status, job) = await s.Submit(Spec(30, ",\"time_limit\":\"10\""));
+        var (status, job) = await s.Submit(Slurm(30, ",\"time_limit\":\"10\""));
         Assert.Equal(HttpStatusCode.Created, status);
         string id = Id(job);
         var done = await s.WaitForState(id, "succeeded", Minutes4);
@@ -84,7 +77,7 @@ public sealed class ServeSlurmTests() : TempFolderTest("serve-slurm")
         Assert.Contains("srun --mpi=pmix -n 2", script);
 
         // A long one, cancelled while it trains: scancel --signal=TERM reaches the ranks, which agree on a step and checkpoint.
-        string longer = Id((await s.Submit(Spec(100_000, ",\"max_minutes\":10,\"checkpoint_every\":0"))).Body);
+        string longer = Id((await s.Submit(Slurm(100_000, ",\"max_minutes\":10,\"checkpoint_every\":0"))).Body);
         await s.WaitFor(longer, j => j.GetProperty("step").GetInt64() >= 5, Minutes4, "at step 5");
         using (var r = await s.Http.PostAsync($"/api/jobs/{longer}/cancel", null)) Assert.Equal(HttpStatusCode.Accepted, r.StatusCode);
         var cancelled = await s.WaitForState(longer, "cancelled", Minutes4);
@@ -93,7 +86,7 @@ public sealed class ServeSlurmTests() : TempFolderTest("serve-slurm")
         Assert.Equal(stopped.GetProperty("steps").GetInt64(), Contrastive.Training.CheckpointStore.Read(stopped.GetProperty("checkpoint").GetString()!).Info.Step);
 
         // A spec's SLURM placement is checked at submission.
-        var (bad, problem) = await s.Submit(Spec(10, ",\"time_limit\":\"soon\""));
+        var (bad, problem) = await s.Submit(Slurm(10, ",\"time_limit\":\"soon\""));
         Assert.Equal(HttpStatusCode.BadRequest, bad);
         Assert.Equal("time_limit", problem.GetProperty("setting").GetString());
     }
@@ -104,7 +97,7 @@ public sealed class ServeSlurmTests() : TempFolderTest("serve-slurm")
         using var s = await Start();
         // A one-minute limit on a run of a few minutes: SLURM sends SIGTERM at the limit, the ranks checkpoint, the service
         // submits the job again (a new SLURM job), which resumes from that checkpoint, and so on until the run ends.
-        string id = Id((await s.Submit(Spec(2500, ",\"time_limit\":\"1\",\"checkpoint_every\":0"))).Body);
+        string id = Id((await s.Submit(Slurm(2500, ",\"time_limit\":\"1\",\"checkpoint_every\":0"))).Body);
         var first = await s.WaitFor(id, j => j.GetProperty("state").GetString() == "running" && j.GetProperty("external_id").ValueKind == JsonValueKind.String, Minutes4, "submitted");
         string firstSlurm = first.GetProperty("external_id").GetString()!;
         var done = await s.WaitFor(id, j => j.GetProperty("state").GetString() is "succeeded" or "failed", TimeSpan.FromMinutes(8), "ended");

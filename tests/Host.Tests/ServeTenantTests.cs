@@ -10,25 +10,9 @@ namespace Contrastive.Host.Tests;
 /// a job over its quota is a 429 naming the quota, the admin sees every job; a higher-priority job preempts the running
 /// one, which checkpoints, waits as preempted and resumes with every metric step once.
 /// </summary>
-public sealed class ServeTenantTests() : TempFolderTest("serve-tenants")
+public sealed class ServeTenantTests() : ServeTest("serve-tenants")
 {
-    private static readonly TimeSpan Minutes3 = TimeSpan.FromMinutes(3);
     private const string AliceKey = "alice-9f2c41d07a3b5e88", BobKey = "bob-31e0c7d2b94a6f15", AdminKey = "admin-7d81f3a0c6e2b944";
-
-    private string DataRoot => Path.Combine(Folder, "data");
-
-    private string State => Path.Combine(Folder, "state");
-
-    private static string Spec(long maxSteps, string data = "demo", string extra = "") =>
-        $$"""{"method":"simclr","data":"{{data}}","max_steps":{{maxSteps}},"batch_size":16,"workers":1,"checkpoint_every":5{{extra}}}""";
-
-    private static string Id(JsonElement job) => job.GetProperty("id").GetString()!;
-
-    private async Task MakeData(string folder)
-    {
-        var (code, _, err) = await CliRunner.Run("demo-data", "--output", folder, "--count", "300");
-        Assert.True(code == 0, err);
-    }
 
     private static HttpClient Client(ServeProcess s, string key)
     {
@@ -54,7 +38,7 @@ public sealed class ServeTenantTests() : TempFolderTest("serve-tenants")
         using var alice = Client(s, AliceKey);
         using var bob = Client(s, BobKey);
 
-        var (created, job) = await Submit(alice, Spec(100_000, extra: ",\"max_minutes\":10"));
+        var (created, job) = await Submit(alice, Spec(100_000, ",\"max_minutes\":10"));
         Assert.Equal(HttpStatusCode.Created, created);
         string id = Id(job);
         Assert.Equal("alice", job.GetProperty("tenant").GetString());
@@ -70,7 +54,7 @@ public sealed class ServeTenantTests() : TempFolderTest("serve-tenants")
         foreach (var path in new[] { $"/api/jobs/{id}", $"/api/jobs/{id}/log", $"/api/jobs/{id}/metrics" })
             using (var r = await bob.GetAsync(path)) Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
         using (var r = await bob.PostAsync($"/api/jobs/{id}/cancel", null)) Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
-        var (outside, refusal) = await Submit(bob, Spec(10, Path.Combine(DataRoot, "alice", "demo")));
+        var (outside, refusal) = await Submit(bob, Spec(10).Replace("\"data\":\"demo\"", $"\"data\":\"{Path.Combine(DataRoot, "alice", "demo")}\"", StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.BadRequest, outside);
         Assert.Equal("data", refusal.GetProperty("setting").GetString());
         Assert.Contains("outside the data roots", refusal.GetProperty("detail").GetString());
@@ -102,7 +86,7 @@ public sealed class ServeTenantTests() : TempFolderTest("serve-tenants")
         string low = Id((await s.Submit(Spec(60))).Body);
         await s.WaitFor(low, j => j.GetProperty("step").GetInt64() >= 5, Minutes3, "at step 5");
 
-        var (status, high) = await s.Submit(Spec(10, extra: ",\"priority\":5"));
+        var (status, high) = await s.Submit(Spec(10, ",\"priority\":5"));
         Assert.Equal(HttpStatusCode.Created, status);
         Assert.Equal(5, high.GetProperty("priority").GetInt32());
         var preempted = await s.WaitFor(low, j => j.GetProperty("state").GetString() is "preempted" or "succeeded", Minutes3, "preempted");

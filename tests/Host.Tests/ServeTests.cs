@@ -12,25 +12,8 @@ namespace Contrastive.Host.Tests;
 /// `contrastive train` process on a small generated dataset; submit, watch, cancel, bad specs, kill -9 of the service (the job
 /// trains on and is re-attached) or of the service with its jobs (they resume), SIGTERM with restarts, the API key.
 /// </summary>
-public sealed class ServeTests() : TempFolderTest("serve")
+public sealed class ServeTests() : ServeTest("serve")
 {
-    private static readonly TimeSpan Minutes3 = TimeSpan.FromMinutes(3);
-
-    private string DataRoot => Path.Combine(Folder, "data");
-
-    private string State => Path.Combine(Folder, "state");
-
-    private async Task MakeData()
-    {
-        var (code, _, err) = await CliRunner.Run("demo-data", "--output", Path.Combine(DataRoot, "demo"), "--count", "300");
-        Assert.True(code == 0, err);
-    }
-
-    private static string Spec(long maxSteps, string extra = "") =>
-        $$"""{"method":"simclr","data":"demo","max_steps":{{maxSteps}},"batch_size":16,"workers":1,"checkpoint_every":5{{extra}}}""";
-
-    private static string Id(JsonElement job) => job.GetProperty("id").GetString()!;
-
     private static string StateOf(JsonElement job) => job.GetProperty("state").GetString()!;
 
     /// <summary>Each step of train/loss once, 1..steps, from the job's metrics endpoint.</summary>

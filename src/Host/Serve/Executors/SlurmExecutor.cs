@@ -63,30 +63,21 @@ internal sealed class SlurmExecutor(ServeOptions options) : IJobExecutor
 
     public JobExit? Poll(JobLaunch launch, string externalId)
     {
-        string exitFile = Path.Combine(launch.Folder, JobLaunch.ExitFile);
-        bool exited = File.Exists(exitFile);
-        if (!exited)
-        {
-            // The files say nothing new: ask SLURM now and then, not at every look.
-            var now = DateTime.UtcNow;
-            if (_lastLook.TryGetValue(externalId, out var last) && now - last < TimeSpan.FromSeconds(options.Slurm.PollSeconds)) return null;
-            _lastLook[externalId] = now;
-            string? queued = State(externalId);
-            if (queued is not null && Active.Any(a => queued.StartsWith(a, StringComparison.Ordinal))) return null;
-            if (File.Exists(exitFile)) exited = true; // it ended between the two looks
-            else
-            {
-                _lastLook.TryRemove(externalId, out _);
-                return new JobExit(null, queued is null
-                    ? $"SLURM job {externalId} is gone and left no exit code"
-                    : $"SLURM job {externalId} ended {queued} before its command could write an exit code", Lost: queued is null or "NODE_FAIL" or "BOOT_FAIL" or "PREEMPTED" or "TIMEOUT");
-            }
-        }
-        _lastLook.TryRemove(externalId, out _);
-        int code = int.TryParse(File.ReadAllText(exitFile).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int c) ? c : 1;
+        // SLURM is asked now and then, not at every look at the run folder.
+        var now = DateTime.UtcNow;
+        if (_lastLook.TryGetValue(externalId, out var last) && now - last < TimeSpan.FromSeconds(options.Slurm.PollSeconds)) return null;
+        _lastLook[externalId] = now;
         string? state = State(externalId);
-        string reason = JobExit.Describe(code) + (state is null or "COMPLETED" or "COMPLETING" ? "" : $" (SLURM job {externalId}: {state})");
-        return new JobExit(code, reason);
+        // Still SLURM's (waiting, running, or completing after its command ended: its final state, e.g. TIMEOUT, comes after).
+        if (state is not null && (state == Unreachable || Active.Any(a => state.StartsWith(a, StringComparison.Ordinal)))) return null;
+        _lastLook.TryRemove(externalId, out _);
+        string exitFile = Path.Combine(launch.Folder, JobLaunch.ExitFile);
+        if (!File.Exists(exitFile))
+            return new JobExit(null, state is null
+                ? $"SLURM job {externalId} is gone and left no exit code"
+                : $"SLURM job {externalId} ended {state} before its command could write an exit code", Lost: state is null or "NODE_FAIL" or "BOOT_FAIL" or "PREEMPTED" or "TIMEOUT");
+        int code = int.TryParse(File.ReadAllText(exitFile).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int c) ? c : 1;
+        return new JobExit(code, JobExit.Describe(code) + (state is null or "COMPLETED" ? "" : $" (SLURM job {externalId}: {state})"));
     }
 
     public int Stop(JobLaunch launch, string externalId)
@@ -100,15 +91,22 @@ internal sealed class SlurmExecutor(ServeOptions options) : IJobExecutor
 
     public void Kill(JobLaunch launch, string externalId) => Run(["scancel", externalId], null);
 
-    /// <summary>The job's SLURM state (RUNNING, PENDING, COMPLETED, TIMEOUT, …), or null when SLURM no longer knows it.</summary>
+    /// <summary>What <see cref="State"/> says when SLURM's controller does not answer: the job is taken as still running.</summary>
+    private const string Unreachable = "(SLURM not answering)";
+
+    /// <summary>
+    /// The job's SLURM state (RUNNING, PENDING, COMPLETING, COMPLETED, TIMEOUT, …); null when SLURM no longer knows the job;
+    /// <see cref="Unreachable"/> when its controller does not answer.
+    /// </summary>
     private static string? State(string id)
     {
-        var (code, stdout, _) = Run(["squeue", "-h", "-j", id, "-o", "%T"], null);
+        var (code, stdout, stderr) = Run(["squeue", "-h", "-j", id, "-o", "%T"], null);
         string state = stdout.Trim();
         if (code == 0 && state.Length > 0) return state;
+        if (code != 0 && !stderr.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase)) return Unreachable;
         // Out of the queue: scontrol still knows an ended job for MinJobAge (its JobState: COMPLETED, TIMEOUT, …).
-        var (shown, text, _) = Run(["scontrol", "show", "job", id], null);
-        if (shown != 0) return null;
+        var (shown, text, error) = Run(["scontrol", "show", "job", id], null);
+        if (shown != 0) return error.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase) ? null : Unreachable;
         int at = text.IndexOf("JobState=", StringComparison.Ordinal);
         return at < 0 ? null : text[(at + 9)..].Split(' ', '\n')[0];
     }

@@ -1,0 +1,26 @@
+using System.Text.Json;
+
+namespace Contrastive.Host.Tests;
+
+/// <summary>What the service's tests share: a data root and a state directory in the test's folder, the demo data, a small job spec.</summary>
+public abstract class ServeTest(string prefix) : TempFolderTest(prefix)
+{
+    protected static readonly TimeSpan Minutes3 = TimeSpan.FromMinutes(3);
+
+    protected string DataRoot => Path.Combine(Folder, "data");
+
+    protected string State => Path.Combine(Folder, "state");
+
+    /// <summary>300 demo images at <paramref name="folder"/> (default DATA_ROOT/demo).</summary>
+    protected async Task MakeData(string? folder = null)
+    {
+        var (code, _, err) = await CliRunner.Run("demo-data", "--output", folder ?? Path.Combine(DataRoot, "demo"), "--count", "300");
+        Assert.True(code == 0, err);
+    }
+
+    /// <summary>A small SimCLR job on "demo" (batch 16, one worker, a checkpoint every 5 steps), with more fields in <paramref name="extra"/> (",\"key\":value…").</summary>
+    protected static string Spec(long maxSteps, string extra = "") =>
+        $$"""{"method":"simclr","data":"demo","max_steps":{{maxSteps}},"batch_size":16,"workers":1,"checkpoint_every":5{{extra}}}""";
+
+    protected static string Id(JsonElement job) => job.GetProperty("id").GetString()!;
+}
