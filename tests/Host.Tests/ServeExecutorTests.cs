@@ -35,13 +35,7 @@ public sealed class ServeExecutorTests() : ServeTest("serve-exec")
         string id = Id(job);
         var done = await s.WaitForState(id, "succeeded", Minutes3);
         Assert.Equal(2, done.GetProperty("processes").GetInt32());
-        var result = done.GetProperty("result");
-        Assert.Equal(2, result.GetProperty("world_size").GetInt32());
-        Assert.Equal(30, result.GetProperty("steps").GetInt64());
-        // Each rank printed its result line: same steps, same parameters.
-        var lines = File.ReadAllLines(Path.Combine(State, "jobs", id, "stdout.log")).Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Equal([0, 1], lines.Select(l => l.GetProperty("rank").GetInt32()).Order());
-        Assert.Single(lines.Select(l => l.GetProperty("parameter_checksum").GetString()).Distinct());
+        AssertTwoRanksAgree(done, id, 30);
         Assert.Contains("started 2 processes under mpirun", await s.Http.GetStringAsync($"/api/jobs/{id}/log"));
 
         // A long one, cancelled once it trains: the ranks get SIGTERM, agree on a step, write one checkpoint and end.

@@ -65,12 +65,7 @@ public sealed class ServeSlurmTests() : ServeTest("serve-slurm")
         string slurmId = done.GetProperty("external_id").GetString()!;
         Assert.True(long.TryParse(slurmId, out _), slurmId);
         Assert.Equal("COMPLETED", await SlurmState(slurmId));
-        var result = done.GetProperty("result");
-        Assert.Equal(2, result.GetProperty("world_size").GetInt32());
-        Assert.Equal(30, result.GetProperty("steps").GetInt64());
-        var lines = File.ReadAllLines(Path.Combine(State, "jobs", id, "stdout.log")).Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Equal([0, 1], lines.Select(l => l.GetProperty("rank").GetInt32()).Order());
-        Assert.Single(lines.Select(l => l.GetProperty("parameter_checksum").GetString()).Distinct());
+        AssertTwoRanksAgree(done, id, 30);
         string script = File.ReadAllText(Path.Combine(State, "jobs", id, "job.sbatch"));
         Assert.Contains("#SBATCH --ntasks=2", script);
         Assert.Contains("#SBATCH --time=10", script);

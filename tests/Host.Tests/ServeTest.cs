@@ -23,4 +23,15 @@ public abstract class ServeTest(string prefix) : TempFolderTest(prefix)
         $$"""{"method":"simclr","data":"demo","max_steps":{{maxSteps}},"batch_size":16,"workers":1,"checkpoint_every":5{{extra}}}""";
 
     protected static string Id(JsonElement job) => job.GetProperty("id").GetString()!;
+
+    /// <summary>A finished job of two processes: world size 2, <paramref name="steps"/> steps, and each rank's result line (stdout.log) with the same parameters.</summary>
+    protected void AssertTwoRanksAgree(JsonElement done, string id, long steps)
+    {
+        var result = done.GetProperty("result");
+        Assert.Equal(2, result.GetProperty("world_size").GetInt32());
+        Assert.Equal(steps, result.GetProperty("steps").GetInt64());
+        var lines = File.ReadAllLines(Path.Combine(State, "jobs", id, "stdout.log")).Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal([0, 1], lines.Select(l => l.GetProperty("rank").GetInt32()).Order());
+        Assert.Single(lines.Select(l => l.GetProperty("parameter_checksum").GetString()).Distinct());
+    }
 }
