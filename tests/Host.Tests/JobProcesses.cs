@@ -1,4 +1,4 @@
-using System.Globalization;
+using Contrastive.Host.Serve;
 
 namespace Contrastive.Host.Tests;
 
@@ -9,35 +9,19 @@ namespace Contrastive.Host.Tests;
 internal static class JobProcesses
 {
     /// <summary>The processes of job <paramref name="id"/>: (pid, command line).</summary>
-    public static List<(int Pid, string[] Args)> Of(string id) => Find(env => env.Contains("CONTRASTIVE_SERVE_JOB=" + id));
+    public static List<(int Pid, string[] Args)> Of(string id) => ProcessTable.WithVariable(JobLaunch.MarkerVariable, id);
 
-    /// <summary>The training processes of job <paramref name="id"/> (`dotnet contrastive.dll train`), not its wrapper or mpirun.</summary>
+    /// <summary>The training processes of job <paramref name="id"/> (`dotnet contrastive.dll train`), not its wrapper or mpirun: as the executor tells them.</summary>
     public static List<int> Trainers(string id) =>
-        [.. Of(id).Where(p => p.Args.Length > 2 && Path.GetFileName(p.Args[0]) == "dotnet" && p.Args.Contains("train")).Select(p => p.Pid)];
+        [.. Of(id).Where(p => LocalExecutor.IsTrainer(p.Args)).Select(p => p.Pid)];
 
     /// <summary>SIGKILLs every job process whose settings name a path under <paramref name="folder"/>.</summary>
     public static void KillUnder(string folder)
     {
-        foreach (var (pid, _) in Find(env => env.Any(v => v.StartsWith("CONTRASTIVE_SERVE_JOB=", StringComparison.Ordinal)) && env.Any(v => v.Contains(folder, StringComparison.Ordinal))))
+        foreach (var (pid, _) in ProcessTable.Where(env => env.Any(v => v.StartsWith(JobLaunch.MarkerVariable + "=", StringComparison.Ordinal)) && env.Any(v => v.Contains(folder, StringComparison.Ordinal))))
         {
             try { System.Diagnostics.Process.GetProcessById(pid).Kill(); }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { }
         }
-    }
-
-    private static List<(int, string[])> Find(Func<string[], bool> match)
-    {
-        var found = new List<(int, string[])>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.Integer, CultureInfo.InvariantCulture, out int pid) || pid == Environment.ProcessId) continue;
-            try
-            {
-                if (match(File.ReadAllText(Path.Combine(dir, "environ")).Split('\0')))
-                    found.Add((pid, File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries)));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-        }
-        return found;
     }
 }

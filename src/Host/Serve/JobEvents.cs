@@ -8,8 +8,8 @@ namespace Contrastive.Host.Serve;
 /// <summary>
 /// GET /api/jobs/ID/events: a job's live updates as Server-Sent Events, so a page or a script follows a job with one
 /// request instead of polling. Events: <c>job</c> (the job's view, whenever it changes: figures each status window, state
-/// changes), <c>metrics</c> (a JSON array of the new metrics.jsonl rows), <c>log</c> (new lines of the job's log, one
-/// <c>data:</c> line each) and <c>end</c> once the job has ended and everything was sent. The service reads the job's files
+/// changes), <c>metrics</c> (a JSON array of the new metrics.jsonl rows), <c>log</c> (the log's last 200 lines, then its new
+/// lines, one <c>data:</c> line each) and <c>end</c> once the job has ended and everything was sent. The service reads the job's files
 /// twice a second; a comment line every 15 s keeps proxies from closing an idle stream.
 /// </summary>
 internal static class JobEvents
@@ -23,13 +23,12 @@ internal static class JobEvents
         ctx.Response.Headers.CacheControl = "no-cache";
         ctx.Response.Headers["X-Accel-Buffering"] = "no"; // nginx: pass each event on at once
         string folder = state.JobFolder(first.Id);
-        var metrics = new FileTail(Path.Combine(folder, "metrics.jsonl"), fromStart: true);
-        var log = new FileTail(state.JobLog(first.Id), fromStart: false);
+        var metrics = new FileTail(Path.Combine(folder, "metrics.jsonl"));
+        var log = new FileTail(state.JobLog(first.Id), firstLines: 200);
         string? lastView = null;
         var idle = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            await Send(ctx, "log", JobLog.Tail(state.JobLog(first.Id), 200).TrimEnd('\n'), aborted).ConfigureAwait(false);
             while (!aborted.IsCancellationRequested)
             {
                 if (store.Get(first.Id) is not { } job) break;
@@ -86,27 +85,41 @@ internal static class JobEvents
         await ctx.Response.Body.FlushAsync(ct).ConfigureAwait(false);
     }
 
-    /// <summary>The complete lines added to a file since the last read (from its start, or from its end as it was at first); a file cut shorter is read again from its start.</summary>
-    private sealed class FileTail(string path, bool fromStart)
+    /// <summary>
+    /// The complete lines added to a file since the last read: the first read gives the whole file, or with
+    /// <paramref name="firstLines"/> only its last lines (read from at most its last MB); a file cut shorter is read again from
+    /// its start.
+    /// </summary>
+    private sealed class FileTail(string path, int? firstLines = null)
     {
-        private long _offset = fromStart ? 0 : Length(path);
+        private const long TailBytes = 1 << 20;
+        private long _offset = firstLines is null ? 0 : Math.Max(0, Length(path) - TailBytes);
+        private bool _first = true;
 
         public List<string> ReadLines()
         {
             var lines = new List<string>();
+            bool first = _first;
+            _first = false;
             long length = Length(path);
             if (length < _offset) _offset = 0; // truncated (a resume drops the rows after its checkpoint)
             if (length == _offset) return lines;
             try
             {
                 using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                fs.Seek(_offset, SeekOrigin.Begin);
-                var bytes = new byte[Math.Min(length - _offset, 4 << 20)];
+                long start = _offset;
+                fs.Seek(start, SeekOrigin.Begin);
+                var bytes = new byte[Math.Min(length - start, 4 << 20)];
                 int n = fs.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
                 int end = Array.LastIndexOf(bytes, (byte)'\n', n - 1);
                 if (end < 0) return lines; // no complete line yet
                 _offset += end + 1;
-                foreach (var line in Encoding.UTF8.GetString(bytes, 0, end).Split('\n')) lines.Add(line);
+                lines.AddRange(Encoding.UTF8.GetString(bytes, 0, end).Split('\n'));
+                if (first && firstLines is { } last)
+                {
+                    if (start > 0) lines.RemoveAt(0); // cut by where the read began
+                    if (lines.Count > last) lines.RemoveRange(0, lines.Count - last);
+                }
             }
             catch (IOException) { }
             return lines;

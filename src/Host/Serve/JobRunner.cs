@@ -162,6 +162,9 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
     {
         var s = new Supervised(job);
         _running[job.Id] = s;
+        // A cancel that came after the job was taken but before it was registered here found nothing to ask: its flag is in
+        // the database, read once now (Cancel sets the flag before it looks here, so one of the two sees the other).
+        if (store.Get(job.Id)?.CancelRequested == true) s.Ask(JobStates.Cancelled);
         s.Task = Task.Run(() => SuperviseAsync(s, attach, stopping), CancellationToken.None);
     }
 
@@ -179,9 +182,8 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
             var executor = job.Executor is { } name && _executors.TryGetValue(name, out var recorded) ? recorded : Executor;
             if (attach && job.ExternalId is { } known && job.Executor == executor.Name)
             {
-                launch = JobLaunch.Existing(job.Id, folder, job.Processes);
+                launch = JobLaunch.For(job.Id, folder, new Dictionary<string, string?>(), job.Processes);
                 externalId = known;
-                if (job.CancelRequested) s.Ask(JobStates.Cancelled);
             }
             else if (attach)
             {
@@ -197,7 +199,7 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
                 store.SetExternal(job.Id, executor.Name, externalId);
             }
             log.Note(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"{(attach ? "re-attached to" : "started")} {(job.Processes > 1 ? $"{job.Processes} processes under mpirun" : "its process")} ({executor.Name} executor, id {externalId})"));
+                $"{(attach ? "re-attached to" : "started")} {(job.Processes > 1 ? $"{job.Processes} processes under {executor.Launcher}" : "its process")} ({executor.Name} executor, id {externalId})"));
             await FollowAsync(s, executor, launch, externalId, figures, log, stopping).ConfigureAwait(false);
         }
         catch (Exception e) when (e is JobSpecException or UsageException or DataSourceException or JobLaunchException)
@@ -275,7 +277,6 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
                     continue;
                 }
             }
-            if (s.AskedFor is null && store.Get(job.Id) is { CancelRequested: true }) s.Ask(JobStates.Cancelled);
             if (stopping.IsCancellationRequested)
             {
                 if (Detach) return; // the job trains on; the next start re-attaches

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Contrastive.Training;
@@ -51,6 +50,4 @@ internal sealed record RunStatus(
     }
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
-
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"step {Step}, loss {Loss}");
 }

@@ -11,6 +11,9 @@ internal interface IJobExecutor
     /// <summary>The name jobs record ("local", "slurm").</summary>
     string Name { get; }
 
+    /// <summary>What starts a job's several processes ("mpirun", "srun"), for the job's log.</summary>
+    string Launcher { get; }
+
     /// <summary>Starts the job; returns the id it has there (a process id, a SLURM job id).</summary>
     /// <exception cref="JobLaunchException">The job could not be started; the message says why.</exception>
     string Start(JobLaunch launch);

@@ -27,7 +27,10 @@ internal sealed record JobLaunch(string JobId, string Folder, IReadOnlyList<stri
 
     private static readonly string[] LauncherNames = ["RANK", "WORLD_SIZE", "LOCAL_RANK"];
 
-    /// <summary>A job's launch: <paramref name="settings"/> (configuration key → value) become CONTRASTIVE_SECTION__KEY variables.</summary>
+    /// <summary>
+    /// A job's launch: <paramref name="settings"/> (configuration key → value) become CONTRASTIVE_SECTION__KEY variables (none
+    /// for a job re-attached to, which only needs naming to be polled, stopped or killed).
+    /// </summary>
     public static JobLaunch For(string jobId, string folder, IReadOnlyDictionary<string, string?> settings, int processes)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal) { [MarkerVariable] = jobId };
@@ -35,10 +38,6 @@ internal sealed record JobLaunch(string JobId, string Folder, IReadOnlyList<stri
             if (value is not null) env[Settings.EnvironmentPrefix + key.Replace(":", "__", StringComparison.Ordinal)] = value;
         return new JobLaunch(jobId, folder, [.. Program(), "train", "--json"], env, processes);
     }
-
-    /// <summary>A launch that only names the job (to poll, stop or kill a job this service re-attached to).</summary>
-    public static JobLaunch Existing(string jobId, string folder, int processes) =>
-        new(jobId, folder, [.. Program(), "train", "--json"], new Dictionary<string, string> { [MarkerVariable] = jobId }, processes);
 
     /// <summary>How to run this same `contrastive`: the apphost, or `dotnet contrastive.dll`.</summary>
     public static IReadOnlyList<string> Program()

@@ -30,6 +30,8 @@ internal sealed class LocalExecutor(ServeOptions options) : IJobExecutor
 
     public string Name => "local";
 
+    public string Launcher => "mpirun";
+
     public string Start(JobLaunch launch)
     {
         foreach (var stale in new[] { JobLaunch.ExitFile, JobLaunch.OutputFile, ProcessFile, RunStatus.FileName })
@@ -97,7 +99,7 @@ internal sealed class LocalExecutor(ServeOptions options) : IJobExecutor
     }
 
     /// <summary>A rank: `contrastive train` (or `dotnet contrastive.dll train`), not the wrapper shell or mpirun, whose command lines name it too.</summary>
-    private static bool IsTrainer(string[] args) =>
+    internal static bool IsTrainer(string[] args) =>
         args.Length > 1 && Path.GetFileName(args[0]) is "dotnet" or "contrastive" && args.Contains("train");
 
     private static ProcessRecord? Read(string folder)

@@ -31,13 +31,19 @@ internal static partial class ProcessTable
     public static List<(int Pid, string[] Args)> WithVariable(string variable, string value)
     {
         string wanted = variable + "=" + value;
+        return Where(env => env.Contains(wanted));
+    }
+
+    /// <summary>The processes (other than this one) whose environment (NAME=value entries) <paramref name="match"/> accepts, with their command lines.</summary>
+    public static List<(int Pid, string[] Args)> Where(Func<string[], bool> match)
+    {
         var found = new List<(int, string[])>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(dir), NumberStyles.Integer, CultureInfo.InvariantCulture, out int pid) || pid == Environment.ProcessId) continue;
             try
             {
-                if (!File.ReadAllText(Path.Combine(dir, "environ")).Split('\0').Contains(wanted)) continue;
+                if (!match(File.ReadAllText(Path.Combine(dir, "environ")).Split('\0'))) continue;
                 found.Add((pid, File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries)));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // ended meanwhile, or not ours

@@ -22,6 +22,8 @@ internal sealed class SlurmExecutor(ServeOptions options) : IJobExecutor
 
     public string Name => "slurm";
 
+    public string Launcher => "srun";
+
     public int? MaxResubmits => options.Slurm.MaxResubmits;
 
     public string Start(JobLaunch launch)
