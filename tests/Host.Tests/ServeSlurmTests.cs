@@ -8,8 +8,10 @@ namespace Contrastive.Host.Tests;
 /// The slurm executor on a real single-node SLURM (Debian's slurm-wlm with munge and PMIx, started by
 /// tests/tools/slurm-up.sh): a 2-task job through the API trains data-parallel under `srun --mpi=pmix` and succeeds with
 /// equal parameters on both ranks; a cancel reaches the ranks, which checkpoint; a job SLURM stops at its time limit is
-/// submitted again and resumes from its checkpoint to the end.
+/// submitted again and resumes from its checkpoint to the end. Alone: the time-limit test needs the job to train at this
+/// machine's speed, so that its first one-minute slice stops it early and the next slices finish it in time.
 /// </summary>
+[Collection(nameof(AloneCollection))]
 public sealed class ServeSlurmTests() : ServeTest("serve-slurm")
 {
     private static readonly TimeSpan Minutes4 = TimeSpan.FromMinutes(4);
