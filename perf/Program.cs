@@ -51,6 +51,11 @@ public static class Program
             AugmentBenchmark.Run(args[1..]);
             return;
         }
+        if (args.Length > 0 && args[0] == "augment-stages")
+        {
+            AugmentStages.Run(args[1..]);
+            return;
+        }
         if (args.Length > 0 && args[0] == "fmnist-captions")
         {
             await FmnistCaptions.RunAsync(args[1..]);

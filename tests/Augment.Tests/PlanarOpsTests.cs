@@ -72,11 +72,12 @@ public class PlanarOpsTests
             ("grayscale", x => ColorOps.Grayscale(x), p => PlanarOps.Grayscale(p, n), 0f),
             ("solarize 0.5", x => ColorOps.Solarize(x, 0.5f), p => PlanarOps.Solarize(p, 0.5f), 0f),
             ("flip", x => ColorOps.FlipHorizontal(x, width, height), p => PlanarOps.FlipHorizontal(p, width, height), 0f),
-            ("hue 0.2", x => ColorOps.Hue(x, 0.2f), p => PlanarOps.Hue(p, n, 0.2f), 0f),
-            ("hue -0.37", x => ColorOps.Hue(x, -0.37f), p => PlanarOps.Hue(p, n, -0.37f), 0f),
-            ("hue 0.5", x => ColorOps.Hue(x, 0.5f), p => PlanarOps.Hue(p, n, 0.5f), 0f),
-            ("hue -0.5", x => ColorOps.Hue(x, -0.5f), p => PlanarOps.Hue(p, n, -0.5f), 0f),
-            ("hue 0", x => ColorOps.Hue(x, 0f), p => PlanarOps.Hue(p, n, 0f), 0f),
+            // p, q and t from min and Δ instead of v(1 − s…) with s = Δ / v, and h / 6 as a product: a few units in the last place.
+            ("hue 0.2", x => ColorOps.Hue(x, 0.2f), p => PlanarOps.Hue(p, n, 0.2f), 2e-6f),
+            ("hue -0.37", x => ColorOps.Hue(x, -0.37f), p => PlanarOps.Hue(p, n, -0.37f), 2e-6f),
+            ("hue 0.5", x => ColorOps.Hue(x, 0.5f), p => PlanarOps.Hue(p, n, 0.5f), 2e-6f),
+            ("hue -0.5", x => ColorOps.Hue(x, -0.5f), p => PlanarOps.Hue(p, n, -0.5f), 2e-6f),
+            ("hue 0", x => ColorOps.Hue(x, 0f), p => PlanarOps.Hue(p, n, 0f), 2e-6f),
         };
         int seed = 0;
         foreach (var (name, reference, simd, tolerance) in cases)

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Contrastive.Augment;
 
@@ -24,7 +25,11 @@ public static class PlanarOps
     {
         internal int[] XStart = [], XCount = [], YStart = [], YCount = [];
         internal float[] XWeights = [], YWeights = [], Row = [], Pad = [];
+        internal float[] PairWeights = [], Converted = [];
+        internal int[] RingRow = [];
+        internal int[] PairCount = [];
         internal int[] Taps = [];
+        internal float[] Out = [];
     }
 
     /// <summary>
@@ -33,7 +38,16 @@ public static class PlanarOps
     /// (three channels a 4-lane vector) written into the planes.
     /// </summary>
     public static void CropResize(ReadOnlySpan<byte> src, int srcWidth, int srcHeight, int x0, int y0, int cropWidth, int cropHeight,
-        Span<float> planes, int outWidth, int outHeight, Scratch scratch)
+        Span<float> planes, int outWidth, int outHeight, Scratch scratch) =>
+        CropResize(src, srcWidth, srcHeight, x0, y0, cropWidth, cropHeight, planes, outWidth, outHeight, scratch, flip: false);
+
+    /// <summary>
+    /// <see cref="CropResize(ReadOnlySpan{byte}, int, int, int, int, int, int, Span{float}, int, int, Scratch)"/>, mirrored
+    /// when <paramref name="flip"/> is true: output column x gets column W − 1 − x's filter, which is
+    /// <see cref="FlipHorizontal"/> of the unflipped result, pixel for pixel, without a pass of its own.
+    /// </summary>
+    internal static void CropResize(ReadOnlySpan<byte> src, int srcWidth, int srcHeight, int x0, int y0, int cropWidth, int cropHeight,
+        Span<float> planes, int outWidth, int outHeight, Scratch scratch, bool flip)
     {
         if (x0 < 0 || y0 < 0 || cropWidth < 1 || cropHeight < 1 || x0 + cropWidth > srcWidth || y0 + cropHeight > srcHeight)
             throw new ArgumentOutOfRangeException(nameof(x0), $"crop ({x0},{y0},{cropWidth}x{cropHeight}) is outside the {srcWidth}x{srcHeight} image");
@@ -42,12 +56,17 @@ public static class PlanarOps
         if (src.Length < srcWidth * srcHeight * 3) throw new ArgumentException("source too small", nameof(src));
 
         int xMax = Resample.BuildFilter(cropWidth, outWidth, ref scratch.XStart, ref scratch.XCount, ref scratch.XWeights);
+        if (flip) MirrorFilter(scratch, outWidth, xMax);
         int yMax = Resample.BuildFilter(cropHeight, outHeight, ref scratch.YStart, ref scratch.YCount, ref scratch.YWeights);
 
         int rowLen = cropWidth * 3;
-        // One float of slack: the horizontal pass reads 4 floats at each pixel's R.
-        if (scratch.Row.Length < rowLen + 4) scratch.Row = new float[rowLen + 4];
-        var row = scratch.Row.AsSpan(0, rowLen + 4);
+        // Slack: the horizontal pass reads 4 floats at each pixel's R, and the paired pass up to xMax pixels past a
+        // pixel's last tap (with weight 0: the slack is zeros).
+        int slack = 3 * xMax + 4;
+        if (scratch.Row.Length < rowLen + slack) scratch.Row = new float[rowLen + slack];
+        var row = scratch.Row.AsSpan(0, rowLen + slack);
+        bool paired = Avx.IsSupported && Fma.IsSupported && outWidth >= 8;
+        if (paired) BuildPairs(scratch, outWidth, xMax);
         row[rowLen..].Clear();
         ref float rowRef = ref MemoryMarshal.GetReference(row);
         ref byte srcRef = ref MemoryMarshal.GetReference(src);
@@ -57,40 +76,35 @@ public static class PlanarOps
         int[] xStart = scratch.XStart, xCount = scratch.XCount;
         float[] xWeights = scratch.XWeights;
         const float inv255 = 1f / 255f;
-        int byteLanes = Vector<byte>.Count;
+
+        // The crop's rows as floats (0..255), each converted once into a ring of yMax rows: an output row's taps are
+        // at most yMax consecutive source rows, so they never share a slot.
+        int ring = yMax;
+        if (scratch.Converted.Length < ring * rowLen) scratch.Converted = new float[ring * rowLen];
+        if (scratch.RingRow.Length < ring) scratch.RingRow = new int[ring];
+        scratch.RingRow.AsSpan(0, ring).Fill(-1);
+        if (scratch.Taps.Length < yMax) scratch.Taps = new int[yMax];
+        ref float converted = ref MemoryMarshal.GetArrayDataReference(scratch.Converted);
+        var rowOut = row[..rowLen];
 
         for (int oy = 0; oy < outHeight; oy++)
         {
             int start = scratch.YStart[oy], count = scratch.YCount[oy];
             // Vertical: the weighted sum of the tap rows, as floats in 0..255.
+            var offsets = scratch.Taps.AsSpan(0, count);
             for (int k = 0; k < count; k++)
             {
-                float wk = scratch.YWeights[oy * yMax + k];
-                var vw = new Vector<float>(wk);
-                int offset = ((y0 + start + k) * srcWidth + x0) * 3;
-                ref byte s = ref Unsafe.Add(ref srcRef, offset);
-                int i = 0;
-                for (; i <= rowLen - byteLanes; i += byteLanes)
-                {
-                    var bytes = Vector.LoadUnsafe(ref s, (nuint)i);
-                    Vector.Widen(bytes, out Vector<ushort> lo16, out Vector<ushort> hi16);
-                    Vector.Widen(lo16, out Vector<uint> a, out Vector<uint> b);
-                    Vector.Widen(hi16, out Vector<uint> c, out Vector<uint> d);
-                    Accumulate(ref rowRef, i, Vector.ConvertToSingle(a), vw, k);
-                    Accumulate(ref rowRef, i + Lanes, Vector.ConvertToSingle(b), vw, k);
-                    Accumulate(ref rowRef, i + 2 * Lanes, Vector.ConvertToSingle(c), vw, k);
-                    Accumulate(ref rowRef, i + 3 * Lanes, Vector.ConvertToSingle(d), vw, k);
-                }
-                for (; i < rowLen; i++)
-                {
-                    float v = wk * Unsafe.Add(ref s, i);
-                    Unsafe.Add(ref rowRef, i) = k == 0 ? v : Unsafe.Add(ref rowRef, i) + v;
-                }
+                int srcRow = start + k, slot = srcRow % ring;
+                offsets[k] = slot * rowLen;
+                if (scratch.RingRow[slot] == srcRow) continue;
+                scratch.RingRow[slot] = srcRow;
+                ToFloats(ref Unsafe.Add(ref srcRef, ((y0 + srcRow) * srcWidth + x0) * 3), ref Unsafe.Add(ref converted, slot * rowLen), rowLen);
             }
+            WeightedSum(ref converted, offsets, scratch.YWeights.AsSpan(oy * yMax, count), rowOut);
 
             // Horizontal: each output pixel's taps, RGB (and one ignored lane) at once.
             int outRow = oy * outWidth;
-            int ox = 0;
+            int ox = paired ? HorizontalPaired(ref rowRef, scratch, outWidth, xMax, ref Unsafe.Add(ref outR, outRow), ref Unsafe.Add(ref outG, outRow), ref Unsafe.Add(ref outB, outRow)) : 0;
             for (; ox + 1 < outWidth; ox += 2)
             {
                 // Two pixels side by side, independent sums.
@@ -102,11 +116,11 @@ public static class PlanarOps
                 int k = 0;
                 for (; k < common; k++)
                 {
-                    acc0 += Vector128.LoadUnsafe(ref rowRef, (nuint)((xs0 + k) * 3)) * Vector128.Create(xWeights[w0 + k]);
-                    acc1 += Vector128.LoadUnsafe(ref rowRef, (nuint)((xs1 + k) * 3)) * Vector128.Create(xWeights[w1 + k]);
+                    acc0 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref rowRef, (nuint)((xs0 + k) * 3)), Vector128.Create(xWeights[w0 + k]), acc0);
+                    acc1 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref rowRef, (nuint)((xs1 + k) * 3)), Vector128.Create(xWeights[w1 + k]), acc1);
                 }
-                for (int k0 = k; k0 < xc0; k0++) acc0 += Vector128.LoadUnsafe(ref rowRef, (nuint)((xs0 + k0) * 3)) * Vector128.Create(xWeights[w0 + k0]);
-                for (int k1 = k; k1 < xc1; k1++) acc1 += Vector128.LoadUnsafe(ref rowRef, (nuint)((xs1 + k1) * 3)) * Vector128.Create(xWeights[w1 + k1]);
+                for (int k0 = k; k0 < xc0; k0++) acc0 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref rowRef, (nuint)((xs0 + k0) * 3)), Vector128.Create(xWeights[w0 + k0]), acc0);
+                for (int k1 = k; k1 < xc1; k1++) acc1 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref rowRef, (nuint)((xs1 + k1) * 3)), Vector128.Create(xWeights[w1 + k1]), acc1);
                 acc0 = Vector128.Min(Vector128.Max(acc0 * inv255, Vector128<float>.Zero), Vector128<float>.One);
                 acc1 = Vector128.Min(Vector128.Max(acc1 * inv255, Vector128<float>.Zero), Vector128<float>.One);
                 Unsafe.Add(ref outR, outRow + ox) = acc0.GetElement(0);
@@ -122,7 +136,7 @@ public static class PlanarOps
                 var acc = Vector128<float>.Zero;
                 int wBase = ox * xMax;
                 for (int k = 0; k < xc; k++)
-                    acc += Vector128.LoadUnsafe(ref rowRef, (nuint)((xs + k) * 3)) * Vector128.Create(xWeights[wBase + k]);
+                    acc = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref rowRef, (nuint)((xs + k) * 3)), Vector128.Create(xWeights[wBase + k]), acc);
                 acc = Vector128.Min(Vector128.Max(acc * inv255, Vector128<float>.Zero), Vector128<float>.One);
                 Unsafe.Add(ref outR, outRow + ox) = acc.GetElement(0);
                 Unsafe.Add(ref outG, outRow + ox) = acc.GetElement(1);
@@ -131,12 +145,116 @@ public static class PlanarOps
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Accumulate(ref float row, int i, Vector<float> values, Vector<float> weight, int tap)
+    /// <summary>
+    /// The paired horizontal pass's weights: output columns go in groups of 8, and column j of a group shares a 256-bit
+    /// vector with column j + 4 (RGB and an ignored lane each half); tap k of such a pair is 8 floats, the first column's
+    /// weight four times and the second's four times, 0 past a column's own taps. PairCount holds each pair's taps.
+    /// </summary>
+    private static void BuildPairs(Scratch scratch, int outWidth, int xMax)
     {
-        var v = values * weight;
-        if (tap != 0) v += Vector.LoadUnsafe(ref row, (nuint)i);
-        v.StoreUnsafe(ref row, (nuint)i);
+        int groups = outWidth / 8;
+        int need = groups * 4 * xMax * 8;
+        if (scratch.PairWeights.Length < need) scratch.PairWeights = new float[need];
+        if (scratch.PairCount.Length < groups * 4) scratch.PairCount = new int[groups * 4];
+        var w = scratch.PairWeights;
+        for (int g = 0; g < groups; g++)
+        {
+            for (int j = 0; j < 4; j++)
+            {
+                int a = g * 8 + j, b = a + 4, pair = g * 4 + j;
+                int ca = scratch.XCount[a], cb = scratch.XCount[b];
+                scratch.PairCount[pair] = Math.Max(ca, cb);
+                for (int k = 0; k < xMax; k++)
+                {
+                    float wa = k < ca ? scratch.XWeights[a * xMax + k] : 0f;
+                    float wb = k < cb ? scratch.XWeights[b * xMax + k] : 0f;
+                    int at = (pair * xMax + k) * 8;
+                    w[at] = w[at + 1] = w[at + 2] = w[at + 3] = wa;
+                    w[at + 4] = w[at + 5] = w[at + 6] = w[at + 7] = wb;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The horizontal pass for whole groups of 8 output columns (AVX and FMA): four pair vectors of sums, then a 4 × 4
+    /// transpose within each 128-bit half turns them into 8 reds, 8 greens and 8 blues, stored into the planes. Returns
+    /// the first column it did not do.
+    /// </summary>
+    private static int HorizontalPaired(ref float row, Scratch scratch, int outWidth, int xMax, ref float outR, ref float outG, ref float outB)
+    {
+        int groups = outWidth / 8;
+        ref float w = ref MemoryMarshal.GetArrayDataReference(scratch.PairWeights);
+        ref int counts = ref MemoryMarshal.GetArrayDataReference(scratch.PairCount);
+        ref int starts = ref MemoryMarshal.GetArrayDataReference(scratch.XStart);
+        var scale = Vector256.Create(1f / 255f);
+        var top = Vector256<float>.One;
+        for (int g = 0; g < groups; g++)
+        {
+            var a0 = Pair(ref row, ref w, ref counts, ref starts, g, 0, xMax);
+            var a1 = Pair(ref row, ref w, ref counts, ref starts, g, 1, xMax);
+            var a2 = Pair(ref row, ref w, ref counts, ref starts, g, 2, xMax);
+            var a3 = Pair(ref row, ref w, ref counts, ref starts, g, 3, xMax);
+            a0 = Vector256.Min(Vector256.Max(a0 * scale, Vector256<float>.Zero), top);
+            a1 = Vector256.Min(Vector256.Max(a1 * scale, Vector256<float>.Zero), top);
+            a2 = Vector256.Min(Vector256.Max(a2 * scale, Vector256<float>.Zero), top);
+            a3 = Vector256.Min(Vector256.Max(a3 * scale, Vector256<float>.Zero), top);
+            // a_j = [R G B x of column j | R G B x of column j + 4]
+            var t0 = Avx.UnpackLow(a0, a1);  // R0 R1 G0 G1 | R4 R5 G4 G5
+            var t1 = Avx.UnpackLow(a2, a3);  // R2 R3 G2 G3 | R6 R7 G6 G7
+            var t2 = Avx.UnpackHigh(a0, a1); // B0 B1 x x   | B4 B5 x x
+            var t3 = Avx.UnpackHigh(a2, a3); // B2 B3 x x   | B6 B7 x x
+            Avx.Shuffle(t0, t1, 0x44).StoreUnsafe(ref outR, (nuint)(g * 8));
+            Avx.Shuffle(t0, t1, 0xEE).StoreUnsafe(ref outG, (nuint)(g * 8));
+            Avx.Shuffle(t2, t3, 0x44).StoreUnsafe(ref outB, (nuint)(g * 8));
+        }
+        return groups * 8;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Pair(ref float row, ref float w, ref int counts, ref int starts, int g, int j, int xMax)
+    {
+        int pair = g * 4 + j;
+        int n = Unsafe.Add(ref counts, pair);
+        int sa = Unsafe.Add(ref starts, g * 8 + j) * 3, sb = Unsafe.Add(ref starts, g * 8 + j + 4) * 3;
+        ref float wp = ref Unsafe.Add(ref w, pair * xMax * 8);
+        var acc = Vector256<float>.Zero;
+        for (int k = 0; k < n; k++)
+        {
+            var v = Vector256.Create(Vector128.LoadUnsafe(ref row, (nuint)(sa + 3 * k)), Vector128.LoadUnsafe(ref row, (nuint)(sb + 3 * k)));
+            acc = Fma.MultiplyAdd(v, Vector256.LoadUnsafe(ref wp, (nuint)(8 * k)), acc);
+        }
+        return acc;
+    }
+
+    /// <summary>Reverses the order of the output columns' filters (start, count and weights).</summary>
+    private static void MirrorFilter(Scratch scratch, int outWidth, int stride)
+    {
+        for (int a = 0, b = outWidth - 1; a < b; a++, b--)
+        {
+            (scratch.XStart[a], scratch.XStart[b]) = (scratch.XStart[b], scratch.XStart[a]);
+            (scratch.XCount[a], scratch.XCount[b]) = (scratch.XCount[b], scratch.XCount[a]);
+            for (int k = 0; k < stride; k++)
+                (scratch.XWeights[a * stride + k], scratch.XWeights[b * stride + k]) = (scratch.XWeights[b * stride + k], scratch.XWeights[a * stride + k]);
+        }
+    }
+
+    /// <summary><paramref name="n"/> bytes widened to floats.</summary>
+    private static void ToFloats(ref byte src, ref float dst, int n)
+    {
+        int byteLanes = Vector<byte>.Count, i = 0;
+        for (; i <= n - byteLanes; i += byteLanes)
+        {
+            var bytes = Vector.LoadUnsafe(ref src, (nuint)i);
+            Vector.Widen(bytes, out Vector<ushort> lo16, out Vector<ushort> hi16);
+            Vector.Widen(lo16, out Vector<uint> a, out Vector<uint> b);
+            Vector.Widen(hi16, out Vector<uint> c, out Vector<uint> d);
+            Vector.ConvertToSingle(Vector.AsVectorInt32(a)).StoreUnsafe(ref dst, (nuint)i);
+            Vector.ConvertToSingle(Vector.AsVectorInt32(b)).StoreUnsafe(ref dst, (nuint)(i + Lanes));
+            Vector.ConvertToSingle(Vector.AsVectorInt32(c)).StoreUnsafe(ref dst, (nuint)(i + 2 * Lanes));
+            Vector.ConvertToSingle(Vector.AsVectorInt32(d)).StoreUnsafe(ref dst, (nuint)(i + 3 * Lanes));
+        }
+        for (; i < n; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i);
     }
 
     /// <summary>Mirrors each row of each plane.</summary>
@@ -183,8 +301,12 @@ public static class PlanarOps
     {
         CheckPlanes(planes, pixels);
         ref float r = ref MemoryMarshal.GetReference(planes);
-        ref float g = ref Unsafe.Add(ref r, pixels);
-        ref float b = ref Unsafe.Add(ref r, 2 * pixels);
+        Saturation(ref r, ref Unsafe.Add(ref r, pixels), ref Unsafe.Add(ref r, 2 * pixels), pixels, factor);
+    }
+
+    /// <summary><see cref="Saturation(Span{float}, int, float)"/> on <paramref name="pixels"/> values of three planes.</summary>
+    internal static void Saturation(ref float r, ref float g, ref float b, int pixels, float factor)
+    {
         var vf = new Vector<float>(factor);
         var vk = new Vector<float>(1 - factor);
         int i = 0;
@@ -247,52 +369,21 @@ public static class PlanarOps
     {
         CheckPlanes(planes, pixels);
         ref float r = ref MemoryMarshal.GetReference(planes);
-        ref float g = ref Unsafe.Add(ref r, pixels);
-        ref float b = ref Unsafe.Add(ref r, 2 * pixels);
+        Hue(ref r, ref Unsafe.Add(ref r, pixels), ref Unsafe.Add(ref r, 2 * pixels), pixels, shift);
+    }
+
+    /// <summary><see cref="Hue(Span{float}, int, float)"/> on <paramref name="pixels"/> values of three planes.</summary>
+    internal static void Hue(ref float r, ref float g, ref float b, int pixels, float shift)
+    {
         var vShift = new Vector<float>(shift);
-        var one = Vector<float>.One;
-        var two = new Vector<float>(2f);
-        var four = new Vector<float>(4f);
-        var six = new Vector<float>(6f);
-        var s1 = one;
-        var s2 = two;
-        var s3 = new Vector<float>(3f);
-        var s4 = four;
         int i = 0;
         for (; i <= pixels - Lanes; i += Lanes)
         {
             var (vr, vg, vb) = Load(ref r, ref g, ref b, i);
-            var max = Vector.Max(vr, Vector.Max(vg, vb));
-            var min = Vector.Min(vr, Vector.Min(vg, vb));
-            var delta = max - min;
-            var chromatic = Vector.GreaterThan(delta, Vector<float>.Zero);
-            if (chromatic == Vector<int>.Zero) continue;
-            var d = Vector.ConditionalSelect(chromatic, delta, one);
-            var h = Vector.ConditionalSelect(Vector.Equals(max, vr), (vg - vb) / d,
-                Vector.ConditionalSelect(Vector.Equals(max, vg), two + (vb - vr) / d, four + (vr - vg) / d));
-            h = h / six + vShift;
-            h -= Vector.Floor(h);
-            var v = max;
-            var s = delta / Vector.ConditionalSelect(chromatic, max, one);
-            var h6 = h * six;
-            var sector = Vector.Floor(h6);
-            sector = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(sector, six), sector - six, sector);
-            var f = h6 - Vector.Floor(h6);
-            var p = v * (one - s);
-            var q = v * (one - s * f);
-            var t = v * (one - s * (one - f));
-            var is0 = Vector.LessThan(sector, s1);
-            var is1 = Vector.Equals(sector, s1);
-            var is2 = Vector.Equals(sector, s2);
-            var is3 = Vector.Equals(sector, s3);
-            var is4 = Vector.Equals(sector, s4);
-            // sector: 0 (v,t,p) 1 (q,v,p) 2 (p,v,t) 3 (p,q,v) 4 (t,p,v) 5 (v,p,q)
-            var nr = Select(is0, v, Select(is1, q, Select(is2, p, Select(is3, p, Select(is4, t, v)))));
-            var ng = Select(is0, t, Select(is1, v, Select(is2, v, Select(is3, q, Select(is4, p, p)))));
-            var nb = Select(is0, p, Select(is1, p, Select(is2, t, Select(is3, v, Select(is4, v, q)))));
-            Vector.ConditionalSelect(chromatic, nr, vr).StoreUnsafe(ref r, (nuint)i);
-            Vector.ConditionalSelect(chromatic, ng, vg).StoreUnsafe(ref g, (nuint)i);
-            Vector.ConditionalSelect(chromatic, nb, vb).StoreUnsafe(ref b, (nuint)i);
+            HueVector(ref vr, ref vg, ref vb, vShift);
+            vr.StoreUnsafe(ref r, (nuint)i);
+            vg.StoreUnsafe(ref g, (nuint)i);
+            vb.StoreUnsafe(ref b, (nuint)i);
         }
         if (i < pixels)
         {
@@ -307,34 +398,62 @@ public static class PlanarOps
         }
     }
 
+    /// <summary><see cref="Hue(Span{float}, int, float)"/> on one vector of pixels: every sector computed, the pixel's selected by masks; grays unchanged.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void HueVector(ref Vector<float> vr, ref Vector<float> vg, ref Vector<float> vb, Vector<float> vShift)
+    {
+        var one = Vector<float>.One;
+        var two = new Vector<float>(2f);
+        var three = new Vector<float>(3f);
+        var four = new Vector<float>(4f);
+        var six = new Vector<float>(6f);
+        var max = Vector.Max(vr, Vector.Max(vg, vb));
+        var min = Vector.Min(vr, Vector.Min(vg, vb));
+        var delta = max - min;
+        var chromatic = Vector.GreaterThan(delta, Vector<float>.Zero);
+        if (chromatic == Vector<int>.Zero) return;
+        var d = Vector.ConditionalSelect(chromatic, delta, one);
+        // The sector's numerator chosen first, so one division serves all three cases (the same values as dividing each).
+        var isR = Vector.Equals(max, vr);
+        var isG = Vector.Equals(max, vg);
+        var num = Vector.ConditionalSelect(isR, vg - vb, Vector.ConditionalSelect(isG, vb - vr, vr - vg));
+        var part = num / d;
+        var h = Vector.ConditionalSelect(isR, part, Vector.ConditionalSelect(isG, two + part, four + part));
+        h = h * new Vector<float>(1f / 6f) + vShift;
+        h -= Vector.Floor(h);
+        var v = max;
+        var h6 = h * six;
+        var sector = Vector.Floor(h6);
+        var f = h6 - sector;
+        sector = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(sector, six), sector - six, sector);
+        // torchvision's p = v(1 − s), q = v(1 − s·f), t = v(1 − s(1 − f)) with s = Δ / v, without the division:
+        // p = min, q = v − Δ·f, t = min + Δ·f (equal but for the last bit or so).
+        var p = min;
+        var q = v - delta * f;
+        var t = min + delta * f;
+        var is0 = Vector.LessThan(sector, one);
+        var is1 = Vector.Equals(sector, one);
+        var is2 = Vector.Equals(sector, two);
+        var is3 = Vector.Equals(sector, three);
+        var is4 = Vector.Equals(sector, four);
+        // sector: 0 (v,t,p) 1 (q,v,p) 2 (p,v,t) 3 (p,q,v) 4 (t,p,v) 5 (v,p,q)
+        var nr = Select(is0, v, Select(is1, q, Select(is2, p, Select(is3, p, Select(is4, t, v)))));
+        var ng = Select(is0, t, Select(is1, v, Select(is2, v, Select(is3, q, Select(is4, p, p)))));
+        var nb = Select(is0, p, Select(is1, p, Select(is2, t, Select(is3, v, Select(is4, v, q)))));
+        vr = Vector.ConditionalSelect(chromatic, nr, vr);
+        vg = Vector.ConditionalSelect(chromatic, ng, vg);
+        vb = Vector.ConditionalSelect(chromatic, nb, vb);
+    }
+
     /// <summary>
     /// Separable Gaussian blur with reflect padding (<see cref="GaussianBlur.Apply"/>): rows into <paramref name="temp"/>
     /// (3 × width × height floats), then columns back. The taps are summed in the reference's order.
     /// </summary>
     public static void Blur(Span<float> planes, int width, int height, ReadOnlySpan<float> kernel, Span<float> temp, Scratch scratch)
     {
-        int taps = kernel.Length, radius = taps / 2;
-        int plane = width * height;
-        if (temp.Length < 3 * plane) throw new ArgumentException("scratch too small", nameof(temp));
-        int padLen = width + 2 * radius;
-        if (scratch.Pad.Length < padLen) scratch.Pad = new float[padLen];
-        if (scratch.Taps.Length < taps) scratch.Taps = new int[taps];
+        BlurRows(planes, width, height, kernel, temp, scratch);
+        int taps = kernel.Length, radius = taps / 2, plane = width * height;
         var offsets = scratch.Taps.AsSpan(0, taps);
-        ref float pad = ref MemoryMarshal.GetArrayDataReference(scratch.Pad);
-
-        // Horizontal: each row reflected into the pad, whose tap k for output x is at x + k.
-        for (int k = 0; k < taps; k++) offsets[k] = k;
-        for (int row = 0; row < 3 * height; row++)
-        {
-            var src = planes.Slice(row * width, width);
-            src.CopyTo(scratch.Pad.AsSpan(radius, width));
-            for (int x = 0; x < radius; x++)
-            {
-                Unsafe.Add(ref pad, x) = src[GaussianBlur.Reflect(x - radius, width)];
-                Unsafe.Add(ref pad, radius + width + x) = src[GaussianBlur.Reflect(width + x, width)];
-            }
-            WeightedSum(ref pad, offsets, kernel, temp.Slice(row * width, width));
-        }
 
         // Vertical: tap k of output row y is the reflected row y + k − radius.
         for (int c = 0; c < 3; c++)
@@ -348,11 +467,38 @@ public static class PlanarOps
         }
     }
 
+    /// <summary>The blur's first pass: each row of each plane convolved (reflect padding) into <paramref name="temp"/>.</summary>
+    internal static void BlurRows(Span<float> planes, int width, int height, ReadOnlySpan<float> kernel, Span<float> temp, Scratch scratch)
+    {
+        int taps = kernel.Length, radius = taps / 2;
+        int plane = width * height;
+        if (temp.Length < 3 * plane) throw new ArgumentException("scratch too small", nameof(temp));
+        int padLen = width + 2 * radius;
+        if (scratch.Pad.Length < padLen) scratch.Pad = new float[padLen];
+        if (scratch.Taps.Length < taps) scratch.Taps = new int[taps];
+        var offsets = scratch.Taps.AsSpan(0, taps);
+        ref float pad = ref MemoryMarshal.GetArrayDataReference(scratch.Pad);
+
+        // Each row reflected into the pad, whose tap k for output x is at x + k.
+        for (int k = 0; k < taps; k++) offsets[k] = k;
+        for (int row = 0; row < 3 * height; row++)
+        {
+            var src = planes.Slice(row * width, width);
+            src.CopyTo(scratch.Pad.AsSpan(radius, width));
+            for (int x = 0; x < radius; x++)
+            {
+                Unsafe.Add(ref pad, x) = src[GaussianBlur.Reflect(x - radius, width)];
+                Unsafe.Add(ref pad, radius + width + x) = src[GaussianBlur.Reflect(width + x, width)];
+            }
+            WeightedSum(ref pad, offsets, kernel, temp.Slice(row * width, width));
+        }
+    }
+
     /// <summary>
-    /// dst[i] = Σₖ kernel[k] · src[offsets[k] + i], the taps summed in order; four vectors of outputs at a time, so that
+    /// dst[i] = Σₖ kernel[k] · src[offsets[k] + i], the taps summed in order (fused multiply-adds); four vectors of outputs at a time, so that
     /// their sums proceed side by side instead of each waiting on its previous tap.
     /// </summary>
-    private static void WeightedSum(ref float src, ReadOnlySpan<int> offsets, ReadOnlySpan<float> kernel, Span<float> dst)
+    internal static void WeightedSum(ref float src, ReadOnlySpan<int> offsets, ReadOnlySpan<float> kernel, Span<float> dst)
     {
         int taps = kernel.Length, width = dst.Length;
         ref float k0 = ref MemoryMarshal.GetReference(kernel);
@@ -366,10 +512,10 @@ public static class PlanarOps
             {
                 var w = new Vector<float>(Unsafe.Add(ref k0, k));
                 ref float at = ref Unsafe.Add(ref src, Unsafe.Add(ref o0, k) + i);
-                a0 += w * Vector.LoadUnsafe(ref at);
-                a1 += w * Vector.LoadUnsafe(ref at, (nuint)Lanes);
-                a2 += w * Vector.LoadUnsafe(ref at, (nuint)(2 * Lanes));
-                a3 += w * Vector.LoadUnsafe(ref at, (nuint)(3 * Lanes));
+                a0 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at), a0);
+                a1 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)Lanes), a1);
+                a2 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)(2 * Lanes)), a2);
+                a3 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)(3 * Lanes)), a3);
             }
             a0.StoreUnsafe(ref d, (nuint)i);
             a1.StoreUnsafe(ref d, (nuint)(i + Lanes));
@@ -379,7 +525,7 @@ public static class PlanarOps
         for (; i <= width - Lanes; i += Lanes)
         {
             var acc = Vector<float>.Zero;
-            for (int k = 0; k < taps; k++) acc += new Vector<float>(Unsafe.Add(ref k0, k)) * Vector.LoadUnsafe(ref src, (nuint)(Unsafe.Add(ref o0, k) + i));
+            for (int k = 0; k < taps; k++) acc = Vector.FusedMultiplyAdd(new Vector<float>(Unsafe.Add(ref k0, k)), Vector.LoadUnsafe(ref src, (nuint)(Unsafe.Add(ref o0, k) + i)), acc);
             acc.StoreUnsafe(ref d, (nuint)i);
         }
         for (; i < width; i++)

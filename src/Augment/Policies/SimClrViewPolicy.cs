@@ -66,6 +66,9 @@ public sealed class SimClrViewPolicy : IViewPolicy
     /// One view: random resized crop (area fraction in [<paramref name="scaleMin"/>, <paramref name="scaleMax"/>]) to
     /// <paramref name="size"/>, flip, colour jitter in random order, grayscale, Gaussian blur with probability
     /// <paramref name="blurProbability"/> (kernel 10% of the size), solarize with probability <paramref name="solarizeProbability"/>.
+    /// Everything is drawn first, in that order, and then made in at most three passes: the crop resized (and mirrored for
+    /// a flip) into float planes, the colour steps with grayscale (and solarize, without a blur) rounded into the bytes (or
+    /// written back for the blur), the blur's two passes with its output rounded into the bytes (<see cref="ViewPass"/>).
     /// </summary>
     internal static void Render(PixelBuffer image, AugmentOptions o, int size, double scaleMin, double scaleMax, double blurProbability,
         double solarizeProbability, ref SampleRandom rng, Span<byte> chw, ViewWorkspace ws)
@@ -74,13 +77,14 @@ public sealed class SimClrViewPolicy : IViewPolicy
         int pixels = size * size;
 
         var crop = image.ToPixels(DrawCrop(image.SourceWidth, image.SourceHeight, o, scaleMin, scaleMax, ref rng));
-        PlanarOps.CropResize(image.Pixels, image.Width, image.Height, crop.X, crop.Y, crop.Width, crop.Height, work, size, size, ws.Planar);
+        bool flip = rng.Chance(o.FlipProbability);
 
-        if (rng.Chance(o.FlipProbability)) PlanarOps.FlipHorizontal(work, size, size);
-
+        Span<ColourStep> steps = stackalloc ColourStep[4];
+        int stepCount = 0;
         if (rng.Chance(o.JitterProbability))
         {
-            double s = o.JitterStrength;            double b = 0.8 * s, c = 0.8 * s, sat = 0.8 * s, h = Math.Min(0.5, 0.2 * s);
+            double s = o.JitterStrength;
+            double b = 0.8 * s, c = 0.8 * s, sat = 0.8 * s, h = Math.Min(0.5, 0.2 * s);
             // torchvision ColorJitter.get_params: a random order, then one factor per adjustment.
             Span<int> order = [0, 1, 2, 3];
             for (int i = 3; i > 0; i--)
@@ -88,33 +92,32 @@ public sealed class SimClrViewPolicy : IViewPolicy
                 int j = rng.NextInt(i + 1);
                 (order[i], order[j]) = (order[j], order[i]);
             }
-            float fb = (float)rng.Uniform(Math.Max(0, 1 - b), 1 + b);
-            float fc = (float)rng.Uniform(Math.Max(0, 1 - c), 1 + c);
-            float fs = (float)rng.Uniform(Math.Max(0, 1 - sat), 1 + sat);
-            float fh = (float)rng.Uniform(-h, h);
-            foreach (int op in order)
-            {
-                switch (op)
-                {
-                    case 0: PlanarOps.Brightness(work, fb); break;
-                    case 1: PlanarOps.Contrast(work, pixels, fc); break;
-                    case 2: PlanarOps.Saturation(work, pixels, fs); break;
-                    default: PlanarOps.Hue(work, pixels, fh); break;
-                }
-            }
+            Span<float> factors =
+            [
+                (float)rng.Uniform(Math.Max(0, 1 - b), 1 + b),
+                (float)rng.Uniform(Math.Max(0, 1 - c), 1 + c),
+                (float)rng.Uniform(Math.Max(0, 1 - sat), 1 + sat),
+                (float)rng.Uniform(-h, h),
+            ];
+            foreach (int op in order) steps[stepCount++] = new ColourStep((ColourOp)op, factors[op]);
         }
-
-        if (rng.Chance(o.GrayscaleProbability)) PlanarOps.Grayscale(work, pixels);
-
+        bool grayscale = rng.Chance(o.GrayscaleProbability);
+        ReadOnlySpan<float> kernel = [];
         if (rng.Chance(blurProbability))
         {
-            var kernel = ws.KernelFor(GaussianBlur.KernelSizeFor(size));
-            GaussianBlur.Kernel(kernel, rng.Uniform(o.BlurSigmaMin, o.BlurSigmaMax));
-            PlanarOps.Blur(work, size, size, kernel, ws.Temp, ws.Planar);
+            var full = ws.KernelFor(GaussianBlur.KernelSizeFor(size));
+            GaussianBlur.Kernel(full, rng.Uniform(o.BlurSigmaMin, o.BlurSigmaMax));
+            kernel = GaussianBlur.Significant(full);
         }
+        float solarize = solarizeProbability > 0 && rng.Chance(solarizeProbability) ? 0.5f : float.NaN;
 
-        if (solarizeProbability > 0 && rng.Chance(solarizeProbability)) PlanarOps.Solarize(work, 0.5f);
-
-        PlanarOps.ToBytes(work, chw);
+        PlanarOps.CropResize(image.Pixels, image.Width, image.Height, crop.X, crop.Y, crop.Width, crop.Height, work, size, size, ws.Planar, flip);
+        if (kernel.IsEmpty)
+        {
+            ViewPass.Colour(work, pixels, steps[..stepCount], grayscale, solarize, chw);
+            return;
+        }
+        ViewPass.Colour(work, pixels, steps[..stepCount], grayscale, float.NaN, []);
+        ViewPass.BlurToBytes(work, size, size, kernel, ws.Temp, ws.Planar, solarize, chw);
     }
 }

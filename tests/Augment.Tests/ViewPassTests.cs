@@ -1,0 +1,321 @@
+using Contrastive.Core;
+
+namespace Contrastive.Augment.Tests;
+
+/// <summary>
+/// The passes a view is made in (<see cref="ViewPass"/>, the mirrored crop, the shortened blur kernel) against plain scalar
+/// references (<see cref="ColorOps"/>, <see cref="GaussianBlur"/>, <see cref="Layout"/>: max difference 1 on 0–255), against
+/// the chain of <see cref="PlanarOps"/> calls they replace, and the whole view against the float path the policy ran before
+/// them (one pass per operation, torchvision's whole 23-tap kernel): mean absolute difference at most 1.5 grey levels on the
+/// same draws (in fact far below). Odd sizes, so the vector loops' remainders run too.
+/// </summary>
+public class ViewPassTests
+{
+    private static float[] RandomImage(int width, int height, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new float[width * height * 3];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.Next(4) == 0 ? rng.Next(5) / 4f : rng.NextSingle();
+        for (int i = 0; i < width * height; i += 7) x[i * 3 + 1] = x[i * 3 + 2] = x[i * 3];
+        for (int i = 3; i < width * height; i += 11) x[i * 3 + 1] = x[i * 3];
+        return x;
+    }
+
+    private static int MaxDifference(byte[] a, byte[] b, out int at)
+    {
+        Assert.Equal(a.Length, b.Length);
+        int worst = 0;
+        at = -1;
+        for (int i = 0; i < a.Length; i++)
+        {
+            int d = Math.Abs(a[i] - b[i]);
+            if (d > worst) (worst, at) = (d, i);
+        }
+        return worst;
+    }
+
+    public static TheoryData<int, int> Sizes() => new() { { 37, 23 }, { 5, 3 }, { 64, 64 }, { 224, 224 }, { 33, 1 } };
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Each_colour_step_alone_matches_its_scalar_reference_within_one_level(int width, int height)
+    {
+        int n = width * height;
+        var cases = new (ColourStep? Step, bool Gray, float Solarize, Action<float[]> Reference)[]
+        {
+            (new(ColourOp.Brightness, 1.7f), false, float.NaN, x => ColorOps.Brightness(x, 1.7f)),
+            (new(ColourOp.Brightness, 0.2f), false, float.NaN, x => ColorOps.Brightness(x, 0.2f)),
+            (new(ColourOp.Contrast, 1.8f), false, float.NaN, x => ColorOps.Contrast(x, 1.8f)),
+            (new(ColourOp.Contrast, 0.3f), false, float.NaN, x => ColorOps.Contrast(x, 0.3f)),
+            (new(ColourOp.Saturation, 1.8f), false, float.NaN, x => ColorOps.Saturation(x, 1.8f)),
+            (new(ColourOp.Saturation, 0f), false, float.NaN, x => ColorOps.Saturation(x, 0f)),
+            (new(ColourOp.Hue, 0.2f), false, float.NaN, x => ColorOps.Hue(x, 0.2f)),
+            (new(ColourOp.Hue, -0.5f), false, float.NaN, x => ColorOps.Hue(x, -0.5f)),
+            (new(ColourOp.Hue, 0.5f), false, float.NaN, x => ColorOps.Hue(x, 0.5f)),
+            (null, true, float.NaN, x => ColorOps.Grayscale(x)),
+            (null, false, 0.5f, x => ColorOps.Solarize(x, 0.5f)),
+            (null, false, float.NaN, _ => { }),
+        };
+        int seed = 0;
+        foreach (var (step, gray, solarize, reference) in cases)
+        {
+            var hwc = RandomImage(width, height, seed++);
+            var planes = Planar.FromHwc(hwc, width, height);
+            reference(hwc);
+            var expected = new byte[3 * n];
+            Layout.ToChwBytes(hwc, width, height, expected);
+            var actual = new byte[3 * n];
+            ColourStep[] steps = step is { } s ? [s] : [];
+            ViewPass.Colour(planes, n, steps, gray, solarize, actual);
+            int worst = MaxDifference(expected, actual, out int at);
+            Assert.True(worst <= 1, $"{step?.ToString() ?? (gray ? "grayscale" : "solarize/rounding")} at {width}x{height}: {worst} levels apart at {at}");
+        }
+    }
+
+    public static TheoryData<int, string, bool, bool> Chains() => new()
+    {
+        { 37 * 23, "BCSH", false, false },
+        { 37 * 23, "CHSB", true, false },
+        { 224 * 224, "HSBC", false, true },
+        { 224 * 224, "SCHB", true, true },
+        { 5, "HC", false, false },
+        { 64 * 64, "", true, true },
+        { 1031, "C", false, true }, // contrast alone, over a chunk's length
+        { 2 * 1024 + 9, "BHSC", true, false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Chains))]
+    public void The_colour_pass_equals_the_chain_of_planar_operations(int pixels, string order, bool grayscale, bool solarize)
+    {
+        var steps = order.Select((c, i) => c switch
+        {
+            'B' => new ColourStep(ColourOp.Brightness, 1.3f - 0.1f * i),
+            'C' => new ColourStep(ColourOp.Contrast, 0.6f + 0.3f * i),
+            'S' => new ColourStep(ColourOp.Saturation, 1.5f - 0.2f * i),
+            _ => new ColourStep(ColourOp.Hue, 0.17f - 0.1f * i),
+        }).ToArray();
+        float threshold = solarize ? 0.5f : float.NaN;
+        var hwc = RandomImage(pixels, 1, pixels);
+        var reference = Planar.FromHwc(hwc, pixels, 1);
+        var planes = (float[])reference.Clone();
+        var floats = (float[])reference.Clone();
+        foreach (var step in steps)
+        {
+            switch (step.Op)
+            {
+                case ColourOp.Brightness: PlanarOps.Brightness(reference, step.Factor); break;
+                case ColourOp.Contrast: PlanarOps.Contrast(reference, pixels, step.Factor); break;
+                case ColourOp.Saturation: PlanarOps.Saturation(reference, pixels, step.Factor); break;
+                default: PlanarOps.Hue(reference, pixels, step.Factor); break;
+            }
+        }
+        if (grayscale) PlanarOps.Grayscale(reference, pixels);
+        if (solarize) PlanarOps.Solarize(reference, threshold);
+        var expected = new byte[3 * pixels];
+        PlanarOps.ToBytes(reference, expected);
+
+        var actual = new byte[3 * pixels];
+        ViewPass.Colour(planes, pixels, steps, grayscale, threshold, actual);
+        Assert.True(MaxDifference(expected, actual, out int at) <= 1, $"{order} at {pixels} pixels: apart at {at}");
+
+        // The floats left for a blur: the same values (contrast's mean summed in another order: a few units in the last place).
+        ViewPass.Colour(floats, pixels, steps, grayscale, threshold, []);
+        float worst = 0;
+        for (int i = 0; i < floats.Length; i++) worst = Math.Max(worst, Math.Abs(floats[i] - reference[i]));
+        Assert.True(worst <= 2e-6f, $"{order} floats at {pixels} pixels: {worst} apart");
+    }
+
+    [Fact]
+    public void The_colour_pass_refuses_two_contrast_steps()
+    {
+        var ex = Assert.Throws<ArgumentException>(() =>
+            ViewPass.Colour(new float[12], 4, [new(ColourOp.Contrast, 1.1f), new(ColourOp.Contrast, 0.9f)], false, float.NaN, new byte[12]));
+        Assert.Contains("one contrast", ex.Message);
+    }
+
+    [Theory]
+    [InlineData(97, 61, 10, 5, 80, 50, 224, 224)]
+    [InlineData(400, 300, 13, 21, 350, 260, 224, 224)]
+    [InlineData(97, 61, 3, 7, 61, 41, 61, 41)]
+    [InlineData(33, 9, 0, 0, 33, 9, 3, 2)]
+    [InlineData(50, 40, 5, 5, 9, 9, 13, 7)]
+    public void A_flipped_crop_is_the_mirror_of_the_crop(int w, int h, int x0, int y0, int cw, int ch, int ow, int oh)
+    {
+        var src = new byte[w * h * 3];
+        new Random(w + h).NextBytes(src);
+        var scratch = new PlanarOps.Scratch();
+        var plain = new float[ow * oh * 3];
+        PlanarOps.CropResize(src, w, h, x0, y0, cw, ch, plain, ow, oh, scratch);
+        PlanarOps.FlipHorizontal(plain, ow, oh);
+        var flipped = new float[ow * oh * 3];
+        PlanarOps.CropResize(src, w, h, x0, y0, cw, ch, flipped, ow, oh, scratch, flip: true);
+        Assert.Equal(plain, flipped);
+        // And the unflipped crop after a flipped one with the same scratch is the plain one again.
+        var again = new float[ow * oh * 3];
+        PlanarOps.CropResize(src, w, h, x0, y0, cw, ch, again, ow, oh, scratch);
+        PlanarOps.FlipHorizontal(again, ow, oh);
+        Assert.Equal(plain, again);
+    }
+
+    [Theory]
+    [InlineData(0.1, 23, 0)]
+    [InlineData(0.2, 23, 0)]
+    [InlineData(0.5, 23, 5)]
+    [InlineData(1.0, 23, 9)]
+    [InlineData(2.0, 23, 17)]
+    [InlineData(0.25, 23, 3)]
+    [InlineData(2.0, 3, 3)]
+    [InlineData(10.0, 23, 23)]
+    public void The_blur_keeps_every_tap_that_matters(double sigma, int size, int expectedTaps)
+    {
+        var kernel = new float[size];
+        GaussianBlur.Kernel(kernel, sigma);
+        var kept = GaussianBlur.Significant(kernel);
+        Assert.Equal(expectedTaps, kept.Length);
+        double dropped = kernel.Sum(k => (double)k) - (kept.IsEmpty ? 0 : kept.ToArray().Sum(k => (double)k));
+        if (kept.IsEmpty) dropped = 1 - kernel[size / 2];
+        Assert.True(dropped <= GaussianBlur.NegligibleMass + 1e-7, $"σ {sigma}: {dropped} of the mass dropped");
+    }
+
+    [Theory]
+    [InlineData(37, 23, 1.2, false)]
+    [InlineData(224, 224, 2.0, true)]
+    [InlineData(224, 224, 0.6, false)]
+    [InlineData(9, 30, 0.8, true)]
+    public void The_blur_into_bytes_matches_the_whole_kernel_scalar_blur_within_one_level(int width, int height, double sigma, bool solarize)
+    {
+        int size = GaussianBlur.KernelSizeFor(224);
+        var hwc = RandomImage(width, height, width * height);
+        var planes = Planar.FromHwc(hwc, width, height);
+        var kernel = new float[size];
+        GaussianBlur.Kernel(kernel, sigma);
+        GaussianBlur.Apply(hwc, width, height, kernel, new float[hwc.Length]);
+        if (solarize) ColorOps.Solarize(hwc, 0.5f);
+        var expected = new byte[hwc.Length];
+        Layout.ToChwBytes(hwc, width, height, expected);
+
+        var actual = new byte[hwc.Length];
+        ViewPass.BlurToBytes(planes, width, height, GaussianBlur.Significant(kernel), new float[planes.Length], new PlanarOps.Scratch(),
+            solarize ? 0.5f : float.NaN, actual);
+        int worst = MaxDifference(expected, actual, out int at);
+        Assert.True(worst <= 1, $"σ {sigma} at {width}x{height}: {worst} levels apart at {at}");
+    }
+
+    /// <summary>
+    /// A smooth photo-like image with edges and noise: the views of random bytes would be all noise, hiding what the crop,
+    /// the colour steps and the blur do.
+    /// </summary>
+    private static PixelBuffer Photo(int width, int height, int seed)
+    {
+        var rng = new Random(seed);
+        var image = new PixelBuffer();
+        image.Resize(width, height);
+        var px = image.Pixels;
+        double fx = rng.NextDouble() * 0.05 + 0.01, fy = rng.NextDouble() * 0.05 + 0.01;
+        for (int y = 0; y < height; y++)
+        {
+            for (int x = 0; x < width; x++)
+            {
+                int i = (y * width + x) * 3;
+                bool inside = Math.Abs(x - width / 2) < width / 5 && Math.Abs(y - height / 3) < height / 4;
+                px[i] = (byte)Math.Clamp(128 + 100 * Math.Sin(x * fx) + rng.Next(-12, 13), 0, 255);
+                px[i + 1] = (byte)Math.Clamp(inside ? 220 : 60 + y * 150 / height + rng.Next(-12, 13), 0, 255);
+                px[i + 2] = (byte)Math.Clamp(128 + 100 * Math.Cos(y * fy + x * 0.01) + rng.Next(-12, 13), 0, 255);
+            }
+        }
+        return image;
+    }
+
+    public static TheoryData<int, int, int, bool> Views() => new()
+    {
+        { 400, 300, 224, false },
+        { 97, 61, 224, false },
+        { 131, 77, 32, false },
+        { 400, 300, 224, true }, // BYOL: always-blurred and solarized views
+    };
+
+    [Theory]
+    [MemberData(nameof(Views))]
+    public void Views_match_the_float_path_on_the_same_draws(int width, int height, int size, bool asymmetric)
+    {
+        var options = new AugmentOptions { Size = size, ScaleMin = 0.08, JitterStrength = 1.0, Asymmetric = asymmetric };
+        var policy = new SimClrViewPolicy(options);
+        var ws = new ViewWorkspace();
+        var view = new byte[3 * size * size];
+        var reference = new byte[3 * size * size];
+        long sum = 0, count = 0;
+        int worst = 0;
+        for (int sample = 0; sample < 24; sample++)
+        {
+            var image = Photo(width, height, sample);
+            for (int v = 0; v < 2; v++)
+            {
+                policy.WriteView(image, v, 11, 2, sample, view, ws);
+                var (blur, solarize) = asymmetric ? SimClrViewPolicy.ByolPair(v, true) : (options.BlurProbability, 0.0);
+                var rng = new SampleRandom(11, 2, sample, v);
+                FloatPath(image, options, size, blur, solarize, ref rng, reference);
+                for (int i = 0; i < view.Length; i++)
+                {
+                    int d = Math.Abs(view[i] - reference[i]);
+                    sum += d;
+                    worst = Math.Max(worst, d);
+                }
+                count += view.Length;
+            }
+        }
+        double mean = (double)sum / count;
+        Assert.True(mean <= 1.5, $"mean absolute difference {mean:F4} grey levels");
+        // In fact: equal floats but for the dropped blur taps (≤ 0.026 levels) and last-bit differences, so at most one
+        // level where a value sits at a rounding boundary.
+        Assert.True(worst <= 1, $"largest difference {worst} levels (mean {mean:F4})");
+        Assert.True(mean < 0.05, $"mean absolute difference {mean:F4} grey levels");
+    }
+
+    /// <summary>
+    /// The policy's views as the float path made them before the fused passes (one pass per operation, torchvision's whole
+    /// blur kernel), here with the plain scalar references on float HWC (themselves checked against torchvision).
+    /// </summary>
+    private static void FloatPath(PixelBuffer image, AugmentOptions o, int size, double blurProbability, double solarizeProbability,
+        ref SampleRandom rng, Span<byte> chw)
+    {
+        var work = new float[3 * size * size];
+        var crop = image.ToPixels(SimClrViewPolicy.DrawCrop(image.SourceWidth, image.SourceHeight, o, o.ScaleMin, o.ScaleMax, ref rng));
+        Resample.CropResize(image.Pixels, image.Width, image.Height, crop.X, crop.Y, crop.Width, crop.Height, work, size, size, new Resample.Scratch());
+        if (rng.Chance(o.FlipProbability)) ColorOps.FlipHorizontal(work, size, size);
+        if (rng.Chance(o.JitterProbability))
+        {
+            double s = o.JitterStrength;
+            double b = 0.8 * s, c = 0.8 * s, sat = 0.8 * s, h = Math.Min(0.5, 0.2 * s);
+            Span<int> order = [0, 1, 2, 3];
+            for (int i = 3; i > 0; i--)
+            {
+                int j = rng.NextInt(i + 1);
+                (order[i], order[j]) = (order[j], order[i]);
+            }
+            float fb = (float)rng.Uniform(Math.Max(0, 1 - b), 1 + b);
+            float fc = (float)rng.Uniform(Math.Max(0, 1 - c), 1 + c);
+            float fs = (float)rng.Uniform(Math.Max(0, 1 - sat), 1 + sat);
+            float fh = (float)rng.Uniform(-h, h);
+            foreach (int op in order)
+            {
+                switch (op)
+                {
+                    case 0: ColorOps.Brightness(work, fb); break;
+                    case 1: ColorOps.Contrast(work, fc); break;
+                    case 2: ColorOps.Saturation(work, fs); break;
+                    default: ColorOps.Hue(work, fh); break;
+                }
+            }
+        }
+        if (rng.Chance(o.GrayscaleProbability)) ColorOps.Grayscale(work);
+        if (rng.Chance(blurProbability))
+        {
+            var kernel = new float[GaussianBlur.KernelSizeFor(size)];
+            GaussianBlur.Kernel(kernel, rng.Uniform(o.BlurSigmaMin, o.BlurSigmaMax));
+            GaussianBlur.Apply(work, size, size, kernel, new float[work.Length]);
+        }
+        if (solarizeProbability > 0 && rng.Chance(solarizeProbability)) ColorOps.Solarize(work, 0.5f);
+        Layout.ToChwBytes(work, size, size, chw);
+    }
+}
