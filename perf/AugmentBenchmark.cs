@@ -92,7 +92,7 @@ public static class AugmentBenchmark
         foreach (var (name, list) in results)
         {
             var sorted = list.Order().ToList();
-            string format = name.Contains("ratio", StringComparison.Ordinal) || name.Contains('/') || name.Contains('÷') ? "F2" : "F1";
+            string format = name.StartsWith("ratio", StringComparison.Ordinal) || name.Contains('÷') || name == "2 threads / 1 thread" ? "F2" : "F1";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {name} | {sorted[sorted.Count / 2].ToString(format, CultureInfo.InvariantCulture)} | {sorted[0].ToString(format, CultureInfo.InvariantCulture)}–{sorted[^1].ToString(format, CultureInfo.InvariantCulture)} |"));
         }

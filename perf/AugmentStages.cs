@@ -26,6 +26,9 @@ public static class AugmentStages
             : DecodeBenchmark.Load(source, count);
         var options = new AugmentOptions { Size = size, ScaleMin = 0.08, JitterStrength = 1.0 };
         using var decoder = new TurboJpegDecoder();
+        using var fastUpsample = new TurboJpegDecoder { ExtraFlags = TurboJpegNative.FlagFastUpsample };
+        using var fastDct = new TurboJpegDecoder { ExtraFlags = TurboJpegNative.FlagFastDct };
+        using var fastBoth = new TurboJpegDecoder { ExtraFlags = TurboJpegNative.FlagFastUpsample | TurboJpegNative.FlagFastDct };
         var images = jpegs.Select(j => { var p = new PixelBuffer(); decoder.Decode(j, p); return p; }).ToArray();
         var crops = images.Select((p, i) =>
         {
@@ -41,6 +44,9 @@ public static class AugmentStages
         var stages = new List<(string Name, Action Op)>
         {
             ("decode (turbojpeg, full)", () => decoder.Decode(jpegs[n % jpegs.Length], pixel)),
+            ("decode, TJFLAG_FASTUPSAMPLE (not used)", () => fastUpsample.Decode(jpegs[n % jpegs.Length], pixel)),
+            ("decode, TJFLAG_FASTDCT (not used)", () => fastDct.Decode(jpegs[n % jpegs.Length], pixel)),
+            ("decode, both (not used)", () => fastBoth.Decode(jpegs[n % jpegs.Length], pixel)),
         };
         // Float path: each operation on a view already cropped.
         var planes = new float[3 * size * size];

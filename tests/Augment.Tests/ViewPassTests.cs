@@ -159,6 +159,46 @@ public class ViewPassTests
     }
 
     [Theory]
+    [InlineData(400, 300, 13, 21, 350, 260, 224, 224, false, true)] // 1.56x: the AVX-512 path where the CPU has it
+    [InlineData(400, 300, 13, 21, 350, 260, 224, 224, true, true)]
+    [InlineData(400, 300, 0, 0, 400, 300, 224, 224, false, true)]   // 1.79x: blocks just fit the window
+    [InlineData(97, 61, 0, 0, 97, 61, 224, 224, true, true)]        // upscale
+    [InlineData(97, 61, 3, 7, 61, 41, 61, 41, false, true)]         // 1:1, three whole blocks and a tail of 13 columns
+    [InlineData(1000, 40, 0, 0, 1000, 40, 224, 37, false, false)]   // 4.5x: too wide for the window, the other path
+    [InlineData(64, 64, 5, 5, 20, 20, 17, 16, true, true)]          // one block and one column
+    [InlineData(64, 64, 5, 5, 40, 40, 17, 16, true, false)]         // 2.35x: the other path
+    [InlineData(50, 40, 5, 5, 9, 9, 13, 7, false, false)]           // narrower than a block
+    public void Both_resize_paths_give_the_same_bits(int w, int h, int x0, int y0, int cw, int ch, int ow, int oh, bool flip, bool planar)
+    {
+        int before = PlanarOps.PlanarCrops;
+        var src = new byte[w * h * 3];
+        new Random(w * 7 + h).NextBytes(src);
+        var scratch = new PlanarOps.Scratch();
+        var simd = new float[ow * oh * 3];
+        PlanarOps.CropResize(src, w, h, x0, y0, cw, ch, simd, ow, oh, scratch, flip);
+        // The path the crop took: the AVX-512 one wherever the CPU has it and the blocks fit.
+        Assert.Equal(planar && PlanarOps.PlanarResizeSupported ? before + 1 : before, PlanarOps.PlanarCrops);
+        var interleaved = new float[ow * oh * 3];
+        PlanarOps.InterleavedOnly = true;
+        try
+        {
+            PlanarOps.CropResize(src, w, h, x0, y0, cw, ch, interleaved, ow, oh, scratch, flip);
+        }
+        finally
+        {
+            PlanarOps.InterleavedOnly = false;
+        }
+        Assert.Equal(planar && PlanarOps.PlanarResizeSupported ? before + 1 : before, PlanarOps.PlanarCrops);
+        Assert.Equal(interleaved, simd);
+        // And both against the scalar reference (horizontal pass first: rounding differences only).
+        var expected = new float[ow * oh * 3];
+        Resample.CropResize(src, w, h, x0, y0, cw, ch, expected, ow, oh, new Resample.Scratch());
+        if (flip) ColorOps.FlipHorizontal(expected, ow, oh);
+        var hwc = Planar.ToHwc(simd, ow, oh);
+        for (int i = 0; i < hwc.Length; i++) Assert.True(Math.Abs(hwc[i] - expected[i]) <= 2e-6f, $"value {i}: {hwc[i]} against {expected[i]}");
+    }
+
+    [Theory]
     [InlineData(0.1, 23, 0)]
     [InlineData(0.2, 23, 0)]
     [InlineData(0.5, 23, 5)]

@@ -31,6 +31,10 @@ internal static unsafe partial class TurboJpegNative
     // TJFLAG_LIMITSCANS: fail a progressive JPEG with more than 500 scans (a known way to make a tiny file decode for minutes).
     public const int FlagLimitScans = 32768;
 
+    // TJFLAG_FASTUPSAMPLE (nearest chroma upsampling instead of the smooth one) and TJFLAG_FASTDCT (the fast integer IDCT
+    // instead of the accurate one): faster, slightly different pixels; measured (perf augment-stages), not used.
+    public const int FlagFastUpsample = 256, FlagFastDct = 2048;
+
     // TJERR: a warning (the decoder recovered and went on) or a fatal error.
     public const int ErrorWarning = 0, ErrorFatal = 1;
 
