@@ -106,9 +106,9 @@ public static class AugmentStages
         stages.Add(("pass: rounding alone (no colour step)", () => { Fresh(); ViewPass.Colour(planes, size * size, [], false, float.NaN, bytes); }));
         stages.Add(("pass: jitter (4 steps) + rounding", () => { Fresh(); ViewPass.Colour(planes, size * size, jitter, false, float.NaN, bytes); }));
         stages.Add(("pass: jitter (4 steps) + grayscale, floats back", () => { Fresh(); ViewPass.Colour(planes, size * size, jitter, true, float.NaN, []); }));
-        stages.Add(("pass: jitter floats back, then blur σ 1", () => { Fresh(); ViewPass.Colour(planes, size * size, jitter, false, float.NaN, []); ViewPass.BlurToBytes(planes, size, size, kernel1, temp, ws.Planar, float.NaN, bytes); }));
-        stages.Add((string.Create(CultureInfo.InvariantCulture, $"pass: blur σ 1 ({kernel1.Length} taps) + rounding"), () => { Fresh(); ViewPass.BlurToBytes(planes, size, size, kernel1, temp, ws.Planar, float.NaN, bytes); }));
-        stages.Add((string.Create(CultureInfo.InvariantCulture, $"pass: blur σ 2 ({kernel2.Length} taps) + rounding"), () => { Fresh(); ViewPass.BlurToBytes(planes, size, size, kernel2, temp, ws.Planar, float.NaN, bytes); }));
+        stages.Add(("pass: jitter floats back, then blur σ 1", () => { Fresh(); ViewPass.Colour(planes, size * size, jitter, false, float.NaN, []); ViewPass.BlurToBytes(planes, size, size, kernel1, ws.Planar, float.NaN, bytes); }));
+        stages.Add((string.Create(CultureInfo.InvariantCulture, $"pass: blur σ 1 ({kernel1.Length} taps) + rounding"), () => { Fresh(); ViewPass.BlurToBytes(planes, size, size, kernel1, ws.Planar, float.NaN, bytes); }));
+        stages.Add((string.Create(CultureInfo.InvariantCulture, $"pass: blur σ 2 ({kernel2.Length} taps) + rounding"), () => { Fresh(); ViewPass.BlurToBytes(planes, size, size, kernel2, ws.Planar, float.NaN, bytes); }));
 
         Console.WriteLine("| stage | µs a call (median of 5) |");
         Console.WriteLine("|---|---|");

@@ -236,7 +236,7 @@ public class ViewPassTests
         Layout.ToChwBytes(hwc, width, height, expected);
 
         var actual = new byte[hwc.Length];
-        ViewPass.BlurToBytes(planes, width, height, GaussianBlur.Significant(kernel), new float[planes.Length], new PlanarOps.Scratch(),
+        ViewPass.BlurToBytes(planes, width, height, GaussianBlur.Significant(kernel), new PlanarOps.Scratch(),
             solarize ? 0.5f : float.NaN, actual);
         int worst = MaxDifference(expected, actual, out int at);
         Assert.True(worst <= 1, $"σ {sigma} at {width}x{height}: {worst} levels apart at {at}");

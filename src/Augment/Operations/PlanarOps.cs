@@ -25,8 +25,8 @@ public static class PlanarOps
     {
         internal int[] XStart = [], XCount = [], YStart = [], YCount = [];
         internal float[] XWeights = [], YWeights = [], Row = [], Pad = [];
-        internal float[] PairWeights = [], Converted = [], BlockWeights = [];
-        internal int[] RingRow = [], BlockIndex = [], BlockBase = [], BlockTaps = [];
+        internal float[] PairWeights = [], Converted = [], BlockWeights = [], BlurRing = [];
+        internal int[] RingRow = [], BlockIndex = [], BlockBase = [], BlockTaps = [], RowTaps = [], BlurRingRow = [], SlotOf = [];
         internal int[] PairCount = [];
         internal int[] Taps = [];
         internal float[] Out = [];
@@ -689,6 +689,33 @@ public static class PlanarOps
         ref int o0 = ref MemoryMarshal.GetReference(offsets);
         ref float d = ref MemoryMarshal.GetReference(dst);
         int i = 0;
+        // Eight vectors of outputs a tap where the row allows (the tap's weight and offset loaded once for all eight),
+        // then four, then one.
+        for (; i <= width - 8 * Lanes; i += 8 * Lanes)
+        {
+            Vector<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (int k = 0; k < taps; k++)
+            {
+                var w = new Vector<float>(Unsafe.Add(ref k0, k));
+                ref float at = ref Unsafe.Add(ref src, Unsafe.Add(ref o0, k) + i);
+                a0 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at), a0);
+                a1 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)Lanes), a1);
+                a2 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)(2 * Lanes)), a2);
+                a3 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)(3 * Lanes)), a3);
+                a4 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)(4 * Lanes)), a4);
+                a5 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)(5 * Lanes)), a5);
+                a6 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)(6 * Lanes)), a6);
+                a7 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)(7 * Lanes)), a7);
+            }
+            a0.StoreUnsafe(ref d, (nuint)i);
+            a1.StoreUnsafe(ref d, (nuint)(i + Lanes));
+            a2.StoreUnsafe(ref d, (nuint)(i + 2 * Lanes));
+            a3.StoreUnsafe(ref d, (nuint)(i + 3 * Lanes));
+            a4.StoreUnsafe(ref d, (nuint)(i + 4 * Lanes));
+            a5.StoreUnsafe(ref d, (nuint)(i + 5 * Lanes));
+            a6.StoreUnsafe(ref d, (nuint)(i + 6 * Lanes));
+            a7.StoreUnsafe(ref d, (nuint)(i + 7 * Lanes));
+        }
         for (; i <= width - 4 * Lanes; i += 4 * Lanes)
         {
             Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;

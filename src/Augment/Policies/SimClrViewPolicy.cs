@@ -68,7 +68,7 @@ public sealed class SimClrViewPolicy : IViewPolicy
     /// <paramref name="blurProbability"/> (kernel 10% of the size), solarize with probability <paramref name="solarizeProbability"/>.
     /// Everything is drawn first, in that order, and then made in at most three passes: the crop resized (and mirrored for
     /// a flip) into float planes, the colour steps with grayscale (and solarize, without a blur) rounded into the bytes (or
-    /// written back for the blur), the blur's two passes with its output rounded into the bytes (<see cref="ViewPass"/>).
+    /// written back for the blur), the blur with its output rounded into the bytes (<see cref="ViewPass"/>).
     /// </summary>
     internal static void Render(PixelBuffer image, AugmentOptions o, int size, double scaleMin, double scaleMax, double blurProbability,
         double solarizeProbability, ref SampleRandom rng, Span<byte> chw, ViewWorkspace ws)
@@ -118,6 +118,6 @@ public sealed class SimClrViewPolicy : IViewPolicy
             return;
         }
         ViewPass.Colour(work, pixels, steps[..stepCount], grayscale, float.NaN, []);
-        ViewPass.BlurToBytes(work, size, size, kernel, ws.Temp, ws.Planar, solarize, chw);
+        ViewPass.BlurToBytes(work, size, size, kernel, ws.Planar, solarize, chw);
     }
 }

@@ -5,14 +5,13 @@ public sealed class ViewWorkspace
 {
     internal readonly PlanarOps.Scratch Planar = new();
     internal float[] Work = [];
-    internal float[] Temp = [];
     internal float[] Kernel = [];
 
     /// <summary>Three planes of size × size floats (R, G, B), the view being made.</summary>
     internal Span<float> WorkFor(int size)
     {
         int n = size * size * 3;
-        if (Work.Length < n) { Work = new float[n]; Temp = new float[n]; }
+        if (Work.Length < n) Work = new float[n];
         return Work.AsSpan(0, n);
     }
 
