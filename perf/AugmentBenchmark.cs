@@ -6,14 +6,15 @@ using Contrastive.Batching;
 namespace Contrastive.Perf;
 
 /// <summary>
-/// `[taskset -c 0] dotnet run -c Release --project perf -- augment [generated[:WxH]|DIR] [N=200] [SECONDS=10] [ROUNDS=5]`:
+/// `[taskset -c 0] dotnet run -c Release --project perf -- augment [generated[:WxH]|DIR] [N=200] [SECONDS=20] [ROUNDS=5]`:
 /// the two-view benchmark. Per source image: decode with the default decoder, then two SimCLR views at 224 px (crop scale
 /// 0.08–1, ratio 3/4–4/3, flip 0.5, ColorJitter(0.8, 0.8, 0.8, 0.2) with p 0.8 in random order, grayscale 0.2, Gaussian
 /// blur k 23, σ 0.1–2, p 0.5) written as uint8 into a batch slot, through the pipeline's own sample worker. Generated
 /// images are 400×300 quality-95 JPEGs unless WxH says otherwise. Each round measures, on one thread: the whole work,
 /// the decode alone (so a view's time is the rest, halved), and the whole work with DCT-scaled decoding off
 /// (Augment:DecodeScaling false); on two threads (a worker each) when the process may use two cores; and both peers on the
-/// same files, one core each (taskset -c 0 when present): ../shared/peers/peer_torchvision_aug.py (torchvision + Pillow)
+/// same files, one core each (taskset -c 0 when present; they run first in each round, and half a second of ours
+/// unmeasured follows them): ../shared/peers/peer_torchvision_aug.py (torchvision + Pillow)
 /// and ../shared/peers/peer_opencv_aug.py (OpenCV on uint8, the albumentations way). Under `taskset -c 0` everything runs
 /// on the one core. Median round reported, with the managed bytes allocated an image and the share of images whose decode
 /// is DCT-scaled for these views.
@@ -26,7 +27,7 @@ public static class AugmentBenchmark
     {
         string source = args.Length > 0 ? args[0] : "generated";
         int count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200;
-        double seconds = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 10;
+        double seconds = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 20;
         int rounds = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 5;
         byte[][] jpegs = source.StartsWith("generated", StringComparison.Ordinal) ? Generated(source, count) : DecodeBenchmark.Load(source, count);
         if (jpegs.Length == 0) throw new InvalidOperationException($"no JPEG files in {source}");
@@ -57,12 +58,15 @@ public static class AugmentBenchmark
             Measure(fullDecode, jpegs, 1, 0.5, Work.Views);
             for (int r = 0; r < rounds; r++)
             {
+                // The peers first, then half a second of ours unmeasured: the first run after the peers' processes
+                // (caches and memory theirs) is otherwise the slow one of the round.
+                double tv = RunPeer(torchvision, dir);
+                double cv = RunPeer(opencv, dir);
+                Measure(processor, jpegs, 1, 0.5, Work.Views);
                 var (one, bytes) = Measure(processor, jpegs, 1, seconds / rounds, Work.Views);
                 var (decodeOnly, _) = Measure(processor, jpegs, 1, seconds / rounds, Work.Decode);
                 double twoRate = two ? Measure(processor, jpegs, 2, seconds / rounds, Work.Views).Rate : double.NaN;
                 var (full, _) = Measure(fullDecode, jpegs, 1, seconds / rounds, Work.Views);
-                double tv = RunPeer(torchvision, dir);
-                double cv = RunPeer(opencv, dir);
                 allocated = Math.Max(allocated, bytes);
                 double decodeUs = 1e6 / decodeOnly, viewUs = (1e6 / one - decodeUs) / 2;
                 Add("ours, 1 thread, images/s", one);

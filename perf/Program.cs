@@ -12,7 +12,9 @@ namespace Contrastive.Perf;
 /// JPEG decoders (skia, imagesharp, turbojpeg, Pillow) on one thread: dotnet run -c Release --project perf -- decode [generated|DIR] [N] [SECONDS] [ROUNDS];
 /// data-parallel cost (gradient all-reduce alone and its share of a ResNet-18 step; run alone and under mpirun):
 ///   dotnet run -c Release --project perf -- allreduce [BATCH] [SIZE] [THREADS] [STEPS];
-/// decode + two 224-px SimCLR views on 1 and 2 threads against the torchvision peer: dotnet run -c Release --project perf -- augment [generated|DIR] [N] [SECONDS] [ROUNDS];
+/// decode + two 224-px SimCLR views against the torchvision and OpenCV peers (one core: under taskset -c 0), with decode and view times:
+///   [taskset -c 0] dotnet run -c Release --project perf -- augment [generated|DIR] [N] [SECONDS] [ROUNDS];
+/// each pass of a view (and the decode with TurboJPEG's fast flags) alone, µs a call: dotnet run -c Release --project perf -- augment-stages [generated|DIR] [N] [SIZE];
 /// captioned Fashion-MNIST (HF-schema Parquet with a text column, classes.txt, templates.txt) for the CLIP zero-shot benchmark:
 ///   dotnet run -c Release --project perf -- fmnist-captions /usr/share/datasets/fashion-mnist OUTDIR;
 /// the caption tokenizer alone on one thread (µs and bytes per caption): dotnet run -c Release --project perf -- tokenize DATA [SECONDS] [ROUNDS] [THREADS=1,2].
