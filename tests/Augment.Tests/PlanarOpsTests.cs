@@ -29,7 +29,7 @@ internal static class Planar
 /// </summary>
 public class PlanarOpsTests
 {
-    private static float[] RandomImage(int width, int height, int seed)
+    internal static float[] RandomImage(int width, int height, int seed)
     {
         var rng = new Random(seed);
         var x = new float[width * height * 3];

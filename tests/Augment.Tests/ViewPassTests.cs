@@ -11,16 +11,6 @@ namespace Contrastive.Augment.Tests;
 /// </summary>
 public class ViewPassTests
 {
-    private static float[] RandomImage(int width, int height, int seed)
-    {
-        var rng = new Random(seed);
-        var x = new float[width * height * 3];
-        for (int i = 0; i < x.Length; i++) x[i] = rng.Next(4) == 0 ? rng.Next(5) / 4f : rng.NextSingle();
-        for (int i = 0; i < width * height; i += 7) x[i * 3 + 1] = x[i * 3 + 2] = x[i * 3];
-        for (int i = 3; i < width * height; i += 11) x[i * 3 + 1] = x[i * 3];
-        return x;
-    }
-
     private static int MaxDifference(byte[] a, byte[] b, out int at)
     {
         Assert.Equal(a.Length, b.Length);
@@ -59,7 +49,7 @@ public class ViewPassTests
         int seed = 0;
         foreach (var (step, gray, solarize, reference) in cases)
         {
-            var hwc = RandomImage(width, height, seed++);
+            var hwc = PlanarOpsTests.RandomImage(width, height, seed++);
             var planes = Planar.FromHwc(hwc, width, height);
             reference(hwc);
             var expected = new byte[3 * n];
@@ -96,7 +86,7 @@ public class ViewPassTests
             _ => new ColourStep(ColourOp.Hue, 0.17f - 0.1f * i),
         }).ToArray();
         float threshold = solarize ? 0.5f : float.NaN;
-        var hwc = RandomImage(pixels, 1, pixels);
+        var hwc = PlanarOpsTests.RandomImage(pixels, 1, pixels);
         var reference = Planar.FromHwc(hwc, pixels, 1);
         var planes = (float[])reference.Clone();
         var floats = (float[])reference.Clone();
@@ -226,7 +216,7 @@ public class ViewPassTests
     public void The_blur_into_bytes_matches_the_whole_kernel_scalar_blur_within_one_level(int width, int height, double sigma, bool solarize)
     {
         int size = GaussianBlur.KernelSizeFor(224);
-        var hwc = RandomImage(width, height, width * height);
+        var hwc = PlanarOpsTests.RandomImage(width, height, width * height);
         var planes = Planar.FromHwc(hwc, width, height);
         var kernel = new float[size];
         GaussianBlur.Kernel(kernel, sigma);
@@ -314,48 +304,36 @@ public class ViewPassTests
 
     /// <summary>
     /// The policy's views as the float path made them before the fused passes (one pass per operation, torchvision's whole
-    /// blur kernel), here with the plain scalar references on float HWC (themselves checked against torchvision).
+    /// blur kernel), here with the plain scalar references on float HWC (themselves checked against torchvision), from the
+    /// same draws (<see cref="ViewDraw"/>).
     /// </summary>
     private static void FloatPath(PixelBuffer image, AugmentOptions o, int size, double blurProbability, double solarizeProbability,
         ref SampleRandom rng, Span<byte> chw)
     {
         var work = new float[3 * size * size];
-        var crop = image.ToPixels(SimClrViewPolicy.DrawCrop(image.SourceWidth, image.SourceHeight, o, o.ScaleMin, o.ScaleMax, ref rng));
+        var draw = ViewDraw.Draw(image.SourceWidth, image.SourceHeight, o, o.ScaleMin, o.ScaleMax, blurProbability, solarizeProbability, ref rng);
+        var crop = image.ToPixels(draw.Crop);
         Resample.CropResize(image.Pixels, image.Width, image.Height, crop.X, crop.Y, crop.Width, crop.Height, work, size, size, new Resample.Scratch());
-        if (rng.Chance(o.FlipProbability)) ColorOps.FlipHorizontal(work, size, size);
-        if (rng.Chance(o.JitterProbability))
+        if (draw.Flip) ColorOps.FlipHorizontal(work, size, size);
+        for (int i = 0; i < draw.StepCount; i++)
         {
-            double s = o.JitterStrength;
-            double b = 0.8 * s, c = 0.8 * s, sat = 0.8 * s, h = Math.Min(0.5, 0.2 * s);
-            Span<int> order = [0, 1, 2, 3];
-            for (int i = 3; i > 0; i--)
+            var step = draw.Steps[i];
+            switch (step.Op)
             {
-                int j = rng.NextInt(i + 1);
-                (order[i], order[j]) = (order[j], order[i]);
-            }
-            float fb = (float)rng.Uniform(Math.Max(0, 1 - b), 1 + b);
-            float fc = (float)rng.Uniform(Math.Max(0, 1 - c), 1 + c);
-            float fs = (float)rng.Uniform(Math.Max(0, 1 - sat), 1 + sat);
-            float fh = (float)rng.Uniform(-h, h);
-            foreach (int op in order)
-            {
-                switch (op)
-                {
-                    case 0: ColorOps.Brightness(work, fb); break;
-                    case 1: ColorOps.Contrast(work, fc); break;
-                    case 2: ColorOps.Saturation(work, fs); break;
-                    default: ColorOps.Hue(work, fh); break;
-                }
+                case ColourOp.Brightness: ColorOps.Brightness(work, step.Factor); break;
+                case ColourOp.Contrast: ColorOps.Contrast(work, step.Factor); break;
+                case ColourOp.Saturation: ColorOps.Saturation(work, step.Factor); break;
+                default: ColorOps.Hue(work, step.Factor); break;
             }
         }
-        if (rng.Chance(o.GrayscaleProbability)) ColorOps.Grayscale(work);
-        if (rng.Chance(blurProbability))
+        if (draw.Grayscale) ColorOps.Grayscale(work);
+        if (!double.IsNaN(draw.BlurSigma))
         {
             var kernel = new float[GaussianBlur.KernelSizeFor(size)];
-            GaussianBlur.Kernel(kernel, rng.Uniform(o.BlurSigmaMin, o.BlurSigmaMax));
+            GaussianBlur.Kernel(kernel, draw.BlurSigma);
             GaussianBlur.Apply(work, size, size, kernel, new float[work.Length]);
         }
-        if (solarizeProbability > 0 && rng.Chance(solarizeProbability)) ColorOps.Solarize(work, 0.5f);
+        if (draw.Solarize) ColorOps.Solarize(work, 0.5f);
         Layout.ToChwBytes(work, size, size, chw);
     }
 }

@@ -83,30 +83,12 @@ public static class PlanarOps
         float[] xWeights = scratch.XWeights;
         const float inv255 = 1f / 255f;
 
-        // The crop's rows as floats (0..255), each converted once into a ring of yMax rows: an output row's taps are
-        // at most yMax consecutive source rows, so they never share a slot.
-        int ring = yMax;
-        if (scratch.Converted.Length < ring * rowLen) scratch.Converted = new float[ring * rowLen];
-        if (scratch.RingRow.Length < ring) scratch.RingRow = new int[ring];
-        scratch.RingRow.AsSpan(0, ring).Fill(-1);
-        if (scratch.Taps.Length < yMax) scratch.Taps = new int[yMax];
-        ref float converted = ref MemoryMarshal.GetArrayDataReference(scratch.Converted);
         var rowOut = row[..rowLen];
+        PrepareRing(scratch, yMax, rowLen);
 
         for (int oy = 0; oy < outHeight; oy++)
         {
-            int start = scratch.YStart[oy], count = scratch.YCount[oy];
-            // Vertical: the weighted sum of the tap rows, as floats in 0..255.
-            var offsets = scratch.Taps.AsSpan(0, count);
-            for (int k = 0; k < count; k++)
-            {
-                int srcRow = start + k, slot = srcRow % ring;
-                offsets[k] = slot * rowLen;
-                if (scratch.RingRow[slot] == srcRow) continue;
-                scratch.RingRow[slot] = srcRow;
-                ToFloats(ref Unsafe.Add(ref srcRef, ((y0 + srcRow) * srcWidth + x0) * 3), ref Unsafe.Add(ref converted, slot * rowLen), rowLen);
-            }
-            WeightedSum(ref converted, offsets, scratch.YWeights.AsSpan(oy * yMax, count), rowOut);
+            VerticalRow(ref srcRef, srcWidth, x0, y0, cropWidth, 0, oy, yMax, rowLen, scratch, rowOut);
 
             // Horizontal: each output pixel's taps, RGB (and one ignored lane) at once.
             int outRow = oy * outWidth;
@@ -231,14 +213,9 @@ public static class PlanarOps
         int outWidth, int outHeight, Scratch scratch, int xMax, int yMax)
     {
         int stride = cropWidth + WindowPad, rowLen = 3 * stride, plane = outWidth * outHeight;
-        int ring = yMax;
-        if (scratch.Converted.Length < ring * rowLen) scratch.Converted = new float[ring * rowLen];
-        if (scratch.RingRow.Length < ring) scratch.RingRow = new int[ring];
-        scratch.RingRow.AsSpan(0, ring).Fill(-1);
-        if (scratch.Taps.Length < yMax) scratch.Taps = new int[yMax];
+        PrepareRing(scratch, yMax, rowLen);
         if (scratch.Row.Length < rowLen) scratch.Row = new float[rowLen];
         var rowOut = scratch.Row.AsSpan(0, rowLen);
-        ref float converted = ref MemoryMarshal.GetArrayDataReference(scratch.Converted);
         ref float row = ref MemoryMarshal.GetReference(rowOut);
         ref byte srcRef = ref MemoryMarshal.GetReference(src);
         ref float outRef = ref MemoryMarshal.GetReference(planes);
@@ -246,17 +223,7 @@ public static class PlanarOps
 
         for (int oy = 0; oy < outHeight; oy++)
         {
-            int start = scratch.YStart[oy], count = scratch.YCount[oy];
-            var offsets = scratch.Taps.AsSpan(0, count);
-            for (int k = 0; k < count; k++)
-            {
-                int srcRow = start + k, slot = srcRow % ring;
-                offsets[k] = slot * rowLen;
-                if (scratch.RingRow[slot] == srcRow) continue;
-                scratch.RingRow[slot] = srcRow;
-                ToPlanarFloats(ref Unsafe.Add(ref srcRef, ((y0 + srcRow) * srcWidth + x0) * 3), ref Unsafe.Add(ref converted, slot * rowLen), cropWidth, stride);
-            }
-            WeightedSum(ref converted, offsets, scratch.YWeights.AsSpan(oy * yMax, count), rowOut);
+            VerticalRow(ref srcRef, srcWidth, x0, y0, cropWidth, stride, oy, yMax, rowLen, scratch, rowOut);
 
             for (int c = 0; c < 3; c++)
             {
@@ -421,6 +388,42 @@ public static class PlanarOps
             for (int k = 0; k < stride; k++)
                 (scratch.XWeights[a * stride + k], scratch.XWeights[b * stride + k]) = (scratch.XWeights[b * stride + k], scratch.XWeights[a * stride + k]);
         }
+    }
+
+    /// <summary>
+    /// Readies the ring of converted crop rows: yMax rows of <paramref name="rowLen"/> floats, none held yet. An output
+    /// row's taps are at most yMax consecutive crop rows, so they never share a slot.
+    /// </summary>
+    private static void PrepareRing(Scratch scratch, int yMax, int rowLen)
+    {
+        if (scratch.Converted.Length < yMax * rowLen) scratch.Converted = new float[yMax * rowLen];
+        if (scratch.RingRow.Length < yMax) scratch.RingRow = new int[yMax];
+        scratch.RingRow.AsSpan(0, yMax).Fill(-1);
+        if (scratch.Taps.Length < yMax) scratch.Taps = new int[yMax];
+    }
+
+    /// <summary>
+    /// The vertical pass for output row <paramref name="oy"/>: its tap rows converted into the ring where they are not
+    /// already (as floats 0..255: interleaved RGB when <paramref name="stride"/> is 0, else planar, channel rows
+    /// <paramref name="stride"/> apart), then their weighted sum into <paramref name="rowOut"/>.
+    /// </summary>
+    private static void VerticalRow(ref byte src, int srcWidth, int x0, int y0, int cropWidth, int stride, int oy, int yMax, int rowLen,
+        Scratch scratch, Span<float> rowOut)
+    {
+        int start = scratch.YStart[oy], count = scratch.YCount[oy];
+        var offsets = scratch.Taps.AsSpan(0, count);
+        ref float converted = ref MemoryMarshal.GetArrayDataReference(scratch.Converted);
+        for (int k = 0; k < count; k++)
+        {
+            int srcRow = start + k, slot = srcRow % yMax;
+            offsets[k] = slot * rowLen;
+            if (scratch.RingRow[slot] == srcRow) continue;
+            scratch.RingRow[slot] = srcRow;
+            ref byte from = ref Unsafe.Add(ref src, ((y0 + srcRow) * srcWidth + x0) * 3);
+            if (stride == 0) ToFloats(ref from, ref Unsafe.Add(ref converted, slot * rowLen), rowLen);
+            else ToPlanarFloats(ref from, ref Unsafe.Add(ref converted, slot * rowLen), cropWidth, stride);
+        }
+        WeightedSum(ref converted, offsets, scratch.YWeights.AsSpan(oy * yMax, count), rowOut);
     }
 
     /// <summary><paramref name="n"/> bytes widened to floats.</summary>
@@ -689,33 +692,6 @@ public static class PlanarOps
         ref int o0 = ref MemoryMarshal.GetReference(offsets);
         ref float d = ref MemoryMarshal.GetReference(dst);
         int i = 0;
-        // Eight vectors of outputs a tap where the row allows (the tap's weight and offset loaded once for all eight),
-        // then four, then one.
-        for (; i <= width - 8 * Lanes; i += 8 * Lanes)
-        {
-            Vector<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-            for (int k = 0; k < taps; k++)
-            {
-                var w = new Vector<float>(Unsafe.Add(ref k0, k));
-                ref float at = ref Unsafe.Add(ref src, Unsafe.Add(ref o0, k) + i);
-                a0 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at), a0);
-                a1 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)Lanes), a1);
-                a2 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)(2 * Lanes)), a2);
-                a3 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)(3 * Lanes)), a3);
-                a4 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)(4 * Lanes)), a4);
-                a5 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)(5 * Lanes)), a5);
-                a6 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)(6 * Lanes)), a6);
-                a7 = Vector.FusedMultiplyAdd(w, Vector.LoadUnsafe(ref at, (nuint)(7 * Lanes)), a7);
-            }
-            a0.StoreUnsafe(ref d, (nuint)i);
-            a1.StoreUnsafe(ref d, (nuint)(i + Lanes));
-            a2.StoreUnsafe(ref d, (nuint)(i + 2 * Lanes));
-            a3.StoreUnsafe(ref d, (nuint)(i + 3 * Lanes));
-            a4.StoreUnsafe(ref d, (nuint)(i + 4 * Lanes));
-            a5.StoreUnsafe(ref d, (nuint)(i + 5 * Lanes));
-            a6.StoreUnsafe(ref d, (nuint)(i + 6 * Lanes));
-            a7.StoreUnsafe(ref d, (nuint)(i + 7 * Lanes));
-        }
         for (; i <= width - 4 * Lanes; i += 4 * Lanes)
         {
             Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;

@@ -66,7 +66,7 @@ public sealed class SimClrViewPolicy : IViewPolicy
     /// One view: random resized crop (area fraction in [<paramref name="scaleMin"/>, <paramref name="scaleMax"/>]) to
     /// <paramref name="size"/>, flip, colour jitter in random order, grayscale, Gaussian blur with probability
     /// <paramref name="blurProbability"/> (kernel 10% of the size), solarize with probability <paramref name="solarizeProbability"/>.
-    /// Everything is drawn first, in that order, and then made in at most three passes: the crop resized (and mirrored for
+    /// Everything is drawn first, in that order (<see cref="ViewDraw"/>), and then made in at most three passes: the crop resized (and mirrored for
     /// a flip) into float planes, the colour steps with grayscale (and solarize, without a blur) rounded into the bytes (or
     /// written back for the blur), the blur with its output rounded into the bytes (<see cref="ViewPass"/>).
     /// </summary>
@@ -75,49 +75,25 @@ public sealed class SimClrViewPolicy : IViewPolicy
     {
         var work = ws.WorkFor(size);
         int pixels = size * size;
-
-        var crop = image.ToPixels(DrawCrop(image.SourceWidth, image.SourceHeight, o, scaleMin, scaleMax, ref rng));
-        bool flip = rng.Chance(o.FlipProbability);
-
-        Span<ColourStep> steps = stackalloc ColourStep[4];
-        int stepCount = 0;
-        if (rng.Chance(o.JitterProbability))
-        {
-            double s = o.JitterStrength;
-            double b = 0.8 * s, c = 0.8 * s, sat = 0.8 * s, h = Math.Min(0.5, 0.2 * s);
-            // torchvision ColorJitter.get_params: a random order, then one factor per adjustment.
-            Span<int> order = [0, 1, 2, 3];
-            for (int i = 3; i > 0; i--)
-            {
-                int j = rng.NextInt(i + 1);
-                (order[i], order[j]) = (order[j], order[i]);
-            }
-            Span<float> factors =
-            [
-                (float)rng.Uniform(Math.Max(0, 1 - b), 1 + b),
-                (float)rng.Uniform(Math.Max(0, 1 - c), 1 + c),
-                (float)rng.Uniform(Math.Max(0, 1 - sat), 1 + sat),
-                (float)rng.Uniform(-h, h),
-            ];
-            foreach (int op in order) steps[stepCount++] = new ColourStep((ColourOp)op, factors[op]);
-        }
-        bool grayscale = rng.Chance(o.GrayscaleProbability);
+        var draw = ViewDraw.Draw(image.SourceWidth, image.SourceHeight, o, scaleMin, scaleMax, blurProbability, solarizeProbability, ref rng);
+        var crop = image.ToPixels(draw.Crop);
+        ReadOnlySpan<ColourStep> steps = ((ReadOnlySpan<ColourStep>)draw.Steps)[..draw.StepCount];
         ReadOnlySpan<float> kernel = [];
-        if (rng.Chance(blurProbability))
+        if (!double.IsNaN(draw.BlurSigma))
         {
             var full = ws.KernelFor(GaussianBlur.KernelSizeFor(size));
-            GaussianBlur.Kernel(full, rng.Uniform(o.BlurSigmaMin, o.BlurSigmaMax));
+            GaussianBlur.Kernel(full, draw.BlurSigma);
             kernel = GaussianBlur.Significant(full);
         }
-        float solarize = solarizeProbability > 0 && rng.Chance(solarizeProbability) ? 0.5f : float.NaN;
+        float solarize = draw.Solarize ? 0.5f : float.NaN;
 
-        PlanarOps.CropResize(image.Pixels, image.Width, image.Height, crop.X, crop.Y, crop.Width, crop.Height, work, size, size, ws.Planar, flip);
+        PlanarOps.CropResize(image.Pixels, image.Width, image.Height, crop.X, crop.Y, crop.Width, crop.Height, work, size, size, ws.Planar, draw.Flip);
         if (kernel.IsEmpty)
         {
-            ViewPass.Colour(work, pixels, steps[..stepCount], grayscale, solarize, chw);
+            ViewPass.Colour(work, pixels, steps, draw.Grayscale, solarize, chw);
             return;
         }
-        ViewPass.Colour(work, pixels, steps[..stepCount], grayscale, float.NaN, []);
+        ViewPass.Colour(work, pixels, steps, draw.Grayscale, float.NaN, []);
         ViewPass.BlurToBytes(work, size, size, kernel, ws.Planar, solarize, chw);
     }
 }
