@@ -27,7 +27,7 @@ public static class DataParallelBenchmark
         using IProcessGroup group = launch.Distributed ? MpiProcessGroup.Open(launch) : SingleProcessGroup.Instance;
         torch.set_num_threads(threads);
         var registration = MethodRegistry.Get("simclr");
-        var training = new TrainingOptions { Method = "simclr", Encoder = "resnet18", SmallImages = false, Threads = threads, Optimizer = "sgd" };
+        var training = new TrainingOptions { Method = "simclr", Encoder = "resnet18", Stem = "imagenet", Threads = threads, Optimizer = "sgd" };
         using var trainer = new ContrastiveTrainer(registration, new MethodContext(training, registration.NewOptions(), CPU, s) { Group = group }, b);
         long values = trainer.Method.Parameters.Sum(p => p.numel());
 

@@ -15,7 +15,7 @@ public sealed partial class ContrastiveTrainer
     /// <summary>The checkpoint header for this run at its current step.</summary>
     public CheckpointInfo Describe(double seconds, ReadCursor? cursor, int epoch = 0) => new()
     {
-        Method = Registration.Name, Encoder = Registration.Data == MethodData.Images ? _o.Encoder : Registration.Name, SmallImages = _o.SmallImages, ConvNetPool = _o.ConvNetPool,
+        Method = Registration.Name, Encoder = Registration.Data == MethodData.Images ? _o.Encoder : Registration.Name, SmallImages = _o.SmallStem(Context.ImageSize), ConvNetPool = _o.ConvNetPool,
         ImageSize = Context.ImageSize, Channels = Context.Channels, MethodOptions = Registration.SerializeOptions(Context.Options),
         Step = Step, Samples = Samples, Epoch = cursor?.Epoch ?? epoch, Cursor = cursor, Seconds = seconds, Seed = _o.Seed, ShuffleBuffer = ShuffleBuffer?.Invoke(cursor?.Epoch ?? epoch),
     };
@@ -64,6 +64,8 @@ public sealed partial class ContrastiveTrainer
         if (Registration.Data == MethodData.Images && info.Encoder != mine.Encoder) differences.Add($"encoder {info.Encoder} (this run: {mine.Encoder})");
         if (Registration.Data == MethodData.Images && mine.Encoder == "convnet" && info.ConvNetPool != mine.ConvNetPool)
             differences.Add($"Training:ConvNetPool {info.ConvNetPool} (this run: {mine.ConvNetPool})");
+        if (Registration.Data == MethodData.Images && mine.Encoder.StartsWith("resnet", StringComparison.Ordinal) && info.SmallImages != mine.SmallImages)
+            differences.Add($"Training:Stem {StemName(info.SmallImages)} (this run: {StemName(mine.SmallImages)}; --stem {StemName(info.SmallImages)} resumes it)");
         if (info.ImageSize != mine.ImageSize) differences.Add($"{(Registration.Data == MethodData.Images ? "image size" : "window")} {info.ImageSize} (this run: {mine.ImageSize})");
         if (info.Format >= 2 && info.MethodOptions is not null && !JsonNode.DeepEquals(JsonNode.Parse(info.MethodOptions), JsonNode.Parse(mine.MethodOptions!)))
             differences.Add($"{Registration.Section} options {info.MethodOptions} (this run: {mine.MethodOptions})");
@@ -128,11 +130,14 @@ public sealed partial class ContrastiveTrainer
         var registration = MethodRegistry.Find(info.Method)
             ?? throw new InvalidDataException($"Checkpoint '{data.Path}' was made by method '{info.Method}', which this build does not have ({MethodRegistry.Names}).");
         object options = registration.DeserializeOptions(info.MethodOptions ?? Format1Options(registration, info));
-        var training = new TrainingOptions { Method = registration.Name, Encoder = info.Encoder, SmallImages = info.SmallImages, ConvNetPool = info.ConvNetPool, Seed = info.Seed };
+        // The stem the checkpoint was trained with, whatever auto would choose for its size today.
+        var training = new TrainingOptions { Method = registration.Name, Encoder = info.Encoder, Stem = info.SmallImages ? "small" : "imagenet", ConvNetPool = info.ConvNetPool, Seed = info.Seed };
         var method = registration.Create(new MethodContext(training, options, device, info.ImageSize, info.Channels));
         if (!randomInit) ModuleState.Load(method.Model, data.Model);
         return method;
     }
+
+    private static string StemName(bool small) => small ? "small" : "imagenet";
 
     /// <summary>Format-1 checkpoints kept the projection size in the header: the defaults with that size.</summary>
     private static string? Format1Options(MethodRegistration registration, CheckpointInfo info)

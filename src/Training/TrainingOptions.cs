@@ -21,8 +21,25 @@ public sealed class TrainingOptions : IValidatableObject
     [Range(1, 8)]
     public int ConvNetPool { get; set; } = SmallConvNet.DefaultPool;
 
-    /// <summary>Use the small-image stem for ResNets (3×3 stride 1, no max-pool). Default true.</summary>
-    public bool SmallImages { get; set; } = true;
+    /// <summary>
+    /// ResNet stem: auto (default: the small-image stem, a 3×3 stride-1 convolution and no max-pool, for views under 96 px,
+    /// as the SimCLR paper's CIFAR runs; torchvision's ImageNet stem, 7×7 stride 2 and a 3×3 max-pool, from 96 px up),
+    /// imagenet or small. The small stem at 224 px costs about 16× the ImageNet stem's compute, and gives weights no
+    /// torchvision ResNet can take.
+    /// </summary>
+    [Required, RegularExpression("^(?i)(auto|imagenet|small)$", ErrorMessage = "must be auto, imagenet or small")]
+    public string Stem { get; set; } = "auto";
+
+    /// <summary>Views narrower than this take the small-image stem under <see cref="Stem"/> auto.</summary>
+    public const int SmallStemBelow = 96;
+
+    /// <summary>Whether a ResNet trained on <paramref name="imageSize"/>-px views takes the small-image stem (<see cref="Stem"/>).</summary>
+    public bool SmallStem(int imageSize) => Stem.Trim().ToLowerInvariant() switch
+    {
+        "small" => true,
+        "imagenet" => false,
+        _ => imageSize < SmallStemBelow,
+    };
 
     /// <summary>Output folder for checkpoints and logs. Default "runs/simclr".</summary>
     [Required]

@@ -171,6 +171,41 @@ public class EncoderTests
         Assert.Equal(1, System.Text.Json.JsonSerializer.Deserialize<CheckpointInfo>(old)!.ConvNetPool);
     }
 
+    [Fact]
+    public void The_resnet_stem_follows_the_views_and_checkpoints_keep_it()
+    {
+        var auto = new TrainingOptions { Encoder = "resnet18" };
+        Assert.True(auto.SmallStem(32));
+        Assert.True(auto.SmallStem(TrainingOptions.SmallStemBelow - 1));
+        Assert.False(auto.SmallStem(TrainingOptions.SmallStemBelow));
+        Assert.False(auto.SmallStem(224));
+        Assert.True(new TrainingOptions { Stem = "Small" }.SmallStem(224));
+        Assert.False(new TrainingOptions { Stem = "imagenet" }.SmallStem(32));
+
+        static long[] FirstConv(IContrastiveMethod method) => ((ImageMethod)method).Network.Encoder.parameters().First().shape;
+        string dir = Path.Combine(Path.GetTempPath(), "cp-stem-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            // auto at 96 px: ImageNet's 7×7 stride-2 stem, recorded in the checkpoint.
+            using var imagenet = TestTrainers.Create(new TrainingOptions { Seed = 1, Encoder = "resnet18" }, 96, batchSize: 4);
+            Assert.Equal(new long[] { 64, 3, 7, 7 }, FirstConv(imagenet.Method));
+            var data = CheckpointStore.Read(imagenet.SaveCheckpoint(new CheckpointStore(Path.Combine(dir, "a")), 0, null));
+            Assert.False(data.Info.SmallImages);
+            // The small stem chosen at the same size: 3×3; a checkpoint of it is rebuilt with it, whatever auto would pick.
+            using var small = TestTrainers.Create(new TrainingOptions { Seed = 1, Encoder = "resnet18", Stem = "small" }, 96, batchSize: 4);
+            Assert.Equal(new long[] { 64, 3, 3, 3 }, FirstConv(small.Method));
+            var smallData = CheckpointStore.Read(small.SaveCheckpoint(new CheckpointStore(Path.Combine(dir, "b")), 0, null));
+            Assert.True(smallData.Info.SmallImages);
+            var loaded = ContrastiveTrainer.Load(smallData, CPU);
+            Assert.Equal(new long[] { 64, 3, 3, 3 }, FirstConv(loaded));
+            (loaded as IDisposable)?.Dispose();
+            // Resuming under the other stem is refused with the setting that would resume it.
+            var e = Assert.Throws<InvalidDataException>(() => small.Restore(data));
+            Assert.Contains("Training:Stem imagenet (this run: small; --stem imagenet resumes it)", e.Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     /// <summary>torchvision's resnet18/34/50 hold 11,689,512 / 21,797,672 / 25,557,032 parameters with their 1000-class fc layer
     /// (512·1000 + 1000, or 2048·1000 + 1000); without it, with the ImageNet stem, the backbones must match exactly.</summary>
     [Theory]

@@ -48,8 +48,19 @@ internal sealed class CommandConfiguration(IConfiguration configuration, IReadOn
     /// <summary>Binds and validates a method's own options (its registration's section and class).</summary>
     public object Bind(MethodRegistration method) => Bind(method.Section, method.NewOptions());
 
+    /// <summary>Keys a release retired, with what took their place: set, they are an error rather than silently ignored.</summary>
+    private static readonly (string Key, string Instead)[] Retired =
+    [
+        ("Training:SmallImages", "Training:Stem (--stem auto|imagenet|small; auto takes the small-image stem for views under 96 px): SmallImages true is Stem small, false is Stem imagenet"),
+    ];
+
     private object Bind(string section, object value)
     {
+        foreach (var (key, instead) in Retired)
+        {
+            if (key.StartsWith(section + ":", StringComparison.OrdinalIgnoreCase) && Configuration[key] is not null)
+                throw new UsageException($"{NameOf(key)} is no longer a setting: use {instead}.");
+        }
         try
         {
             Configuration.GetSection(section).Bind(value);

@@ -135,10 +135,23 @@ internal sealed partial class TrainRun
     /// <summary>The networks in a few words, for the log and the report.</summary>
     private string ModelDescription(MethodRegistration method, int channels) => method.Data switch
     {
-        MethodData.Images => $"{method.Name}, {settings.Training.Encoder}{(settings.Training.Encoder == "convnet" ? $" (pooled {settings.Training.ConvNetPool}×{settings.Training.ConvNetPool})" : "")} at {settings.Augment.Size}px",
+        MethodData.Images => $"{method.Name}, {settings.Training.Encoder}{EncoderDetail()} at {settings.Augment.Size}px",
         MethodData.Text => $"{method.Name}, a text transformer",
         _ => $"{method.Name}, windows of {channels} x {settings.Series.Length}",
     };
+
+    /// <summary>The ConvNet's pooling, or a ResNet's stem and why (auto's choice says so).</summary>
+    private string EncoderDetail()
+    {
+        var t = settings.Training;
+        if (t.Encoder == "convnet") return $" (pooled {t.ConvNetPool}×{t.ConvNetPool})";
+        if (!t.Encoder.StartsWith("resnet", StringComparison.Ordinal)) return "";
+        bool small = t.SmallStem(settings.Augment.Size);
+        string stem = small ? "small-image stem (3×3 stride 1, no max-pool)" : "ImageNet stem (7×7 stride 2, max-pool)";
+        return string.Equals(t.Stem.Trim(), "auto", StringComparison.OrdinalIgnoreCase)
+            ? $" ({stem}: --stem auto, views {(small ? "under" : "of at least")} {TrainingOptions.SmallStemBelow} px)"
+            : $" ({stem}: --stem {t.Stem.Trim().ToLowerInvariant()})";
+    }
 
     private static string Views(ISampleProcessor p) => p switch
     {

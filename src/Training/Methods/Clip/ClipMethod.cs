@@ -24,7 +24,7 @@ public sealed class ClipMethod : IContrastiveMethod, IImageTextMethod, IGlobalBa
         _o = options;
         _device = context.Device;
         torch.manual_seed(context.Training.Seed);
-        _model = new ClipModel(context.Training.Encoder, context.Training.SmallImages, options, context.Training.ConvNetPool);
+        _model = new ClipModel(context.Training.Encoder, context.Training.SmallStem(context.ImageSize), options, context.Training.ConvNetPool);
         _model.to(_device);
         _parameters = _model.parameters().ToArray();
         Tokenizer = new CaptionTokenizer(options.ContextLength);

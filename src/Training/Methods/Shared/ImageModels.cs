@@ -23,7 +23,8 @@ public static class ImageModels
     public static Func<ProjectedEncoder> Factory(MethodContext context, int projectionDim)
     {
         var o = context.Training;
-        return () => new ProjectedEncoder(o.Encoder, o.SmallImages, ProjectionHidden(o.Encoder), projectionDim, o.ConvNetPool);
+        bool small = o.SmallStem(context.ImageSize);
+        return () => new ProjectedEncoder(o.Encoder, small, ProjectionHidden(o.Encoder), projectionDim, o.ConvNetPool);
     }
 
     /// <summary>A batch of exactly two same-size views of at least two samples, as pair methods need.</summary>
