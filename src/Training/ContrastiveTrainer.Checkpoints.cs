@@ -131,7 +131,7 @@ public sealed partial class ContrastiveTrainer
             ?? throw new InvalidDataException($"Checkpoint '{data.Path}' was made by method '{info.Method}', which this build does not have ({MethodRegistry.Names}).");
         object options = registration.DeserializeOptions(info.MethodOptions ?? Format1Options(registration, info));
         // The stem the checkpoint was trained with, whatever auto would choose for its size today.
-        var training = new TrainingOptions { Method = registration.Name, Encoder = info.Encoder, Stem = info.SmallImages ? "small" : "imagenet", ConvNetPool = info.ConvNetPool, Seed = info.Seed };
+        var training = new TrainingOptions { Method = registration.Name, Encoder = info.Encoder, Stem = StemName(info.SmallImages), ConvNetPool = info.ConvNetPool, Seed = info.Seed };
         var method = registration.Create(new MethodContext(training, options, device, info.ImageSize, info.Channels));
         if (!randomInit) ModuleState.Load(method.Model, data.Model);
         return method;

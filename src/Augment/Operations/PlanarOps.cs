@@ -8,7 +8,9 @@ namespace Contrastive.Augment;
 
 /// <summary>
 /// The view policies' working operations: SIMD (System.Numerics.Vector, 8 floats a vector on AVX2, with a scalar loop for
-/// the remainder) on planar float RGB — three planes of width × height, R then G then B, values in [0, 1]. Each one
+/// the remainder; the resize's horizontal pass with AVX + FMA or AVX-512 where the CPU has them) on planar float RGB —
+/// three planes of width × height, R then G then B, values in [0, 1]. <see cref="ViewPass"/> chains them into a view's
+/// few passes; one pass each, they are what the passes are tested against. Each one
 /// computes what its scalar reference does on float HWC (<see cref="Resample"/>, <see cref="ColorOps"/>,
 /// <see cref="GaussianBlur"/>, <see cref="Layout"/>), which are checked against torchvision; tests hold the two together.
 /// Float rather than uint8 working values: five chained 8-bit roundings (jitter in four steps, blur) drift from
@@ -34,8 +36,10 @@ public static class PlanarOps
 
     /// <summary>
     /// <see cref="Resample.CropResize"/> into planes: the crop of the uint8 HWC image, resized with the antialiased
-    /// triangle filter. Vertical pass first (whole rows, vectorised, uint8 widened to float), then the horizontal pass
-    /// (three channels a 4-lane vector) written into the planes.
+    /// triangle filter. Vertical pass first (each crop row converted to floats once, into a ring; whole rows summed,
+    /// vectorised), then the horizontal pass into the planes: 16 columns a block by permutes on AVX-512, else eight
+    /// columns in 256-bit pairs on AVX + FMA, else a pixel at a time (three channels a 4-lane vector); the same fused
+    /// multiply-adds in the same order on every path.
     /// </summary>
     public static void CropResize(ReadOnlySpan<byte> src, int srcWidth, int srcHeight, int x0, int y0, int cropWidth, int cropHeight,
         Span<float> planes, int outWidth, int outHeight, Scratch scratch) =>
@@ -455,13 +459,13 @@ public static class PlanarOps
     /// <summary>Blends with the mean luma of the image (<see cref="ColorOps.Contrast"/>).</summary>
     public static void Contrast(Span<float> planes, int pixels, float factor)
     {
-        double sum = LumaR * (double)Sum(planes[..pixels]) + LumaG * (double)Sum(planes.Slice(pixels, pixels)) + LumaB * (double)Sum(planes.Slice(2 * pixels, pixels));
+        double sum = LumaR * Sum(planes[..pixels]) + LumaG * Sum(planes.Slice(pixels, pixels)) + LumaB * Sum(planes.Slice(2 * pixels, pixels));
         float mean = (float)(sum / pixels);
         Affine(planes[..(3 * pixels)], factor, (1 - factor) * mean);
     }
 
     /// <summary>v ← clamp(factor · v + bias, 0, 1).</summary>
-    private static void Affine(Span<float> values, float factor, float bias)
+    internal static void Affine(Span<float> values, float factor, float bias)
     {
         ref float p = ref MemoryMarshal.GetReference(values);
         var vf = new Vector<float>(factor);
@@ -472,13 +476,14 @@ public static class PlanarOps
         for (; i < values.Length; i++) Unsafe.Add(ref p, i) = Math.Clamp(factor * Unsafe.Add(ref p, i) + bias, 0f, 1f);
     }
 
-    private static float Sum(ReadOnlySpan<float> values)
+    /// <summary>The values' sum: float vectors, then the lanes and the remainder in double.</summary>
+    internal static double Sum(ReadOnlySpan<float> values)
     {
         ref float p = ref MemoryMarshal.GetReference(values);
         var acc = Vector<float>.Zero;
         int i = 0;
         for (; i <= values.Length - Lanes; i += Lanes) acc += Vector.LoadUnsafe(ref p, (nuint)i);
-        float sum = Vector.Sum(acc);
+        double sum = Vector.Sum(acc);
         for (; i < values.Length; i++) sum += Unsafe.Add(ref p, i);
         return sum;
     }
@@ -519,8 +524,12 @@ public static class PlanarOps
     {
         CheckPlanes(planes, pixels);
         ref float r = ref MemoryMarshal.GetReference(planes);
-        ref float g = ref Unsafe.Add(ref r, pixels);
-        ref float b = ref Unsafe.Add(ref r, 2 * pixels);
+        Grayscale(ref r, ref Unsafe.Add(ref r, pixels), ref Unsafe.Add(ref r, 2 * pixels), pixels);
+    }
+
+    /// <summary><see cref="Grayscale(Span{float}, int)"/> on <paramref name="pixels"/> values of three planes.</summary>
+    internal static void Grayscale(ref float r, ref float g, ref float b, int pixels)
+    {
         int i = 0;
         for (; i <= pixels - Lanes; i += Lanes)
         {
@@ -638,11 +647,13 @@ public static class PlanarOps
     /// </summary>
     public static void Blur(Span<float> planes, int width, int height, ReadOnlySpan<float> kernel, Span<float> temp, Scratch scratch)
     {
-        BlurRows(planes, width, height, kernel, temp, scratch);
         int taps = kernel.Length, radius = taps / 2, plane = width * height;
-        var offsets = scratch.Taps.AsSpan(0, taps);
+        if (temp.Length < 3 * plane) throw new ArgumentException("scratch too small", nameof(temp));
+        PrepareRowBlur(scratch, width, taps);
+        for (int row = 0; row < 3 * height; row++) BlurRow(planes.Slice(row * width, width), kernel, scratch, temp.Slice(row * width, width));
 
         // Vertical: tap k of output row y is the reflected row y + k − radius.
+        var offsets = scratch.Taps.AsSpan(0, taps);
         for (int c = 0; c < 3; c++)
         {
             ref float tp = ref MemoryMarshal.GetReference(temp.Slice(c * plane, plane));
@@ -654,31 +665,31 @@ public static class PlanarOps
         }
     }
 
-    /// <summary>The blur's first pass: each row of each plane convolved (reflect padding) into <paramref name="temp"/>.</summary>
-    internal static void BlurRows(Span<float> planes, int width, int height, ReadOnlySpan<float> kernel, Span<float> temp, Scratch scratch)
+    /// <summary>Sizes the scratch for <see cref="BlurRow"/> (and <paramref name="taps"/> offsets of the caller's own).</summary>
+    internal static void PrepareRowBlur(Scratch scratch, int width, int taps)
     {
-        int taps = kernel.Length, radius = taps / 2;
-        int plane = width * height;
-        if (temp.Length < 3 * plane) throw new ArgumentException("scratch too small", nameof(temp));
-        int padLen = width + 2 * radius;
+        int padLen = width + 2 * (taps / 2);
         if (scratch.Pad.Length < padLen) scratch.Pad = new float[padLen];
         if (scratch.Taps.Length < taps) scratch.Taps = new int[taps];
-        var offsets = scratch.Taps.AsSpan(0, taps);
-        ref float pad = ref MemoryMarshal.GetArrayDataReference(scratch.Pad);
+        if (scratch.RowTaps.Length < taps) scratch.RowTaps = new int[taps];
+        for (int k = 0; k < taps; k++) scratch.RowTaps[k] = k;
+    }
 
-        // Each row reflected into the pad, whose tap k for output x is at x + k.
-        for (int k = 0; k < taps; k++) offsets[k] = k;
-        for (int row = 0; row < 3 * height; row++)
+    /// <summary>
+    /// One row convolved with <paramref name="kernel"/> into <paramref name="dst"/>, reflect padding: the row copied into
+    /// the pad with its reflected edges, tap k of output x at pad[x + k] (after <see cref="PrepareRowBlur"/>).
+    /// </summary>
+    internal static void BlurRow(ReadOnlySpan<float> src, ReadOnlySpan<float> kernel, Scratch scratch, Span<float> dst)
+    {
+        int width = src.Length, radius = kernel.Length / 2;
+        var pad = scratch.Pad.AsSpan(0, width + 2 * radius);
+        src.CopyTo(pad[radius..]);
+        for (int x = 0; x < radius; x++)
         {
-            var src = planes.Slice(row * width, width);
-            src.CopyTo(scratch.Pad.AsSpan(radius, width));
-            for (int x = 0; x < radius; x++)
-            {
-                Unsafe.Add(ref pad, x) = src[GaussianBlur.Reflect(x - radius, width)];
-                Unsafe.Add(ref pad, radius + width + x) = src[GaussianBlur.Reflect(width + x, width)];
-            }
-            WeightedSum(ref pad, offsets, kernel, temp.Slice(row * width, width));
+            pad[x] = src[GaussianBlur.Reflect(x - radius, width)];
+            pad[radius + width + x] = src[GaussianBlur.Reflect(width + x, width)];
         }
+        WeightedSum(ref MemoryMarshal.GetReference(pad), scratch.RowTaps.AsSpan(0, kernel.Length), kernel, dst);
     }
 
     /// <summary>
@@ -726,31 +737,50 @@ public static class PlanarOps
     /// <summary>Planes to uint8 CHW, rounding as <see cref="Layout.ToChwBytes"/> does (clamp(⌊255 v + 0.5⌋, 0, 255)).</summary>
     public static void ToBytes(ReadOnlySpan<float> planes, Span<byte> chw)
     {
-        int n = planes.Length;
-        if (chw.Length < n) throw new ArgumentException("destination too small", nameof(chw));
-        ref float src = ref MemoryMarshal.GetReference(planes);
-        ref byte dst = ref MemoryMarshal.GetReference(chw);
-        var scale = new Vector<float>(255f);
-        var half = new Vector<float>(0.5f);
-        var top = new Vector<float>(255f);
-        int i = 0;
-        int step = Vector<byte>.Count; // four float vectors narrow to one byte vector
-        for (; i <= n - step; i += step)
+        if (chw.Length < planes.Length) throw new ArgumentException("destination too small", nameof(chw));
+        ToBytes(planes, chw, float.NaN);
+    }
+
+    /// <summary><see cref="ToBytes(ReadOnlySpan{float}, Span{byte})"/>, solarizing first (<see cref="Solarize"/>) unless <paramref name="solarize"/> is NaN.</summary>
+    internal static void ToBytes(ReadOnlySpan<float> values, Span<byte> dst, float solarize)
+    {
+        ref float src = ref MemoryMarshal.GetReference(values);
+        ref byte d = ref MemoryMarshal.GetReference(dst);
+        bool solar = !float.IsNaN(solarize);
+        var t = new Vector<float>(solarize);
+        int n = values.Length, block = 4 * Lanes, i = 0; // four float vectors narrow to one byte vector
+        for (; i <= n - block; i += block)
         {
-            var a = Quantize(Vector.LoadUnsafe(ref src, (nuint)i), scale, half, top);
-            var b = Quantize(Vector.LoadUnsafe(ref src, (nuint)(i + Lanes)), scale, half, top);
-            var c = Quantize(Vector.LoadUnsafe(ref src, (nuint)(i + 2 * Lanes)), scale, half, top);
-            var d = Quantize(Vector.LoadUnsafe(ref src, (nuint)(i + 3 * Lanes)), scale, half, top);
-            var lo = Vector.Narrow(a, b);
-            var hi = Vector.Narrow(c, d);
-            Vector.Narrow(lo, hi).StoreUnsafe(ref dst, (nuint)i);
+            var a = Vector.LoadUnsafe(ref src, (nuint)i);
+            var b = Vector.LoadUnsafe(ref src, (nuint)(i + Lanes));
+            var c = Vector.LoadUnsafe(ref src, (nuint)(i + 2 * Lanes));
+            var e = Vector.LoadUnsafe(ref src, (nuint)(i + 3 * Lanes));
+            if (solar)
+            {
+                a = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(a, t), Vector<float>.One - a, a);
+                b = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(b, t), Vector<float>.One - b, b);
+                c = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(c, t), Vector<float>.One - c, c);
+                e = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(e, t), Vector<float>.One - e, e);
+            }
+            // Signed conversions (AVX2 has no unsigned ones); the values are 0..255, so the narrowing keeps them.
+            var lo = Vector.AsVectorUInt16(Vector.Narrow(Quantize(a), Quantize(b)));
+            var hi = Vector.AsVectorUInt16(Vector.Narrow(Quantize(c), Quantize(e)));
+            Vector.Narrow(lo, hi).StoreUnsafe(ref d, (nuint)i);
         }
-        for (; i < n; i++) Unsafe.Add(ref dst, i) = (byte)Math.Clamp((int)(Unsafe.Add(ref src, i) * 255f + 0.5f), 0, 255);
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref src, i);
+            if (solar && v >= solarize) v = 1f - v;
+            Unsafe.Add(ref d, i) = (byte)Math.Clamp((int)(v * 255f + 0.5f), 0, 255);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<uint> Quantize(Vector<float> v, Vector<float> scale, Vector<float> half, Vector<float> top) =>
-        Vector.ConvertToUInt32(Vector.Min(Vector.Max(v * scale + half, Vector<float>.Zero), top));
+    private static Vector<int> Quantize(Vector<float> v)
+    {
+        var scale = new Vector<float>(255f);
+        return Vector.ConvertToInt32(Vector.Min(Vector.Max(v * scale + new Vector<float>(0.5f), Vector<float>.Zero), scale));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<float> Select(Vector<int> mask, Vector<float> a, Vector<float> b) => Vector.ConditionalSelect(mask, a, b);
