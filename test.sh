@@ -4,7 +4,8 @@
 #  - apt-get (with sudo when not root), each only when missing: libturbojpeg0 (the default JPEG decoder; the Augment
 #    tests compare it with Skia), chromium (headless: pages and reports are rendered and checked in a real browser),
 #    openmpi-bin (distributed training tests launch real `mpirun -np 2`), slurm-wlm, munge and libpmix-dev (the
-#    service's slurm executor is tested on a single-node SLURM that tests/tools/slurm-up.sh starts; needs root).
+#    service's slurm executor is tested on a single-node SLURM that tests/tools/slurm-up.sh starts; needs root),
+#    python3-torchvision (Debian's torch and torchvision load the safetensors exports and are compared with ours).
 #  - DuckDB (an independent Parquet writer) and s3rver (an S3-protocol server) from npm into tests/tools.
 # Extra arguments go to `dotnet test` (e.g. ./test.sh --filter FullyQualifiedName~Methods).
 set -euo pipefail
@@ -33,6 +34,7 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v slurmctld >/dev/null || missing+=(slurm-wlm)
 command -v munged >/dev/null || missing+=(munge)
 have_lib 'libpmix\.so (' || missing+=(libpmix-dev)
+{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torchvision' 2>/dev/null; } || missing+=(python3-torchvision)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 (cd tests/tools && npm install --no-audit --no-fund --loglevel=error)
 # A single-node SLURM for the slurm executor's tests (idempotent; a cluster already up is left as it is).

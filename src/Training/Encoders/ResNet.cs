@@ -15,6 +15,8 @@ public sealed class ResNet : Encoder
 {
     private readonly Chain _stem;
     private readonly Chain _layers;
+    private readonly string[] _blockNames;
+    private readonly int[] _blockStrides;
 
     public ResNet(int depth, bool smallImages) : base($"ResNet{depth}")
     {
@@ -29,7 +31,10 @@ public sealed class ResNet : Encoder
         _stem = smallImages
             ? new Chain(Conv2d(3, 64, 3, stride: 1, padding: 1, bias: false), BatchNorm2d(64), ReLU(inplace: true))
             : new Chain(Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false), BatchNorm2d(64), ReLU(inplace: true), MaxPool2d(3, stride: 2, padding: 1));
+        SmallImages = smallImages;
         var layers = new List<Module<Tensor, Tensor>>();
+        var blockNames = new List<string>();
+        var blockStrides = new List<int>();
         int inCh = 64, expansion = bottleneck ? 4 : 1;
         int[] widths = [64, 128, 256, 512];
         for (int stage = 0; stage < 4; stage++)
@@ -38,17 +43,48 @@ public sealed class ResNet : Encoder
             {
                 int stride = stage > 0 && b == 0 ? 2 : 1;
                 layers.Add(bottleneck ? new Bottleneck(inCh, widths[stage], stride) : new BasicBlock(inCh, widths[stage], stride));
+                blockNames.Add($"layer{stage + 1}.{b}");
+                blockStrides.Add(stride);
                 inCh = widths[stage] * expansion;
             }
         }
         layers.Add(AdaptiveAvgPool2d(1));
         layers.Add(Flatten());
         _layers = new Chain(layers);
+        _blockNames = [.. blockNames];
+        _blockStrides = [.. blockStrides];
+        Bottlenecks = bottleneck;
         FeatureDim = inCh;
         RegisterComponents();
     }
 
     public int Depth { get; }
+
+    /// <summary>Whether the stem is the small-image one (3×3 stride 1, no max-pool).</summary>
+    public bool SmallImages { get; }
+
+    /// <summary>Whether the blocks are bottlenecks (ResNet-50).</summary>
+    internal bool Bottlenecks { get; }
+
+    /// <summary>
+    /// torchvision's state_dict name of one of this module's state names: <c>_stem.0</c> → <c>conv1</c>, <c>_stem.1</c> →
+    /// <c>bn1</c>, the k-th block's <c>_main.i</c> → <c>layerS.B.convN</c> / <c>bnN</c> and <c>_shortcut.i</c> →
+    /// <c>layerS.B.downsample.i</c>.
+    /// </summary>
+    internal string TorchvisionName(string name)
+    {
+        string[] p = name.Split('.');
+        if (p[0] == "_stem" && p.Length == 3) return (p[1] == "0" ? "conv1." : "bn1.") + p[2];
+        if (p[0] == "_layers" && p.Length == 5)
+        {
+            string block = _blockNames[int.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture)];
+            if (p[2] == "_shortcut") return $"{block}.downsample.{p[3]}.{p[4]}";
+            // conv-BN-ReLU triples: index 3k is conv k+1, 3k+1 its BN.
+            int i = int.Parse(p[3], System.Globalization.CultureInfo.InvariantCulture);
+            return $"{block}.{(i % 3 == 0 ? "conv" : "bn")}{i / 3 + 1}.{p[4]}";
+        }
+        throw new InvalidOperationException($"no torchvision name for ResNet state '{name}'");
+    }
 
     public override int FeatureDim { get; }
 
@@ -56,6 +92,32 @@ public sealed class ResNet : Encoder
     {
         using var s = _stem.forward(x);
         return _layers.forward(s);
+    }
+
+    /// <summary>
+    /// Adds this network to an ONNX graph after <paramref name="x"/> (normalised images), with its weights as initializers
+    /// under torchvision's names; the last node's output is <paramref name="output"/>, the features [N, FeatureDim].
+    /// </summary>
+    internal string Onnx(OnnxGraph g, string x, string output)
+    {
+        var state = state_dict();
+        string W(string name) => g.Weight(TorchvisionName(name), state[name]);
+        string Bn(string v, string p) => g.BatchNorm(v, W(p + ".weight"), W(p + ".bias"), W(p + ".running_mean"), W(p + ".running_var"));
+        string ConvBn(string v, string p, int conv, int kernel, int stride) =>
+            Bn(g.Conv(v, W($"{p}.{conv}.weight"), null, kernel, stride, kernel / 2), $"{p}.{conv + 1}");
+        x = g.Relu(ConvBn(x, "_stem", 0, SmallImages ? 3 : 7, SmallImages ? 1 : 2));
+        if (!SmallImages) x = g.MaxPool(x, 3, 2, 1);
+        for (int i = 0; i < _blockNames.Length; i++)
+        {
+            string p = $"_layers.{i}._main";
+            int stride = _blockStrides[i];
+            string h = Bottlenecks
+                ? ConvBn(g.Relu(ConvBn(g.Relu(ConvBn(x, p, 0, 1, 1)), p, 3, 3, stride)), p, 6, 1, 1)
+                : ConvBn(g.Relu(ConvBn(x, p, 0, 3, stride)), p, 3, 3, 1);
+            string shortcut = state.ContainsKey($"_layers.{i}._shortcut.0.weight") ? ConvBn(x, $"_layers.{i}._shortcut", 0, 1, stride) : x;
+            x = g.Relu(g.Add(h, shortcut));
+        }
+        return g.Flatten(g.Node("GlobalAveragePool", [x]), output);
     }
 
     /// <summary>ReLU(main(x) + shortcut(x)), the shortcut being the identity when there is none. Each block keeps its own

@@ -34,6 +34,35 @@ internal sealed class TextBlock : Module<Tensor, Tensor, Tensor>
         foreach (var l in new[] { qkv, out_proj, fc, fc_proj }) init.zeros_(l.bias!);
     }
 
+    /// <summary>
+    /// Adds one block to an ONNX graph after <paramref name="x"/> [N, L, width]: its tensors are <paramref name="state"/>'s
+    /// under <paramref name="name"/> (<c>blocks.I.</c>), and the initializers are named <paramref name="exported"/> + that
+    /// (the linear layers' weights transposed, for MatMul, with <c>_t</c> after their name).
+    /// </summary>
+    internal static string Onnx(OnnxGraph g, string x, string mask, long l, long width, long heads, IReadOnlyDictionary<string, Tensor> state, string name, string exported)
+    {
+        long d = width / heads;
+        string weight(string n) => g.Weight(exported + name + n, state[name + n]);
+        string Norm(string v, string n) => g.Node("LayerNormalization", [v, weight(n + ".weight"), weight(n + ".bias")], [OnnxGraph.Attr("axis", -1L), OnnxGraph.Attr("epsilon", 1e-5f)]);
+        string Dense(string v, string n)
+        {
+            using var t = state[name + n + ".weight"].t().contiguous();
+            return g.Add(g.Node("MatMul", [v, g.Weight(exported + name + n + ".weight_t", t)]), weight(n + ".bias"));
+        }
+        var parts = g.Node("Transpose", [g.Node("Reshape", [Dense(Norm(x, "norm1"), "qkv"), g.Ints([0, l, 3, heads, d], 5)])], [OnnxGraph.Attr("perm", 2L, 0L, 3L, 1L, 4L)]);
+        string Take(long i) => g.Node("Gather", [parts, g.Ints([i])], [OnnxGraph.Attr("axis", 0L)]);
+        string q = Take(0), k = Take(1), v = Take(2);
+        var scores = g.Node("Mul", [g.Node("MatMul", [q, g.Node("Transpose", [k], [OnnxGraph.Attr("perm", 0L, 1L, 3L, 2L)])]), g.Constant([(float)(1.0 / Math.Sqrt(d))])]);
+        var attention = g.Node("Softmax", [g.Add(scores, mask)], [OnnxGraph.Attr("axis", -1L)]);
+        var mixed = g.Node("Reshape", [g.Node("Transpose", [g.Node("MatMul", [attention, v])], [OnnxGraph.Attr("perm", 0L, 2L, 1L, 3L)]), g.Ints([0, l, width], 3)]);
+        x = g.Add(x, Dense(mixed, "out_proj"));
+        // GELU, exactly: x · ½ · (1 + erf(x / √2)) (opset 17 has no Gelu).
+        var h = Dense(Norm(x, "norm2"), "fc");
+        var erf = g.Node("Erf", [g.Node("Div", [h, g.Constant([MathF.Sqrt(2f)])])]);
+        var gelu = g.Node("Mul", [g.Node("Mul", [h, g.Node("Add", [erf, g.Constant([1f])])]), g.Constant([0.5f])]);
+        return g.Add(x, Dense(gelu, "fc_proj"));
+    }
+
     /// <param name="x">[B, L, width].</param>
     /// <param name="mask">[L, L] additive attention mask (−∞ above the diagonal).</param>
     public override Tensor forward(Tensor x, Tensor mask)

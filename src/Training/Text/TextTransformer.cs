@@ -37,6 +37,8 @@ public sealed class TextTransformer : Module<Tensor, Tensor, Tensor>
         if (width % heads != 0) throw new ArgumentException($"the text width ({width}) must be a multiple of the heads ({heads})");
         Context = context;
         Width = width;
+        Layers = layers;
+        Heads = heads;
         EmbedDim = embedDim;
         token = Embedding(vocabulary, width);
         position = new Parameter(empty(context, width));
@@ -58,6 +60,12 @@ public sealed class TextTransformer : Module<Tensor, Tensor, Tensor>
 
     public int Width { get; }
 
+    /// <summary>Transformer blocks.</summary>
+    public int Layers { get; }
+
+    /// <summary>Attention heads per block.</summary>
+    public int Heads { get; }
+
     /// <summary>Size of the output (the joint embedding).</summary>
     public int EmbedDim { get; }
 
@@ -69,6 +77,30 @@ public sealed class TextTransformer : Module<Tensor, Tensor, Tensor>
         eval();
         var device = projection.device;
         return nn.functional.normalize(forward(tokens.to(device), lengths.to(device)), p: 2, dim: 1).cpu().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Adds the tower to an ONNX graph: <paramref name="tokens"/> int64 [N, Context] and <paramref name="lengths"/> int64 [N]
+    /// in, the projected end-token features [N, EmbedDim] out as <paramref name="output"/>; weights named
+    /// <paramref name="prefix"/> + this module's state names. The graph runs over the whole context (the causal mask keeps
+    /// the end token's feature from the padding after it, as in <see cref="forward"/>, which stops at the longest caption).
+    /// </summary>
+    internal string Onnx(OnnxGraph g, string tokens, string lengths, string prefix, string output)
+    {
+        var state = state_dict();
+        string W(string name) => g.Weight(prefix + name, state[name]);
+        var x = g.Add(g.Node("Gather", [W("token.weight"), tokens], [OnnxGraph.Attr("axis", 0L)]), W("position"));
+        var mask = new float[Context * Context];
+        for (int i = 0; i < Context; i++)
+            for (int j = i + 1; j < Context; j++) mask[i * Context + j] = float.NegativeInfinity;
+        string maskName = g.Constant(mask, Context, Context);
+        for (int i = 0; i < Layers; i++) x = TextBlock.Onnx(g, x, maskName, Context, Width, Heads, state, $"blocks.{i}.", prefix);
+        x = g.Node("LayerNormalization", [x, W("final_norm.weight"), W("final_norm.bias")], [OnnxGraph.Attr("axis", -1L), OnnxGraph.Attr("epsilon", 1e-5f)]);
+        // The end token's row: index lengths − 1 along the sequence, broadcast over the width.
+        var last = g.Node("Sub", [lengths, g.Ints([1], 1)]);
+        var index = g.Node("Expand", [g.Node("Reshape", [last, g.Ints([-1, 1, 1], 3)]), g.Ints([1, 1, Width], 3)]);
+        var ends = g.Node("Reshape", [g.Node("GatherElements", [x, index], [OnnxGraph.Attr("axis", 1L)]), g.Ints([-1, Width], 2)]);
+        return g.Node("MatMul", [ends, W("projection")], output: output);
     }
 
     /// <summary>

@@ -31,6 +31,9 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor>
 
     public TextTransformer Text { get; }
 
+    /// <summary>The image features' projection to the joint embedding (no bias).</summary>
+    internal Linear ImageProjection => image_projection;
+
     /// <summary>s, with the logit scale exp(s).</summary>
     public Parameter LogScale => logit_scale;
 

@@ -14,8 +14,10 @@ namespace Contrastive.Training;
 /// </summary>
 public static class ImageInput
 {
-    private static readonly float[] Mean = [0.485f, 0.456f, 0.406f];
-    private static readonly float[] Std = [0.229f, 0.224f, 0.225f];
+    /// <summary>ImageNet's per-channel mean of pixels scaled to [0, 1], subtracted before the encoder.</summary>
+    internal static readonly float[] Mean = [0.485f, 0.456f, 0.406f];
+    /// <summary>ImageNet's per-channel standard deviation, divided by after the mean.</summary>
+    internal static readonly float[] Std = [0.229f, 0.224f, 0.225f];
 
     /// <summary>All views of the batch's samples, [Views × Count, 3, S, S], view-major (the views must share one size).</summary>
     public static Tensor ToTensor(Batch batch, Device device) => ToTensor(batch, device, 0, batch.Views);
