@@ -94,6 +94,19 @@ public sealed partial class ContrastiveTrainer
     }
 
     /// <summary>
+    /// Starts from foreign weights (<see cref="ModelExport.Import"/>): the model takes the file's tensors, the method's target,
+    /// teacher or key network takes them again, and in a data-parallel run every rank then holds rank 0's.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A tensor is missing, unexpected or of another shape (one line naming it).</exception>
+    public ImportResult InitFrom(SafeTensors file)
+    {
+        var result = ModelExport.Import(Method.Model, file);
+        Method.ModelReplaced();
+        if (Group.WorldSize > 1) SyncFromRankZero();
+        return result;
+    }
+
+    /// <summary>
     /// Restores the newest checkpoint in <paramref name="store"/> that verifies and returns it; null when there is none.
     /// Corrupt files are skipped and reported through <paramref name="skipped"/>.
     /// </summary>

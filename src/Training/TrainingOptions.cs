@@ -87,6 +87,13 @@ public sealed class TrainingOptions : IValidatableObject
     /// <summary>Continue from the newest intact checkpoint in <see cref="Out"/>.</summary>
     public bool Resume { get; set; }
 
+    /// <summary>
+    /// A safetensors file whose weights start the run instead of the seed's initialisation: torchvision's names for the
+    /// ResNets (its fc is skipped), or the project's own export (contrastive export) for every encoder, with or without the
+    /// projection head. A checkpoint to resume from takes precedence. Unset: none.
+    /// </summary>
+    public string? InitFrom { get; set; }
+
     /// <summary>Run seed: model init and every augmentation draw. Default 0.</summary>
     public long Seed { get; set; }
 

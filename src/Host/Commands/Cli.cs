@@ -39,6 +39,7 @@ internal static class Cli
         root.Subcommands.Add(TrainCommand.Create(output, error));
         root.Subcommands.Add(EvalCommand.Create(output, error));
         root.Subcommands.Add(EmbedCommand.Create(output, error));
+        root.Subcommands.Add(ExportCommand.Create(output, error));
         root.Subcommands.Add(DemoDataCommand.Create(output, error));
         root.Subcommands.Add(BenchCommand.Create(output, error));
         root.Subcommands.Add(InspectCommand.Create(output, error));

@@ -14,7 +14,10 @@ internal static class EvalCommand
         var cmd = new Command("eval", "Weighted kNN top-1 and a linear probe's top-1 of a checkpoint's encoder; the checkpoint's own method, encoder and image size.");
         var o = new CommandLineOptions(cmd);
         o.Add([
-            new("--checkpoint", "Eval:Checkpoint", "A checkpoint file written by train (required)."),
+            new("--checkpoint", "Eval:Checkpoint", "A checkpoint file written by train (or --weights)."),
+            new("--weights", "Eval:Weights", "Instead of a checkpoint: a safetensors file of an image encoder (torchvision's ResNet names, or contrastive export's)."),
+            new("--encoder", "Eval:Encoder", "With --weights: convnet, resnet18, resnet34 or resnet50.", "the file's metadata"),
+            new("--image-size", "Eval:ImageSize", "With --weights: the evaluation view's side in pixels.", "the file's metadata, else 224"),
             new("--train-data", "Eval:TrainData", "Labelled data whose features form the kNN bank (required)."),
             new("--test-data", "Eval:TestData", "Labelled data to classify (required)."),
             new("--baselines", "Eval:Baselines", "Also score the architecture at random init and raw pixels (the evaluation view as floats)."),

@@ -20,7 +20,7 @@ internal static class Settings
         ["Data"] = typeof(DataOptions), ["Training"] = typeof(TrainingOptions), ["Batching"] = typeof(BatchingOptions),
         ["Augment"] = typeof(AugmentOptions), ["MultiCrop"] = typeof(MultiCropOptions), ["Series"] = typeof(SeriesWindowOptions),
         ["Decoder"] = typeof(DecoderOptions), ["ObjectStore"] = typeof(ObjectStoreOptions), ["Evaluation"] = typeof(EvaluationOptions),
-        ["Eval"] = typeof(EvalCommandOptions), ["Embed"] = typeof(EmbedCommandOptions), ["Bench"] = typeof(BenchOptions), ["Pack"] = typeof(PackOptions), ["Demo"] = typeof(DemoOptions),
+        ["Eval"] = typeof(EvalCommandOptions), ["Embed"] = typeof(EmbedCommandOptions), ["Export"] = typeof(ExportCommandOptions), ["Bench"] = typeof(BenchOptions), ["Pack"] = typeof(PackOptions), ["Demo"] = typeof(DemoOptions),
         ["Profile"] = typeof(ProfileOptions), ["Report"] = typeof(ReportCommandOptions), ["Serve"] = typeof(Serve.ServeOptions),
     };
 

@@ -20,15 +20,10 @@ internal static class EvalRun
         Func<IImageDecoder>? decoders, CancellationToken ct, RunDisplay? display = null, Func<string, bool>? given = null, Action<string>? log = null,
         ObjectStoreOptions? store = null)
     {
-        string checkpointPath = what.Checkpoint!, trainUri = what.TrainData!, testUri = what.TestData!;
+        string trainUri = what.TrainData!, testUri = what.TestData!;
         bool baselines = what.Baselines;
-        var (ckpt, registration) = CommandCheckpoint.Read(checkpointPath);
-        if (registration.Data != MethodData.Images)
-            throw new UsageException($"--checkpoint: '{checkpointPath}' is a {registration.Name} checkpoint of a {registration.Data.ToString().ToLowerInvariant()} encoder; eval takes image encoders (a {registration.Name} run reports its linear probe when it ends).");
         var device = TorchDevice.Resolve(deviceName, HostEnvironment.LocalRank);
-        using var method = ContrastiveTrainer.Load(ckpt, device);
-        // The same method built from the checkpoint's seed, untrained: the random-init baseline.
-        using var random = baselines ? ContrastiveTrainer.Load(ckpt, device, randomInit: true) : null;
+        using var subject = string.IsNullOrWhiteSpace(what.Weights) ? FromCheckpoint(what.Checkpoint!, device, baselines) : FromWeights(what, device, baselines, log);
 
         IImageDataset train, test;
         try { train = await ImageDataset.OpenAsync(trainUri, null, null, null, ct, store).ConfigureAwait(false); }
@@ -43,20 +38,90 @@ internal static class EvalRun
             (evaluation, var chosen) = DataDefaults.ApplyEvaluation(shape, evaluation, given ?? (_ => false));
             log?.Invoke(DataDefaults.Describe(shape, chosen));
         }
-        var plan = new ReadPlan(0, ckpt.Info.Seed, false, HoldoutSplit.None);
-        Func<Batch, TorchSharp.torch.Tensor>?[] embeds = random is null ? [method.Embed] : [method.Embed, random.Embed, null];
-        var view = new ImageSampleProcessor(new EvalTransform(ckpt.Info.ImageSize, evaluation.CropFraction), decoders);
+        var plan = new ReadPlan(0, subject.Seed, false, HoldoutSplit.None);
+        Func<Batch, TorchSharp.torch.Tensor>?[] embeds = subject.Random is null ? [subject.Embed] : [subject.Embed, subject.Random, null];
+        var view = new ImageSampleProcessor(new EvalTransform(subject.ImageSize, evaluation.CropFraction), decoders);
         long total = train.SampleCount >= 0 && test.SampleCount >= 0 ? train.SampleCount + test.SampleCount : 0, done = 0;
-        using var live = display?.Start($"eval {Path.GetFileName(checkpointPath)}", total);
+        using var live = display?.Start($"eval {subject.Name}", total);
         void Progress(int n) => live?.Update(done += n, $"features of {done} images");
         using var features = await EvaluationFeatures.EmbedAsync(train, plan, long.MaxValue, test, plan, view, batching, embeds, ct, Progress).ConfigureAwait(false);
         live?.Update(done, "kNN and linear probe");
-        (double Knn, double Linear) Score(int e) => (features.Knn(e, evaluation), features.Probe(e, evaluation, ckpt.Info.Seed));
+        (double Knn, double Linear) Score(int e) => (features.Knn(e, evaluation), features.Probe(e, evaluation, subject.Seed));
         var (knn, linear) = Score(0);
         var result = new EvalResult(knn, linear) { TrainSamples = features.BankCount, TestSamples = features.QueryCount };
-        if (random is null) return result;
+        if (subject.Random is null) return result;
         var (knnRandom, linearRandom) = Score(1);
         var (knnPixels, linearPixels) = Score(2);
         return result with { KnnTop1RandomInit = knnRandom, LinearTop1RandomInit = linearRandom, KnnTop1Pixels = knnPixels, LinearTop1Pixels = linearPixels };
     }
+
+    /// <summary>What is scored: its name, view size and seed, its features, the same architecture's at random init (baselines), and what to dispose.</summary>
+    private sealed record Subject(string Name, int ImageSize, long Seed, Func<Batch, TorchSharp.torch.Tensor> Embed, Func<Batch, TorchSharp.torch.Tensor>? Random,
+        IDisposable[] Owned) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var o in Owned) o.Dispose();
+        }
+    }
+
+    /// <summary>A checkpoint's method, and the same method from the checkpoint's seed, untrained (the random-init baseline).</summary>
+    private static Subject FromCheckpoint(string path, TorchSharp.torch.Device device, bool baselines)
+    {
+        var (ckpt, registration) = CommandCheckpoint.Read(path);
+        if (registration.Data != MethodData.Images)
+            throw new UsageException($"--checkpoint: '{path}' is a {registration.Name} checkpoint of a {registration.Data.ToString().ToLowerInvariant()} encoder; eval takes image encoders (a {registration.Name} run reports its linear probe when it ends).");
+        var method = ContrastiveTrainer.Load(ckpt, device);
+        var random = baselines ? ContrastiveTrainer.Load(ckpt, device, randomInit: true) : null;
+        return new Subject(Path.GetFileName(path), ckpt.Info.ImageSize, ckpt.Info.Seed, method.Embed, random is null ? null : random.Embed, random is null ? [method] : [method, random]);
+    }
+
+    /// <summary>
+    /// An image encoder from a safetensors file (--weights): the architecture from --encoder or the file's metadata, the stem
+    /// from the metadata or the first convolution's kernel, the view size from --image-size, the metadata or 224; the random-init
+    /// baseline is the same architecture from seed 0.
+    /// </summary>
+    private static Subject FromWeights(EvalCommandOptions what, TorchSharp.torch.Device device, bool baselines, Action<string>? log)
+    {
+        string path = what.Weights!;
+        if (!File.Exists(path)) throw new UsageException($"--weights: '{path}' does not exist.");
+        SafeTensors file;
+        try { file = SafeTensors.Read(path); }
+        catch (InvalidDataException e) { throw new UsageException($"--weights: {e.Message}", e); }
+        var meta = file.Metadata;
+        string name = (what.Encoder ?? meta.GetValueOrDefault("encoder")
+            ?? throw new UsageException($"--encoder is needed: '{path}' does not say its encoder in its metadata (convnet, resnet18, resnet34 or resnet50).")).ToLowerInvariant();
+        if (name is not ("convnet" or "resnet18" or "resnet34" or "resnet50"))
+            throw new UsageException($"--weights: '{path}' holds a {name} encoder; eval scores convnet, resnet18, resnet34 and resnet50 (give --encoder if the metadata is wrong).");
+        bool small = meta.TryGetValue("stem", out var stem) ? stem == "small"
+            : file.Entries.FirstOrDefault(e => e.Name == "conv1.weight") is { } conv1 && conv1.Shape.Length == 4 && conv1.Shape[3] == 3;
+        int pool = meta.TryGetValue("pool", out var p) && p.StartsWith("avg", StringComparison.Ordinal) && p.Split('x') is [var a, _]
+            && int.TryParse(a.AsSpan(3), System.Globalization.CultureInfo.InvariantCulture, out int k) ? k : SmallConvNet.DefaultPool;
+        int size = what.ImageSize ?? (meta.TryGetValue("image_size", out var s) && int.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out int v) ? v : 224);
+        Encoder Build()
+        {
+            torch.manual_seed(0);
+            return Encoder.Create(name, small, pool);
+        }
+        var encoder = Build();
+        try
+        {
+            var result = ModelExport.Import(encoder, file);
+            encoder.to(device);
+            log?.Invoke($"weights: {path} ({name}{(name == "convnet" ? $", pool {pool}" : $", {(small ? "small-image" : "ImageNet")} stem")}, {size} px views; " +
+                $"{result.Tensors} tensors{(result.Skipped.Count > 0 ? $", skipped {Skipped(result.Skipped)}" : "")})");
+        }
+        catch (InvalidDataException e)
+        {
+            encoder.Dispose();
+            throw new UsageException($"--weights: {e.Message}", e);
+        }
+        var random = baselines ? Build() : null;
+        random?.to(device);
+        return new Subject(Path.GetFileName(path), size, 0, b => ImageModels.Embed(encoder, b, device), random is null ? null : b => ImageModels.Embed(random, b, device),
+            random is null ? [encoder] : [encoder, random]);
+    }
+
+    /// <summary>Names of skipped tensors, the first few and how many more.</summary>
+    internal static string Skipped(IReadOnlyList<string> names) => names.Count <= 4 ? string.Join(", ", names) : $"{string.Join(", ", names.Take(4))} and {names.Count - 4} more";
 }

@@ -23,6 +23,9 @@ public static class ModelExport
     /// <summary>torchvision's classifier, present in its checkpoints and ignored on import (a pretraining run has no use for it).</summary>
     public static readonly IReadOnlyList<string> IgnoredOnImport = ["fc.weight", "fc.bias"];
 
+    /// <summary>The beginnings of the export's names for parts a model may lack (a bare encoder, an image method's network given a CLIP export): skipped on import when the model has no such part.</summary>
+    public static readonly IReadOnlyList<string> PartPrefixes = ["projection.", "image_projection.", "logit_scale", "text."];
+
     /// <summary>The project's version (the assembly's informational version), written into every export.</summary>
     public static string Version { get; } = typeof(ModelExport).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
@@ -84,7 +87,8 @@ public static class ModelExport
     /// <summary>
     /// Loads the tensors of a safetensors file into <paramref name="model"/> (bit for bit where the dtypes agree). The file must
     /// hold the encoder whole; the projection and text parts are loaded when the file has them, and must then be whole too.
-    /// torchvision's classifier (<see cref="IgnoredOnImport"/>) is skipped.
+    /// torchvision's classifier (<see cref="IgnoredOnImport"/>) and the export's parts this model lacks (<see cref="PartPrefixes"/>)
+    /// are skipped.
     /// </summary>
     /// <returns>The parts loaded and the tensors skipped.</returns>
     /// <exception cref="InvalidDataException">One line naming the first tensor that is missing, unexpected or of another shape (both shapes), and how many more problems there are.</exception>
@@ -100,7 +104,7 @@ public static class ModelExport
         foreach (var e in file.Entries)
         {
             if (known.ContainsKey(e.Name)) continue;
-            if (IgnoredOnImport.Contains(e.Name)) { skipped.Add(e.Name); continue; }
+            if (IgnoredOnImport.Contains(e.Name) || PartPrefixes.Any(p => e.Name.StartsWith(p, StringComparison.Ordinal))) { skipped.Add(e.Name); continue; }
             problems.Add($"tensor '{e.Name}' {Shape(e.Shape)} in {where} is not one of this model's ({Describe(model)}; its first is '{known.Keys.First()}')");
         }
         var loaded = new List<string>();

@@ -24,6 +24,9 @@ public interface IContrastiveMethod : IDisposable
     /// <summary>After the optimizer step: moving-average targets, queues, centres. <paramref name="progress"/> ∈ [0, 1].</summary>
     void AfterStep(double progress) { }
 
+    /// <summary>After <see cref="Model"/>'s weights were replaced from outside (train --init-from): target, teacher and key networks take them again.</summary>
+    void ModelReplaced() { }
+
     /// <summary>State beyond the model's weights (targets, queues, centres, predictors); empty when there is none.</summary>
     byte[] SaveState() => [];
 

@@ -95,6 +95,8 @@ public sealed class ExportTests : IDisposable
         using var model = Network(encoder, small, size, seed: 3);
         var onnx = ModelExport.Onnx(model, size, "all", uint8Input: false, ModelExport.Metadata(Info(encoder, size), model, "all"));
         using var session = new InferenceSession(onnx);
+        Assert.Equal(encoder, session.ModelMetadata.CustomMetadataMap["encoder"]);
+        Assert.Equal(size.ToString(System.Globalization.CultureInfo.InvariantCulture), session.ModelMetadata.CustomMetadataMap["image_size"]);
         foreach (int n in new[] { 1, 3 })
         {
             using var scope = NewDisposeScope();

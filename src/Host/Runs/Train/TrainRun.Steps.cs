@@ -87,6 +87,11 @@ internal sealed partial class TrainRun
             trainer.ShuffleBuffer = e => [PlanFor(e).ShuffleBufferSamples, PlanFor(e).ShuffleBufferBytes];
             if (resumed is { } ckpt)
                 log.LogInformation("resumed from step {Step} ({Path}); data from {Cursor}", ckpt.Info.Step, ckpt.Path, ckpt.Info.Cursor?.ToString() ?? $"the start of epoch {ckpt.Info.Epoch}");
+            if (!string.IsNullOrWhiteSpace(training.InitFrom))
+            {
+                if (resumed is not null) log.LogInformation("--init-from {File} not used: the run resumes from its checkpoint, which holds its weights", training.InitFrom);
+                else InitFrom(trainer, training.InitFrom);
+            }
             return new TrainModel(trainer, context, store)
             {
                 Cursor = cursor, Epoch = resumed?.Info.Epoch ?? 0, ResumedFrom = resumed is null ? null : trainer.Step, PlanFor = PlanFor, Order = order,
@@ -97,6 +102,17 @@ internal sealed partial class TrainRun
             trainer.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Step 2, without a checkpoint: the weights of a safetensors file (--init-from) instead of the seed's.</summary>
+    private void InitFrom(ContrastiveTrainer trainer, string path)
+    {
+        if (!File.Exists(path)) throw new UsageException($"--init-from: '{path}' does not exist.");
+        ImportResult result;
+        try { result = trainer.InitFrom(SafeTensors.Read(path)); }
+        catch (InvalidDataException e) { throw new UsageException($"--init-from: {e.Message}", e); }
+        log.LogInformation("initialised from {File}: {Parts} ({Tensors} tensors{Skipped})", path, string.Join(" and ", result.Parts), result.Tensors,
+            result.Skipped.Count > 0 ? $"; skipped {EvalRun.Skipped(result.Skipped)}" : "");
     }
 
     /// <summary>Step 3: what the workers make of each sample: the method's image views, caption tokens alone, or series windows.</summary>

@@ -23,6 +23,8 @@ public sealed class ByolMethod : ImageMethod
 
     public override void AfterStep(double progress) => Target.UpdateTarget(Network, progress);
 
+    public override void ModelReplaced() => ModuleState.Copy(Network, Target.Target);
+
     public override byte[] SaveState() => Target.SaveState();
 
     public override void LoadState(byte[] state) => Target.LoadState(state);

@@ -40,6 +40,8 @@ public sealed class DinoMethod : ImageMethod
 
     public override void AfterStep(double progress) => Distillation.UpdateTeacher(Network.Encoder, progress);
 
+    public override void ModelReplaced() => ModuleState.Copy(Network, Distillation.TeacherModel);
+
     public override byte[] SaveState() => Distillation.SaveState();
 
     public override void LoadState(byte[] state) => Distillation.LoadState(state);

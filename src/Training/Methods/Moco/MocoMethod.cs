@@ -42,6 +42,8 @@ public sealed class MocoMethod : ImageMethod
         _keys = null;
     }
 
+    public override void ModelReplaced() => ModuleState.Copy(Network, Contrast.Key);
+
     public override byte[] SaveState() => Contrast.SaveState();
 
     public override void LoadState(byte[] state) => Contrast.LoadState(state);

@@ -29,6 +29,8 @@ public abstract class ImageMethod : IContrastiveMethod
 
     public virtual void AfterStep(double progress) { }
 
+    public virtual void ModelReplaced() { }
+
     public virtual byte[] SaveState() => [];
 
     public virtual void LoadState(byte[] state) { }
