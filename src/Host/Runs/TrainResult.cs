@@ -39,6 +39,11 @@ internal sealed record TrainResult
 
     /// <summary>Share of the training loop's wall time spent waiting for batches (0–1): near 1, the input pipeline is the bottleneck.</summary>
     [JsonPropertyName("input_bound")] public double InputBound { get; init; }
+
+    /// <summary>Online evaluation (Evaluation:Every): its points, the seconds they took together, and the seconds spent decoding their images at the start.</summary>
+    [JsonPropertyName("online_eval"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<OnlinePoint>? OnlineEval { get; init; }
+    [JsonPropertyName("online_eval_seconds"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? OnlineEvalSeconds { get; init; }
+    [JsonPropertyName("online_eval_prepare_seconds"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? OnlineEvalPrepareSeconds { get; init; }
     [JsonPropertyName("checkpoint")] public string? Checkpoint { get; init; }
     /// <summary>The run's report.html in its --out folder (null when nothing was written).</summary>
     [JsonPropertyName("report")] public string? Report { get; init; }

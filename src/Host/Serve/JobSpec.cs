@@ -13,6 +13,9 @@ internal static class JobSpec
     /// <summary>Options the server sets itself: the run folder and whether to resume.</summary>
     private static readonly string[] ServerSet = ["out", "resume"];
 
+    /// <summary>Online evaluation's interval in a job whose spec does not give eval_every (0 turns it off).</summary>
+    public const long DefaultEvalEvery = 500;
+
     /// <summary>Fields of the service's own (not train settings): how many processes the job runs as, its priority, and where SLURM runs it.</summary>
     public static readonly string[] ServiceFields = ["processes", "priority", "partition", "time_limit"];
 
@@ -114,6 +117,15 @@ internal static class JobSpec
         }
         string data = overrides.GetValueOrDefault("Data:Uri") ?? "";
         overrides["Data:Uri"] = CheckData(data, dataRoots);
+        // Foreign weights are read like data: only from under a data root (a local file).
+        if (overrides.GetValueOrDefault("Training:InitFrom") is { } init)
+        {
+            if (init.Contains("://", StringComparison.Ordinal))
+                throw new JobSpecException("init_from", $"init_from: '{init}' must be a local safetensors file under a data root ({string.Join(", ", dataRoots)})");
+            overrides["Training:InitFrom"] = CheckData(init, dataRoots, "init_from");
+        }
+        // Jobs watch their quality by default (the CLI's train does not): online kNN every DefaultEvalEvery steps.
+        overrides.TryAdd("Evaluation:Every", DefaultEvalEvery.ToString(CultureInfo.InvariantCulture));
         return (overrides, given);
     }
 
@@ -121,12 +133,12 @@ internal static class JobSpec
     /// <paramref name="data"/> resolved and checked against the roots: a local path (absolute, or relative to the first local
     /// root) must lie inside a local root; an s3:// URI must start with an s3:// root's bucket and prefix; no ".." anywhere.
     /// </summary>
-    public static string CheckData(string data, IReadOnlyList<string> roots)
+    public static string CheckData(string data, IReadOnlyList<string> roots, string field = "data")
     {
         if (string.IsNullOrWhiteSpace(data)) throw new JobSpecException("data", "data: is required (the service has no demo dataset): a path under a data root or an s3:// URI in a configured bucket");
         if (roots.Count == 0) throw new JobSpecException("data", "data: no data roots are configured on this server (Serve:DataRoots, --data-root), so no job can read data");
         if (data.Replace('\\', '/').Split('/').Any(s => s == ".."))
-            throw new JobSpecException("data", $"data: '{data}' contains '..'; give a path inside a data root ({string.Join(", ", roots)})");
+            throw new JobSpecException(field, $"{field}: '{data}' contains '..'; give a path inside a data root ({string.Join(", ", roots)})");
         if (data.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
         {
             foreach (var root in roots.Where(r => r.StartsWith("s3://", StringComparison.OrdinalIgnoreCase)))
@@ -134,21 +146,21 @@ internal static class JobSpec
                 string r = root.TrimEnd('/');
                 if (data.Equals(r, StringComparison.Ordinal) || data.StartsWith(r + "/", StringComparison.Ordinal)) return data;
             }
-            throw new JobSpecException("data", $"data: '{data}' is outside the configured buckets and data roots ({string.Join(", ", roots)})");
+            throw new JobSpecException(field, $"{field}: '{data}' is outside the configured buckets and data roots ({string.Join(", ", roots)})");
         }
         if (data.Contains("://", StringComparison.Ordinal))
-            throw new JobSpecException("data", $"data: '{data}' is neither a local path nor an s3:// URI");
+            throw new JobSpecException(field, $"{field}: '{data}' is neither a local path nor an s3:// URI");
         var local = roots.Where(r => !r.Contains("://", StringComparison.Ordinal)).Select(r => Path.TrimEndingDirectorySeparator(Path.GetFullPath(r))).ToList();
-        if (local.Count == 0) throw new JobSpecException("data", $"data: '{data}' is a local path, and the data roots are all in object storage ({string.Join(", ", roots)})");
+        if (local.Count == 0) throw new JobSpecException(field, $"{field}: '{data}' is a local path, and the data roots are all in object storage ({string.Join(", ", roots)})");
         string full = Path.IsPathRooted(data) ? Path.GetFullPath(data) : Path.GetFullPath(Path.Combine(local[0], data));
         // Symbolic links are followed (every component) before the check, on both sides: a link inside a root that points
         // elsewhere leads outside it. The job re-parses its spec when it starts, so a link made after submission is caught too.
         string real = RealPath(full);
         foreach (var root in local.Select(RealPath))
             if (real.Equals(root, StringComparison.Ordinal) || real.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal)) return full;
-        throw new JobSpecException("data", real == Path.TrimEndingDirectorySeparator(full)
-            ? $"data: '{data}' is outside the data roots ({string.Join(", ", roots)})"
-            : $"data: '{data}' leads to '{real}' through a symbolic link, outside the data roots ({string.Join(", ", roots)})");
+        throw new JobSpecException(field, real == Path.TrimEndingDirectorySeparator(full)
+            ? $"{field}: '{data}' is outside the data roots ({string.Join(", ", roots)})"
+            : $"{field}: '{data}' leads to '{real}' through a symbolic link, outside the data roots ({string.Join(", ", roots)})");
     }
 
     /// <summary>

@@ -81,7 +81,7 @@ internal static class ServeApp
         using var metrics = new ServeMetrics(store, runner);
 
         if (keys.Any) app.Use(RequireKey(keys));
-        MapApi(app, store, state, serve, runner);
+        MapApi(app, store, state, serve, runner, new JobArtifacts(state, log));
         StatusPage.Map(app);
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", () =>
@@ -166,7 +166,7 @@ internal static class ServeApp
 
     private static IResult NotFound(string id) => Problem(404, "No such job", $"there is no job '{id}' on this server");
 
-    private static void MapApi(WebApplication app, JobStore store, ServeState state, ServeOptions serve, JobRunner runner)
+    private static void MapApi(WebApplication app, JobStore store, ServeState state, ServeOptions serve, JobRunner runner, JobArtifacts artifacts)
     {
         app.MapPost("/api/jobs", async (HttpContext ctx) =>
         {
@@ -242,6 +242,26 @@ internal static class ServeApp
                 return;
             }
             await JobEvents.StreamAsync(ctx, job, store, state, runner).ConfigureAwait(false);
+        });
+        // A finished job's exports (encoder.safetensors, encoder.onnx), made from its newest checkpoint when first listed.
+        app.MapGet("/api/jobs/{id}/artifacts", async (string id, HttpContext ctx) =>
+        {
+            if (Find(store, id, ctx) is not { } job) return NotFound(id);
+            if (!JobStates.IsFinal(job.State))
+                return Problem(409, "Job not finished", $"job {id} is {job.State}: its exports are made from its last checkpoint once it has ended");
+            JsonObject? list;
+            try { list = await artifacts.ListAsync(job, ctx.RequestAborted).ConfigureAwait(false); }
+            catch (IOException e) { return Problem(500, "Export failed", e.Message); }
+            return list is null ? Problem(404, "No checkpoint", $"job {id} ended without a checkpoint: there is nothing to export") : Results.Json(list);
+        });
+        app.MapGet("/api/jobs/{id}/artifacts/{name}", (string id, string name, HttpContext ctx) =>
+        {
+            if (Find(store, id, ctx) is null) return NotFound(id);
+            if (!JobArtifacts.Exports.ContainsKey(name))
+                return Problem(404, "No such artifact", $"a job's artifacts are {string.Join(", ", JobArtifacts.Exports.Keys)}, not '{name}'");
+            return artifacts.Find(id, name) is { } path
+                ? Results.File(path, "application/octet-stream", name)
+                : Problem(404, "Not exported yet", $"job {id} has no {name} yet: GET /api/jobs/{id}/artifacts makes its exports (or says why one cannot be made)");
         });
         app.MapGet("/api/jobs/{id}/log", (string id, int? lines, HttpContext ctx) =>
         {

@@ -99,6 +99,7 @@ internal static class StatusPage
           { key: "train/lr", title: "learning rate", color: "#8250df" },
           { key: "train/samples_per_sec", title: "images/s", color: "#1f6feb" },
           { key: "pipeline/starvation", title: "starvation (share of time waiting for data)", color: "#bf8700" },
+          { key: "eval/online_knn_top1", title: "online kNN top-1 (held-out images)", color: "#1a7f37", points: true },
         ];
         const tick = v => v === 0 ? "0" : Math.abs(v) < 0.01 ? v.toExponential(1) : String(+v.toPrecision(3));
         function jobSkeleton() {
@@ -116,7 +117,7 @@ internal static class StatusPage
               title: s.title, width: Math.max(520, el.clientWidth - 12), height: 240,
               scales: { x: { time: false } },
               axes: [{ label: "step" }, { size: 64, values: (u, vals) => vals.map(tick) }],
-              series: [{ label: "step" }, { label: s.title, stroke: s.color, width: 1.5, points: { show: false } }],
+              series: [{ label: "step" }, { label: s.title, stroke: s.color, width: 1.5, points: { show: !!s.points, size: 6, fill: s.color } }],
             }, [[], []], el);
           });
         }
@@ -128,7 +129,7 @@ internal static class StatusPage
             charts[s.key].setData([xs, ys]);
             document.getElementById("chart-" + i).dataset.points = xs.length;
           });
-          const evals = steps.flatMap(st => Object.entries(rows.get(st)).filter(([k]) => k.startsWith("eval/")).map(([k, v]) => [st, k, v]));
+          const evals = steps.flatMap(st => Object.entries(rows.get(st)).filter(([k]) => k.startsWith("eval/") && k !== "eval/online_knn_top1").map(([k, v]) => [st, k, v]));
           if (evals.length) document.getElementById("evals").innerHTML = `<table><tr><th>step</th><th>figure</th><th>value</th></tr>` +
             evals.map(([st, k, v]) => `<tr><td class="num">${st}</td><td>${esc(k)}</td><td class="num">${fmt(v)}</td></tr>`).join("") + "</table>";
         }

@@ -13,6 +13,34 @@ public sealed class EvaluationOptions
     [Range(1e-4, 100.0)]
     public double KnnTemperature { get; set; } = 0.1;
 
+    /// <summary>
+    /// Online evaluation: every this many steps, kNN top-1 of the encoder's features on held-out images (image methods),
+    /// written to metrics.jsonl and TensorBoard as eval/online_knn_top1 and drawn in the report and on the service's job page.
+    /// Its images are decoded once when the run starts (<see cref="OnlineBank"/> and <see cref="OnlineQueries"/>), so each
+    /// evaluation is a forward pass over them and a kNN. 0 (the CLI's default): off; the service's jobs: 500.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long Every { get; set; }
+
+    /// <summary>Online evaluation: training images (outside the held-out split) whose features form the kNN bank. Default 2000.</summary>
+    [Range(1, 1_000_000)]
+    public int OnlineBank { get; set; } = 2000;
+
+    /// <summary>Online evaluation: held-out images classified. Default 500.</summary>
+    [Range(1, 1_000_000)]
+    public int OnlineQueries { get; set; } = 500;
+
+    /// <summary>
+    /// Online evaluation of image-text methods (clip): the class names, comma-separated, in label order; each evaluation then
+    /// adds zero-shot top-1 of the held-out images (eval/online_zero_shot_top1), prompted with CLIP's templates ("a photo of
+    /// a {}." and two like it). Unset: none.
+    /// </summary>
+    public string? OnlineClasses { get; set; }
+
+    /// <summary>Online evaluation: the most memory its decoded images may take, in MB; fewer images are kept beyond it (and the start line says so). Default 512.</summary>
+    [Range(1, 1_000_000)]
+    public int OnlineMaxMb { get; set; } = 512;
+
     /// <summary>Most training samples used as the kNN bank at the end of a run. Default 20000.</summary>
     [Range(1, int.MaxValue)]
     public int KnnBankSize { get; set; } = 20000;

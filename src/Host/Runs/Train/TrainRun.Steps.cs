@@ -123,7 +123,7 @@ internal sealed partial class TrainRun
 
     /// <summary>Step 4: batches stream through the input pipeline into the shared loop until a limit or a stop request; the result before evaluation.</summary>
     private async Task<(LoopResult Outcome, TrainResult Result)> TrainAsync(IProcessGroup group, TrainData data, TrainModel model, ISampleProcessor processor,
-        MetricsLog? metrics, TraceRecorder? trace, string outDir, CancellationToken stop)
+        MetricsLog? metrics, OnlineEvaluation? online, TraceRecorder? trace, string outDir, CancellationToken stop)
     {
         var (batching, trainer) = (settings.Batching, model.Trainer);
         var recent = new Queue<IReadOnlyList<(string Name, double Value)>>();
@@ -139,7 +139,7 @@ internal sealed partial class TrainRun
             StartLines(group, data, model, processor, pipeline);
             var clock = Stopwatch.StartNew();
             using var live = group.Rank == 0 ? display?.Start($"{settings.Method.Name} on {data.Uri}", Limited ? 1000 : 0) : null;
-            var loop = NewLoop(model, metrics, trace, live, clock, pipelineStop, recent, group.Rank == 0 ? outDir : null);
+            var loop = NewLoop(model, metrics, online, trace, live, clock, pipelineStop, recent, group.Rank == 0 ? outDir : null);
             outcome = await loop.RunAsync(pipeline, model.Cursor, stop, clock).ConfigureAwait(false);
             dropped = loop.DroppedBatches;
         }
@@ -149,7 +149,7 @@ internal sealed partial class TrainRun
     private bool Limited => settings.Training.MaxSteps > 0 || settings.Training.MaxMinutes > 0;
 
     /// <summary>The loop with the run's callbacks: the status (the live display's or a log line), the live line after each step, and the method's own metrics kept for the last steps.</summary>
-    private TrainingLoop NewLoop(TrainModel model, MetricsLog? metrics, TraceRecorder? trace, LiveProgress? live, Stopwatch clock, CancellationTokenSource pipelineStop,
+    private TrainingLoop NewLoop(TrainModel model, MetricsLog? metrics, OnlineEvaluation? online, TraceRecorder? trace, LiveProgress? live, Stopwatch clock, CancellationTokenSource pipelineStop,
         Queue<IReadOnlyList<(string Name, double Value)>> recent, string? statusFolder)
     {
         bool statusWarned = false;
@@ -179,6 +179,16 @@ internal sealed partial class TrainRun
             AfterStep = (step, loss) =>
             {
                 OnStep?.Invoke(step, loss);
+                if (online is not null && step % online.Every == 0)
+                {
+                    OnlinePoint point;
+                    using (trace.Span(TraceRecorder.TrainerLane, "online evaluation"))
+                        point = online.Run(trainer.Method, step);
+                    metrics?.Write(step, clock.Elapsed.TotalSeconds, [("eval/online_knn_top1", point.KnnTop1), ("time/online_eval_seconds", point.Seconds),
+                        .. point.ZeroShotTop1 is { } z ? new[] { ("eval/online_zero_shot_top1", z) } : []]);
+                    log.LogInformation("step {Step}: online kNN top-1 {Top1:F4}{ZeroShot} ({Seconds:F2}s)", step, point.KnnTop1,
+                        point.ZeroShotTop1 is { } zs ? $", zero-shot top-1 {zs:F4}" : "", point.Seconds);
+                }
                 if (trainer.Method.LastMetrics.Count > 0)
                 {
                     recent.Enqueue(trainer.Method.LastMetrics);

@@ -87,7 +87,10 @@ internal sealed partial class TrainRun(TrainSettings settings, ILogger log, RunD
         // Rank 0 keeps the run's metrics (the others train the same model on other samples). A resume (even one that found
         // no checkpoint and starts over) drops the rows logged after the step it continues from.
         using var metrics = group.Rank == 0 ? new MetricsLog(outDir, settings.Training.Resume ? model.ResumedFrom ?? 0 : null) : null;
-        var (outcome, result) = await TrainAsync(group, data, model, processor, metrics, trace, outDir, stop).ConfigureAwait(false);
+        using var online = await OnlineEvaluation.PrepareAsync(settings, data, model.Trainer.Method, group.Rank, Decoders, log, stop).ConfigureAwait(false);
+        var (outcome, result) = await TrainAsync(group, data, model, processor, metrics, online, trace, outDir, stop).ConfigureAwait(false);
+        if (online is not null)
+            result = result with { OnlineEval = online.Points, OnlineEvalSeconds = Math.Round(online.Seconds, 3), OnlineEvalPrepareSeconds = Math.Round(online.PrepareSeconds, 3) };
         // The models are the same on every rank: rank 0 evaluates.
         if (outcome.Interrupted || !data.Dataset.HasLabels || data.Split.Fraction <= 0 || group.Rank != 0) return result;
         return await new TrainEvaluation(settings, log, Decoders()).RunAsync(data, model, outcome.Seconds, metrics!, result, trace, stop).ConfigureAwait(false);
