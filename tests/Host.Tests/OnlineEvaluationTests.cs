@@ -26,6 +26,7 @@ public sealed class OnlineEvaluationTests() : TempFolderTest("online")
         Assert.Equal([4L, 8L, 12L], points.Select(p => p.GetProperty("step").GetInt64()));
         Assert.True(a.RootElement.GetProperty("online_eval_seconds").GetDouble() > 0);
         Assert.False(b.RootElement.TryGetProperty("online_eval", out _));
+        Assert.False(b.RootElement.TryGetProperty("store_requests", out _)); // local data: nothing asked of object storage
         // Eval mode, no gradient, no random draw: the weights are the same bits.
         Assert.Equal(b.RootElement.GetProperty("parameter_checksum").GetString(), a.RootElement.GetProperty("parameter_checksum").GetString());
         // The last point is the end-of-run kNN when the bank and the queries are all of both splits.

@@ -40,9 +40,13 @@ public sealed class OptionsPathTests() : TempFolderTest("options")
     [Fact]
     public async Task A_missing_required_setting_names_the_option()
     {
-        var (code, _, err) = await CliRunner.Run("eval", "--train-data", Folder, "--test-data", Folder);
+        var (code, _, err) = await CliRunner.Run("embed", "--data", Folder, "--out", Path.Combine(Folder, "e.parquet"));
         Assert.Equal(Cli.Usage, code);
         Assert.StartsWith("error: --checkpoint is required", err.Trim());
+        // eval takes a checkpoint or foreign weights: one of the two.
+        (code, _, err) = await CliRunner.Run("eval", "--train-data", Folder, "--test-data", Folder);
+        Assert.Equal(Cli.Usage, code);
+        Assert.StartsWith("error: --checkpoint or --weights: give exactly one of them", err.Trim());
         (code, _, err) = await CliRunner.Run("pack", "--input", Folder);
         Assert.Equal(Cli.Usage, code);
         Assert.Contains("--output is required", err);

@@ -33,6 +33,9 @@ public sealed class S3CheckpointTests() : TempFolderTest("s3ckpt")
             Assert.True(await first.WaitForExit(TimeSpan.FromMinutes(3)) == 0, first.Err);
             var r = JsonDocument.Parse(first.Out.Trim().Split('\n')[^1]).RootElement;
             Assert.Equal("s3://ckpts/runs/a/ckpt-000000012.ckpt", r.GetProperty("checkpoint").GetString());
+            // The run's object-storage requests (listing, uploads and their parts) are counted; a healthy store needs no retry.
+            Assert.True(r.GetProperty("store_requests").GetInt64() >= 4, r.ToString());
+            Assert.Equal(0, r.GetProperty("store_retries").GetInt64());
             firstLog = first.Err;
         }
         Assert.Equal(["runs/a/ckpt-000000006.ckpt", "runs/a/ckpt-000000009.ckpt", "runs/a/ckpt-000000012.ckpt", "runs/a/metrics.csv", "runs/a/metrics.jsonl"],

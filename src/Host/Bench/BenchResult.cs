@@ -6,6 +6,11 @@ namespace Contrastive.Host;
 internal sealed record BenchResult
 {
     [JsonPropertyName("images_per_sec")] public double ImagesPerSec { get; init; }
+
+    /// <summary>Object storage (s3:// data or run folders): requests made, retried after a transient failure, and body bytes received by the process; absent when nothing was asked of it.</summary>
+    [JsonPropertyName("store_requests"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? StoreRequests { get; init; }
+    [JsonPropertyName("store_retries"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? StoreRetries { get; init; }
+    [JsonPropertyName("bytes_fetched"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? BytesFetched { get; init; }
     [JsonPropertyName("views_per_sec")] public double ViewsPerSec { get; init; }
     [JsonPropertyName("batches")] public long Batches { get; init; }
     [JsonPropertyName("workers")] public int Workers { get; init; }

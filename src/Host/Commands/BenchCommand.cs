@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Contrastive.Ingest;
 
 namespace Contrastive.Host;
 
@@ -41,6 +42,8 @@ internal static class BenchCommand
         var run = new BenchRun(settings, c.Error, c.Display(), trace, () => sampler?.Start());
         bool ingest = settings.Bench.Stage == "ingest";
         var result = ingest ? await run.RunIngestAsync(ct).ConfigureAwait(false) : await run.RunAsync(ct).ConfigureAwait(false);
+        var store = ObjectStoreStats.Snapshot();
+        if (store.Requests > 0) result = result with { StoreRequests = store.Requests, StoreRetries = store.Retries, BytesFetched = store.BytesFetched };
         WriteTrace(trace, settings.Profile, c.Error);
         if (settings.Profile.Report is { } path && run.Profile is { } measured) WriteReport(path, settings, measured, result, c.Error);
         if (json) c.Output.WriteLine(JsonSerializer.Serialize(result));

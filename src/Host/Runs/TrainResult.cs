@@ -40,6 +40,11 @@ internal sealed record TrainResult
     /// <summary>Share of the training loop's wall time spent waiting for batches (0–1): near 1, the input pipeline is the bottleneck.</summary>
     [JsonPropertyName("input_bound")] public double InputBound { get; init; }
 
+    /// <summary>Object storage (s3:// data or run folders): requests made, retried after a transient failure, and body bytes received by the process; absent when nothing was asked of it.</summary>
+    [JsonPropertyName("store_requests"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? StoreRequests { get; init; }
+    [JsonPropertyName("store_retries"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? StoreRetries { get; init; }
+    [JsonPropertyName("bytes_fetched"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? BytesFetched { get; init; }
+
     /// <summary>Online evaluation (Evaluation:Every): its points, the seconds they took together, and the seconds spent decoding their images at the start.</summary>
     [JsonPropertyName("online_eval"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<OnlinePoint>? OnlineEval { get; init; }
     [JsonPropertyName("online_eval_seconds"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? OnlineEvalSeconds { get; init; }

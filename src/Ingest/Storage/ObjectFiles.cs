@@ -24,27 +24,28 @@ public static class ObjectFiles
             if (size <= part)
             {
                 // Plain bodies (not aws-chunked), which every S3-compatible store takes.
-                await client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, FilePath = path, UseChunkEncoding = false }, ct).ConfigureAwait(false);
+                await StoreRetry.RunAsync(uri, "uploading", options, t => client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, FilePath = path, UseChunkEncoding = false }, t), ct).ConfigureAwait(false);
                 return 1;
             }
-            var upload = await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = key }, ct).ConfigureAwait(false);
+            var upload = await StoreRetry.RunAsync(uri, "starting a multipart upload", options,
+                t => client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = key }, t), ct).ConfigureAwait(false);
             try
             {
                 var etags = new List<PartETag>();
                 for (long offset = 0; offset < size; offset += part)
                 {
                     int number = etags.Count + 1;
-                    var r = await client.UploadPartAsync(new UploadPartRequest
+                    var r = await StoreRetry.RunAsync(uri, $"uploading part {number}", options, t => client.UploadPartAsync(new UploadPartRequest
                     {
                         BucketName = bucket, Key = key, UploadId = upload.UploadId, PartNumber = number,
                         FilePath = path, FilePosition = offset, PartSize = Math.Min(part, size - offset), UseChunkEncoding = false,
-                    }, ct).ConfigureAwait(false);
+                    }, t), ct).ConfigureAwait(false);
                     etags.Add(new PartETag(number, r.ETag));
                 }
-                await client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+                await StoreRetry.RunAsync(uri, "completing a multipart upload", options, t => client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
                 {
                     BucketName = bucket, Key = key, UploadId = upload.UploadId, PartETags = etags,
-                }, ct).ConfigureAwait(false);
+                }, t), ct).ConfigureAwait(false);
                 return etags.Count;
             }
             catch
@@ -60,16 +61,19 @@ public static class ObjectFiles
     public static Task DownloadAsync(string uri, string path, CancellationToken ct = default, ObjectStoreOptions? options = null)
     {
         var (bucket, key) = ObjectStore.Parse(uri);
-        var client = ObjectStore.Client(uri, options ?? new());
-        return Guard(uri, "Downloading", async () =>
+        options ??= new();
+        var client = ObjectStore.Client(uri, options);
+        return Guard(uri, "Downloading", () => StoreRetry.RunAsync(uri, "downloading", options, async t =>
         {
-            using var r = await client.GetObjectAsync(bucket, key, ct).ConfigureAwait(false);
+            // A retry starts the temporary file again: the object is written whole or not at all.
+            using var r = await client.GetObjectAsync(bucket, key, t).ConfigureAwait(false);
             string tmp = path + ".download";
             await using (var file = File.Create(tmp))
-                await r.ResponseStream.CopyToAsync(file, ct).ConfigureAwait(false);
+                await r.ResponseStream.CopyToAsync(file, t).ConfigureAwait(false);
+            ObjectStoreStats.Received(new FileInfo(tmp).Length);
             File.Move(tmp, path, overwrite: true);
             return 0;
-        });
+        }, ct));
     }
 
     /// <summary>The objects under a prefix (every key), sorted by key.</summary>
@@ -79,8 +83,9 @@ public static class ObjectFiles
     public static Task DeleteAsync(string uri, CancellationToken ct = default, ObjectStoreOptions? options = null)
     {
         var (bucket, key) = ObjectStore.Parse(uri);
-        var client = ObjectStore.Client(uri, options ?? new());
-        return Guard(uri, "Deleting", async () => { await client.DeleteObjectAsync(bucket, key, ct).ConfigureAwait(false); return 0; });
+        options ??= new();
+        var client = ObjectStore.Client(uri, options);
+        return Guard(uri, "Deleting", () => StoreRetry.RunAsync(uri, "deleting", options, async t => { await client.DeleteObjectAsync(bucket, key, t).ConfigureAwait(false); return 0; }, ct));
     }
 
     private static async Task<T> Guard<T>(string uri, string what, Func<Task<T>> action)

@@ -65,7 +65,7 @@ public static class ObjectStore
                 RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
                 ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
                 Timeout = options.RequestTimeout,
-                MaxErrorRetry = 1, // ranged reads retry themselves, resuming where the body stopped
+                MaxErrorRetry = 0, // every request is retried by StoreRetry's rule (counted, with jitter; ranged reads resume where the body stopped)
             };
             if (endpoint is not null)
             {
@@ -93,7 +93,7 @@ public static class ObjectStore
         {
             while (true)
             {
-                var response = await client.ListObjectsV2Async(request, ct).ConfigureAwait(false);
+                var response = await StoreRetry.RunAsync(uri, "listing", options ?? new(), t => client.ListObjectsV2Async(request, t), ct).ConfigureAwait(false);
                 foreach (var o in response.S3Objects ?? [])
                     if (extensions.Any(e => o.Key.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
                         found.Add(($"s3://{bucket}/{o.Key}", o.Size ?? 0));

@@ -6,7 +6,14 @@ public sealed class ObjectStoreOptions
     /// <summary>Attempts per ranged read before it fails (transient errors: connection reset, 5xx, timeouts, a body that ends early). Default 5.</summary>
     public int MaxAttempts { get; set; } = 5;
 
-    /// <summary>First backoff; doubles each retry. Default 200 ms.</summary>
+    /// <summary>
+    /// Retries of object-storage requests one process may make in all (every read, listing and upload of the run): a store
+    /// that keeps failing ends the run with the reason instead of slowing it without end. Default 10000.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(0, int.MaxValue)]
+    public int RetryBudget { get; set; } = 10_000;
+
+    /// <summary>First backoff; doubles each retry, and each wait is drawn between half and all of it (jitter). Default 200 ms.</summary>
     public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>Timeout of one request. Default 60 s.</summary>

@@ -8,9 +8,9 @@ namespace Contrastive.Ingest;
 /// <summary>
 /// A read-only, seekable stream over one object, made of ranged GETs: so Parquet readers can seek to the footer and
 /// to column chunks without downloading the object. Small reads go through a cache of two aligned blocks; large
-/// positional reads (whole column chunks) are fetched directly. Transient failures (connection errors, 5xx, 429,
-/// timeouts, a body that ends early) are retried with exponential backoff, resuming at the last byte received;
-/// 403 and 404 fail at once. Every error names the object.
+/// positional reads (whole column chunks) are fetched directly. Transient failures (connection errors, 5xx, 429 and
+/// SlowDown, timeouts, a body that ends early) are retried by <see cref="StoreRetry"/>'s rule, resuming at the last byte
+/// received; 403 and 404 fail at once. Every error names the object.
 /// </summary>
 internal sealed class S3ReadStream : Stream, IRangeReadable
 {
@@ -40,7 +40,7 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
             var (bucket, key) = ObjectStore.Parse(uri);
             try
             {
-                var head = await client.GetObjectMetadataAsync(bucket, key, ct).ConfigureAwait(false);
+                var head = await StoreRetry.RunAsync(uri, "reading its size (HEAD)", options, t => client.GetObjectMetadataAsync(bucket, key, t), ct).ConfigureAwait(false);
                 length = head.ContentLength;
             }
             catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Forbidden)
@@ -141,6 +141,7 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
             try
             {
                 var request = new GetObjectRequest { BucketName = _bucket, Key = _key, ByteRange = new ByteRange(offset + done, offset + buffer.Length - 1) };
+                ObjectStoreStats.Request();
                 using var response = await _client.GetObjectAsync(request, ct).ConfigureAwait(false);
                 await using var body = response.ResponseStream;
                 while (done < buffer.Length)
@@ -148,30 +149,23 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
                     int n = await body.ReadAsync(buffer[done..], ct).ConfigureAwait(false);
                     if (n == 0) throw new IOException($"the response body ended after {done} of {buffer.Length} bytes");
                     done += n;
-                    attempt = 0; // progress resets the budget: only consecutive failures count
+                    ObjectStoreStats.Received(n);
+                    attempt = 0; // progress resets the count: only consecutive failures count
                 }
             }
             catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Forbidden)
             {
                 throw new ShardFormatException(_uri, null, $"'{_uri}': {(int)e.StatusCode} {e.ErrorCode}: {e.Message}", e);
             }
-            catch (Exception e) when (IsTransient(e, ct))
+            catch (Exception e) when (StoreRetry.IsTransient(e, ct))
             {
+                // A body cut short or a reset mid-body resumes at the first byte not yet received.
                 if (attempt >= _options.MaxAttempts)
                     throw new IOException($"'{_uri}': reading bytes {offset + done}-{offset + buffer.Length - 1} failed {attempt} times in a row; last error: {e.Message}", e);
-                await Task.Delay(_options.InitialBackoff * Math.Pow(2, attempt - 1), ct).ConfigureAwait(false);
+                await StoreRetry.BackoffAsync(_uri, $"reading bytes {offset + done}-{offset + buffer.Length - 1}", _options, attempt, e, ct).ConfigureAwait(false);
             }
         }
     }
-
-    private static bool IsTransient(Exception e, CancellationToken ct) => e switch
-    {
-        OperationCanceledException => !ct.IsCancellationRequested, // a request timeout, not our cancellation
-        _ when ObjectStore.IsMissingCredentials(e) => false, // no retry can find credentials
-        AmazonServiceException s => (int)s.StatusCode >= 500 || (int)s.StatusCode == 429 || s.StatusCode == 0,
-        AmazonClientException or HttpRequestException or IOException or System.Net.Sockets.SocketException => true,
-        _ => false,
-    };
 
     public override void Flush() { }
     public override void SetLength(long value) => throw new NotSupportedException();

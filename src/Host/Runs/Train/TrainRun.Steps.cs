@@ -218,8 +218,11 @@ internal sealed partial class TrainRun
         if (outcome.Diversity.Batches > 0) log.LogInformation("Batch diversity: {Diversity}", outcome.Diversity.Summary());
         if (dropped > 0)
             log.LogInformation("Dropped {Dropped} batch(es) at epoch ends: another rank had begun the next epoch (ranks' shares of an epoch differ by whole read units)", dropped);
+        var store = ObjectStoreStats.Snapshot();
         return new TrainResult
         {
+            StoreRequests = store.Requests > 0 ? store.Requests : null, StoreRetries = store.Requests > 0 ? store.Retries : null,
+            BytesFetched = store.Requests > 0 ? store.BytesFetched : null,
             Steps = trainer.Step, Samples = trainer.Samples, Seconds = Math.Round(outcome.Seconds, 2), FinalLoss = outcome.MeanLoss,
             InputBound = outcome.WaitShare,
             Checkpoint = outcome.Checkpoint is null ? null : Path.GetFullPath(outcome.Checkpoint),
