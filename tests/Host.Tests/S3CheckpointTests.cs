@@ -6,6 +6,8 @@ using Contrastive.Training;
 namespace Contrastive.Host.Tests;
 
 /// <summary>`train --out s3://bucket/prefix` against a real S3-protocol server (s3rver): checkpoints uploaded (multipart when large), the last K kept, a resume from the newest intact one.</summary>
+// In the "s3" collection: each S3Server points the process's AWS_ENDPOINT_URL_S3 at itself, so its tests run one at a time.
+[Collection("s3")]
 public sealed class S3CheckpointTests() : TempFolderTest("s3ckpt")
 {
     private static async Task<List<string>> Keys(S3Server s3, string bucket, string prefix) =>

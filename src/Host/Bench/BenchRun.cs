@@ -18,8 +18,39 @@ internal sealed partial class BenchRun(BenchSettings settings, TextWriter progre
 
     private double Seconds => settings.Bench.Seconds;
 
-    /// <summary>Seconds run before measuring: as given, or 15% of the measured time, 1 to 60 s (pools and caches fill first).</summary>
-    private double Warmup => settings.Bench.Warmup ?? Math.Clamp(Seconds * 0.15, 1, 60);
+    /// <summary>Seconds run before measuring: as given, or 15% of the measured time, 1 to 60 s (pools and caches fill first); none for whole epochs.</summary>
+    private double Warmup => settings.Bench.Epochs > 0 ? 0 : settings.Bench.Warmup ?? Math.Clamp(Seconds * 0.15, 1, 60);
+
+    /// <summary>With Bench:Epochs, each epoch's figures as the reader saw it (appended as each epoch's last chunk is read).</summary>
+    private readonly List<EpochFigures> _epochs = [];
+
+    /// <summary>
+    /// The chunks of <paramref name="epochs"/> whole epochs, timing each from its first request to its last chunk and counting
+    /// its samples and object-storage traffic at the reading side (which is where a cache hits or misses).
+    /// </summary>
+    private async IAsyncEnumerable<SampleChunk> WholeEpochsAsync(IImageDataset dataset, ReadPlan order, int epochs,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        for (int e = 0; e < epochs; e++)
+        {
+            var clock = Stopwatch.StartNew();
+            var store = ObjectStoreStats.Snapshot();
+            long samples = 0, bytes = 0;
+            await foreach (var chunk in dataset.ReadAsync(order with { Epoch = e }, ct).ConfigureAwait(false))
+            {
+                samples += chunk.Count;
+                for (int i = 0; i < chunk.Count; i++) bytes += chunk.Images[i].Length;
+                yield return chunk;
+            }
+            var traffic = ObjectStoreStats.Snapshot().Since(store);
+            double seconds = clock.Elapsed.TotalSeconds;
+            var figures = new EpochFigures(e, samples, Math.Round(seconds, 3), Math.Round(samples / Math.Max(1e-9, seconds), 1), bytes,
+                traffic.BytesFetched, traffic.Requests, traffic.Retries);
+            lock (_epochs) _epochs.Add(figures);
+            progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"bench: epoch {e}: {samples} samples in {seconds:F1} s ({figures.ImagesPerSec:F0} images/s read){(traffic.Requests > 0 ? $", {traffic.BytesFetched / 1e6:F1} MB fetched in {traffic.Requests} requests, {traffic.Retries} retries" : "")}"));
+        }
+    }
 
     /// <summary>Seconds between the working-set samples of the result's series (a sixth of the run, 10 to 60 s).</summary>
     private double SeriesSeconds => Math.Clamp(Seconds / 6, 10, 60);
@@ -32,7 +63,10 @@ internal sealed partial class BenchRun(BenchSettings settings, TextWriter progre
         var (batching, policy) = (settings.Batching, settings.Policy);
         var pipelineSettings = new PipelineSettings(policy, 0, DropLast: true, settings.Decoders, Name: "bench", TrainerSharesCpu: false) { Trace = trace, Captions = settings.Captions };
         var order = settings.Data.WithBuffer(new ReadPlan(0, 0, Shuffle: true, HoldoutSplit.None)) with { Captions = settings.Captions is not null };
-        await using var pipeline = InputPipeline.Start(dataset.ReadEpochsAsync(e => order with { Epoch = e }), batching, pipelineSettings, stop.Token);
+        var source = settings.Bench.Epochs > 0 ? WholeEpochsAsync(dataset, order, settings.Bench.Epochs, stop.Token) : dataset.ReadEpochsAsync(e => order with { Epoch = e });
+        // Whole epochs keep every sample: the last batch may be partial.
+        if (settings.Bench.Epochs > 0) pipelineSettings = pipelineSettings with { DropLast = false };
+        await using var pipeline = InputPipeline.Start(source, batching, pipelineSettings, stop.Token);
         progress.WriteLine($"bench: data order: {ShuffleBuffer.Describe(dataset, order).Text}");
         var header = new ProfileHeader
         {
@@ -59,7 +93,10 @@ internal sealed partial class BenchRun(BenchSettings settings, TextWriter progre
         try { await pipeline.Completion.ConfigureAwait(false); } catch (OperationCanceledException) { }
         double stopMs = Stopwatch.GetElapsedTime(stopStart).TotalMilliseconds;
         if (window.Start is null) throw new InvalidOperationException("the bench ended before its warm-up did");
-        return Result(window, consumer, dataset, pipeline) with { StopMilliseconds = Math.Round(stopMs, 1), LeasesOutAfterStop = pipeline.Pool.Outstanding };
+        return Result(window, consumer, dataset, pipeline) with
+        {
+            StopMilliseconds = Math.Round(stopMs, 1), LeasesOutAfterStop = pipeline.Pool.Outstanding, Epochs = settings.Bench.Epochs > 0 ? [.. _epochs] : null,
+        };
     }
 
     private string StartLine(IImageDataset dataset, InputPipeline pipeline)
@@ -69,7 +106,7 @@ internal sealed partial class BenchRun(BenchSettings settings, TextWriter progre
         return string.Create(CultureInfo.InvariantCulture,
             $"bench: {settings.Uri} ({dataset.Format}, {dataset.ShardCount} shards, {dataset.SampleCount} samples), {pipeline.Workers} worker(s), {pipeline.DecoderName} decoder, " +
             $"batch {batching.BatchSize} x {policy.ViewCount} views at {policy.Size} px, {pipeline.Pool.Buffers} buffers = {pipeline.Pool.TotalBytes / 1e6:F1} MB, " +
-            $"{Seconds:F0} s ({Warmup:F0} s warm-up){(settings.Bench.ConsumerRate is { } r ? $", consumer {r:F0} images/s" : ", null consumer")}{text}");
+            $"{(settings.Bench.Epochs > 0 ? $"{settings.Bench.Epochs} whole epoch(s)" : $"{Seconds:F0} s ({Warmup:F0} s warm-up)")}{(settings.Bench.ConsumerRate is { } r ? $", consumer {r:F0} images/s" : ", null consumer")}{text}");
     }
 
     /// <summary>
@@ -125,16 +162,18 @@ internal sealed partial class BenchRun(BenchSettings settings, TextWriter progre
     {
         var dataset = await OpenAsync(ct).ConfigureAwait(false);
         double warmup = Warmup;
-        progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"bench --stage ingest: {settings.Uri} ({dataset.Format}, {dataset.ShardCount} shards, {dataset.SampleCount} samples), one thread, {Seconds:F0} s ({warmup:F0} s warm-up)"));
+        string span = settings.Bench.Epochs > 0 ? $"{settings.Bench.Epochs} whole epoch(s)" : string.Create(CultureInfo.InvariantCulture, $"{Seconds:F0} s ({warmup:F0} s warm-up)");
+        progress.WriteLine($"bench --stage ingest: {settings.Uri} ({dataset.Format}, {dataset.ShardCount} shards, {dataset.SampleCount} samples), one thread, {span}");
         var clock = Stopwatch.StartNew();
         long samples = 0, bytes = 0, chunks = 0, alloc0 = 0;
         double t0 = 0;
         bool measuring = false;
         long checksum = 0;
-        for (int epoch = 0; clock.Elapsed.TotalSeconds < warmup + Seconds; epoch++)
+        int epochs = settings.Bench.Epochs;
+        var source = epochs > 0 ? WholeEpochsAsync(dataset, settings.Data.WithBuffer(new ReadPlan(0, 0, Shuffle: true, HoldoutSplit.None)), epochs, ct) : null;
+        for (int epoch = 0; epochs > 0 ? epoch < 1 : clock.Elapsed.TotalSeconds < warmup + Seconds; epoch++)
         {
-            await foreach (var chunk in dataset.ReadAsync(settings.Data.WithBuffer(new ReadPlan(epoch, 0, Shuffle: true, HoldoutSplit.None)), ct).ConfigureAwait(false))
+            await foreach (var chunk in (source ?? dataset.ReadAsync(settings.Data.WithBuffer(new ReadPlan(epoch, 0, Shuffle: true, HoldoutSplit.None)), ct)).ConfigureAwait(false))
             {
                 using (chunk)
                 {
@@ -157,7 +196,7 @@ internal sealed partial class BenchRun(BenchSettings settings, TextWriter progre
                         }
                     }
                 }
-                if (clock.Elapsed.TotalSeconds >= warmup + Seconds) break;
+                if (epochs == 0 && clock.Elapsed.TotalSeconds >= warmup + Seconds) break;
             }
         }
         double window = clock.Elapsed.TotalSeconds - t0;
@@ -172,6 +211,7 @@ internal sealed partial class BenchRun(BenchSettings settings, TextWriter progre
             Seconds = Math.Round(window, 2),
             WarmupSeconds = warmup,
             Bottleneck = "reading (only stage measured)",
+            Epochs = epochs > 0 ? [.. _epochs] : null,
             StageRates = new()
             {
                 ["read_images_per_sec"] = Math.Round(samples / window, 1),

@@ -34,9 +34,20 @@ internal sealed partial class BenchRun
         double nextSeries = Warmup;
         var lastPrint = pipeline.Stats.Snapshot();
         using var live = display?.Start($"bench {settings.Uri}", Warmup + Seconds);
-        while (clock.Elapsed.TotalSeconds < Warmup + Seconds && !consumer.IsCompleted)
+        bool wholeEpochs = settings.Bench.Epochs > 0;
+        if (wholeEpochs)
         {
-            await Task.Delay(250, ct).ConfigureAwait(false);
+            // Whole epochs: the window is the whole read, from the first batch's request to the last.
+            w.Start = pipeline.Stats.Snapshot();
+            windowStarted?.Invoke();
+            w.AllocStart = GC.GetTotalAllocatedBytes(precise: true);
+            w.WorkingSetStartMb = Mb();
+            cpuStart = process.TotalProcessorTime;
+        }
+        while ((wholeEpochs || clock.Elapsed.TotalSeconds < Warmup + Seconds) && !consumer.IsCompleted)
+        {
+            await Task.WhenAny(Task.Delay(250, ct), consumer).ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
             long mine = GC.GetAllocatedBytesForCurrentThread(); // what this loop allocates itself (reading /proc, formatting) is not the pipeline's
             double t = clock.Elapsed.TotalSeconds;
             var now = pipeline.Stats.Snapshot();

@@ -18,6 +18,7 @@ internal static class BenchCommand
             .. OptionGroups.Batches("Samples per batch."),
             new("--workers", "Batching:Workers", "Decode + augment workers.", "0 (all cores: no trainer shares them)"),
             new("--seconds", "Bench:Seconds", "Measured seconds (after the warm-up)."),
+            new("--epochs", "Bench:Epochs", "Read N whole epochs, then stop, reporting each (0: the timed window)."),
             new("--warmup", "Bench:Warmup", "Seconds run before measuring, while pools and caches fill.", "15% of --seconds, 1 to 60 s"),
             new("--consumer-rate", "Bench:ConsumerRate", "Simulate a trainer taking IMAGES_PER_S.", "a null consumer"),
             new("--stage", "Bench:Stage", "all (the whole pipeline) or ingest (reading alone: bytes handed on, no decode)."),

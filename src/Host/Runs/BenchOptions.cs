@@ -13,6 +13,14 @@ internal sealed class BenchOptions
     [Range(0.0, 1e6)]
     public double? Warmup { get; set; }
 
+    /// <summary>
+    /// Read this many whole epochs, then stop, instead of a timed window (no warm-up: the first epoch is the cold one), and
+    /// report each epoch's samples, seconds, images/s and object-storage requests, retries and bytes fetched. 0 (default):
+    /// the timed window.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int Epochs { get; set; }
+
     /// <summary>Simulate a trainer taking this many images per second; unset: a null consumer.</summary>
     [Range(1e-3, 1e9)]
     public double? ConsumerRate { get; set; }
