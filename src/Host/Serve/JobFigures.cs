@@ -11,4 +11,7 @@ internal sealed class JobFigures
     public double? EtaSeconds { get; set; }
     public int? Epoch { get; set; }
     public long? BadSamples { get; set; }
+    public long? StoreRequests { get; set; }
+    public long? StoreRetries { get; set; }
+    public long? BytesFetched { get; set; }
 }

@@ -259,6 +259,7 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
                 figures.EtaSeconds = status.EtaSeconds;
                 figures.Epoch = status.Epoch;
                 figures.BadSamples = status.BadSamples;
+                (figures.StoreRequests, figures.StoreRetries, figures.BytesFetched) = (status.StoreRequests, status.StoreRetries, status.BytesFetched);
                 try { store.UpdateFigures(job.Id, status.Step, status.Loss, status.LearningRate, status.ImagesPerSec, status.Starvation, status.EtaSeconds); }
                 catch (Microsoft.Data.Sqlite.SqliteException) { } // a full disk: the live figures stay in memory, the job goes on
             }

@@ -18,6 +18,9 @@ internal sealed class ServeMetrics : IDisposable
     private static readonly Gauge State = Metrics.CreateGauge("contrastive_job_state", "1 for the job's current state, 0 for the others.", "job", "state");
     private static readonly Gauge Epoch = Metrics.CreateGauge("contrastive_job_epoch", "The epoch the running job reads.", "job");
     private static readonly Gauge BadSamples = Metrics.CreateGauge("contrastive_job_bad_samples", "Bad samples the running job skipped so far.", "job");
+    private static readonly Gauge StoreRequests = Metrics.CreateGauge("contrastive_job_store_requests", "Object-storage requests the running job's rank 0 has made (data, checkpoints).", "job");
+    private static readonly Gauge StoreRetries = Metrics.CreateGauge("contrastive_job_store_retries", "Object-storage requests the running job's rank 0 has retried after a transient failure.", "job");
+    private static readonly Gauge BytesFetched = Metrics.CreateGauge("contrastive_job_store_bytes_fetched", "Bytes of object bodies the running job's rank 0 has received.", "job");
     private static readonly Gauge Restarts = Metrics.CreateGauge("contrastive_job_restarts", "Times the job was resumed after an interruption.", "job");
 
     private readonly JobStore _store;
@@ -49,6 +52,9 @@ internal sealed class ServeMetrics : IDisposable
             if ((live?.Starvation ?? j.Starvation) is { } s) Starvation.WithLabels(j.Id).Set(s);
             if (live?.Epoch is { } epoch) Epoch.WithLabels(j.Id).Set(epoch);
             if (live?.BadSamples is { } bad) BadSamples.WithLabels(j.Id).Set(bad);
+            if (live?.StoreRequests is { } requests) StoreRequests.WithLabels(j.Id).Set(requests);
+            if (live?.StoreRetries is { } retries) StoreRetries.WithLabels(j.Id).Set(retries);
+            if (live?.BytesFetched is { } fetched) BytesFetched.WithLabels(j.Id).Set(fetched);
             Restarts.WithLabels(j.Id).Set(j.Restarts);
             foreach (var state in JobStates.All) State.WithLabels(j.Id, state).Set(state == j.State ? 1 : 0);
         }

@@ -23,8 +23,21 @@ internal sealed record RunStatus(
 {
     public const string FileName = "status.json";
 
-    public static RunStatus From(LoopStatus s) => new(s.Step, s.Epoch, Finite(s.MeanLoss), Finite(s.LearningRate), Finite(s.SamplesPerSecond), Finite(s.WaitShare),
-        s.EtaSeconds is { } eta ? Finite(eta) : null, s.BadSamples, Environment.ProcessId, DateTimeOffset.UtcNow);
+    /// <summary>This process's object-storage requests, retries and bytes fetched so far (null when it has asked nothing of object storage).</summary>
+    [JsonPropertyName("store_requests"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? StoreRequests { get; init; }
+    [JsonPropertyName("store_retries"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? StoreRetries { get; init; }
+    [JsonPropertyName("bytes_fetched"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? BytesFetched { get; init; }
+
+    public static RunStatus From(LoopStatus s)
+    {
+        var store = Contrastive.Ingest.ObjectStoreStats.Snapshot();
+        bool used = store.Requests > 0;
+        return new(s.Step, s.Epoch, Finite(s.MeanLoss), Finite(s.LearningRate), Finite(s.SamplesPerSecond), Finite(s.WaitShare),
+            s.EtaSeconds is { } eta ? Finite(eta) : null, s.BadSamples, Environment.ProcessId, DateTimeOffset.UtcNow)
+        {
+            StoreRequests = used ? store.Requests : null, StoreRetries = used ? store.Retries : null, BytesFetched = used ? store.BytesFetched : null,
+        };
+    }
 
     /// <summary>Writes the status into <paramref name="folder"/>; an I/O error is returned, not thrown (a status is never worth a run).</summary>
     public string? TryWrite(string folder)
