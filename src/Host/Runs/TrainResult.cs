@@ -45,6 +45,9 @@ internal sealed record TrainResult
     [JsonPropertyName("store_retries"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? StoreRetries { get; init; }
     [JsonPropertyName("bytes_fetched"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? BytesFetched { get; init; }
 
+    /// <summary>Each epoch as this process read it (samples handed to the pipeline, seconds, object-storage traffic); the last one partial when training stopped inside it.</summary>
+    [JsonPropertyName("epochs"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<EpochRead>? Epochs { get; init; }
+
     /// <summary>Online evaluation (Evaluation:Every): its points, the seconds they took together, and the seconds spent decoding their images at the start.</summary>
     [JsonPropertyName("online_eval"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<OnlinePoint>? OnlineEval { get; init; }
     [JsonPropertyName("online_eval_seconds"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? OnlineEvalSeconds { get; init; }

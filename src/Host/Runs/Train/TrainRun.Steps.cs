@@ -129,10 +129,11 @@ internal sealed partial class TrainRun
         var recent = new Queue<IReadOnlyList<(string Name, double Value)>>();
         LoopResult outcome;
         long dropped;
+        var reads = new EpochReads();
         // Data-parallel ranks stop together when they agree to (TrainingLoop), not when their own stop request arrives.
         using (var pipelineStop = group.WorldSize > 1 ? new CancellationTokenSource() : CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
-            await using var pipeline = InputPipeline.Start(data.Dataset.ReadEpochsAsync(model.PlanFor, model.Epoch, from: model.Cursor),
+            await using var pipeline = InputPipeline.Start(reads.CountAsync(data.Dataset.ReadEpochsAsync(model.PlanFor, model.Epoch, from: model.Cursor)),
                 batching, new PipelineSettings(processor, settings.Training.Seed, DropLast: true) { Trace = trace, Captions = data.Captions }, pipelineStop.Token);
             await using var sampler = new PipelineSampler(pipeline.Stats, Header(data, processor, pipeline), trace,
                 group.Rank == 0 ? Path.Combine(outDir, PipelineSampler.FileName) : null, intervalSeconds: 0.5); // rank 0 keeps the run's files
@@ -143,7 +144,7 @@ internal sealed partial class TrainRun
             outcome = await loop.RunAsync(pipeline, model.Cursor, stop, clock).ConfigureAwait(false);
             dropped = loop.DroppedBatches;
         }
-        return (outcome, Result(group, model, outcome, MeanMetrics(recent), recent.Count, dropped, metrics));
+        return (outcome, Result(group, model, outcome, MeanMetrics(recent), recent.Count, dropped, metrics) with { Epochs = reads.Rows });
     }
 
     private bool Limited => settings.Training.MaxSteps > 0 || settings.Training.MaxMinutes > 0;
