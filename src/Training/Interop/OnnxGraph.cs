@@ -48,25 +48,9 @@ internal sealed class OnnxGraph
 
     private string Initializer(string name, Tensor value)
     {
-        using var c = value.detach().cpu().contiguous();
-        byte[] raw;
-        int type;
-        if (c.dtype == ScalarType.Float32)
-        {
-            var v = c.data<float>().ToArray();
-            raw = new byte[v.Length * 4];
-            for (int i = 0; i < v.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(raw.AsSpan(4 * i), v[i]);
-            type = Float;
-        }
-        else if (c.dtype == ScalarType.Int64)
-        {
-            var v = c.data<long>().ToArray();
-            raw = new byte[v.Length * 8];
-            for (int i = 0; i < v.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(8 * i), v[i]);
-            type = Int64;
-        }
-        else throw new ArgumentException($"initializers of {c.dtype} are not written here");
-        _initializers.Add(TensorProto(name, type, c.shape, raw));
+        byte[] raw = TensorBytes.LittleEndian(value, out var dtype);
+        int type = dtype == ScalarType.Float32 ? Float : Int64;
+        _initializers.Add(TensorProto(name, type, value.shape, raw));
         return name;
     }
 

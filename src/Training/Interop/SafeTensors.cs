@@ -203,27 +203,8 @@ public sealed class SafeTensors
 
     private static byte[] Bytes(Tensor t, out string dtype)
     {
-        using var c = t.detach().cpu().contiguous();
-        switch (c.dtype)
-        {
-            case ScalarType.Float32:
-                {
-                    dtype = "F32";
-                    var values = c.data<float>().ToArray();
-                    var bytes = new byte[values.Length * 4];
-                    for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), values[i]);
-                    return bytes;
-                }
-            case ScalarType.Int64:
-                {
-                    dtype = "I64";
-                    var values = c.data<long>().ToArray();
-                    var bytes = new byte[values.Length * 8];
-                    for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8 * i), values[i]);
-                    return bytes;
-                }
-            default:
-                throw new ArgumentException($"tensors of {c.dtype} are not written here (float32 and int64)");
-        }
+        var bytes = TensorBytes.LittleEndian(t, out var type);
+        dtype = type == ScalarType.Float32 ? "F32" : "I64";
+        return bytes;
     }
 }
