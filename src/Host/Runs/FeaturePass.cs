@@ -16,18 +16,10 @@ internal static class FeaturePass
         IImageDataset data, ReadPlan plan, long limit, ISampleProcessor view, BatchingOptions batching, IReadOnlyList<Func<Batch, TorchSharp.torch.Tensor>?> embeds,
         CancellationToken ct, Action<int>? progress = null, ICaptionEncoder? captions = null)
     {
-        var options = new BatchingOptions
-        {
-            BatchSize = Math.Min(256, Math.Max(2, batching.BatchSize)), Workers = batching.Workers, Prefetch = batching.Prefetch,
-            ChunkQueue = batching.ChunkQueue, MaxBadSampleFraction = batching.MaxBadSampleFraction, BadSampleAllowance = batching.BadSampleAllowance,
-        };
         var extractors = embeds.Select(e => new FeatureExtractor(e)).ToArray();
         try
         {
-            // With a caption encoder the batches carry each sample's tokens too (image-text retrieval).
-            await using var pipeline = InputPipeline.Start(Limit(data.ReadAsync(plan with { Captions = captions is not null }, ct), limit), options,
-                new PipelineSettings(view, plan.Seed, DropLast: false, Name: "eval") { Captions = captions }, ct);
-            await foreach (var lease in pipeline.ReadAllAsync(ct))
+            await foreach (var lease in BatchesAsync(data, plan, limit, view, batching, ct, captions).ConfigureAwait(false))
             {
                 using (lease)
                 {
@@ -41,6 +33,24 @@ internal static class FeaturePass
         {
             foreach (var x in extractors) x.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The evaluation view's batches (at most 256 samples each) of the chunks of <paramref name="plan"/>, stopping after the
+    /// chunk that reaches <paramref name="limit"/> samples; each lease is the caller's to dispose.
+    /// </summary>
+    public static async IAsyncEnumerable<BatchLease> BatchesAsync(IImageDataset data, ReadPlan plan, long limit, ISampleProcessor view, BatchingOptions batching,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, ICaptionEncoder? captions = null)
+    {
+        var options = new BatchingOptions
+        {
+            BatchSize = Math.Min(256, Math.Max(2, batching.BatchSize)), Workers = batching.Workers, Prefetch = batching.Prefetch,
+            ChunkQueue = batching.ChunkQueue, MaxBadSampleFraction = batching.MaxBadSampleFraction, BadSampleAllowance = batching.BadSampleAllowance,
+        };
+        // With a caption encoder the batches carry each sample's tokens too (image-text retrieval).
+        await using var pipeline = InputPipeline.Start(Limit(data.ReadAsync(plan with { Captions = captions is not null }, ct), limit), options,
+            new PipelineSettings(view, plan.Seed, DropLast: false, Name: "eval") { Captions = captions }, ct);
+        await foreach (var lease in pipeline.ReadAllAsync(ct).ConfigureAwait(false)) yield return lease;
     }
 
     private static async IAsyncEnumerable<SampleChunk> Limit(IAsyncEnumerable<SampleChunk> source, long limit)

@@ -78,8 +78,8 @@ internal sealed class OnlineEvaluation : IDisposable
         var clock = Stopwatch.StartNew();
         var view = new ImageSampleProcessor(new EvalTransform(size, o.CropFraction), decoders());
         var seed = settings.Training.Seed;
-        var bank = await CollectAsync(data.Dataset, new ReadPlan(0, seed, false, data.Split, HeldOut: false), bankLimit, view, settings.Batching, seed, stop).ConfigureAwait(false);
-        var queries = await CollectAsync(data.Dataset, new ReadPlan(0, seed, false, data.Split, HeldOut: true), queryLimit, view, settings.Batching, seed, stop).ConfigureAwait(false);
+        var bank = await CollectAsync(data.Dataset, new ReadPlan(0, seed, false, data.Split, HeldOut: false), bankLimit, view, settings.Batching, stop).ConfigureAwait(false);
+        var queries = await CollectAsync(data.Dataset, new ReadPlan(0, seed, false, data.Split, HeldOut: true), queryLimit, view, settings.Batching, stop).ConfigureAwait(false);
         var online = new OnlineEvaluation(bank, queries, o, clock.Elapsed.TotalSeconds);
         if (prompts is not null && method is IImageTextMethod text)
         {
@@ -134,42 +134,32 @@ internal sealed class OnlineEvaluation : IDisposable
     }
 
     /// <summary>The evaluation views of up to <paramref name="limit"/> labelled samples, copied out of the pipeline's leases into batches of our own.</summary>
-    private static async Task<List<Batch>> CollectAsync(IImageDataset data, ReadPlan plan, int limit, ISampleProcessor view, BatchingOptions batching, long seed,
-        CancellationToken stop)
+    private static async Task<List<Batch>> CollectAsync(IImageDataset data, ReadPlan plan, int limit, ISampleProcessor view, BatchingOptions batching, CancellationToken stop)
     {
-        var options = new BatchingOptions
-        {
-            BatchSize = Chunk, Workers = batching.Workers, Prefetch = batching.Prefetch, ChunkQueue = batching.ChunkQueue,
-            MaxBadSampleFraction = batching.MaxBadSampleFraction, BadSampleAllowance = batching.BadSampleAllowance,
-        };
         var kept = new List<Batch>();
         Batch? current = null;
         int total = 0;
-        using var enough = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        await using (var pipeline = InputPipeline.Start(data.ReadAsync(plan, enough.Token), options, new PipelineSettings(view, seed, DropLast: false, Name: "online-eval"), enough.Token))
+        // Unlabelled samples do not count towards the limit: read on until it is reached (leaving the loop stops the pipeline).
+        await foreach (var lease in FeaturePass.BatchesAsync(data, plan, long.MaxValue, view, batching, stop).ConfigureAwait(false))
         {
-            await foreach (var lease in pipeline.ReadAllAsync(stop))
+            using (lease)
             {
-                using (lease)
+                var b = lease.Batch;
+                for (int i = 0; i < b.Count && total < limit; i++)
                 {
-                    var b = lease.Batch;
-                    for (int i = 0; i < b.Count && total < limit; i++)
+                    if (b.Labels[i] == Batch.NoLabel) continue;
+                    if (current is null || current.Count == Chunk)
                     {
-                        if (b.Labels[i] == Batch.NoLabel) continue;
-                        if (current is null || current.Count == Chunk)
-                        {
-                            current = new Batch(1, Chunk, b.ViewSize(0));
-                            kept.Add(current);
-                        }
-                        b.ViewSlot(0, i).CopyTo(current.ViewSlot(0, current.Count));
-                        current.Labels[current.Count] = b.Labels[i];
-                        current.Count++;
-                        total++;
+                        current = new Batch(1, Chunk, b.ViewSize(0));
+                        kept.Add(current);
                     }
+                    b.ViewSlot(0, i).CopyTo(current.ViewSlot(0, current.Count));
+                    current.Labels[current.Count] = b.Labels[i];
+                    current.Count++;
+                    total++;
                 }
-                if (total >= limit) break;
             }
-            enough.Cancel();
+            if (total >= limit) break;
         }
         return kept;
     }
