@@ -8,7 +8,7 @@ internal sealed record BenchResult
     [JsonPropertyName("images_per_sec")] public double ImagesPerSec { get; init; }
 
     /// <summary>Bench:Epochs: each whole epoch as the reader saw it.</summary>
-    [JsonPropertyName("epochs"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<EpochFigures>? Epochs { get; init; }
+    [JsonPropertyName("epochs"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<EpochRead>? Epochs { get; init; }
 
     /// <summary>Object storage (s3:// data or run folders): requests made, retried after a transient failure, and body bytes received by the process; absent when nothing was asked of it.</summary>
     [JsonPropertyName("store_requests"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? StoreRequests { get; init; }
@@ -48,14 +48,3 @@ internal sealed record BenchResult
     [JsonPropertyName("bottleneck")] public string Bottleneck { get; init; } = "";
     [JsonPropertyName("stage_rates")] public Dictionary<string, double> StageRates { get; init; } = [];
 }
-
-/// <summary>One whole epoch of `bench --epochs`: its samples, seconds and read rate, the image bytes handed on, and what object storage was asked for it.</summary>
-internal sealed record EpochFigures(
-    [property: JsonPropertyName("epoch")] int Epoch,
-    [property: JsonPropertyName("samples")] long Samples,
-    [property: JsonPropertyName("seconds")] double Seconds,
-    [property: JsonPropertyName("images_per_sec")] double ImagesPerSec,
-    [property: JsonPropertyName("image_bytes")] long ImageBytes,
-    [property: JsonPropertyName("bytes_fetched")] long BytesFetched,
-    [property: JsonPropertyName("store_requests")] long StoreRequests,
-    [property: JsonPropertyName("store_retries")] long StoreRetries);

@@ -21,34 +21,21 @@ internal sealed partial class BenchRun(BenchSettings settings, TextWriter progre
     /// <summary>Seconds run before measuring: as given, or 15% of the measured time, 1 to 60 s (pools and caches fill first); none for whole epochs.</summary>
     private double Warmup => settings.Bench.Epochs > 0 ? 0 : settings.Bench.Warmup ?? Math.Clamp(Seconds * 0.15, 1, 60);
 
-    /// <summary>With Bench:Epochs, each epoch's figures as the reader saw it (appended as each epoch's last chunk is read).</summary>
-    private readonly List<EpochFigures> _epochs = [];
+    /// <summary>With Bench:Epochs, each epoch as the reader saw it, said on the progress writer as it ends.</summary>
+    private EpochReads? _epochs;
 
-    /// <summary>
-    /// The chunks of <paramref name="epochs"/> whole epochs, timing each from its first request to its last chunk and counting
-    /// its samples and object-storage traffic at the reading side (which is where a cache hits or misses).
-    /// </summary>
-    private async IAsyncEnumerable<SampleChunk> WholeEpochsAsync(IImageDataset dataset, ReadPlan order, int epochs,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    /// <summary>The chunks of <paramref name="epochs"/> whole epochs of <paramref name="order"/>, counted by <see cref="_epochs"/>.</summary>
+    private IAsyncEnumerable<SampleChunk> WholeEpochsAsync(IImageDataset dataset, ReadPlan order, int epochs, CancellationToken ct)
     {
-        for (int e = 0; e < epochs; e++)
+        _epochs = new EpochReads(e => progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"bench: epoch {e.Epoch}: {e.Samples} samples in {e.Seconds:F1} s ({e.ImagesPerSec:F0} images/s read){(e.StoreRequests > 0 ? $", {e.BytesFetched / 1e6:F1} MB fetched in {e.StoreRequests} requests, {e.StoreRetries} retries" : "")}")));
+        return _epochs.CountAsync(Epochs(), ct);
+
+        async IAsyncEnumerable<SampleChunk> Epochs([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token = default)
         {
-            var clock = Stopwatch.StartNew();
-            var store = ObjectStoreStats.Snapshot();
-            long samples = 0, bytes = 0;
-            await foreach (var chunk in dataset.ReadAsync(order with { Epoch = e }, ct).ConfigureAwait(false))
-            {
-                samples += chunk.Count;
-                for (int i = 0; i < chunk.Count; i++) bytes += chunk.Images[i].Length;
-                yield return chunk;
-            }
-            var traffic = ObjectStoreStats.Snapshot().Since(store);
-            double seconds = clock.Elapsed.TotalSeconds;
-            var figures = new EpochFigures(e, samples, Math.Round(seconds, 3), Math.Round(samples / Math.Max(1e-9, seconds), 1), bytes,
-                traffic.BytesFetched, traffic.Requests, traffic.Retries);
-            lock (_epochs) _epochs.Add(figures);
-            progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"bench: epoch {e}: {samples} samples in {seconds:F1} s ({figures.ImagesPerSec:F0} images/s read){(traffic.Requests > 0 ? $", {traffic.BytesFetched / 1e6:F1} MB fetched in {traffic.Requests} requests, {traffic.Retries} retries" : "")}"));
+            for (int e = 0; e < epochs; e++)
+                await foreach (var chunk in dataset.ReadAsync(order with { Epoch = e }, token).ConfigureAwait(false))
+                    yield return chunk;
         }
     }
 
@@ -95,7 +82,7 @@ internal sealed partial class BenchRun(BenchSettings settings, TextWriter progre
         if (window.Start is null) throw new InvalidOperationException("the bench ended before its warm-up did");
         return Result(window, consumer, dataset, pipeline) with
         {
-            StopMilliseconds = Math.Round(stopMs, 1), LeasesOutAfterStop = pipeline.Pool.Outstanding, Epochs = settings.Bench.Epochs > 0 ? [.. _epochs] : null,
+            StopMilliseconds = Math.Round(stopMs, 1), LeasesOutAfterStop = pipeline.Pool.Outstanding, Epochs = _epochs?.Rows,
         };
     }
 
@@ -211,7 +198,7 @@ internal sealed partial class BenchRun(BenchSettings settings, TextWriter progre
             Seconds = Math.Round(window, 2),
             WarmupSeconds = warmup,
             Bottleneck = "reading (only stage measured)",
-            Epochs = epochs > 0 ? [.. _epochs] : null,
+            Epochs = _epochs?.Rows,
             StageRates = new()
             {
                 ["read_images_per_sec"] = Math.Round(samples / window, 1),
