@@ -36,6 +36,8 @@ public sealed class EndToEndTests() : TempFolderTest("e2e")
         string checkpoint = r.GetProperty("checkpoint").GetString()!;
         Assert.True(File.Exists(checkpoint));
         Assert.True(r.GetProperty("final_loss").GetDouble() < Math.Log(2 * 128 - 1));
+        // The run folder keeps the same result, written whole (what the service reads).
+        Assert.Equal(stdout.Trim().Split('\n')[^1].Trim(), File.ReadAllText(Path.Combine(run, "result.json")));
 
         // Resume continues from the newest checkpoint and counts the earlier steps.
         (code, stdout, err) = await Run("train", "--data", data, "--out", run, "--max-steps", "155", "--max-minutes", "0",

@@ -30,6 +30,11 @@ public abstract class ServeTest(string prefix) : TempFolderTest(prefix)
         var result = done.GetProperty("result");
         Assert.Equal(2, result.GetProperty("world_size").GetInt32());
         Assert.Equal(steps, result.GetProperty("steps").GetInt64());
+        // The service read rank 0's result.json (written whole when the run ended), the line each rank printed agrees with it.
+        var written = JsonDocument.Parse(File.ReadAllText(Path.Combine(State, "jobs", id, "result.json"))).RootElement;
+        Assert.Equal(0, written.GetProperty("rank").GetInt32());
+        Assert.Equal(steps, written.GetProperty("steps").GetInt64());
+        Assert.Equal(result.GetProperty("parameter_checksum").GetString(), written.GetProperty("parameter_checksum").GetString());
         var lines = File.ReadAllLines(Path.Combine(State, "jobs", id, "stdout.log")).Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal([0, 1], lines.Select(l => l.GetProperty("rank").GetInt32()).Order());
         Assert.Single(lines.Select(l => l.GetProperty("parameter_checksum").GetString()).Distinct());

@@ -36,7 +36,7 @@ internal static class FeaturePass
     }
 
     /// <summary>
-    /// The evaluation view's batches (at most 256 samples each) of the chunks of <paramref name="plan"/>, stopping after the
+    /// The evaluation view's batches (at most 256 samples each) of the chunks of <paramref name="plan"/> in their read order, stopping after the
     /// chunk that reaches <paramref name="limit"/> samples; each lease is the caller's to dispose.
     /// </summary>
     public static async IAsyncEnumerable<BatchLease> BatchesAsync(IImageDataset data, ReadPlan plan, long limit, ISampleProcessor view, BatchingOptions batching,
@@ -46,6 +46,9 @@ internal static class FeaturePass
         {
             BatchSize = Math.Min(256, Math.Max(2, batching.BatchSize)), Workers = batching.Workers, Prefetch = batching.Prefetch,
             ChunkQueue = batching.ChunkQueue, MaxBadSampleFraction = batching.MaxBadSampleFraction, BadSampleAllowance = batching.BadSampleAllowance,
+            // The features in the read order whatever the workers' timing: the probe's full-batch sums, and so its figures,
+            // are then the same from one evaluation of the same encoder to the next.
+            Deterministic = true,
         };
         // With a caption encoder the batches carry each sample's tokens too (image-text retrieval).
         await using var pipeline = InputPipeline.Start(Limit(data.ReadAsync(plan with { Captions = captions is not null }, ct), limit), options,

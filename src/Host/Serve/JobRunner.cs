@@ -10,7 +10,7 @@ namespace Contrastive.Host.Serve;
 /// The service's scheduler: re-attaches at start to the jobs the last service left running, then takes jobs from the database
 /// (interrupted ones first, then queued, oldest first) while fewer than Serve:MaxConcurrentJobs run and their processes fit
 /// in the free Serve:Slots, and has the executor run each as its own processes (`contrastive train --json` in the job's
-/// folder). It follows each job through its run folder only (status.json for live figures, the result line, the exit code),
+/// folder). It follows each job through its run folder only (status.json for live figures, result.json or the result line, the exit code),
 /// so a job's crash is that job's failure and the service's own death leaves the job training. A cancel, or the service's
 /// stop with Serve:OnStop checkpoint, signals the job's ranks: they finish their step, write a checkpoint and end.
 /// </summary>
@@ -338,7 +338,7 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
             return;
         }
         string tail = JobLog.Tail(state.JobLog(job.Id), 12).TrimEnd();
-        string error = exit.Code == 0 ? "its process ended without a result line" : $"its process ended: {exit.Reason}";
+        string error = exit.Code == 0 ? "its process ended without a result (no result.json, no result line)" : $"its process ended: {exit.Reason}";
         // The error names the cause: the log's last error line, or else its last lines.
         var lines = tail.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith("---", StringComparison.Ordinal)).ToList();
         string? cause = lines.LastOrDefault(l => l.Contains("error", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase));
@@ -351,9 +351,11 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
     private static bool ReachedUntilStep(JobRecord job, long steps) =>
         long.TryParse(JobSpec.Field(job.Spec, "until_step"), out long until) && until > 0 && steps >= until;
 
-    /// <summary>The job's result: the line of `train --json` rank 0 printed (each rank prints one), or null when there is none.</summary>
+    /// <summary>The job's result: rank 0's result.json, else the line of `train --json` rank 0 printed (each rank prints one), or null when there is none.</summary>
     internal static JsonObject? ReadResult(string folder)
     {
+        // Rank 0's result.json; else (it could not be written) the result lines in the job's stdout, rank 0's first.
+        if (RunResultFile.Read(folder) is { } written && written.ContainsKey("steps")) return written;
         string path = Path.Combine(folder, JobLaunch.OutputFile);
         if (!File.Exists(path)) return null;
         JsonObject? found = null;

@@ -29,7 +29,7 @@ internal sealed partial class TrainRun(TrainSettings settings, ILogger log, RunD
 
     /// <summary>
     /// The run, then its trace (with --trace) and its report: report.html in --out (and where --report says) at the end of
-    /// every run. A data-parallel rank that fails ends the whole job.
+    /// every run, and rank 0's result in result.json there. A data-parallel rank that fails ends the whole job.
     /// </summary>
     public async Task<TrainResult> RunAsync(CancellationToken stop)
     {
@@ -72,6 +72,8 @@ internal sealed partial class TrainRun(TrainSettings settings, ILogger log, RunD
             {
                 string? report = WriteProfile(group, trace, result, outDir);
                 if (result is not null) result = result with { Report = report };
+                if (result is not null && group.Rank == 0 && RunResultFile.TryWrite(outDir, result) is { } error)
+                    log.LogWarning("Cannot write {File} in {Folder} ({Error}); the result is on the output only", RunResultFile.FileName, outDir, error);
             }
         }
         group.Dispose();

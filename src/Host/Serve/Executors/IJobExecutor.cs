@@ -3,7 +3,7 @@ namespace Contrastive.Host.Serve;
 /// <summary>
 /// Where the service runs a job's processes (Serve:Executor). A job is always `contrastive train --json` (under a launcher for
 /// several processes) in its run folder; the executor starts it, says whether it still runs, and signals it. Everything else
-/// the service knows of a job it reads from the run folder (status.json, metrics.jsonl, the result line, the exit code), so it
+/// the service knows of a job it reads from the run folder (status.json, metrics.jsonl, result.json or the result line, the exit code), so it
 /// needs no connection to the job and can re-attach after its own restart.
 /// </summary>
 internal interface IJobExecutor

@@ -16,7 +16,7 @@ internal sealed record JobLaunch(string JobId, string Folder, IReadOnlyList<stri
     /// <summary>The environment variable that marks a job's processes (its value is the job id): how an executor finds them again.</summary>
     public const string MarkerVariable = "CONTRASTIVE_SERVE_JOB";
 
-    /// <summary>The job's result line(s): the standard output of `train --json` (one line per rank).</summary>
+    /// <summary>The job's result line(s): the standard output of `train --json` (one line per rank; result.json is read first).</summary>
     public const string OutputFile = "stdout.log";
 
     /// <summary>The exit code the job's wrapper writes when its command ends.</summary>

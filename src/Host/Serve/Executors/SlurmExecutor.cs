@@ -28,7 +28,7 @@ internal sealed class SlurmExecutor(ServeOptions options) : IJobExecutor
 
     public string Start(JobLaunch launch)
     {
-        foreach (var stale in new[] { JobLaunch.ExitFile, JobLaunch.OutputFile, RunStatus.FileName })
+        foreach (var stale in new[] { JobLaunch.ExitFile, JobLaunch.OutputFile, RunResultFile.FileName, RunStatus.FileName })
             File.Delete(Path.Combine(launch.Folder, stale));
         string script = Path.Combine(launch.Folder, ScriptFile);
         File.WriteAllText(script, Script(launch));

@@ -1,0 +1,38 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Contrastive.Host;
+
+/// <summary>
+/// The run's result as rank 0 leaves it in its folder (result.json) when the run ends: the object `train --json` prints on
+/// its last line. A supervisor reads the file rather than the line: a launcher's forwarding of a rank's stdout can lose the
+/// last lines written just before the process exits (seen under mpirun, whose ranks write to a pseudo-terminal), a file
+/// renamed into place cannot. Written whole to a temporary file and renamed over the old one.
+/// </summary>
+internal static class RunResultFile
+{
+    public const string FileName = "result.json";
+
+    /// <summary>Writes <paramref name="result"/> into <paramref name="folder"/>; an I/O error is returned, not thrown (the run has ended by then).</summary>
+    public static string? TryWrite(string folder, TrainResult result)
+    {
+        string path = Path.Combine(folder, FileName), temp = path + ".tmp";
+        try
+        {
+            File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(result));
+            File.Move(temp, path, overwrite: true);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>The result in <paramref name="folder"/>, or null when the run has not ended there (or the file cannot be read).</summary>
+    public static JsonObject? Read(string folder)
+    {
+        try { return JsonNode.Parse(File.ReadAllBytes(Path.Combine(folder, FileName))) as JsonObject; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException) { return null; }
+    }
+}
