@@ -43,3 +43,77 @@ public sealed class BenchEpochsTests() : TempFolderTest("bench-epochs")
             }
     }
 }
+
+/// <summary>`--cache DIR`: the shard cache seen from the command line, across epochs and processes.</summary>
+[Collection("s3")]
+public sealed class ShardCacheCliTests() : TempFolderTest("shard-cache")
+{
+    private static List<JsonElement> Epochs(ContrastiveProcess p)
+    {
+        var json = JsonDocument.Parse(p.Out.Trim().Split('\n')[^1]).RootElement;
+        return json.GetProperty("epochs").EnumerateArray().ToList();
+    }
+
+    [Fact]
+    public async Task Epochs_after_the_first_read_the_cache_and_processes_share_it_within_its_budget()
+    {
+        using var s3 = new S3Server();
+        await s3.Client.PutBucketAsync("corpus");
+        string data = Path.Combine(Folder, "demo");
+        var (code, _, err) = await CliRunner.Run("demo-data", "--output", data, "--count", "400");
+        Assert.True(code == 0, err);
+        var files = Directory.GetFiles(data, "*.parquet");
+        foreach (var file in files) await s3.PutAsync("corpus", "train/" + Path.GetFileName(file), file);
+        long corpus = files.Sum(f => new FileInfo(f).Length);
+        string cache = Path.Combine(Folder, "cache");
+        ContrastiveProcess Bench(int epochs, string folder, double mb) => ContrastiveProcess.Start(
+            new Dictionary<string, string> { ["CONTRASTIVE_Data__CacheMb"] = mb.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            "bench", "--data", "s3://corpus/train/", "--epochs", epochs.ToString(), "--stage", "ingest", "--workers", "1", "--batch-size", "32", "--cache", folder, "--json");
+
+        // One process, two epochs: the first fetches every shard into the cache, the second fetches nothing.
+        using (var one = Bench(2, cache, 1024))
+        {
+            Assert.True(await one.WaitForExit(TimeSpan.FromMinutes(2)) == 0, one.Err);
+            var epochs = Epochs(one);
+            Assert.All(epochs, e => Assert.Equal(400, e.GetProperty("samples").GetInt64()));
+            Assert.Equal(files.Length, epochs[0].GetProperty("cache_misses").GetInt64());
+            Assert.Equal(0, epochs[1].GetProperty("bytes_fetched").GetInt64());
+            Assert.Equal(files.Length, epochs[1].GetProperty("cache_hits").GetInt64());
+            Assert.Contains($", cache {files.Length} hit(s), 0 miss(es)", one.Err);
+            var json = JsonDocument.Parse(one.Out.Trim().Split('\n')[^1]).RootElement;
+            Assert.Equal(corpus + 24L * files.Length, json.GetProperty("cache_bytes").GetInt64());
+        }
+
+        // Another process (a restart) reads its first epoch from the cache the first one left.
+        using (var next = Bench(1, cache, 1024))
+        {
+            Assert.True(await next.WaitForExit(TimeSpan.FromMinutes(2)) == 0, next.Err);
+            var epoch = Epochs(next).Single();
+            Assert.Equal(0, epoch.GetProperty("bytes_fetched").GetInt64());
+            Assert.Equal(files.Length, epoch.GetProperty("cache_hits").GetInt64());
+        }
+
+        // Two processes at once on one cache with room for about one shard: both read every sample, the folder stays within its budget.
+        string tight = Path.Combine(Folder, "tight");
+        double mb = (files.Max(f => new FileInfo(f).Length) + 1000) / 1048576.0;
+        using var a = Bench(2, tight, mb);
+        using var b = Bench(2, tight, mb);
+        long most = 0;
+        var objects = Path.Combine(tight, "objects");
+        long OnDisk() => Directory.Exists(objects) ? new DirectoryInfo(objects).EnumerateFiles().Sum(f => { try { return f.Length; } catch (FileNotFoundException) { return 0L; } }) : 0;
+        for (int i = 0; i < 60_000 && !(a.HasExited && b.HasExited); i++)
+        {
+            most = Math.Max(most, OnDisk());
+            await Task.Delay(2);
+        }
+        Assert.True(await a.WaitForExit(TimeSpan.FromMinutes(2)) == 0, a.Err);
+        Assert.True(await b.WaitForExit(TimeSpan.FromMinutes(2)) == 0, b.Err);
+        foreach (var p in new[] { a, b })
+            Assert.All(Epochs(p), e => Assert.Equal(400, e.GetProperty("samples").GetInt64()));
+        long left = OnDisk();
+        Assert.True(left > 0 && Math.Max(most, left) <= (long)(mb * 1048576), $"{most} bytes on disk at most while they ran, {left} after; budget {(long)(mb * 1048576)}");
+        // The second epoch of both found the entry one of them wrote.
+        Assert.All(new[] { a, b }, p => Assert.Equal(files.Length, Epochs(p)[1].GetProperty("cache_hits").GetInt64()));
+        Assert.Empty(Directory.GetFiles(objects, "*.tmp"));
+    }
+}

@@ -117,6 +117,7 @@ public sealed class ServeTests() : ServeTest("serve")
         await Refused("""{"data":"demo","batch_size":4096,"image_size":1024}""", "batch_size", "MB of pinned batch memory, over this server's limit of 8192 MB (Serve:Limits:MaxBatchMemoryMb)");
         await Refused("""{"data":"demo","id":"mine"}""", "id", "id: not a train setting");
         await Refused("""{"data":"demo","out":"/tmp/x"}""", "out", "set by the server");
+        await Refused("""{"data":"demo","cache":"/etc"}""", "cache", "CONTRASTIVE_Data__CacheDir in the service's environment");
         await Refused("""{"data":"demo","max_steps":[1]}""", "max_steps", "must be a string, number or true/false");
         await Refused("[1,2]", "", "must be a JSON object");
         await Refused("{\"data\":\"" + new string('a', 70_000) + "\"}", "", "at most 65536 bytes", HttpStatusCode.RequestEntityTooLarge);

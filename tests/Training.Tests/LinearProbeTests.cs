@@ -24,6 +24,27 @@ public class LinearProbeTests
     }
 
     [Fact]
+    public void Features_constant_over_the_training_set_are_left_out_whatever_their_test_values()
+    {
+        using var scope = NewDisposeScope();
+        var gen = new Generator(5);
+        var labels = arange(300, dtype: ScalarType.Int64) % 3;
+        var centres = randn(new long[] { 3, 8 }, generator: new Generator(7)) * 2;
+        var informative = centres.index_select(0, labels) + randn(new long[] { 300, 8 }, generator: gen);
+        var (train, yTrain) = (informative[..200], labels[..200]);
+        var (test, yTest) = (informative[200..], labels[200..]);
+        // Six columns constant in training (as a border pixel of generated images), far from it in the test set.
+        var constantTrain = full(new long[] { 200, 6 }, 0.3f);
+        var wildTest = rand(new long[] { 100, 6 }, generator: gen) * 5;
+        double Probe(Tensor testExtra) => LinearProbe.Top1(cat([train, constantTrain], 1), yTrain, cat([test, testExtra], 1), yTest, epochs: 100, seed: 1);
+        double wild = Probe(wildTest), same = Probe(full(new long[] { 100, 6 }, 0.3f)), other = Probe(wildTest * -3);
+        // Whatever the test set holds in those columns, the predictions are the informative columns' alone.
+        Assert.True(same > 0.8, $"{same}");
+        Assert.Equal(same, wild);
+        Assert.Equal(same, other);
+    }
+
+    [Fact]
     public void The_learning_rate_falls_from_its_value_to_zero_on_a_cosine()
     {
         // At a constant rate the full-batch fit of a trained encoder's 2,304 features swung to the last epoch (one DINO

@@ -14,6 +14,11 @@ internal sealed record BenchResult
     [JsonPropertyName("store_requests"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? StoreRequests { get; init; }
     [JsonPropertyName("store_retries"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? StoreRetries { get; init; }
     [JsonPropertyName("bytes_fetched"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? BytesFetched { get; init; }
+
+    /// <summary>The local shard cache (Data:CacheDir): objects served from an intact entry, objects fetched (or read directly for want of room), and the cache folder's bytes on disk; absent without a cache.</summary>
+    [JsonPropertyName("cache_hits"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? CacheHits { get; init; }
+    [JsonPropertyName("cache_misses"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? CacheMisses { get; init; }
+    [JsonPropertyName("cache_bytes"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? CacheBytes { get; init; }
     [JsonPropertyName("views_per_sec")] public double ViewsPerSec { get; init; }
     [JsonPropertyName("batches")] public long Batches { get; init; }
     [JsonPropertyName("workers")] public int Workers { get; init; }

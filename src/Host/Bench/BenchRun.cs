@@ -28,7 +28,7 @@ internal sealed partial class BenchRun(BenchSettings settings, TextWriter progre
     private IAsyncEnumerable<SampleChunk> WholeEpochsAsync(IImageDataset dataset, ReadPlan order, int epochs, CancellationToken ct)
     {
         _epochs = new EpochReads(e => progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"bench: epoch {e.Epoch}: {e.Samples} samples in {e.Seconds:F1} s ({e.ImagesPerSec:F0} images/s read){(e.StoreRequests > 0 ? $", {e.BytesFetched / 1e6:F1} MB fetched in {e.StoreRequests} requests, {e.StoreRetries} retries" : "")}")));
+            $"bench: epoch {e.Epoch}: {e.Samples} samples in {e.Seconds:F1} s ({e.ImagesPerSec:F0} images/s read){(e.StoreRequests > 0 ? $", {e.BytesFetched / 1e6:F1} MB fetched in {e.StoreRequests} requests, {e.StoreRetries} retries" : "")}{(e.CacheHits is { } hits ? $", cache {hits} hit(s), {e.CacheMisses} miss(es)" : "")}")));
         return _epochs.CountAsync(Epochs(), ct);
 
         async IAsyncEnumerable<SampleChunk> Epochs([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token = default)

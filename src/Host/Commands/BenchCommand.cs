@@ -25,6 +25,7 @@ internal static class BenchCommand
             new("--trace-allocations", "Bench:TraceAllocations", "Sample managed allocations (GC AllocationTick events) and print the top types to stderr."),
             OptionGroups.Decoder,
             OptionGroups.ShuffleBuffer,
+            OptionGroups.Cache,
             new("--captions", "Bench:Captions", "Read the captions and tokenize them in the workers into each batch's token plane, as a clip run does; --captions false: not even with --method clip.", "as the method does (clip only)"),
             OptionGroups.TextColumn,
             .. OptionGroups.MethodFlags(captionsOnly: true),
@@ -45,6 +46,7 @@ internal static class BenchCommand
         var result = ingest ? await run.RunIngestAsync(ct).ConfigureAwait(false) : await run.RunAsync(ct).ConfigureAwait(false);
         var store = ObjectStoreStats.Snapshot();
         if (store.Requests > 0) result = result with { StoreRequests = store.Requests, StoreRetries = store.Retries, BytesFetched = store.BytesFetched };
+        if (store.CacheUsed) result = result with { CacheHits = store.CacheHits, CacheMisses = store.CacheMisses, CacheBytes = store.CacheBytesOnDisk };
         WriteTrace(trace, settings.Profile, c.Error);
         if (settings.Profile.Report is { } path && run.Profile is { } measured) WriteReport(path, settings, measured, result, c.Error);
         if (json) c.Output.WriteLine(JsonSerializer.Serialize(result));

@@ -55,7 +55,7 @@ internal sealed record BenchSettings(string Uri, DataOptions Data, BatchingOptio
             Captions = tokenizer,
             CaptionsBy = bench.Captions == true ? c.NameOf("Bench:Captions") : $"{c.NameOf("Training:Method")} {registration.Name}",
             TextColumnOption = c.NameOf("Data:TextColumn"),
-            ObjectStore = c.ObjectStore,
+            ObjectStore = c.ObjectStore.WithCache(data.Cache()),
         };
     }
 }

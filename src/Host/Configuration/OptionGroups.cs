@@ -31,6 +31,10 @@ internal static class OptionGroups
     public static OptionSpec ShuffleBuffer => new("--shuffle-buffer", "Data:ShuffleBufferSamples",
         "Shard data: mix samples across read units up to this many at a time (0 = one unit at a time).");
 
+    /// <summary>The local shard cache of s3:// data.</summary>
+    public static OptionSpec Cache => new("--cache", "Data:CacheDir",
+        "s3:// data: keep the shards read in this folder (Data:CacheMb at most), fetched ahead in read order; later epochs read it.", "none");
+
     /// <summary>The image decoder.</summary>
     public static OptionSpec Decoder => new("--decoder", "Decoder:Name", "Image decoder: auto, turbojpeg, skia or imagesharp.");
 

@@ -53,6 +53,7 @@ internal sealed record TrainSettings(DataOptions Data, TrainingOptions Training,
         OptionGroups.SeriesColumns,
         OptionGroups.Decoder,
         OptionGroups.ShuffleBuffer,
+        OptionGroups.Cache,
     ];
 
     /// <summary>Binds and validates every section, the method's own included; an error names the setting as the user gave it.</summary>
@@ -60,12 +61,13 @@ internal sealed record TrainSettings(DataOptions Data, TrainingOptions Training,
     {
         var training = config.Bind<TrainingOptions>("Training");
         var method = MethodRegistry.Get(training.Method);
-        return new TrainSettings(config.Bind<DataOptions>("Data"), training, config.Bind<BatchingOptions>("Batching"),
+        var data = config.Bind<DataOptions>("Data");
+        return new TrainSettings(data, training, config.Bind<BatchingOptions>("Batching"),
             config.Bind<AugmentOptions>("Augment"), config.Bind<MultiCropOptions>("MultiCrop"), config.Bind<SeriesWindowOptions>("Series"),
             config.BindDecoder(), config.Bind<EvaluationOptions>("Evaluation"), method, config.Bind(method))
         {
             Profile = config.Bind<ProfileOptions>("Profile"),
-            ObjectStore = config.Bind<ObjectStoreOptions>("ObjectStore"),
+            ObjectStore = config.Bind<ObjectStoreOptions>("ObjectStore").WithCache(data.Cache()),
             Given = config.GivenKeys("Augment", "Evaluation", "MultiCrop"),
         };
     }

@@ -56,6 +56,31 @@ internal sealed class DataOptions : IValidatableObject
     public Contrastive.Ingest.ReadPlan WithBuffer(Contrastive.Ingest.ReadPlan plan) =>
         plan with { ShuffleBufferSamples = ShuffleBufferSamples, ShuffleBufferBytes = (long)(ShuffleBufferMb * 1048576) };
 
+    /// <summary>
+    /// Local shard cache of s3:// data: a folder where each shard read from object storage is kept (written whole and
+    /// checked by length and checksum when reused), fetched ahead in the exact order this rank reads, so later epochs read
+    /// local disk. Processes on one machine may share a folder. Empty (the default): no cache.
+    /// </summary>
+    public string? CacheDir { get; set; }
+
+    /// <summary>The most MB the shard cache's folder may hold on disk; shards this rank has finished this epoch make room first. Default 10240.</summary>
+    [Range(1.0, 1e9)]
+    public double CacheMb { get; set; } = 10240;
+
+    /// <summary>The most MB of shards the cache fetches ahead of the reader (at least one shard). Default 1024.</summary>
+    [Range(1.0, 1e9)]
+    public double CacheAheadMb { get; set; } = 1024;
+
+    /// <summary>The most shard fetches the cache makes at once. Default 4.</summary>
+    [Range(1, 64)]
+    public int CacheRequests { get; set; } = 4;
+
+    /// <summary>The shard cache these options ask for, or null without <see cref="CacheDir"/>.</summary>
+    public Contrastive.Ingest.ShardCacheOptions? Cache() => string.IsNullOrWhiteSpace(CacheDir) ? null : new()
+    {
+        Directory = CacheDir, BudgetBytes = (long)(CacheMb * 1048576), AheadBytes = (long)(CacheAheadMb * 1048576), Requests = CacheRequests,
+    };
+
     /// <summary>Images in the demo dataset. Default 8000.</summary>
     [Range(10, 10_000_000)]
     public int DemoCount { get; set; } = 8000;

@@ -38,7 +38,10 @@ internal sealed class EpochReads(Action<EpochRead>? closed = null)
             var traffic = endStore.Since(store);
             double seconds = end - start;
             var row = new EpochRead(e, samples, Math.Round(seconds, 3), Math.Round(samples / Math.Max(1e-9, seconds), 1), bytes, complete,
-                traffic.BytesFetched, traffic.Requests, traffic.Retries);
+                traffic.BytesFetched, traffic.Requests, traffic.Retries)
+            {
+                CacheHits = endStore.CacheUsed ? traffic.CacheHits : null, CacheMisses = endStore.CacheUsed ? traffic.CacheMisses : null,
+            };
             lock (_lock) _rows.Add(row);
             closed?.Invoke(row);
         }
@@ -73,7 +76,7 @@ internal sealed class EpochReads(Action<EpochRead>? closed = null)
 
 /// <summary>
 /// One epoch as read: its samples, seconds and read rate, the image bytes handed on, whether it was read to its end, and
-/// its object-storage traffic.
+/// its object-storage traffic (and the shard cache's hits and misses).
 /// </summary>
 internal sealed record EpochRead(
     [property: JsonPropertyName("epoch")] int Epoch,
@@ -84,4 +87,9 @@ internal sealed record EpochRead(
     [property: JsonPropertyName("complete")] bool Complete,
     [property: JsonPropertyName("bytes_fetched")] long BytesFetched,
     [property: JsonPropertyName("store_requests")] long StoreRequests,
-    [property: JsonPropertyName("store_retries")] long StoreRetries);
+    [property: JsonPropertyName("store_retries")] long StoreRetries)
+{
+    /// <summary>With a shard cache: the epoch's objects served from an intact entry, and those fetched (or read directly).</summary>
+    [JsonPropertyName("cache_hits"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? CacheHits { get; init; }
+    [JsonPropertyName("cache_misses"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? CacheMisses { get; init; }
+}

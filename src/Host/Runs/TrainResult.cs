@@ -45,6 +45,11 @@ internal sealed record TrainResult
     [JsonPropertyName("store_retries"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? StoreRetries { get; init; }
     [JsonPropertyName("bytes_fetched"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? BytesFetched { get; init; }
 
+    /// <summary>The local shard cache (Data:CacheDir): objects served from an intact entry, objects fetched (or read directly for want of room), and the cache folder's bytes on disk; absent without a cache.</summary>
+    [JsonPropertyName("cache_hits"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? CacheHits { get; init; }
+    [JsonPropertyName("cache_misses"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? CacheMisses { get; init; }
+    [JsonPropertyName("cache_bytes"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? CacheBytes { get; init; }
+
     /// <summary>Each epoch as this process read it (samples handed to the pipeline, seconds, object-storage traffic); the last one partial when training stopped inside it.</summary>
     [JsonPropertyName("epochs"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<EpochRead>? Epochs { get; init; }
 

@@ -14,4 +14,7 @@ internal sealed class JobFigures
     public long? StoreRequests { get; set; }
     public long? StoreRetries { get; set; }
     public long? BytesFetched { get; set; }
+    public long? CacheHits { get; set; }
+    public long? CacheMisses { get; set; }
+    public long? CacheBytes { get; set; }
 }

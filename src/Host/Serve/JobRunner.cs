@@ -260,6 +260,7 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
                 figures.Epoch = status.Epoch;
                 figures.BadSamples = status.BadSamples;
                 (figures.StoreRequests, figures.StoreRetries, figures.BytesFetched) = (status.StoreRequests, status.StoreRetries, status.BytesFetched);
+                (figures.CacheHits, figures.CacheMisses, figures.CacheBytes) = (status.CacheHits, status.CacheMisses, status.CacheBytes);
                 try { store.UpdateFigures(job.Id, status.Step, status.Loss, status.LearningRate, status.ImagesPerSec, status.Starvation, status.EtaSeconds); }
                 catch (Microsoft.Data.Sqlite.SqliteException) { } // a full disk: the live figures stay in memory, the job goes on
             }

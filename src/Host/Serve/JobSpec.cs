@@ -10,8 +10,11 @@ namespace Contrastive.Host.Serve;
 /// </summary>
 internal static class JobSpec
 {
-    /// <summary>Options the server sets itself: the run folder and whether to resume.</summary>
-    private static readonly string[] ServerSet = ["out", "resume"];
+    /// <summary>
+    /// Options the server sets itself: the run folder, whether to resume, and the shard cache (a folder on the service's
+    /// machine: Data:CacheDir in the service's environment, shared by its jobs, never one a job names).
+    /// </summary>
+    private static readonly string[] ServerSet = ["out", "resume", "cache"];
 
     /// <summary>Online evaluation's interval in a job whose spec does not give eval_every (0 turns it off).</summary>
     public const long DefaultEvalEvery = 500;
@@ -98,7 +101,9 @@ internal static class JobSpec
         foreach (var p in doc.RootElement.EnumerateObject())
         {
             if (ServerSet.Contains(p.Name))
-                throw new JobSpecException(p.Name, $"{p.Name}: set by the server (each job trains in its own folder under the state directory, and resumes by itself)");
+                throw new JobSpecException(p.Name, p.Name == "cache"
+                    ? "cache: set by the server (its operator gives the jobs one shard cache: CONTRASTIVE_Data__CacheDir in the service's environment)"
+                    : $"{p.Name}: set by the server (each job trains in its own folder under the state directory, and resumes by itself)");
             if (ServiceFields.Contains(p.Name)) continue;
             if (!fields.TryGetValue(p.Name, out string? key))
                 throw new JobSpecException(p.Name, $"{p.Name}: not a train setting; the settings are {string.Join(", ", fields.Keys.Concat(ServiceFields).Order(StringComparer.Ordinal))}");

@@ -21,6 +21,9 @@ internal sealed class ServeMetrics : IDisposable
     private static readonly Gauge StoreRequests = Metrics.CreateGauge("contrastive_job_store_requests", "Object-storage requests the running job's rank 0 has made (data, checkpoints).", "job");
     private static readonly Gauge StoreRetries = Metrics.CreateGauge("contrastive_job_store_retries", "Object-storage requests the running job's rank 0 has retried after a transient failure.", "job");
     private static readonly Gauge BytesFetched = Metrics.CreateGauge("contrastive_job_store_bytes_fetched", "Bytes of object bodies the running job's rank 0 has received.", "job");
+    private static readonly Gauge CacheHits = Metrics.CreateGauge("contrastive_job_cache_hits", "Shards the running job's rank 0 read from its local shard cache (Data:CacheDir).", "job");
+    private static readonly Gauge CacheMisses = Metrics.CreateGauge("contrastive_job_cache_misses", "Shards the running job's rank 0 had to fetch into its shard cache (or read directly).", "job");
+    private static readonly Gauge CacheBytes = Metrics.CreateGauge("contrastive_job_cache_bytes", "Bytes on disk of the running job's shard cache folder.", "job");
     private static readonly Gauge Restarts = Metrics.CreateGauge("contrastive_job_restarts", "Times the job was resumed after an interruption.", "job");
 
     private readonly JobStore _store;
@@ -55,6 +58,9 @@ internal sealed class ServeMetrics : IDisposable
             if (live?.StoreRequests is { } requests) StoreRequests.WithLabels(j.Id).Set(requests);
             if (live?.StoreRetries is { } retries) StoreRetries.WithLabels(j.Id).Set(retries);
             if (live?.BytesFetched is { } fetched) BytesFetched.WithLabels(j.Id).Set(fetched);
+            if (live?.CacheHits is { } hits) CacheHits.WithLabels(j.Id).Set(hits);
+            if (live?.CacheMisses is { } misses) CacheMisses.WithLabels(j.Id).Set(misses);
+            if (live?.CacheBytes is { } cached) CacheBytes.WithLabels(j.Id).Set(cached);
             Restarts.WithLabels(j.Id).Set(j.Restarts);
             foreach (var state in JobStates.All) State.WithLabels(j.Id, state).Set(state == j.State ? 1 : 0);
         }

@@ -100,14 +100,18 @@ public static class ShuffleBuffer
     /// buffer when it <see cref="ReadPlan.Mixes"/>, else one unit after the other with the samples of each piece permuted.
     /// <paramref name="read"/> gives a unit's pieces in stored order (all samples, no split), <paramref name="size"/> what
     /// a unit holds in the buffer at a time; <paramref name="source"/> names chunks that mix several shards.
+    /// <paramref name="ahead"/>, when given, is told before the first read every unit this pass will read, in the order
+    /// it will start them (what a cache prefetches).
     /// </summary>
     internal static async IAsyncEnumerable<SampleChunk> ReadAsync<T>(List<T> units, Func<T, UnitSize> size,
         Func<T, int, CancellationToken, IAsyncEnumerable<SampleChunk>> read, ReadPlan plan, string source,
-        [EnumeratorCancellation] CancellationToken ct = default)
+        Action<IReadOnlyList<T>>? ahead = null, [EnumeratorCancellation] CancellationToken ct = default)
     {
         if (!plan.Mixes)
         {
-            foreach (var (position, unit) in SampleOrder.Units(units, plan))
+            var order = SampleOrder.Units(units, plan).ToList();
+            ahead?.Invoke(order.Select(u => u.Unit).ToList());
+            foreach (var (position, unit) in order)
             {
                 ct.ThrowIfCancellationRequested();
                 int offset = 0;
@@ -123,10 +127,11 @@ public static class ShuffleBuffer
         }
 
         var mine = Mine(units, plan);
-        foreach (var g in Groups(mine.Select(m => size(m.Unit)).ToList(), plan))
+        var groups = Groups(mine.Select(m => size(m.Unit)).ToList(), plan).Where(g => !plan.Skips(mine[g.Start].Position)).ToList();
+        ahead?.Invoke(groups.SelectMany(g => mine.GetRange(g.Start, g.Count).Select(m => m.Unit)).ToList());
+        foreach (var g in groups)
         {
             int first = mine[g.Start].Position;
-            if (plan.Skips(first)) continue;
             ct.ThrowIfCancellationRequested();
             int skip = plan.SkipCount(int.MaxValue, first, 0);
             await foreach (var chunk in MixAsync(mine.GetRange(g.Start, g.Count), first, skip, read, plan, source, ct).ConfigureAwait(false))

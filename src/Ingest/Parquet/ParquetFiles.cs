@@ -9,11 +9,13 @@ namespace Contrastive.Ingest;
 internal sealed class ParquetFiles(ObjectStoreOptions store, int capacity = 8) : IAsyncDisposable
 {
     private readonly LinkedList<(string Path, Stream Stream, IRangeReadable Ranges, ParquetReader Reader)> _open = new();
+    private readonly List<ParquetReader> _retired = [];
 
     /// <summary>The reader of <paramref name="path"/> (opened, or the one already open) and its positional reads.</summary>
     /// <exception cref="ShardFormatException">The shard cannot be opened or is not Parquet.</exception>
-    public async ValueTask<(ParquetReader Reader, IRangeReadable Ranges)> GetAsync(string path, long? size, CancellationToken ct)
+    public async ValueTask<(ParquetReader Reader, IRangeReadable Ranges)> GetAsync(string path, long? size, CancellationToken ct, CacheSession? cache = null)
     {
+        await RetireAsync().ConfigureAwait(false);
         for (var node = _open.First; node is not null; node = node.Next)
         {
             if (!string.Equals(node.Value.Path, path, StringComparison.Ordinal)) continue;
@@ -24,7 +26,7 @@ internal sealed class ParquetFiles(ObjectStoreOptions store, int capacity = 8) :
             }
             return (node.Value.Reader, node.Value.Ranges);
         }
-        var (stream, ranges) = await ShardStorage.OpenAsync(path, size, store, ct).ConfigureAwait(false);
+        var (stream, ranges) = await ShardStorage.OpenAsync(path, size, store, ct, cache).ConfigureAwait(false);
         ParquetReader reader;
         try
         {
@@ -46,14 +48,34 @@ internal sealed class ParquetFiles(ObjectStoreOptions store, int capacity = 8) :
         return (reader, ranges);
     }
 
+    /// <summary>Closes <paramref name="path"/> if it is open (its reads are over: what it holds open is let go now).</summary>
+    public void Close(string path)
+    {
+        for (var node = _open.First; node is not null; node = node.Next)
+        {
+            if (!string.Equals(node.Value.Path, path, StringComparison.Ordinal)) continue;
+            _open.Remove(node);
+            node.Value.Stream.Dispose(); // the file goes now; the reader (async disposal only) at the next open or the end
+            _retired.Add(node.Value.Reader);
+            return;
+        }
+    }
+
     private static async ValueTask CloseAsync(Stream stream, ParquetReader reader)
     {
         await reader.DisposeAsync().ConfigureAwait(false);
         await stream.DisposeAsync().ConfigureAwait(false);
     }
 
+    private async ValueTask RetireAsync()
+    {
+        foreach (var reader in _retired) await reader.DisposeAsync().ConfigureAwait(false);
+        _retired.Clear();
+    }
+
     public async ValueTask DisposeAsync()
     {
+        await RetireAsync().ConfigureAwait(false);
         while (_open.First is { } node)
         {
             _open.RemoveFirst();

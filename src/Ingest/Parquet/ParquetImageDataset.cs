@@ -82,16 +82,33 @@ public sealed class ParquetImageDataset : IImageDataset, IShardUnits
     {
         await using var files = new ParquetFiles(_store);
         using var raw = new BinaryColumnReader();
+        CacheSession? cache = null;
 
         async IAsyncEnumerable<SampleChunk> ReadUnit((int Shard, int RowGroup) part, int position, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
         {
             var shard = Shards[part.Shard];
-            var (reader, ranges) = await files.GetAsync(shard.Path, shard.Size, token).ConfigureAwait(false);
-            yield return await shard.ReadRowGroupAsync(reader, part.RowGroup, plan.Epoch, position, ranges, raw, token, plan.Captions).ConfigureAwait(false);
+            var (reader, ranges) = await files.GetAsync(shard.Path, shard.Size, token, cache).ConfigureAwait(false);
+            var chunk = await shard.ReadRowGroupAsync(reader, part.RowGroup, plan.Epoch, position, ranges, raw, token, plan.Captions).ConfigureAwait(false);
+            cache?.UnitDone(shard.Path);
+            yield return chunk;
         }
 
-        await foreach (var chunk in ShuffleBuffer.ReadAsync(Parts(), p => Size(p), ReadUnit, plan, Uri, ct).ConfigureAwait(false))
-            yield return chunk;
+        // With a shard cache, the pass's row groups in order tell it which shards to fetch ahead and when each is done with.
+        void Ahead(IReadOnlyList<(int Shard, int RowGroup)> units)
+        {
+            cache = CacheSession.Start(_store, units.Select(u => (Shards[u.Shard].Path, Shards[u.Shard].Size)));
+            if (cache is not null) cache.Finished = files.Close;
+        }
+
+        try
+        {
+            await foreach (var chunk in ShuffleBuffer.ReadAsync(Parts(), p => Size(p), ReadUnit, plan, Uri, Ahead, ct).ConfigureAwait(false))
+                yield return chunk;
+        }
+        finally
+        {
+            if (cache is not null) await cache.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>Every row group as (shard, row group), in stored order: the read units.</summary>

@@ -56,7 +56,7 @@ public sealed class ParquetSeriesDataset : IImageDataset, IShardUnits
             yield return (await ReadRowGroupAsync(reader, shard, part.RowGroup, plan.Epoch, position, token).ConfigureAwait(false)).ToSampleChunk();
         }
 
-        await foreach (var chunk in ShuffleBuffer.ReadAsync(Parts(), Size, ReadUnit, plan, Uri, ct).ConfigureAwait(false))
+        await foreach (var chunk in ShuffleBuffer.ReadAsync(Parts(), Size, ReadUnit, plan, Uri, ct: ct).ConfigureAwait(false))
             yield return chunk;
     }
 

@@ -15,6 +15,12 @@ public static class ObjectStore
 {
     private static readonly ConcurrentDictionary<string, IAmazonS3> Clients = new();
 
+    /// <summary>Each listed object's ETag as the latest listing of this process gave it (the shard cache's check of an object's version).</summary>
+    private static readonly ConcurrentDictionary<string, string> ETags = new(StringComparer.Ordinal);
+
+    /// <summary>The ETag of <paramref name="uri"/> from this process's latest listing, or null when it was not listed.</summary>
+    internal static string? ListedETag(string uri) => ETags.TryGetValue(uri, out var etag) ? etag : null;
+
     public static bool IsS3(string uri) => uri.StartsWith("s3://", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Splits s3://bucket/key into its parts.</summary>
@@ -96,7 +102,11 @@ public static class ObjectStore
                 var response = await StoreRetry.RunAsync(uri, "listing", options ?? new(), t => client.ListObjectsV2Async(request, t), ct).ConfigureAwait(false);
                 foreach (var o in response.S3Objects ?? [])
                     if (extensions.Any(e => o.Key.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
-                        found.Add(($"s3://{bucket}/{o.Key}", o.Size ?? 0));
+                    {
+                        string objectUri = $"s3://{bucket}/{o.Key}";
+                        found.Add((objectUri, o.Size ?? 0));
+                        if (!string.IsNullOrEmpty(o.ETag)) ETags[objectUri] = o.ETag;
+                    }
                 if (response.IsTruncated != true) break;
                 request.ContinuationToken = response.NextContinuationToken;
             }

@@ -34,4 +34,15 @@ public sealed class ObjectStoreOptions
     /// before they go up. Default: TMPDIR/contrastive-s3/BUCKET/PREFIX.
     /// </summary>
     public string? WorkFolder { get; set; }
+
+    /// <summary>The local shard cache reads go through (null: none). Set with <see cref="WithCache"/>.</summary>
+    internal ShardCacheOptions? Cache { get; private set; }
+
+    /// <summary>A copy of these options whose shard reads go through the local cache <paramref name="cache"/> (null: no cache).</summary>
+    public ObjectStoreOptions WithCache(ShardCacheOptions? cache)
+    {
+        var copy = (ObjectStoreOptions)MemberwiseClone();
+        copy.Cache = cache;
+        return copy;
+    }
 }

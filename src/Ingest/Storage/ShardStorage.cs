@@ -1,13 +1,17 @@
 namespace Contrastive.Ingest;
 
-/// <summary>Opens a shard, local or in object storage, as a seekable stream plus positional reads.</summary>
+/// <summary>Opens a shard, local or in object storage (or its copy in the shard cache), as a seekable stream plus positional reads.</summary>
 internal static class ShardStorage
 {
     /// <param name="store">Object storage's requests and retries (s3:// shards).</param>
-    public static async Task<(Stream Stream, IRangeReadable Ranges)> OpenAsync(string shard, long? length, ObjectStoreOptions store, CancellationToken ct)
+    /// <param name="cache">The read pass's shard cache: an s3:// shard it holds is read from its local copy.</param>
+    public static async Task<(Stream Stream, IRangeReadable Ranges)> OpenAsync(string shard, long? length, ObjectStoreOptions store, CancellationToken ct,
+        CacheSession? cache = null)
     {
         if (ObjectStore.IsS3(shard))
         {
+            if (cache is not null && await cache.OpenAsync(shard, ct).ConfigureAwait(false) is EntryStream local)
+                return (local, new LocalRangeReader(local.Handle, shard));
             var s3 = await S3ReadStream.OpenAsync(shard, length, store, ct).ConfigureAwait(false);
             return (s3, s3);
         }

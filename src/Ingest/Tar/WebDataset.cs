@@ -80,13 +80,14 @@ public sealed class WebDataset : IImageDataset, IShardUnits
     public async IAsyncEnumerable<SampleChunk> ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
         long pieceBytes = plan.Mixes ? PieceBytes(plan) : long.MaxValue;
+        CacheSession? cache = null;
 
         async IAsyncEnumerable<SampleChunk> ReadUnit(int s, int position, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
         {
             var (shard, size) = _shards[s];
             long next = (long)s << 32;
             int part = 0;
-            await foreach (var (samples, owner) in ReadShardAsync(shard, size, ChunkSize, _store, token, pieceBytes).ConfigureAwait(false))
+            await foreach (var (samples, owner) in ReadShardAsync(shard, size, ChunkSize, _store, token, pieceBytes, cache).ConfigureAwait(false))
             {
                 int n = samples.Count;
                 var images = new ReadOnlyMemory<byte>[n];
@@ -107,11 +108,20 @@ public sealed class WebDataset : IImageDataset, IShardUnits
                 if (captions is not null) problems = SampleChunk.MarkMissingCaptions(captions, problems);
                 yield return new SampleChunk(shard, part++, plan.Epoch, images, labels, indices, keys, owner) { Unit = position, Captions = captions, Problems = problems };
             }
+            cache?.UnitDone(shard);
         }
 
         var sizes = UnitSizesFor(plan);
-        await foreach (var chunk in ShuffleBuffer.ReadAsync(Enumerable.Range(0, _shards.Count).ToList(), s => sizes[s], ReadUnit, plan, Uri, ct).ConfigureAwait(false))
-            yield return chunk;
+        try
+        {
+            await foreach (var chunk in ShuffleBuffer.ReadAsync(Enumerable.Range(0, _shards.Count).ToList(), s => sizes[s], ReadUnit, plan, Uri,
+                units => cache = CacheSession.Start(_store, units.Select(s => _shards[s])), ct).ConfigureAwait(false))
+                yield return chunk;
+        }
+        finally
+        {
+            if (cache is not null) await cache.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -154,9 +164,9 @@ public sealed class WebDataset : IImageDataset, IShardUnits
     IReadOnlyList<UnitSize> IShardUnits.UnitSizes(ReadPlan plan) => UnitSizesFor(plan);
 
     private static async IAsyncEnumerable<(List<TarShardReader.TarSample>, PooledBuffers)> ReadShardAsync(string shard, long? size, int groupSize, ObjectStoreOptions store,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, long groupBytes = long.MaxValue)
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, long groupBytes = long.MaxValue, CacheSession? cache = null)
     {
-        var (stream, _) = await ShardStorage.OpenAsync(shard, size, store, ct).ConfigureAwait(false);
+        var (stream, _) = await ShardStorage.OpenAsync(shard, size, store, ct, cache).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
             Stream source = shard.EndsWith(".tar", StringComparison.OrdinalIgnoreCase) ? stream : new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);

@@ -28,6 +28,11 @@ internal sealed record RunStatus(
     [JsonPropertyName("store_retries"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? StoreRetries { get; init; }
     [JsonPropertyName("bytes_fetched"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? BytesFetched { get; init; }
 
+    /// <summary>The local shard cache (Data:CacheDir): objects served from an intact entry, objects fetched (or read directly for want of room), and the cache folder's bytes on disk; absent without a cache.</summary>
+    [JsonPropertyName("cache_hits"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? CacheHits { get; init; }
+    [JsonPropertyName("cache_misses"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? CacheMisses { get; init; }
+    [JsonPropertyName("cache_bytes"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? CacheBytes { get; init; }
+
     public static RunStatus From(LoopStatus s)
     {
         var store = Contrastive.Ingest.ObjectStoreStats.Snapshot();
@@ -36,6 +41,8 @@ internal sealed record RunStatus(
             s.EtaSeconds is { } eta ? Finite(eta) : null, s.BadSamples, Environment.ProcessId, DateTimeOffset.UtcNow)
         {
             StoreRequests = used ? store.Requests : null, StoreRetries = used ? store.Retries : null, BytesFetched = used ? store.BytesFetched : null,
+            CacheHits = store.CacheUsed ? store.CacheHits : null, CacheMisses = store.CacheUsed ? store.CacheMisses : null,
+            CacheBytes = store.CacheUsed ? store.CacheBytesOnDisk : null,
         };
     }
 

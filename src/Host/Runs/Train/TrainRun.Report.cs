@@ -37,6 +37,8 @@ internal sealed partial class TrainRun
                 if (result.KnnTop1 is { } k) notes.Add(string.Create(ic, $"kNN top-1 on the held-out split: trained {k:F4}, random init {result.KnnTop1RandomInit:F4}."));
                 if (result.Retrieval is { } r && result.RetrievalRandomInit is { } r0)
                     notes.Add(string.Create(ic, $"Image-text retrieval on {r.Samples} held-out pairs: image→text R@1 {r.ImageToTextR1:F4}, R@5 {r.ImageToTextR5:F4}; text→image R@1 {r.TextToImageR1:F4}, R@5 {r.TextToImageR5:F4}; random init R@1 {r0.ImageToTextR1:F4} and {r0.TextToImageR1:F4}."));
+                if (result.StoreRequests is { } requests)
+                    notes.Add(string.Create(ic, $"Object storage: {requests} requests, {result.StoreRetries} retried, {result.BytesFetched / 1e6:F1} MB fetched{(result.CacheHits is { } hits ? $"; shard cache ({settings.Data.CacheDir}): {hits} hit(s), {result.CacheMisses} miss(es), {result.CacheBytes / 1e6:F1} MB on disk" : "")}."));
                 if (result.ProbeTop1 is { } p) notes.Add(string.Create(ic, $"Linear probe top-1 on the held-out split: trained {p:F4}, random init {result.ProbeTop1RandomInit:F4}."));
                 notes.AddRange(_setup);
                 report = new ProfileReport

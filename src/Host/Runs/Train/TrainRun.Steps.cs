@@ -224,6 +224,8 @@ internal sealed partial class TrainRun
         {
             StoreRequests = store.Requests > 0 ? store.Requests : null, StoreRetries = store.Requests > 0 ? store.Retries : null,
             BytesFetched = store.Requests > 0 ? store.BytesFetched : null,
+            CacheHits = store.CacheUsed ? store.CacheHits : null, CacheMisses = store.CacheUsed ? store.CacheMisses : null,
+            CacheBytes = store.CacheUsed ? store.CacheBytesOnDisk : null,
             Steps = trainer.Step, Samples = trainer.Samples, Seconds = Math.Round(outcome.Seconds, 2), FinalLoss = outcome.MeanLoss,
             InputBound = outcome.WaitShare,
             Checkpoint = outcome.Checkpoint is null ? null : Path.GetFullPath(outcome.Checkpoint),
