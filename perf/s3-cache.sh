@@ -4,10 +4,11 @@
 # round (epoch 0 cold: every shard fetched; epoch 1 from the cache). Prints each round's per-epoch images/s, then the
 # medians and the ratios s3/local per epoch.
 #
-# Usage: bash perf/s3-cache.sh [IMAGES=24000] [SHARD_MB=1] [LATENCY_MS=20] [ROUNDS=5] [STAGE=all]
+# Usage: bash perf/s3-cache.sh [IMAGES=24000] [SHARD_MB=4] [LATENCY_MS=20] [ROUNDS=5] [STAGE=all] [SIZE=160]
+#   SIZE: the demo images' width and height in pixels (JPEG q90).
 # Needs a Release build (dotnet build -c Release src/Host) and s3rver in tests/tools/node_modules (tests/test.sh installs it).
 set -euo pipefail
-IMAGES=${1:-24000}; SHARD_MB=${2:-1}; LATENCY=${3:-20}; ROUNDS=${4:-5}; STAGE=${5:-all}
+IMAGES=${1:-24000}; SHARD_MB=${2:-4}; LATENCY=${3:-20}; ROUNDS=${4:-5}; STAGE=${5:-all}; SIZE=${6:-160}
 root=$(cd "$(dirname "$0")/.." && pwd)
 dll=$root/src/Host/bin/Release/net10.0/contrastive.dll
 s3rver=$root/tests/tools/node_modules/s3rver/bin/s3rver.js
@@ -17,10 +18,10 @@ work=$(mktemp -d /tmp/s3-cache-XXXX)
 cleanup() { kill "${proxy:-}" "${server:-}" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-data=$root/data/cache-bench-$IMAGES-$SHARD_MB
+data=$root/data/cache-bench-$IMAGES-$SHARD_MB-$SIZE
 if [ ! -f "$data/.complete" ]; then
   rm -rf "$data" "$work/raw"
-  dotnet "$dll" demo-data --output "$work/raw" --count "$IMAGES" 2>/dev/null
+  dotnet "$dll" demo-data --output "$work/raw" --count "$IMAGES" --width "$SIZE" --height "$SIZE" --quality 90 2>/dev/null
   dotnet "$dll" pack --input "$work/raw" --output "$data" --shard-size-mb "$SHARD_MB" 2>/dev/null
   touch "$data/.complete"
 fi
@@ -35,7 +36,7 @@ for i in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break
 AWS_ENDPOINT_URL_S3=http://127.0.0.1:$port dotnet run -c Release --project "$root/perf" -- s3-upload "$data" s3://bench/cache/ > /dev/null
 export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$pport
 
-epochs() { python3 -c 'import json,sys; r=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(" ".join(f"{e[\"images_per_sec\"]}" for e in r["epochs"]), r.get("bytes_fetched",0), " ".join(str(e.get("cache_hits","-")) for e in r["epochs"]))'; }
+epochs() { python3 -c 'import json,sys; r=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(" ".join(str(e["images_per_sec"]) for e in r["epochs"]), r.get("bytes_fetched",0), " ".join(str(e.get("cache_hits","-")) for e in r["epochs"]))'; }
 run() { dotnet "$dll" bench --stage "$STAGE" --epochs 2 --workers 2 --batch-size 128 --json "$@" 2>/dev/null | epochs; }
 local0=(); local1=(); s30=(); s31=()
 for r in $(seq 1 "$ROUNDS"); do
@@ -45,6 +46,7 @@ for r in $(seq 1 "$ROUNDS"); do
   echo "round $r: local $l0 $l1 | s3 + cache $c0 (cold) $c1 (cached) images/s; fetched $((fetched / 1000000)) MB; cache hits by epoch $h0 $h1"
   local0+=("$l0"); local1+=("$l1"); s30+=("$c0"); s31+=("$c1")
 done
+echo "CPU time of the store's side over all rounds (s3rver, the latency proxy): $(ps -o cputime= -p "$server" | tr -d ' '), $(ps -o cputime= -p "$proxy" | tr -d ' ')"
 python3 - "${local0[*]}" "${local1[*]}" "${s30[*]}" "${s31[*]}" <<'PY'
 import statistics, sys
 l0, l1, c0, c1 = ([float(x) for x in a.split()] for a in sys.argv[1:5])

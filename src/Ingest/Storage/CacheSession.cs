@@ -217,7 +217,7 @@ internal sealed class CacheSession : IAsyncDisposable
                 throw;
             }
             Count(item, hit: false);
-            var held = _cache.TryOpen(item.Key, item.Size) ?? throw new IOException($"the shard cache's entry of '{item.Uri}' was deleted as it was written");
+            var held = _cache.TryOpen(item.Key, item.Size, verify: false) ?? throw new IOException($"the shard cache's entry of '{item.Uri}' was deleted as it was written");
             Set(item, State.Ready, held);
         }
         finally

@@ -57,10 +57,11 @@ internal sealed class ShardCache
     public string PathOf(string key) => Path.Combine(_objects, key + Suffix);
 
     /// <summary>
-    /// The entry of <paramref name="key"/> opened read-only (held until disposed), after checking its length and checksum;
+    /// The entry of <paramref name="key"/> opened read-only (held until disposed), after checking its length and checksum
+    /// (<paramref name="verify"/> false: its length only, for an entry this process has just written and hashed);
     /// null when there is none, it is being deleted, or it is damaged (then it is deleted, and counted).
     /// </summary>
-    public FileStream? TryOpen(string key, long size)
+    public FileStream? TryOpen(string key, long size, bool verify = true)
     {
         string path = PathOf(key);
         FileStream file;
@@ -73,7 +74,7 @@ internal sealed class ShardCache
             return null; // absent, or held exclusively by a process deleting it
         }
         bool valid;
-        try { valid = Verify(file, size); }
+        try { valid = verify ? Verify(file, size) : file.Length == size + TrailerBytes; }
         catch (IOException) { valid = false; }
         if (valid)
         {
