@@ -12,12 +12,19 @@ public sealed partial class ContrastiveTrainer
     /// </summary>
     public Func<int, long[]>? ShuffleBuffer { get; set; }
 
+    /// <summary>A resume on another number of processes this run reads under (kept in its checkpoints until those epochs are read).</summary>
+    public ReadReshard? Reshard { get; set; }
+
+    /// <summary>Whether <see cref="Restore"/> takes a checkpoint written by another number of processes (the data can be dealt anew: shard data).</summary>
+    public bool AcceptsOtherWorldSize { get; set; }
+
     /// <summary>The checkpoint header for this run at its current step.</summary>
     public CheckpointInfo Describe(double seconds, ReadCursor? cursor, int epoch = 0) => new()
     {
         Method = Registration.Name, Encoder = Registration.Data == MethodData.Images ? _o.Encoder : Registration.Name, SmallImages = _o.SmallStem(Context.ImageSize), ConvNetPool = _o.ConvNetPool,
         ImageSize = Context.ImageSize, Channels = Context.Channels, MethodOptions = Registration.SerializeOptions(Context.Options),
         Step = Step, Samples = Samples, Epoch = cursor?.Epoch ?? epoch, Cursor = cursor, Seconds = seconds, Seed = _o.Seed, ShuffleBuffer = ShuffleBuffer?.Invoke(cursor?.Epoch ?? epoch),
+        Reshard = Reshard is { LastEpoch: { } last } r && (cursor?.Epoch ?? epoch) <= last ? r : null,
     };
 
     /// <summary>
@@ -49,8 +56,17 @@ public sealed partial class ContrastiveTrainer
         return store.Write(info, ModuleState.Save(Method.Model), state);
     }
 
-    /// <summary>This rank's resume point in a checkpoint: its own cursor in a data-parallel one.</summary>
-    public ReadCursor? CursorOf(CheckpointInfo info) => info.RankCursors is { } all && Group.Rank < all.Length ? all[Group.Rank] : info.Cursor;
+    /// <summary>This rank's resume point in a checkpoint: its own cursor in a data-parallel one; none when it was written by another number of processes (see <see cref="ReshardOf"/>).</summary>
+    public ReadCursor? CursorOf(CheckpointInfo info) => info.WorldSize != Group.WorldSize ? null
+        : info.RankCursors is { } all && Group.Rank < all.Length ? all[Group.Rank] : info.Cursor;
+
+    /// <summary>
+    /// How a checkpoint's data is read on: the earlier ranks and their cursors when it was written by another number of
+    /// processes, or the resume on another number it still reads under; null when each rank simply continues its own share.
+    /// </summary>
+    public static ReadReshard? ReshardOf(CheckpointInfo info, int worldSize) => info.WorldSize != worldSize
+        ? new ReadReshard(info.WorldSize, info.RankCursors ?? [info.Cursor])
+        : info.Reshard is { } r && r.Applies(info.Cursor?.Epoch ?? info.Epoch) ? r : null;
 
     /// <summary>Restores model, optimizer, method state and position from a checkpoint of the same method and settings.</summary>
     /// <exception cref="InvalidDataException">The checkpoint was made by another method or with other settings; the message says which.</exception>
@@ -71,10 +87,14 @@ public sealed partial class ContrastiveTrainer
             differences.Add($"{Registration.Section} options {info.MethodOptions} (this run: {mine.MethodOptions})");
         if (differences.Count > 0)
             throw new InvalidDataException($"Checkpoint '{data.Path}' was made with {string.Join("; ", differences)}. Use a new --out or the same settings.");
-        if (info.WorldSize != Group.WorldSize)
+        if (info.WorldSize != Group.WorldSize && !AcceptsOtherWorldSize)
             throw new InvalidDataException($"Checkpoint '{data.Path}' was written by {info.WorldSize} process(es) reading disjoint parts of the data; this run has " +
                 $"{Group.WorldSize}. Resume with the same number (mpirun -np {info.WorldSize} …), or start a new --out: each rank's place in the epoch " +
-                "belongs to its own share of the data.");
+                "belongs to its own share of the data, and only shard data (Parquet, tar) can be dealt anew.");
+        if (info.WorldSize != Group.WorldSize && info.Reshard is { } earlier && earlier.Applies(info.Cursor?.Epoch ?? info.Epoch))
+            throw new InvalidDataException($"Checkpoint '{data.Path}' was written by {info.WorldSize} process(es) still reading what {earlier.WorldSize} left of epoch " +
+                $"{info.Cursor?.Epoch ?? info.Epoch}; this run has {Group.WorldSize}. Resume with {info.WorldSize} (mpirun -np {info.WorldSize} …) until that epoch is read, " +
+                "then with any number.");
         ModuleState.Load(Method.Model, data.Model);
         // Format 1 wrote the optimizer's state alone for methods without state of their own, and parts for the others.
         if (info.Format < 2 && Method.SaveState().Length == 0)

@@ -7,7 +7,8 @@ namespace Contrastive.Host.Tests;
 /// <summary>
 /// `mpirun -np 2 contrastive train` for real (Open MPI from openmpi-bin): ranks read disjoint parts of Parquet shards and
 /// end with the same parameters; SIGTERM to one rank stops both at one step with one checkpoint; `--resume` under mpirun
-/// continues from it; a resume with another world size, or a world without a launcher, is refused with a clear message.
+/// continues from it; a resume with another number of processes deals what the earlier ranks left of the epoch over the new
+/// ones; a world without a launcher is refused with a clear message.
 /// </summary>
 public sealed class DistributedTrainTests() : TempFolderTest("ddp")
 {
@@ -93,11 +94,38 @@ public sealed class DistributedTrainTests() : TempFolderTest("ddp")
         Assert.Equal(JsonValueKind.Number, s0.GetProperty("knn_top1").ValueKind); // rank 0 evaluates
         Assert.Equal(JsonValueKind.Null, s1.GetProperty("knn_top1").ValueKind);
 
-        // 3. One process cannot take over two ranks' places in the data.
-        var (code3, _, err3) = await CliRunner.Run(["train", "--data", data, "--out", run, "--max-steps", (steps + 6).ToString(System.Globalization.CultureInfo.InvariantCulture), "--resume"]);
-        Assert.NotEqual(0, code3);
-        Assert.Contains("written by 2 process(es)", err3);
-        Assert.Contains("mpirun -np 2", err3);
+        // 3. One process takes over what the two ranks left of the epoch (dealt anew: every sample of it once, which
+        //    ReadCursorTests counts), and its checkpoint keeps the two ranks' places until that epoch is read.
+        string Steps(long n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var (code3, out3, err3) = await CliRunner.Run(["train", "--data", data, "--out", run, "--max-steps", Steps(steps + 6), "--max-minutes", "0", "--resume",
+            "--batch-size", "8", "--workers", "1", "--threads", "1", "--json"]);
+        Assert.True(code3 == 0, err3);
+        Assert.Contains("The checkpoint was written by 2 process(es), this run has 1: what they left of epoch 0 is dealt over the 1", err3);
+        var one = JsonDocument.Parse(out3.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal(steps + 6, one.GetProperty("steps").GetInt64());
+        Assert.Equal(steps + 3, one.GetProperty("resumed_from_step").GetInt64());
+        var third = CheckpointHeader(Path.Combine(run, $"ckpt-{steps + 6:D9}.ckpt"));
+        Assert.Equal(1, third.GetProperty("WorldSize").GetInt32());
+        Assert.Equal(2, third.GetProperty("Reshard").GetProperty("WorldSize").GetInt32());
+
+        // 4. Two processes may not take that over again before the epoch is read: its places belong to the one.
+        var (code4, out4, err4) = await Mpirun.Run(2, Dll, Train(data, run, "--max-steps", Steps(steps + 9), "--resume"), TimeSpan.FromMinutes(3), Folder, Path.Combine(Folder, "logs4"));
+        Assert.NotEqual(0, code4);
+        Assert.Contains("still reading what 2 left of epoch 0", out4 + err4 + Mpirun.RankOutput(Path.Combine(Folder, "logs4"), 0, "stderr"));
+
+        // 5. A one-process run, stopped inside its first epoch, resumes on two ranks, which share what it left.
+        string single = Path.Combine(Folder, "single"), logs5 = Path.Combine(Folder, "logs5");
+        var (code5, _, err5) = await CliRunner.Run(["train", "--data", data, "--out", single, "--max-steps", "4", "--max-minutes", "0",
+            "--batch-size", "8", "--workers", "1", "--threads", "1"]);
+        Assert.True(code5 == 0, err5);
+        var (code6, out6, err6) = await Mpirun.Run(2, Dll, Train(data, single, "--max-steps", "7", "--resume"),
+            TimeSpan.FromMinutes(3), Folder, logs5);
+        Assert.True(code6 == 0, $"mpirun exit {code6}\n{out6}\n{err6}");
+        Assert.Contains("The checkpoint was written by 1 process(es), this run has 2", Mpirun.RankOutput(logs5, 0, "stderr"));
+        var (u0, u1) = (Result(logs5, 0), Result(logs5, 1));
+        Assert.Equal(4, u0.GetProperty("resumed_from_step").GetInt64());
+        Assert.Equal(7, u1.GetProperty("steps").GetInt64());
+        Assert.Equal(u0.GetProperty("parameter_checksum").GetString(), u1.GetProperty("parameter_checksum").GetString());
     }
 
     [Theory]

@@ -50,6 +50,72 @@ public class ReadCursorTests
         await AssertResumesAnywhere(ds, rank1, (await Sequence(ds, rank1)).Count);
     }
 
+    /// <summary>
+    /// Old ranks read part of an epoch (each stopping at its own sample), then the rest is read by another number of ranks
+    /// (and, for the new ranks, stopped and resumed again with as many): every sample of the epoch exactly once.
+    /// </summary>
+    private static async Task AssertReshardReadsTheRestOnce(IImageDataset ds, ReadPlan plan, int oldWorld, int newWorld, int total)
+    {
+        var seen = new List<long>();
+        var cursors = new ReadCursor?[oldWorld];
+        for (int r = 0; r < oldWorld; r++)
+        {
+            var mine = await Sequence(ds, plan with { Rank = r, WorldSize = oldWorld });
+            int stop = mine.Count * (r + 1) / (oldWorld + 2); // each old rank stopped somewhere else (and rank 0 early)
+            seen.AddRange(mine.Take(stop).Select(x => x.Index));
+            cursors[r] = stop < mine.Count ? mine[stop].Cursor : mine[^1].Cursor with { Offset = mine[^1].Cursor.Offset + 1 };
+        }
+        var reshard = new ReadReshard(oldWorld, cursors);
+        for (int k = 0; k < newWorld; k++)
+        {
+            var share = plan with { Rank = k, WorldSize = newWorld, Reshard = reshard };
+            var rest = await Sequence(ds, share);
+            // New rank k stops halfway and resumes with its own cursor (as many processes): the same remainder.
+            if (rest.Count > 1)
+            {
+                int half = rest.Count / 2;
+                var again = await Sequence(ds, share with { From = rest[half].Cursor });
+                Assert.Equal(rest.Skip(half).Select(x => x.Index), again.Select(x => x.Index));
+            }
+            seen.AddRange(rest.Select(x => x.Index));
+        }
+        Assert.Equal(total, seen.Count);
+        Assert.Equal(total, seen.Distinct().Count());
+        // The next epoch is not resharded: ranks read their own shares.
+        Assert.False((plan with { Epoch = plan.Epoch + 1, Reshard = reshard }).Reshard!.Applies(plan.Epoch + 1));
+    }
+
+    [Fact]
+    public async Task An_epoch_left_by_two_ranks_is_finished_by_one_or_by_three_with_every_sample_once()
+    {
+        using var dir = new TempDir();
+        for (int s = 0; s < 4; s++) await ParquetImageShardWriter.WriteAsync(dir.File($"s{s}.parquet"), Rows(150, 150 * s), rowsPerRowGroup: 20);
+        var ds = await ParquetImageDataset.OpenAsync(dir.Path);
+        // Through the shuffle buffer (groups of row groups), and one row group at a time.
+        var mixed = new ReadPlan(3, 9, Shuffle: true, HoldoutSplit.None) { ShuffleBufferSamples = 100, ShuffleBufferBytes = 1 << 20 };
+        var single = mixed with { ShuffleBufferSamples = 0 };
+        foreach (var plan in new[] { mixed, single })
+        {
+            await AssertReshardReadsTheRestOnce(ds, plan, 2, 1, 600);
+            await AssertReshardReadsTheRestOnce(ds, plan, 1, 2, 600);
+            await AssertReshardReadsTheRestOnce(ds, plan, 2, 3, 600);
+        }
+        // Tar shards, streamed in pieces.
+        for (int s = 0; s < 5; s++)
+        {
+            using var file = File.Create(dir.File($"t{s}.tar"));
+            using var w = new TarWriter(file, TarEntryFormat.Pax);
+            for (int i = 0; i < 30; i++)
+            {
+                w.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, $"s{s}k{i:D2}.jpg") { DataStream = new MemoryStream([(byte)i, 1, 2]) });
+                w.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, $"s{s}k{i:D2}.cls") { DataStream = new MemoryStream("1"u8.ToArray()) });
+            }
+        }
+        var tars = await WebDataset.OpenAsync(dir.File("t*.tar"), chunkSize: 7);
+        await AssertReshardReadsTheRestOnce(tars, new ReadPlan(1, 4, Shuffle: true, HoldoutSplit.None) { ShuffleBufferSamples = 21, ShuffleBufferBytes = 1 << 20 }, 2, 1, 150);
+        await AssertReshardReadsTheRestOnce(tars, new ReadPlan(1, 4, Shuffle: true, HoldoutSplit.None) { ShuffleBufferSamples = 21, ShuffleBufferBytes = 1 << 20 }, 1, 2, 150);
+    }
+
     [Fact]
     public async Task Parquet_does_not_open_shards_before_the_cursor()
     {

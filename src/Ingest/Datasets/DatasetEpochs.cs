@@ -26,7 +26,7 @@ public static class DatasetEpochs
                 n += chunk.Count;
                 yield return chunk;
             }
-            if (n == 0 && !resumed) // a resumed epoch may have nothing left
+            if (n == 0 && !resumed && !plan.Resharded) // a resumed epoch may have nothing left, nor a rank's share of what a resharded one had
                 throw new InvalidOperationException($"The data at '{dataset.Uri}' has no samples to read in epoch {e} " +
                     $"(held-out fraction {plan.Split.Fraction:P0}, rank {plan.Rank} of {plan.WorldSize}).");
         }

@@ -33,6 +33,8 @@ internal static class SampleOrder
     /// </summary>
     public static IEnumerable<(int Position, int[] Samples, int Skipped)> Slices(int count, int unitSize, ReadPlan plan)
     {
+        if (plan.Resharded)
+            throw new NotSupportedException("Resuming on another number of processes needs shard data (Parquet or tar shards); an image folder or IDX file resumes with as many processes as wrote the checkpoint.");
         var order = new int[count];
         for (int i = 0; i < count; i++) order[i] = i;
         if (plan.Shuffle) Permute(order.AsSpan(), Rng(plan.Seed, plan.Epoch, -1));

@@ -54,6 +54,9 @@ public static class ShuffleBuffer
         return new ShuffleLayout(text, mine.Count, groups.Count, maxSamples, maxBytes, maxUnits);
     }
 
+    /// <summary>Whether <paramref name="dataset"/>'s epochs can be dealt anew over another number of processes (<see cref="ReadPlan.Reshard"/>): shard datasets.</summary>
+    public static bool CanReshard(IImageDataset dataset) => dataset is IShardUnits;
+
     private static string Mb(long bytes) => bytes >= 1 << 20 ? $"{(bytes / 1048576.0).ToString("N0", CultureInfo.InvariantCulture)} MiB"
         : $"{(bytes / 1024.0).ToString("N1", CultureInfo.InvariantCulture)} KiB";
 
@@ -107,6 +110,22 @@ public static class ShuffleBuffer
         Func<T, int, CancellationToken, IAsyncEnumerable<SampleChunk>> read, ReadPlan plan, string source,
         Action<IReadOnlyList<T>>? ahead = null, [EnumeratorCancellation] CancellationToken ct = default)
     {
+        if (plan.Resharded)
+        {
+            // A resume on another number of processes: what the old ranks left of this epoch, dealt over the new ones.
+            var items = ReshardItems(units, size, plan);
+            ahead?.Invoke(items.SelectMany(i => i.Units.Select(u => u.Unit)).ToList());
+            foreach (var (first, group, itemPlan) in items)
+            {
+                ct.ThrowIfCancellationRequested();
+                var chunks = itemPlan.Mixes
+                    ? MixAsync(group, first, itemPlan.SkipCount(int.MaxValue, first, 0), read, itemPlan, source, ct)
+                    : UnitAsync(group[0].Unit, first, read, itemPlan, ct);
+                await foreach (var chunk in chunks.ConfigureAwait(false)) yield return chunk;
+            }
+            yield break;
+        }
+
         if (!plan.Mixes)
         {
             var order = SampleOrder.Units(units, plan).ToList();
@@ -114,14 +133,7 @@ public static class ShuffleBuffer
             foreach (var (position, unit) in order)
             {
                 ct.ThrowIfCancellationRequested();
-                int offset = 0;
-                await foreach (var piece in read(unit, position, ct).ConfigureAwait(false))
-                {
-                    var selected = SampleOrder.Select(piece.At(position, offset), plan);
-                    offset += selected.Count;
-                    // A unit streamed in pieces (a tar shard): resuming inside it reads (but does not yield) the pieces before the cursor.
-                    if (plan.Trim(selected, position, selected.Offset) is { } chunk) yield return chunk;
-                }
+                await foreach (var chunk in UnitAsync(unit, position, read, plan, ct).ConfigureAwait(false)) yield return chunk;
             }
             yield break;
         }
@@ -137,6 +149,58 @@ public static class ShuffleBuffer
             await foreach (var chunk in MixAsync(mine.GetRange(g.Start, g.Count), first, skip, read, plan, source, ct).ConfigureAwait(false))
                 yield return chunk;
         }
+    }
+
+    /// <summary>One read unit without the buffer: its pieces in order, the samples of each permuted, less those before the plan's cursor.</summary>
+    private static async IAsyncEnumerable<SampleChunk> UnitAsync<T>(T unit, int position, Func<T, int, CancellationToken, IAsyncEnumerable<SampleChunk>> read,
+        ReadPlan plan, [EnumeratorCancellation] CancellationToken ct)
+    {
+        int offset = 0;
+        await foreach (var piece in read(unit, position, ct).ConfigureAwait(false))
+        {
+            var selected = SampleOrder.Select(piece.At(position, offset), plan);
+            offset += selected.Count;
+            // A unit streamed in pieces (a tar shard): resuming inside it reads (but does not yield) the pieces before the cursor.
+            if (plan.Trim(selected, position, selected.Offset) is { } chunk) yield return chunk;
+        }
+    }
+
+    /// <summary>
+    /// A resharded epoch (<see cref="ReadPlan.Reshard"/>): each old rank's mixing groups (or units, without the buffer) from
+    /// its cursor on, as that rank would have read them (the group at its cursor less the samples before it), all of them
+    /// in the order of their first positions, every WorldSize-th from this rank's; less what this rank's own cursor says
+    /// it has read of them (a second resume with as many processes). Each with the plan to read it under.
+    /// </summary>
+    internal static List<(int First, List<(int Position, T Unit)> Units, ReadPlan Plan)> ReshardItems<T>(List<T> units, Func<T, UnitSize> size, ReadPlan plan)
+    {
+        var reshard = plan.Reshard!;
+        var all = new List<(int First, List<(int Position, T Unit)> Units, ReadPlan Plan)>();
+        for (int r = 0; r < reshard.WorldSize; r++)
+        {
+            var cursor = reshard.CursorIn(r, plan.Epoch, out bool done);
+            if (done) continue;
+            var old = plan with { Rank = r, WorldSize = reshard.WorldSize, From = cursor, Reshard = null };
+            if (old.Mixes)
+            {
+                var mine = Mine(new List<T>(units), old);
+                foreach (var g in Groups(mine.Select(m => size(m.Unit)).ToList(), old))
+                    if (!old.Skips(mine[g.Start].Position)) all.Add((mine[g.Start].Position, mine.GetRange(g.Start, g.Count), old));
+            }
+            else
+            {
+                foreach (var (position, unit) in SampleOrder.Units(new List<T>(units), old)) all.Add((position, [(position, unit)], old));
+            }
+        }
+        all.Sort((a, b) => a.First.CompareTo(b.First));
+        var share = new List<(int, List<(int, T)>, ReadPlan)>();
+        for (int i = plan.Rank; i < all.Count; i += plan.WorldSize)
+        {
+            var (first, group, old) = all[i];
+            if (plan.Skips(first)) continue;
+            // This rank's own cursor in the item continues after the old rank's (it counts from the same start).
+            share.Add((first, group, plan.From is { } f && f.Epoch == plan.Epoch && f.Unit == first ? old with { From = f } : old));
+        }
+        return share;
     }
 
     /// <summary>One mixing group: its units read side by side, round by round, each round's samples yielded in a seeded permutation.</summary>

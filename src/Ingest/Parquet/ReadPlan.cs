@@ -46,6 +46,16 @@ public readonly record struct ReadPlan(int Epoch, long Seed, bool Shuffle, Holdo
     /// </summary>
     public bool Captions { get; init; }
 
+    /// <summary>
+    /// A resume on another number of processes (<see cref="ReadReshard"/>): in the epochs its old ranks left partly read,
+    /// this rank reads its round-robin share of what they had left instead of its own share. Shard datasets only (Parquet,
+    /// tar, series Parquet); null: none.
+    /// </summary>
+    public ReadReshard? Reshard { get; init; }
+
+    /// <summary>Whether this plan's epoch is one a <see cref="Reshard"/> deals out.</summary>
+    internal bool Resharded => Reshard is { } r && r.Applies(Epoch);
+
     /// <summary>Whether shard datasets mix samples across read units (shuffling, with a buffer of more than one sample and byte).</summary>
     internal bool Mixes => Shuffle && ShuffleBufferSamples > 1 && ShuffleBufferBytes > 1;
 

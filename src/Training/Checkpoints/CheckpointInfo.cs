@@ -37,6 +37,12 @@ public sealed record CheckpointInfo
 
     /// <summary>Data-parallel runs: every rank's resume point, by rank (<see cref="Cursor"/> is rank 0's); null with one process.</summary>
     public ReadCursor?[]? RankCursors { get; init; }
+
+    /// <summary>
+    /// A run resumed on another number of processes, while it still reads the epochs the earlier ranks left partly read:
+    /// those ranks and their cursors, so a resume with as many processes as this checkpoint's reads them the same way.
+    /// </summary>
+    public ReadReshard? Reshard { get; init; }
     public double Seconds { get; init; }
     public long Seed { get; init; }
     public string CreatedUtc { get; init; } = DateTime.UtcNow.ToString("O");

@@ -77,16 +77,28 @@ internal sealed partial class TrainRun
             var store = new CheckpointStore(outDir, training.KeepCheckpoints) { Written = remote is null ? null : remote.Upload };
             var (rank, world) = group.WorldSize > 1 ? (group.Rank, group.WorldSize) : (settings.Data.Rank, settings.Data.WorldSize);
             var order = settings.Data.WithBuffer(new ReadPlan(0, training.Seed, Shuffle: true, data.Split, Rank: rank, WorldSize: world) { Captions = data.Captions is not null });
+            // Shard data can be dealt anew when the checkpoint was written by another number of processes.
+            trainer.AcceptsOtherWorldSize = ShuffleBuffer.CanReshard(data.Dataset);
             var resumed = training.Resume ? trainer.ResumeLatest(store, skipped => log.LogWarning("Skipping checkpoint: {Reason}", skipped)) : null;
             if (training.Resume && resumed is null) log.LogWarning("--resume: no intact checkpoint in {Out}; starting from step 0", remote?.Prefix ?? Path.GetFullPath(outDir));
             var cursor = resumed is { } r ? trainer.CursorOf(r.Info) : null;
+            var reshard = resumed is { } rr ? ContrastiveTrainer.ReshardOf(rr.Info, group.WorldSize) : null;
+            trainer.Reshard = reshard;
             long[]? resumedOrder = resumed?.Info.ShuffleBuffer ?? (resumed is null ? null : [0, 0]); // the resumed epoch is read in the order its cursor was made in
-            ReadPlan PlanFor(int e) => cursor is { } c && e == c.Epoch && resumedOrder is { } ro
-                ? order with { Epoch = e, ShuffleBufferSamples = (int)ro[0], ShuffleBufferBytes = ro[1] }
-                : order with { Epoch = e };
+            ReadPlan PlanFor(int e)
+            {
+                bool dealt = reshard?.Applies(e) == true;
+                var plan = (cursor is { } c && e == c.Epoch || dealt) && resumedOrder is { } ro
+                    ? order with { Epoch = e, ShuffleBufferSamples = (int)ro[0], ShuffleBufferBytes = ro[1] }
+                    : order with { Epoch = e };
+                return dealt ? plan with { Reshard = reshard } : plan;
+            }
             trainer.ShuffleBuffer = e => [PlanFor(e).ShuffleBufferSamples, PlanFor(e).ShuffleBufferBytes];
             if (resumed is { } ckpt)
                 log.LogInformation("resumed from step {Step} ({Path}); data from {Cursor}", ckpt.Info.Step, ckpt.Path, ckpt.Info.Cursor?.ToString() ?? $"the start of epoch {ckpt.Info.Epoch}");
+            if (reshard is { FirstEpoch: { } first } && resumed is { } moved && moved.Info.WorldSize != group.WorldSize)
+                log.LogInformation("The checkpoint was written by {Old} process(es), this run has {New}: what they left of epoch{S} {Epochs} is dealt over the {New} ({Where})",
+                    moved.Info.WorldSize, group.WorldSize, reshard.LastEpoch > first ? "s" : "", reshard.LastEpoch > first ? $"{first}-{reshard.LastEpoch}" : $"{first}", group.WorldSize, reshard);
             if (!string.IsNullOrWhiteSpace(training.InitFrom))
             {
                 if (resumed is not null) log.LogInformation("--init-from {File} not used: the run resumes from its checkpoint, which holds its weights", training.InitFrom);
@@ -94,7 +106,7 @@ internal sealed partial class TrainRun
             }
             return new TrainModel(trainer, context, store)
             {
-                Cursor = cursor, Epoch = resumed?.Info.Epoch ?? 0, ResumedFrom = resumed is null ? null : trainer.Step, PlanFor = PlanFor, Order = order,
+                Cursor = cursor, Epoch = cursor?.Epoch ?? reshard?.FirstEpoch ?? resumed?.Info.Epoch ?? 0, ResumedFrom = resumed is null ? null : trainer.Step, PlanFor = PlanFor, Order = order,
             };
         }
         catch
