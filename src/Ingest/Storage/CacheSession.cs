@@ -304,9 +304,12 @@ internal sealed class CacheSession : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
+        try { await _prefetch.ConfigureAwait(false); }
+        catch (Exception) { }
+        // The prefetch has stopped, and the reader is done: no fetch starts after this.
         Task[] fetches;
         lock (_gate) fetches = _order.Select(i => i.Fetch).OfType<Task>().ToArray();
-        try { await Task.WhenAll(fetches.Append(_prefetch)).ConfigureAwait(false); }
+        try { await Task.WhenAll(fetches).ConfigureAwait(false); }
         catch (Exception) { } // cancelled or failed fetches: their temporary files are gone
         lock (_gate)
         {

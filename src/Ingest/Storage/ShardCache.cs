@@ -143,8 +143,9 @@ internal sealed class ShardCache
         if (used + want > budget)
         {
             var byPath = files.ToDictionary(f => f.Path, StringComparer.Ordinal);
+            var finished = done.ToHashSet(StringComparer.Ordinal);
             var candidates = done.Select(PathOf).Where(byPath.ContainsKey)
-                .Concat(files.Where(f => f.Key is { } k && !needed.Contains(k) && !done.Contains(k)).OrderBy(f => f.Used).Select(f => f.Path));
+                .Concat(files.Where(f => f.Key is { } k && !needed.Contains(k) && !finished.Contains(k)).OrderBy(f => f.Used).Select(f => f.Path));
             foreach (var path in candidates)
             {
                 if (used + want <= budget) break;

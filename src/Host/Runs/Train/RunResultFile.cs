@@ -14,12 +14,18 @@ internal static class RunResultFile
     public const string FileName = "result.json";
 
     /// <summary>Writes <paramref name="result"/> into <paramref name="folder"/>; an I/O error is returned, not thrown (the run has ended by then).</summary>
-    public static string? TryWrite(string folder, TrainResult result)
+    public static string? TryWrite(string folder, TrainResult result) => TryWriteWhole(Path.Combine(folder, FileName), JsonSerializer.SerializeToUtf8Bytes(result));
+
+    /// <summary>
+    /// Writes <paramref name="bytes"/> to a temporary file beside <paramref name="path"/> and renames it over the path, so a
+    /// reader sees the old file or the new one, never half of one; an I/O error is returned, not thrown.
+    /// </summary>
+    internal static string? TryWriteWhole(string path, byte[] bytes)
     {
-        string path = Path.Combine(folder, FileName), temp = path + ".tmp";
+        string temp = path + ".tmp";
         try
         {
-            File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(result));
+            File.WriteAllBytes(temp, bytes);
             File.Move(temp, path, overwrite: true);
             return null;
         }

@@ -47,20 +47,7 @@ internal sealed record RunStatus(
     }
 
     /// <summary>Writes the status into <paramref name="folder"/>; an I/O error is returned, not thrown (a status is never worth a run).</summary>
-    public string? TryWrite(string folder)
-    {
-        string path = Path.Combine(folder, FileName), temp = path + ".tmp";
-        try
-        {
-            File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(this));
-            File.Move(temp, path, overwrite: true);
-            return null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return e.Message;
-        }
-    }
+    public string? TryWrite(string folder) => RunResultFile.TryWriteWhole(Path.Combine(folder, FileName), JsonSerializer.SerializeToUtf8Bytes(this));
 
     /// <summary>The status in <paramref name="folder"/>, or null when there is none yet (or it cannot be read).</summary>
     public static RunStatus? Read(string folder)
