@@ -4,17 +4,31 @@ using System.Text.Json.Nodes;
 namespace Contrastive.Host;
 
 /// <summary>
-/// The run's result as rank 0 leaves it in its folder (result.json) when the run ends: the object `train --json` prints on
-/// its last line. A supervisor reads the file rather than the line: a launcher's forwarding of a rank's stdout can lose the
-/// last lines written just before the process exits (seen under mpirun, whose ranks write to a pseudo-terminal), a file
-/// renamed into place cannot. Written whole to a temporary file and renamed over the old one.
+/// The run's result as each rank leaves it in the run folder when the run ends (rank 0: result.json; rank R:
+/// result.rankR.json): the object `train --json` prints on its last line. A supervisor reads the file rather than the
+/// line: mpirun forwards each rank's stdout in pieces (of 256 bytes, through a pseudo-terminal) and interleaves the ranks'
+/// result lines when they end together, so neither parses (seen in CI: a cancelled 2-process job "ended without a result
+/// line"); a file renamed into place cannot be cut. Written whole to a temporary file and renamed over the old one.
 /// </summary>
 internal static class RunResultFile
 {
     public const string FileName = "result.json";
 
-    /// <summary>Writes <paramref name="result"/> into <paramref name="folder"/>; an I/O error is returned, not thrown (the run has ended by then).</summary>
-    public static string? TryWrite(string folder, TrainResult result) => TryWriteWhole(Path.Combine(folder, FileName), JsonSerializer.SerializeToUtf8Bytes(result));
+    /// <summary>Rank <paramref name="rank"/>'s file name: result.json for rank 0, result.rankR.json for the others.</summary>
+    public static string NameFor(int rank) => rank == 0 ? FileName : $"result.rank{rank}.json";
+
+    /// <summary>Whether <paramref name="name"/> is one of the result files (rank 0's or another rank's).</summary>
+    public static bool IsResultFile(string name) => name == FileName || System.Text.RegularExpressions.Regex.IsMatch(name, @"^result\.rank\d+\.json$");
+
+    /// <summary>Writes rank <paramref name="rank"/>'s <paramref name="result"/> into <paramref name="folder"/>; an I/O error is returned, not thrown (the run has ended by then).</summary>
+    public static string? TryWrite(string folder, TrainResult result, int rank = 0) => TryWriteWhole(Path.Combine(folder, NameFor(rank)), JsonSerializer.SerializeToUtf8Bytes(result));
+
+    /// <summary>Deletes the result files a previous run left in <paramref name="folder"/> (every rank's).</summary>
+    public static void DeleteAll(string folder)
+    {
+        foreach (var file in Directory.EnumerateFiles(folder, "result*.json").Where(f => IsResultFile(Path.GetFileName(f))))
+            File.Delete(file);
+    }
 
     /// <summary>
     /// Writes <paramref name="bytes"/> to a temporary file beside <paramref name="path"/> and renames it over the path, so a

@@ -29,7 +29,7 @@ internal sealed partial class TrainRun(TrainSettings settings, ILogger log, RunD
 
     /// <summary>
     /// The run, then its trace (with --trace) and its report: report.html in --out (and where --report says) at the end of
-    /// every run, and rank 0's result in result.json there. A data-parallel rank that fails ends the whole job.
+    /// every run, and each rank's result there (rank 0's in result.json). A data-parallel rank that fails ends the whole job.
     /// </summary>
     public async Task<TrainResult> RunAsync(CancellationToken stop)
     {
@@ -45,7 +45,7 @@ internal sealed partial class TrainRun(TrainSettings settings, ILogger log, RunD
                 ? new S3RunFolder(settings.Training.Out, settings.Training.KeepCheckpoints, log, settings.ObjectStore.WorkFolder, settings.ObjectStore) : null;
             outDir = remote?.LocalFolder ?? settings.Training.Out;
             // One writer per run folder, held until the run ends (a second train on the folder is refused, naming this
-            // process). Data-parallel ranks other than 0 write nothing there.
+            // process). Data-parallel ranks other than 0 write only their result file there (result.rankR.json).
             using (var folderLock = group.Rank == 0 ? RunFolderLock.Acquire(outDir, $"--out {settings.Training.Out}", LockPurpose) : null)
             {
                 started = true;
@@ -72,8 +72,9 @@ internal sealed partial class TrainRun(TrainSettings settings, ILogger log, RunD
             {
                 string? report = WriteProfile(group, trace, result, outDir);
                 if (result is not null) result = result with { Report = report };
-                if (result is not null && group.Rank == 0 && RunResultFile.TryWrite(outDir, result) is { } error)
-                    log.LogWarning("Cannot write {File} in {Folder} ({Error}); the result is on the output only", RunResultFile.FileName, outDir, error);
+                // Every rank leaves its result in the run folder (rank 0's as result.json); not in object storage.
+                if (result is not null && !ObjectStore.IsS3(outDir) && RunResultFile.TryWrite(outDir, result, group.Rank) is { } error)
+                    log.LogWarning("Cannot write {File} in {Folder} ({Error}); the result is on the output only", RunResultFile.NameFor(group.Rank), outDir, error);
             }
         }
         group.Dispose();

@@ -34,8 +34,9 @@ internal sealed class LocalExecutor(ServeOptions options) : IJobExecutor
 
     public string Start(JobLaunch launch)
     {
-        foreach (var stale in new[] { JobLaunch.ExitFile, JobLaunch.OutputFile, RunResultFile.FileName, ProcessFile, RunStatus.FileName })
+        foreach (var stale in new[] { JobLaunch.ExitFile, JobLaunch.OutputFile, ProcessFile, RunStatus.FileName })
             File.Delete(Path.Combine(launch.Folder, stale));
+        RunResultFile.DeleteAll(launch.Folder);
         var psi = new ProcessStartInfo("setsid") { UseShellExecute = false, WorkingDirectory = Environment.CurrentDirectory };
         foreach (var a in new[] { "sh", "-c", Wrapper, "contrastive-job", launch.Folder }) psi.ArgumentList.Add(a);
         if (launch.Processes > 1)

@@ -28,8 +28,9 @@ internal sealed class SlurmExecutor(ServeOptions options) : IJobExecutor
 
     public string Start(JobLaunch launch)
     {
-        foreach (var stale in new[] { JobLaunch.ExitFile, JobLaunch.OutputFile, RunResultFile.FileName, RunStatus.FileName })
+        foreach (var stale in new[] { JobLaunch.ExitFile, JobLaunch.OutputFile, RunStatus.FileName })
             File.Delete(Path.Combine(launch.Folder, stale));
+        RunResultFile.DeleteAll(launch.Folder);
         string script = Path.Combine(launch.Folder, ScriptFile);
         File.WriteAllText(script, Script(launch));
         var (code, stdout, stderr) = Run(["sbatch", "--parsable", script], launch.Variables);
