@@ -332,8 +332,15 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
         }
         if (exit.Lost || (asked is not null && exit.Code != 0))
         {
-            // Stopped before a result (the machine restarted; or a stop arrived before its first step): it resumes, or is cancelled.
+            // Stopped before a result (the machine restarted, SLURM's time limit, or a stop arrived before its first step): it
+            // resumes, or is cancelled; within the scheduler's resubmission limit.
             string end = asked ?? JobStates.Interrupted;
+            if (end == JobStates.Interrupted && executor.MaxResubmits is { } limit && job.Restarts >= limit)
+            {
+                store.SetState(job.Id, JobStates.Failed, error: $"stopped without finishing for the {job.Restarts + 1}th time ({exit.Reason}); resumed at most {limit} times (Serve:Slurm:MaxResubmits)");
+                log.LogError("failed: stopped {N} times without finishing", job.Restarts + 1);
+                return;
+            }
             store.SetState(job.Id, end);
             log.Note($"{end}: {exit.Reason}");
             return;

@@ -80,7 +80,10 @@ internal sealed class SlurmExecutor(ServeOptions options) : IJobExecutor
                 ? $"SLURM job {externalId} is gone and left no exit code"
                 : $"SLURM job {externalId} ended {state} before its command could write an exit code", Lost: state is null or "NODE_FAIL" or "BOOT_FAIL" or "PREEMPTED" or "TIMEOUT");
         int code = int.TryParse(File.ReadAllText(exitFile).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int c) ? c : 1;
-        return new JobExit(code, JobExit.Describe(code) + (state is null or "COMPLETED" ? "" : $" (SLURM job {externalId}: {state})"));
+        // Ended by SLURM's time limit or a preemption, its stop signal landing where the run could not take it (its last
+        // checkpoint written, the end's evaluation running): the job resumes from that checkpoint, as one without an exit code.
+        return new JobExit(code, JobExit.Describe(code) + (state is null or "COMPLETED" ? "" : $" (SLURM job {externalId}: {state})"),
+            Lost: code != 0 && state is "TIMEOUT" or "PREEMPTED");
     }
 
     public int Stop(JobLaunch launch, string externalId)
