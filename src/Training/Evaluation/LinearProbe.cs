@@ -25,9 +25,8 @@ public static class LinearProbe
         var mean = trainFeatures.mean([0L], keepdim: true);
         var std = trainFeatures.std(0, keepdim: true);
         // A feature constant over the training set (a border pixel, a dead unit) carries nothing a classifier can learn and
-        // is left out (scale 0): divided by a floor, its test values became huge while its training column held only the
-        // mean's rounding noise, which Adam's normalised steps turn into weights of any size: the probe on raw pixels gave
-        // 0.2917, 0.3125 and 0.3542 on the same images from one run to the next.
+        // is left out (scale 0): divided by a floor, its test values became 10^6 times larger than any other while its
+        // training column held only the mean's rounding noise, which Adam's normalised steps turn into weights of any size.
         var scale = torch.where(std.gt(std.max() * 1e-6), std.clamp_min(1e-12).reciprocal(), torch.zeros_like(std));
         var xTrain = ((trainFeatures - mean) * scale).detach();
         var xTest = ((testFeatures - mean) * scale).detach();
