@@ -311,9 +311,7 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
             if (end == JobStates.Interrupted && asked is null && executor.MaxResubmits is { } most && job.Restarts >= most)
             {
                 store.UpdateFigures(job.Id, steps, figures.Loss, figures.LearningRate, figures.ImagesPerSec, figures.Starvation, 0);
-                store.SetState(job.Id, JobStates.Failed, result.ToJsonString(),
-                    $"stopped at step {steps} without finishing for the {job.Restarts + 1}th time ({exit.Reason}); resumed at most {most} times (Serve:Slurm:MaxResubmits)");
-                log.LogError("failed: stopped {N} times without finishing", job.Restarts + 1);
+                FailOutOfResubmits(job, most, $" at step {steps}", exit, log, result.ToJsonString());
                 return;
             }
             double? loss = result["final_loss"] is JsonValue l && l.TryGetValue(out double v) ? v : figures.Loss;
@@ -337,8 +335,7 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
             string end = asked ?? JobStates.Interrupted;
             if (end == JobStates.Interrupted && executor.MaxResubmits is { } limit && job.Restarts >= limit)
             {
-                store.SetState(job.Id, JobStates.Failed, error: $"stopped without finishing for the {job.Restarts + 1}th time ({exit.Reason}); resumed at most {limit} times (Serve:Slurm:MaxResubmits)");
-                log.LogError("failed: stopped {N} times without finishing", job.Restarts + 1);
+                FailOutOfResubmits(job, limit, "", exit, log);
                 return;
             }
             store.SetState(job.Id, end);
@@ -354,6 +351,14 @@ internal sealed class JobRunner(JobStore store, ServeState state, ServeOptions o
         if (space is not null) error += $" while the disk was full ({space})";
         store.SetState(job.Id, JobStates.Failed, error: last.Length == 0 ? error : $"{error}; {last}");
         log.LogError("failed: {Error}; the log's last lines:\n{Tail}", error, tail);
+    }
+
+    /// <summary>A job stopped once more than Serve:Slurm:MaxResubmits allows resuming it: failed, saying so (with its last result, when it left one).</summary>
+    private void FailOutOfResubmits(JobRecord job, int most, string at, JobExit exit, JobLog log, string? result = null)
+    {
+        store.SetState(job.Id, JobStates.Failed, result,
+            $"stopped{at} without finishing for the {job.Restarts + 1}th time ({exit.Reason}); resumed at most {most} times (Serve:Slurm:MaxResubmits)");
+        log.LogError("failed: stopped {N} times without finishing", job.Restarts + 1);
     }
 
     private static bool ReachedUntilStep(JobRecord job, long steps) =>
