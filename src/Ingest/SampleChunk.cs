@@ -48,8 +48,17 @@ public sealed class SampleChunk : IDisposable
     /// <summary>The row group (or segment) of sample <paramref name="i"/> inside its shard.</summary>
     public int PartOf(int i) => Parts?[i] ?? Part;
 
-    /// <summary>The epoch this chunk is read for; part of every sample's random seed.</summary>
+    /// <summary>The epoch this chunk is read for; part of every sample's random seed (a weighted mix: the mix's epoch; see <see cref="EpochOf"/>).</summary>
     public int Epoch { get; }
+
+    /// <summary>Per sample, the epoch of its own source, when the chunk is a weighted mix of sources (null: <see cref="Epoch"/> for all).</summary>
+    public int[]? Epochs { get; init; }
+
+    /// <summary>The epoch sample <paramref name="i"/> was read in (its source's, in a weighted mix): part of its random seed.</summary>
+    public int EpochOf(int i) => Epochs?[i] ?? Epoch;
+
+    /// <summary>Where each sample stands in a weighted mix of sources, when the chunk is one (<see cref="WeightedDataset"/>); null otherwise.</summary>
+    public MixPositions? Mix { get; init; }
 
     /// <summary>Position of this chunk's read unit in the epoch's order (over all ranks); see <see cref="ReadCursor"/>.</summary>
     public int Unit { get; init; }
@@ -57,8 +66,8 @@ public sealed class SampleChunk : IDisposable
     /// <summary>Samples of the unit (in its read order) that come before this chunk's first sample.</summary>
     public int Offset { get; init; }
 
-    /// <summary>The cursor of sample <paramref name="i"/>: reading from it yields this sample first.</summary>
-    public ReadCursor CursorAt(int i) => new(Epoch, Unit, Offset + i);
+    /// <summary>The cursor of sample <paramref name="i"/>: reading from it yields this sample first (<paramref name="i"/> = <see cref="Count"/>: the cursor after the chunk).</summary>
+    public ReadCursor CursorAt(int i) => Mix is { } mix ? mix.CursorAt(i) : new(Epoch, Unit, Offset + i);
 
     public int Count => Images.Length;
 
@@ -118,6 +127,7 @@ public sealed class SampleChunk : IDisposable
 
     private SampleChunk Reorder(IReadOnlyList<int> order, int offsetDelta)
     {
+        if (Mix is not null) throw new NotSupportedException("A chunk of a weighted mix keeps its samples in the mix's order.");
         var images = new ReadOnlyMemory<byte>[order.Count];
         var labels = new long[order.Count];
         var indices = new long[order.Count];
@@ -126,6 +136,7 @@ public sealed class SampleChunk : IDisposable
         var captions = Captions is null ? null : new ReadOnlyMemory<byte>[order.Count];
         var shards = Shards is null ? null : new string[order.Count];
         var parts = Parts is null ? null : new int[order.Count];
+        var epochs = Epochs is null ? null : new int[order.Count];
         for (int j = 0; j < order.Count; j++)
         {
             int i = order[j];
@@ -137,15 +148,16 @@ public sealed class SampleChunk : IDisposable
             if (captions is not null) captions[j] = Captions![i];
             if (shards is not null) shards[j] = Shards![i];
             if (parts is not null) parts[j] = Parts![i];
+            if (epochs is not null) epochs[j] = Epochs![i];
         }
         var owner = Interlocked.Exchange(ref _owner, null);
         return new SampleChunk(Shard, Part, Epoch, images, labels, indices, keys, owner)
-            { Unit = Unit, Offset = Offset + offsetDelta, Problems = problems, Captions = captions, Shards = shards, Parts = parts };
+            { Unit = Unit, Offset = Offset + offsetDelta, Problems = problems, Captions = captions, Shards = shards, Parts = parts, Epochs = epochs };
     }
 
     /// <summary>The same samples placed at <paramref name="unit"/> and <paramref name="offset"/>; it takes over this chunk's buffers.</summary>
-    internal SampleChunk At(int unit, int offset) =>
-        new(Shard, Part, Epoch, Images, Labels, Indices, Keys, TakeOwner()) { Unit = unit, Offset = offset, Problems = Problems, Captions = Captions, Shards = Shards, Parts = Parts };
+    internal SampleChunk At(int unit, int offset) => Mix is not null ? throw new NotSupportedException("A chunk of a weighted mix has no place in one source's read units.") :
+        new(Shard, Part, Epoch, Images, Labels, Indices, Keys, TakeOwner()) { Unit = unit, Offset = offset, Problems = Problems, Captions = Captions, Shards = Shards, Parts = Parts, Epochs = Epochs };
 
     /// <summary>Hands over what returns this chunk's buffers (the chunk no longer returns them on <see cref="Dispose"/>).</summary>
     internal IDisposable? TakeOwner() => Interlocked.Exchange(ref _owner, null);

@@ -285,7 +285,7 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
         try
         {
             if (chunk.Problems?[i] is { } problem) throw new SampleFormatException(problem);
-            w.Prepare(bytes, _settings.Seed, chunk.Epoch, chunk.Indices[i]);
+            w.Prepare(bytes, _settings.Seed, chunk.EpochOf(i), chunk.Indices[i]);
             if (_captions is not null) Tokenize(w, chunk, i);
         }
         catch (SampleFormatException e)
@@ -344,7 +344,7 @@ public sealed class InputPipeline : IAsyncDisposable, IBatchSource
             int bytes = processor.ViewBytesOf(v);
             var dst = batch is not null ? batch.ViewSlot(v, slot) : staging.AsSpan(at, bytes);
             at += bytes;
-            w.WriteView(v, _settings.Seed, chunk.Epoch, chunk.Indices[i], dst);
+            w.WriteView(v, _settings.Seed, chunk.EpochOf(i), chunk.Indices[i], dst);
         }
         if (_captions is not null) WriteTokens(w, i, batch, slot, tokenStaging, lengthStaging);
         long t1 = Stopwatch.GetTimestamp();

@@ -15,6 +15,7 @@ internal sealed class ReadProgress
         public readonly ReadCursor Start = chunk.CursorAt(0);
         public readonly string Shard = chunk.Shard;
         public readonly string[]? Shards = chunk.Shards; // per sample, when the chunk mixes shards (the shuffle buffer)
+        public readonly MixPositions? Mix = chunk.Mix; // a chunk of a weighted mix of sources: its cursors come from here
         public readonly BatchAssembler.Open?[] Batches = new BatchAssembler.Open?[chunk.Count];
         public int DoneUpTo;
 
@@ -67,7 +68,8 @@ internal sealed class ReadProgress
                     if (ReferenceEquals(b, Skipped)) Passed(c.Shards?[c.DoneUpTo] ?? c.Shard);
                     c.DoneUpTo++;
                 }
-                if (c.DoneUpTo < c.Batches.Length) return (c.Start with { Offset = c.Start.Offset + c.DoneUpTo }, Published(_skipped));
+                if (c.DoneUpTo < c.Batches.Length)
+                    return (c.Mix?.CursorAt(c.DoneUpTo) ?? c.Start with { Offset = c.Start.Offset + c.DoneUpTo }, Published(_skipped));
                 _chunks.Dequeue();
             }
             return (_end, Published(_skipped));

@@ -18,7 +18,8 @@ internal sealed class CommandLineOptions(Command command)
         {
             string? value = spec.DefaultNote ?? Settings.DefaultText(spec.Key);
             string help = value is null or "unset" ? spec.Description : $"{spec.Description} Default: {value}.";
-            var option = (Option)Activator.CreateInstance(typeof(Option<>).MakeGenericType(Settings.OptionType(spec.Key)), spec.Name, Array.Empty<string>())!;
+            var type = spec.Many ? typeof(string[]) : Settings.OptionType(spec.Key);
+            var option = (Option)Activator.CreateInstance(typeof(Option<>).MakeGenericType(type), spec.Name, Array.Empty<string>())!;
             option.Description = $"{help} [{spec.Key}]";
             command.Options.Add(option);
             _bound.Add((option, spec.Key));
@@ -39,11 +40,18 @@ internal sealed class CommandLineOptions(Command command)
         var overrides = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         var flags = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var declared = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var lists = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase);
         foreach (var (option, key) in _bound)
         {
             declared[key] = option.Name;
             if (parse.GetResult(option) is not { Implicit: false } result) continue;
             object? value = result.GetValueOrDefault<object?>();
+            if (value is string[] values)
+            {
+                // A repeated option: the first value stands for the key (messages), the options class takes them all.
+                lists[key] = values;
+                value = values.Length == 1 ? values[0] : "";
+            }
             overrides[key] = value switch
             {
                 bool b => b ? "true" : "false",
@@ -54,6 +62,6 @@ internal sealed class CommandLineOptions(Command command)
         }
         if (extra is not null)
             foreach (var (k, v) in extra) overrides[k] = v;
-        return Settings.Build(overrides, flags, declared);
+        return Settings.Build(overrides, flags, declared, lists);
     }
 }

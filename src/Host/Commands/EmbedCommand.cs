@@ -27,7 +27,9 @@ internal static class EmbedCommand
         var json = o.Json("Print {\"rows\": ..., \"dims\": ..., \"out\": ...} as the last line.");
         cmd.SetAction(o, output, error, async (c, parse, ct) =>
         {
-            var result = await EmbedRun.RunAsync(c.Bind<EmbedCommandOptions>("Embed"), c.Bind<DataOptions>("Data"), c.Bind<EvaluationOptions>("Evaluation"),
+            var data = c.Bind<DataOptions>("Data");
+            data.RequireOneSource("embed");
+            var result = await EmbedRun.RunAsync(c.Bind<EmbedCommandOptions>("Embed"), data, c.Bind<EvaluationOptions>("Evaluation"),
                 c.Bind<TrainingOptions>("Training").Device, c.Bind<BatchingOptions>("Batching"), c.Decoders(), ct, c.Display(), c.Given("Evaluation"), c.Say, c.ObjectStore).ConfigureAwait(false);
             if (parse.GetValue(json)) c.Output.WriteLine(JsonSerializer.Serialize(result));
             else c.Output.WriteLine($"{result.Rows} embeddings of {result.Dims} dims → {result.Out}{(result.Skipped > 0 ? $" ({result.Skipped} samples skipped: {(result.Kind == "text" ? "no caption" : "undecodable")})" : "")}");

@@ -15,6 +15,7 @@ internal static class InspectCommand
         cmd.SetAction(o, output, error, async (c, parse, ct) =>
         {
             var data = c.Bind<DataOptions>("Data");
+            data.RequireOneSource("inspect");
             if (string.IsNullOrWhiteSpace(data.Uri)) throw new UsageException($"{c.NameOf("Data:Uri")} is required: the data to inspect (--data).");
             var series = data.SeriesColumns?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             var r = await InspectRun.RunAsync(data.Uri, data.ImageColumn, data.LabelColumn, ct, series, data.TextColumn, c.ObjectStore).ConfigureAwait(false);

@@ -45,6 +45,7 @@ internal sealed record BenchSettings(string Uri, DataOptions Data, BatchingOptio
         if (bench.Stage == "ingest" && bench.Captions == true)
             throw new UsageException($"{c.NameOf("Bench:Captions")}: bench {c.NameOf("Bench:Stage")} ingest hands the encoded bytes on and tokenizes nothing; use --stage all");
         var data = c.Bind<DataOptions>("Data");
+        data.RequireOneSource("bench");
         var decoders = c.Decoders();
         string uri = tokenizer is null ? await DemoDataset.EnsureAsync(data, c.Say, ct).ConfigureAwait(false)
             : await DemoDataset.EnsureCaptionsAsync(data, c.Say, ct).ConfigureAwait(false);

@@ -10,6 +10,9 @@ internal sealed class CommandConfiguration(IConfiguration configuration, IReadOn
 {
     public IConfiguration Configuration { get; } = configuration;
 
+    /// <summary>The values of repeated command-line options by key (--data's under Data:Uri), in the order given.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Repeated { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
     /// <summary>Binds and validates section <paramref name="section"/>.</summary>
     /// <exception cref="UsageException">A value that does not convert or validate; the message names the option, variable or key.</exception>
     public T Bind<T>(string section) where T : new() => (T)Bind(section, new T()!);
@@ -72,6 +75,8 @@ internal sealed class CommandConfiguration(IConfiguration configuration, IReadOn
             string? key = ExtractKey(e.Message);
             throw new UsageException(key is null ? $"configuration {section}: {message}" : $"{NameOf(key)}: '{Configuration[key]}' is not a valid {TypeName(value, key)}", e);
         }
+        // Repeated --data: the locations given replace Data:Uri and Data:Sources from every other source.
+        if (value is DataOptions data && Repeated.TryGetValue("Data:Uri", out var locations)) data.UseCommandLine(locations, NameOf("Data:Uri"));
         var results = new List<ValidationResult>();
         if (!Validator.TryValidateObject(value, new ValidationContext(value), results, validateAllProperties: true))
             throw new UsageException(string.Join("; ", results.Select(r => Describe(section, r))));

@@ -7,9 +7,14 @@ internal static class OptionGroups
 {
     private const string DataKinds = "a Parquet file, directory or glob; tar shards; an image folder; IDX; s3://bucket/prefix";
 
-    /// <summary>--data: where the samples are; <paramref name="required"/> false: unset means the demo dataset.</summary>
-    public static OptionSpec Data(bool required) => new("--data", "Data:Uri",
-        required ? $"Data: {DataKinds} (required)." : $"Data: {DataKinds}. Unset: the demo dataset (written on first use).");
+    /// <summary>
+    /// --data: where the samples are; <paramref name="required"/> false: unset means the demo dataset; <paramref name="weighted"/>:
+    /// repeated as LOCATION:WEIGHT, weighted sources. Every command's --data replaces Data:Sources too.
+    /// </summary>
+    public static OptionSpec Data(bool required, bool weighted = false) => new("--data", "Data:Uri",
+        (required ? $"Data: {DataKinds} (required)." : $"Data: {DataKinds}. Unset: the demo dataset (written on first use).")
+        + (weighted ? " Repeat as --data LOCATION:WEIGHT for weighted sources mixed in every batch [Data:Sources]." : ""))
+    { Many = true };
 
     /// <summary>The columns of Parquet data (image, label, caption), detected when not given.</summary>
     public static IEnumerable<OptionSpec> Columns { get; } =

@@ -44,14 +44,15 @@ internal static class Settings
 
     /// <summary>
     /// A configuration from every source, with <paramref name="given"/> (key → the option that set it) and
-    /// <paramref name="declared"/> (key → the command's option for it) for messages.
+    /// <paramref name="declared"/> (key → the command's option for it) for messages, and the values of repeated options
+    /// (<paramref name="lists"/>, key → values).
     /// </summary>
     public static CommandConfiguration Build(IDictionary<string, string?> overrides, IReadOnlyDictionary<string, string>? given = null,
-        IReadOnlyDictionary<string, string>? declared = null)
+        IReadOnlyDictionary<string, string>? declared = null, IReadOnlyDictionary<string, IReadOnlyList<string>>? lists = null)
     {
         var builder = new ConfigurationBuilder();
         AddSources(builder, overrides);
-        return new CommandConfiguration(builder.Build(), given ?? new Dictionary<string, string>(), declared);
+        return new CommandConfiguration(builder.Build(), given ?? new Dictionary<string, string>(), declared) { Repeated = lists ?? new Dictionary<string, IReadOnlyList<string>>() };
     }
 
     /// <summary>The options class of <paramref name="section"/> (a method's: its registration's); null when no class binds it.</summary>

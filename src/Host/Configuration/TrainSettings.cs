@@ -26,7 +26,7 @@ internal sealed record TrainSettings(DataOptions Data, TrainingOptions Training,
     /// </summary>
     internal static IEnumerable<OptionSpec> Options =>
     [
-        OptionGroups.Data(required: false),
+        OptionGroups.Data(required: false, weighted: true),
         new("--method", "Training:Method", $"Method: {MethodRegistry.Names} ('contrastive methods' describes them)."),
         new("--encoder", "Training:Encoder", "Encoder: convnet, resnet18, resnet34 or resnet50."),
         new("--stem", "Training:Stem", "ResNet stem: auto (small below 96 px, else ImageNet's), imagenet or small."),

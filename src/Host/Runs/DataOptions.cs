@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 
 namespace Contrastive.Host;
 
@@ -7,6 +8,15 @@ internal sealed class DataOptions : IValidatableObject
 {
     /// <summary>Data URI: a Parquet file, a directory of them or a glob. Empty = the demo dataset under ./data/demo (made on first use).</summary>
     public string Uri { get; set; } = "";
+
+    /// <summary>
+    /// Weighted sources: several image datasets read as one stream, each sample taken from the source furthest behind its
+    /// share, so every batch holds each source's weight (to within a sample). Each source is read in its own epochs (a small
+    /// source is read again, not used up), and a run resumes exactly where it stopped. A list of { "Uri": …, "Weight": … }
+    /// (weights: positive, normalised to sum 1); on the command line, repeat --data URI:WEIGHT. Set, Data:Uri must be
+    /// empty. Train only. Default: none (one source, Data:Uri).
+    /// </summary>
+    public List<DataSource> Sources { get; set; } = [];
 
     /// <summary>Image column (default: auto-detected among image, jpg, png, webp, ...).</summary>
     public string? ImageColumn { get; set; }
@@ -85,10 +95,71 @@ internal sealed class DataOptions : IValidatableObject
     [Range(10, 10_000_000)]
     public int DemoCount { get; set; } = 8000;
 
-    /// <summary>Rules across fields: this rank is one of the world's.</summary>
+    /// <summary>Rules across fields: this rank is one of the world's; one source or weighted sources, each with a location and a positive weight.</summary>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Rank >= WorldSize)
             yield return new ValidationResult($"must be below Data:WorldSize ({WorldSize}; RANK / WORLD_SIZE), not {Rank}", [nameof(Rank)]);
+        if (Sources.Count > 0 && !string.IsNullOrWhiteSpace(Uri))
+            yield return new ValidationResult($"is set ('{Uri}') and so is Data:Sources ({Sources.Count} weighted source(s)): give one or the other", [nameof(Uri)]);
+        for (int i = 0; i < Sources.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(Sources[i].Uri))
+                yield return new ValidationResult($"entry {i} has no Uri", [nameof(Sources)]);
+            if (!double.IsFinite(Sources[i].Weight) || Sources[i].Weight <= 0)
+                yield return new ValidationResult($"entry {i} ('{Sources[i].Uri}') has weight {Sources[i].Weight.ToString(CultureInfo.InvariantCulture)}: a weight is a positive number", [nameof(Sources)]);
+        }
     }
+
+    /// <summary>Whether the data is several weighted sources (<see cref="Sources"/>).</summary>
+    public bool Weighted => Sources.Count > 0;
+
+    /// <summary>
+    /// The --data values given on the command line replace Data:Uri and Data:Sources from every other source: one value is
+    /// the location (a weight on it is allowed and means nothing), several are weighted sources. Each is LOCATION or
+    /// LOCATION:WEIGHT (the weight after the last colon, when that is a number; default 1).
+    /// </summary>
+    /// <exception cref="UsageException">A weight that is not a positive number, or an empty location.</exception>
+    public void UseCommandLine(IReadOnlyList<string> values, string flag)
+    {
+        var sources = values.Select(v => ParseSource(v, flag)).ToList();
+        (Uri, Sources) = sources.Count == 1 ? (sources[0].Uri, []) : ("", sources);
+    }
+
+    /// <summary>LOCATION or LOCATION:WEIGHT (see <see cref="UseCommandLine"/>).</summary>
+    internal static DataSource ParseSource(string value, string flag)
+    {
+        int colon = value.LastIndexOf(':');
+        string uri = value;
+        double weight = 1;
+        if (colon > 0 && colon < value.Length - 1 && !value[(colon + 1)..].StartsWith('/')
+            && double.TryParse(value[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double w))
+        {
+            (uri, weight) = (value[..colon], w);
+            if (!double.IsFinite(weight) || weight <= 0)
+                throw new UsageException($"{flag} '{value}': the weight after the last ':' is {value[(colon + 1)..]}; a weight is a positive number.");
+        }
+        if (string.IsNullOrWhiteSpace(uri)) throw new UsageException($"{flag} '{value}': no location before the weight.");
+        return new DataSource { Uri = uri, Weight = weight };
+    }
+
+    /// <summary>A command that reads one location refuses weighted sources instead of ignoring them.</summary>
+    /// <exception cref="UsageException">Data:Sources is set.</exception>
+    public void RequireOneSource(string command)
+    {
+        if (Weighted)
+            throw new UsageException($"Data:Sources is set ({Sources.Count} weighted sources): {command} reads one location; give it with --data (weighted sources are read by train).");
+    }
+}
+
+/// <summary>One of several weighted sources (<see cref="DataOptions.Sources"/>).</summary>
+internal sealed class DataSource
+{
+    /// <summary>The location, as for Data:Uri.</summary>
+    public string Uri { get; set; } = "";
+
+    /// <summary>The source's weight (positive; the weights are normalised to sum 1). Default 1.</summary>
+    public double Weight { get; set; } = 1;
+
+    public override string ToString() => $"{Uri}:{Weight.ToString(CultureInfo.InvariantCulture)}";
 }

@@ -53,6 +53,13 @@ internal sealed record TrainResult
     /// <summary>Each epoch as this process read it (samples handed to the pipeline, seconds, object-storage traffic); the last one partial when training stopped inside it.</summary>
     [JsonPropertyName("epochs"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<EpochRead>? Epochs { get; init; }
 
+    /// <summary>
+    /// Weighted sources (Data:Sources): per source, the samples in the batches this process trained on, the samples the run
+    /// has taken from it up to its resume point (trained on, or skipped as bad, from the run's start, resumes included) and
+    /// the epoch of its own it is in there.
+    /// </summary>
+    [JsonPropertyName("sources"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<SourceResult>? Sources { get; init; }
+
     /// <summary>Online evaluation (Evaluation:Every): its points, the seconds they took together, and the seconds spent decoding their images at the start.</summary>
     [JsonPropertyName("online_eval"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<OnlinePoint>? OnlineEval { get; init; }
     [JsonPropertyName("online_eval_seconds"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? OnlineEvalSeconds { get; init; }
@@ -75,4 +82,22 @@ internal sealed record TrainResult
     [JsonPropertyName("parameter_checksum")] public string? ParameterChecksum { get; init; }
     /// <summary>Data-parallel runs: seconds this rank spent in gradient all-reduces.</summary>
     [JsonPropertyName("communication_seconds"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? CommunicationSeconds { get; init; }
+}
+
+/// <summary>
+/// One weighted source's share of a run: its location, weight (normalised), the samples of it in the batches this process
+/// trained on (<see cref="Trained"/>), the samples taken from it before the run's resume point (<see cref="Samples"/>: from
+/// the run's start, resumes included; with --deterministic the samples trained) and the epoch of its own it is in there.
+/// </summary>
+internal sealed record SourceResult(
+    [property: JsonPropertyName("uri")] string Uri,
+    [property: JsonPropertyName("weight")] double Weight,
+    [property: JsonPropertyName("trained")] long Trained,
+    [property: JsonPropertyName("samples")] long Samples,
+    [property: JsonPropertyName("epoch")] int Epoch)
+{
+    /// <summary>The sources of <paramref name="dataset"/> at <paramref name="cursor"/> with <paramref name="trained"/> (null when the data is not a weighted mix).</summary>
+    public static IReadOnlyList<SourceResult>? Of(Contrastive.Ingest.IImageDataset dataset, Contrastive.Core.ReadCursor? cursor, IReadOnlyList<long>? trained) =>
+        dataset is not Contrastive.Ingest.WeightedDataset mix ? null
+            : [.. mix.Sources.Select((d, s) => new SourceResult(d.Uri, Math.Round(mix.Weights[s], 6), trained?[s] ?? 0, cursor?.Mix?.Picks[s] ?? 0, cursor?.Mix?.Sources[s].Epoch ?? 0))];
 }

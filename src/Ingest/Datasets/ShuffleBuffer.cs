@@ -20,6 +20,14 @@ internal interface IShardUnits
 }
 
 /// <summary>
+/// How a resumed read unit skips the pieces before the cursor without reading them (tar shards with a sidecar index):
+/// <see cref="Pieces"/> gives each piece's global sample indices (null: unknown, the unit is read from its start), and
+/// <see cref="ReadFrom"/> reads the unit from a piece on (unit, position, first piece).
+/// </summary>
+internal sealed record PieceSeek<T>(Func<T, CancellationToken, Task<IReadOnlyList<long[]>?>> Pieces,
+    Func<T, int, int, CancellationToken, IAsyncEnumerable<SampleChunk>> ReadFrom);
+
+/// <summary>
 /// The shuffle buffer of shard datasets. An epoch's read units (row groups, tar shards) are permuted, dealt to ranks,
 /// and this rank's units are grouped in that order into mixing groups whose summed sizes stay within the plan's bounds
 /// (decided from metadata alone, so the same for every run). A group's units are read side by side in rounds (a row
@@ -38,6 +46,14 @@ public static class ShuffleBuffer
     {
         ArgumentNullException.ThrowIfNull(dataset);
         string bound = $"bound {plan.ShuffleBufferSamples.ToString("N0", CultureInfo.InvariantCulture)} samples / {Mb(plan.ShuffleBufferBytes)}";
+        if (dataset is WeightedDataset mix)
+        {
+            // Each source has its own buffer; the mix interleaves them by weight.
+            var layouts = mix.Sources.Select((d, s) => Describe(d, WeightedDataset.SourcePlan(plan, s))).ToList();
+            string each = string.Join("; ", layouts.Select((l, s) => $"source {s} ({mix.Weights[s].ToString("P0", CultureInfo.InvariantCulture)}): {l.Text}"));
+            return new ShuffleLayout($"weighted sources, interleaved by weight in every batch: {each}", layouts.Sum(l => l.Units), layouts.Sum(l => l.Groups),
+                layouts.Max(l => l.MaxSamples), layouts.Max(l => l.MaxBytes), layouts.Max(l => l.MaxUnits));
+        }
         if (!plan.Shuffle) return new ShuffleLayout("no shuffle: stored order", 0, 0, 0, 0, 0);
         if (dataset is not IShardUnits shards)
             return new ShuffleLayout($"shuffle: a permutation of all {dataset.SampleCount.ToString("N0", CultureInfo.InvariantCulture)} samples (no buffer needed)", 0, 0, 0, 0, 0);
@@ -104,11 +120,12 @@ public static class ShuffleBuffer
     /// <paramref name="read"/> gives a unit's pieces in stored order (all samples, no split), <paramref name="size"/> what
     /// a unit holds in the buffer at a time; <paramref name="source"/> names chunks that mix several shards.
     /// <paramref name="ahead"/>, when given, is told before the first read every unit this pass will read, in the order
-    /// it will start them (what a cache prefetches).
+    /// it will start them (what a cache prefetches). <paramref name="seek"/>, when given, lets a resumed unit or group start
+    /// at the piece (round) the cursor is in instead of reading the pieces before it.
     /// </summary>
     internal static async IAsyncEnumerable<SampleChunk> ReadAsync<T>(List<T> units, Func<T, UnitSize> size,
         Func<T, int, CancellationToken, IAsyncEnumerable<SampleChunk>> read, ReadPlan plan, string source,
-        Action<IReadOnlyList<T>>? ahead = null, [EnumeratorCancellation] CancellationToken ct = default)
+        Action<IReadOnlyList<T>>? ahead = null, [EnumeratorCancellation] CancellationToken ct = default, PieceSeek<T>? seek = null)
     {
         if (plan.Resharded)
         {
@@ -119,8 +136,8 @@ public static class ShuffleBuffer
             {
                 ct.ThrowIfCancellationRequested();
                 var chunks = itemPlan.Mixes
-                    ? MixAsync(group, first, itemPlan.SkipCount(int.MaxValue, first, 0), read, itemPlan, source, ct)
-                    : UnitAsync(group[0].Unit, first, read, itemPlan, ct);
+                    ? MixAsync(group, first, itemPlan.SkipCount(int.MaxValue, first, 0), read, itemPlan, source, seek, ct)
+                    : UnitAsync(group[0].Unit, first, read, itemPlan, seek, ct);
                 await foreach (var chunk in chunks.ConfigureAwait(false)) yield return chunk;
             }
             yield break;
@@ -133,7 +150,7 @@ public static class ShuffleBuffer
             foreach (var (position, unit) in order)
             {
                 ct.ThrowIfCancellationRequested();
-                await foreach (var chunk in UnitAsync(unit, position, read, plan, ct).ConfigureAwait(false)) yield return chunk;
+                await foreach (var chunk in UnitAsync(unit, position, read, plan, seek, ct).ConfigureAwait(false)) yield return chunk;
             }
             yield break;
         }
@@ -146,17 +163,29 @@ public static class ShuffleBuffer
             int first = mine[g.Start].Position;
             ct.ThrowIfCancellationRequested();
             int skip = plan.SkipCount(int.MaxValue, first, 0);
-            await foreach (var chunk in MixAsync(mine.GetRange(g.Start, g.Count), first, skip, read, plan, source, ct).ConfigureAwait(false))
+            await foreach (var chunk in MixAsync(mine.GetRange(g.Start, g.Count), first, skip, read, plan, source, seek, ct).ConfigureAwait(false))
                 yield return chunk;
         }
     }
 
-    /// <summary>One read unit without the buffer: its pieces in order, the samples of each permuted, less those before the plan's cursor.</summary>
+    /// <summary>
+    /// One read unit without the buffer: its pieces in order, the samples of each permuted, less those before the plan's
+    /// cursor. With <paramref name="seek"/>, a resumed unit starts at the piece the cursor is in.
+    /// </summary>
     private static async IAsyncEnumerable<SampleChunk> UnitAsync<T>(T unit, int position, Func<T, int, CancellationToken, IAsyncEnumerable<SampleChunk>> read,
-        ReadPlan plan, [EnumeratorCancellation] CancellationToken ct)
+        ReadPlan plan, PieceSeek<T>? seek, [EnumeratorCancellation] CancellationToken ct)
     {
         int offset = 0;
-        await foreach (var piece in read(unit, position, ct).ConfigureAwait(false))
+        var pieces = read(unit, position, ct);
+        int skip = plan.SkipCount(int.MaxValue, position, 0);
+        if (skip > 0 && seek is not null && await seek.Pieces(unit, ct).ConfigureAwait(false) is { } index)
+        {
+            int first = 0;
+            for (; first < index.Count && offset + Kept(index[first], plan) <= skip; first++) offset += Kept(index[first], plan);
+            if (first == index.Count) yield break; // the cursor is past the unit's last sample
+            if (first > 0) pieces = seek.ReadFrom(unit, position, first, ct);
+        }
+        await foreach (var piece in pieces.ConfigureAwait(false))
         {
             var selected = SampleOrder.Select(piece.At(position, offset), plan);
             offset += selected.Count;
@@ -203,18 +232,26 @@ public static class ShuffleBuffer
         return share;
     }
 
-    /// <summary>One mixing group: its units read side by side, round by round, each round's samples yielded in a seeded permutation.</summary>
+    /// <summary>
+    /// One mixing group: its units read side by side, round by round, each round's samples yielded in a seeded permutation.
+    /// With <paramref name="seek"/> and an index for every unit, a resumed group starts at the round the cursor is in: the
+    /// rounds before it are counted from the indexes, not read.
+    /// </summary>
     private static async IAsyncEnumerable<SampleChunk> MixAsync<T>(List<(int Position, T Unit)> group, int first, int skip,
-        Func<T, int, CancellationToken, IAsyncEnumerable<SampleChunk>> read, ReadPlan plan, string source,
+        Func<T, int, CancellationToken, IAsyncEnumerable<SampleChunk>> read, ReadPlan plan, string source, PieceSeek<T>? seek,
         [EnumeratorCancellation] CancellationToken ct)
     {
         var readers = new IAsyncEnumerator<SampleChunk>?[group.Count];
         var ready = new Queue<SampleChunk>();
         int before = 0; // the group's samples in earlier rounds
+        var (start, skipped) = skip > 0 && seek is not null ? await FirstRoundAsync(group, skip, plan, seek, ct).ConfigureAwait(false) : (0, null);
         try
         {
-            for (int i = 0; i < group.Count; i++) readers[i] = read(group[i].Unit, group[i].Position, ct).GetAsyncEnumerator(ct);
-            for (int round = 0; ; round++)
+            for (int i = 0; i < group.Count; i++)
+                readers[i] = start == 0 ? read(group[i].Unit, group[i].Position, ct).GetAsyncEnumerator(ct)
+                    : skipped![i] > start ? seek!.ReadFrom(group[i].Unit, group[i].Position, start, ct).GetAsyncEnumerator(ct) : null;
+            before = start == 0 ? 0 : skipped![^1];
+            for (int round = start; ; round++)
             {
                 var pieces = new List<SampleChunk>(group.Count);
                 try
@@ -247,6 +284,45 @@ public static class ShuffleBuffer
             foreach (var r in readers)
                 if (r is not null) await r.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Samples of a piece (its global indices) that the plan's split keeps.</summary>
+    private static int Kept(long[] indices, ReadPlan plan)
+    {
+        int kept = 0;
+        foreach (long i in indices)
+            if (plan.Split.IsHeldOut(i) == plan.HeldOut) kept++;
+        return kept;
+    }
+
+    /// <summary>
+    /// The first round of a resumed group that holds samples at or after the cursor (<paramref name="skip"/> samples into the
+    /// group), from the units' piece indexes; with it, per unit its piece count and, last, the samples of the rounds before.
+    /// (0, null) when a unit has no index: the group is read from its start.
+    /// </summary>
+    private static async Task<(int Round, int[]? Counts)> FirstRoundAsync<T>(List<(int Position, T Unit)> group, int skip, ReadPlan plan, PieceSeek<T> seek, CancellationToken ct)
+    {
+        var indexes = new List<IReadOnlyList<long[]>>(group.Count);
+        foreach (var (_, unit) in group)
+        {
+            if (await seek.Pieces(unit, ct).ConfigureAwait(false) is not { } pieces) return (0, null);
+            indexes.Add(pieces);
+        }
+        int before = 0, round = 0;
+        for (; ; round++)
+        {
+            int kept = 0;
+            bool any = false;
+            foreach (var pieces in indexes)
+                if (pieces.Count > round)
+                {
+                    any = true;
+                    kept += Kept(pieces[round], plan);
+                }
+            if (!any || before + kept > skip) break;
+            before += kept;
+        }
+        return (round, [.. indexes.Select(p => p.Count), before]);
     }
 
     /// <summary>

@@ -101,6 +101,8 @@ public static class ShardPacker
             file.Flush(flushToDisk: true);
         }
         File.Move(tmp, path, overwrite: true);
+        // The sidecar index (NAME.tar.idx): a resumed shard seeks to its cursor's sample instead of reading from the start.
+        await TarIndex.WriteAsync(path, ct).ConfigureAwait(false);
     }
 
     private static PaxTarEntry Entry(string name, byte[] data) =>

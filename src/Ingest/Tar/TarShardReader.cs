@@ -165,6 +165,9 @@ internal sealed class TarShardReader
         }
     }
 
+    /// <summary>Whether a member with this extension holds the sample's image (or audio).</summary>
+    internal static bool IsImage(string extension) => Array.IndexOf(ImageExtensions, extension) >= 0;
+
     /// <summary>WebDataset's rule: the key is the path up to the first '.' of the file name; the rest is the extension.</summary>
     internal static (string Key, string Extension) SplitName(string name)
     {
@@ -204,16 +207,16 @@ internal sealed class TarShardReader
 
     private static InvalidDataException Truncated(string shard) => new($"tar shard '{shard}' ends inside a member (truncated)");
 
-    private static bool IsZero(ReadOnlySpan<byte> block) => block.IndexOfAnyExcept((byte)0) < 0;
+    internal static bool IsZero(ReadOnlySpan<byte> block) => block.IndexOfAnyExcept((byte)0) < 0;
 
-    private static bool ChecksumOk(ReadOnlySpan<byte> h)
+    internal static bool ChecksumOk(ReadOnlySpan<byte> h)
     {
         long sum = 0;
         for (int i = 0; i < 512; i++) sum += i is >= 148 and < 156 ? (byte)' ' : h[i];
         return ParseOctal(h.Slice(148, 8)) == sum;
     }
 
-    private static long ParseSize(ReadOnlySpan<byte> h)
+    internal static long ParseSize(ReadOnlySpan<byte> h)
     {
         var field = h.Slice(124, 12);
         if ((field[0] & 0x80) != 0) // GNU base-256
@@ -237,7 +240,7 @@ internal sealed class TarShardReader
         return v;
     }
 
-    private static string HeaderName(ReadOnlySpan<byte> h)
+    internal static string HeaderName(ReadOnlySpan<byte> h)
     {
         string name = CString(h[..100]);
         if (h.Slice(257, 5).SequenceEqual("ustar"u8))
@@ -255,7 +258,7 @@ internal sealed class TarShardReader
     }
 
     /// <summary>The "path" record of a PAX extended header ("LEN key=value\n" records), if any.</summary>
-    private static string? PaxPath(byte[] data)
+    internal static string? PaxPath(byte[] data)
     {
         int p = 0;
         while (p < data.Length)

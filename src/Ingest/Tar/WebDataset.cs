@@ -75,19 +75,56 @@ public sealed class WebDataset : IImageDataset, IShardUnits
     /// <summary>
     /// Streams the shards in the plan's order. Through the shuffle buffer, a mixing group's shards stream side by side in
     /// pieces of up to <see cref="ChunkSize"/> samples and <see cref="PieceBytes"/> bytes each, one piece of every shard per
-    /// round; resuming inside a group re-reads its shards up to the cursor's round without yielding what comes before it.
+    /// round; resuming inside a group re-reads its shards up to the cursor's round without yielding what comes before it,
+    /// or, when every shard of the group has a sidecar index (<c>NAME.tar.idx</c>, <see cref="TarIndex"/>, written by
+    /// <c>pack</c>), seeks each to its first sample of that round and reads nothing before it (one unit at a time: the piece the
+    /// cursor is in).
     /// </summary>
     public async IAsyncEnumerable<SampleChunk> ReadAsync(ReadPlan plan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
         long pieceBytes = plan.Mixes ? PieceBytes(plan) : long.MaxValue;
         CacheSession? cache = null;
 
-        async IAsyncEnumerable<SampleChunk> ReadUnit(int s, int position, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
+        // Sidecar indexes (NAME.tar.idx, from pack), loaded when a resume needs one: the pieces of a shard under this plan.
+        var indexes = new Dictionary<int, (TarIndex Index, List<int> Starts)?>();
+        async Task<(TarIndex Index, List<int> Starts)?> IndexOf(int s, CancellationToken token)
+        {
+            if (!indexes.TryGetValue(s, out var entry))
+                indexes[s] = entry = await TarIndex.LoadAsync(_shards[s].Shard, FileSize(s), _store, token).ConfigureAwait(false) is { } index
+                    ? (index, index.Pieces(ChunkSize, pieceBytes)) : null;
+            return entry;
+        }
+
+        async Task<IReadOnlyList<long[]>?> Pieces(int s, CancellationToken token)
+        {
+            if (await IndexOf(s, token).ConfigureAwait(false) is not { } entry) return null;
+            var (index, starts) = entry;
+            var pieces = new List<long[]>(starts.Count);
+            for (int p = 0; p < starts.Count; p++)
+            {
+                int end = p + 1 < starts.Count ? starts[p + 1] : index.Entries.Count;
+                var ids = new long[end - starts[p]];
+                for (int i = 0; i < ids.Length; i++) ids[i] = ((long)s << 32) + starts[p] + i;
+                pieces.Add(ids);
+            }
+            return pieces;
+        }
+
+        IAsyncEnumerable<SampleChunk> ReadUnit(int s, int position, CancellationToken token) => ReadUnitFrom(s, position, 0, token);
+
+        async IAsyncEnumerable<SampleChunk> ReadUnitFrom(int s, int position, int fromPiece, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
         {
             var (shard, size) = _shards[s];
-            long next = (long)s << 32;
-            int part = 0;
-            await foreach (var (samples, owner) in ReadShardAsync(shard, size, ChunkSize, _store, token, pieceBytes, cache).ConfigureAwait(false))
+            long next = (long)s << 32, at = 0;
+            int part = fromPiece;
+            if (fromPiece > 0)
+            {
+                // A resume: the shard's pieces before the cursor's are not read; reading starts at the header of the piece's first sample.
+                var (index, starts) = (await IndexOf(s, token).ConfigureAwait(false))!.Value;
+                next += starts[fromPiece];
+                at = index.Entries[starts[fromPiece]].Offset;
+            }
+            await foreach (var (samples, owner) in ReadShardAsync(shard, size, ChunkSize, _store, token, pieceBytes, cache, at).ConfigureAwait(false))
             {
                 int n = samples.Count;
                 var images = new ReadOnlyMemory<byte>[n];
@@ -115,7 +152,7 @@ public sealed class WebDataset : IImageDataset, IShardUnits
         try
         {
             await foreach (var chunk in ShuffleBuffer.ReadAsync(Enumerable.Range(0, _shards.Count).ToList(), s => sizes[s], ReadUnit, plan, Uri,
-                units => cache = CacheSession.Start(_store, units.Select(s => _shards[s])), ct).ConfigureAwait(false))
+                units => cache = CacheSession.Start(_store, units.Select(s => _shards[s])), ct, new PieceSeek<int>(Pieces, ReadUnitFrom)).ConfigureAwait(false))
                 yield return chunk;
         }
         finally
@@ -164,11 +201,12 @@ public sealed class WebDataset : IImageDataset, IShardUnits
     IReadOnlyList<UnitSize> IShardUnits.UnitSizes(ReadPlan plan) => UnitSizesFor(plan);
 
     private static async IAsyncEnumerable<(List<TarShardReader.TarSample>, PooledBuffers)> ReadShardAsync(string shard, long? size, int groupSize, ObjectStoreOptions store,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, long groupBytes = long.MaxValue, CacheSession? cache = null)
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, long groupBytes = long.MaxValue, CacheSession? cache = null, long startAt = 0)
     {
         var (stream, _) = await ShardStorage.OpenAsync(shard, size, store, ct, cache).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
+            if (startAt > 0) stream.Seek(startAt, SeekOrigin.Begin); // an uncompressed shard resumed through its index
             Stream source = shard.EndsWith(".tar", StringComparison.OrdinalIgnoreCase) ? stream : new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);
             // A shard in object storage is read front to back through the stream's block cache (ranged GETs, retried).
             await using (source.ConfigureAwait(false))

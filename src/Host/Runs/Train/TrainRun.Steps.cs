@@ -46,6 +46,12 @@ internal sealed partial class TrainRun
         void Say(string m) => log.LogInformation("{Message}", m);
         try
         {
+            if (data.Weighted)
+            {
+                if (!images) throw new UsageException($"Data:Sources: weighted sources are image datasets; --method {settings.Method.Name} reads time series from one location (--data).");
+                var mix = await OpenSourcesAsync(stop).ConfigureAwait(false);
+                return (mix, 0, mix.Uri);
+            }
             if (images)
             {
                 string uri = captions ? await DemoDataset.EnsureCaptionsAsync(data, Say, stop).ConfigureAwait(false) : await DemoDataset.EnsureAsync(data, Say, stop).ConfigureAwait(false);
@@ -60,6 +66,24 @@ internal sealed partial class TrainRun
         {
             throw new UsageException($"--data: {e.Message}", e);
         }
+    }
+
+    /// <summary>Weighted sources (Data:Sources): each opened as --data would be, then mixed by weight.</summary>
+    private async Task<WeightedDataset> OpenSourcesAsync(CancellationToken stop)
+    {
+        var data = settings.Data;
+        var list = new List<(IImageDataset, double)>();
+        for (int s = 0; s < data.Sources.Count; s++)
+        {
+            var source = data.Sources[s];
+            try { list.Add((await ImageDataset.OpenAsync(source.Uri, data.ImageColumn, data.LabelColumn, data.TextColumn, stop, settings.ObjectStore).ConfigureAwait(false), source.Weight)); }
+            catch (DataSourceException e) { throw new UsageException($"weighted source {s} ({source}): {e.Message}", e); }
+        }
+        var mix = new WeightedDataset(list);
+        for (int s = 0; s < mix.Sources.Count; s++)
+            log.LogInformation("Source {Index}: {Uri} ({Format}, {Shards} shard(s), {Samples} samples), weight {Weight:0.###}: {Share:P1} of every batch",
+                s, mix.Sources[s].Uri, mix.Sources[s].Format, mix.Sources[s].ShardCount, mix.Sources[s].SampleCount, data.Sources[s].Weight, mix.Weights[s]);
+        return mix;
     }
 
     /// <summary>Step 2: the method's networks on the device, resumed from the newest intact checkpoint when asked.</summary>
@@ -82,6 +106,7 @@ internal sealed partial class TrainRun
             var resumed = training.Resume ? trainer.ResumeLatest(store, skipped => log.LogWarning("Skipping checkpoint: {Reason}", skipped)) : null;
             if (training.Resume && resumed is null) log.LogWarning("--resume: no intact checkpoint in {Out}; starting from step 0", remote?.Prefix ?? Path.GetFullPath(outDir));
             var cursor = resumed is { } r ? trainer.CursorOf(r.Info) : null;
+            if (resumed is { } from) CheckSources(data.Dataset, cursor, from.Info.ShuffleBuffer, order, from.Path);
             var reshard = resumed is { } rr ? ContrastiveTrainer.ReshardOf(rr.Info, group.WorldSize) : null;
             trainer.Reshard = reshard;
             long[]? resumedOrder = resumed?.Info.ShuffleBuffer ?? (resumed is null ? null : [0, 0]); // the resumed epoch is read in the order its cursor was made in
@@ -116,6 +141,24 @@ internal sealed partial class TrainRun
         }
     }
 
+    /// <summary>A resume reads the data the checkpoint was read from: as many weighted sources (or one), under the same shuffle buffer for a mix.</summary>
+    private void CheckSources(IImageDataset dataset, ReadCursor? cursor, long[]? buffer, ReadPlan order, string path)
+    {
+        if (cursor is not { } at) return;
+        int sources = dataset is WeightedDataset w ? w.Sources.Count : 1, written = at.Mix?.Sources.Count ?? 1;
+        if (sources != written || (at.Mix is null) != (dataset is not WeightedDataset))
+            throw new UsageException($"--resume: checkpoint '{path}' was read from {(at.Mix is null ? "one data location" : $"{written} weighted sources")}; this run reads " +
+                $"{(dataset is WeightedDataset ? $"{sources} weighted sources" : "one")}. Resume with the --data the run was started with, or start a new --out.");
+        if (at.Mix is not null && buffer is { Length: 2 } b && (b[0] != order.ShuffleBufferSamples || b[1] != order.ShuffleBufferBytes))
+            throw new UsageException($"--resume: weighted sources resume under the shuffle buffer they were read with ({b[0]} samples / {b[1] / 1048576.0:0.##} MB; this run: " +
+                $"{order.ShuffleBufferSamples} / {order.ShuffleBufferBytes / 1048576.0:0.##} MB). Give --shuffle-buffer {b[0]} (and Data:ShuffleBufferMb), or start a new --out.");
+        // New weights are allowed (a curriculum): from here the mix takes from each source as far as it is behind its new share.
+        if (at.Mix is { } mix && dataset is WeightedDataset now && !mix.Weights.Select(x => Math.Round(x, 9)).SequenceEqual(now.Weights.Select(x => Math.Round(x, 9))))
+            log.LogInformation("Weighted sources: the weights were {Old}, now {New}; the samples taken so far ({Taken}) stay, and from here each source is taken as far as it is behind its new share",
+                string.Join(" / ", mix.Weights.Select(x => x.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture))),
+                string.Join(" / ", now.Weights.Select(x => x.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture))), string.Join(" / ", mix.Picks));
+    }
+
     /// <summary>Step 2, without a checkpoint: the weights of a safetensors file (--init-from) instead of the seed's.</summary>
     private void InitFrom(ContrastiveTrainer trainer, string path)
     {
@@ -142,6 +185,7 @@ internal sealed partial class TrainRun
         LoopResult outcome;
         long dropped;
         var reads = new EpochReads();
+        SourceCounts? counts = null;
         // Data-parallel ranks stop together when they agree to (TrainingLoop), not when their own stop request arrives.
         using (var pipelineStop = group.WorldSize > 1 ? new CancellationTokenSource() : CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
@@ -153,10 +197,14 @@ internal sealed partial class TrainRun
             var clock = Stopwatch.StartNew();
             using var live = group.Rank == 0 ? display?.Start($"{settings.Method.Name} on {data.Uri}", Limited ? 1000 : 0) : null;
             var loop = NewLoop(model, metrics, online, trace, live, clock, pipelineStop, recent, group.Rank == 0 ? outDir : null);
-            outcome = await loop.RunAsync(pipeline, model.Cursor, stop, clock).ConfigureAwait(false);
+            counts = data.Dataset is WeightedDataset mix ? new SourceCounts(pipeline, mix.Sources.Count) : null;
+            outcome = await loop.RunAsync((IBatchSource?)counts ?? pipeline, model.Cursor, stop, clock).ConfigureAwait(false);
             dropped = loop.DroppedBatches;
         }
-        return (outcome, Result(group, model, outcome, MeanMetrics(recent), recent.Count, dropped, metrics) with { Epochs = reads.Rows });
+        return (outcome, Result(group, model, outcome, MeanMetrics(recent), recent.Count, dropped, metrics) with
+        {
+            Epochs = reads.Rows, Sources = SourceResult.Of(data.Dataset, outcome.Cursor ?? model.Cursor, counts?.Counts),
+        });
     }
 
     private bool Limited => settings.Training.MaxSteps > 0 || settings.Training.MaxMinutes > 0;
