@@ -90,7 +90,7 @@ public sealed partial class ContrastiveTrainer
         if (info.WorldSize != Group.WorldSize && !AcceptsOtherWorldSize)
             throw new InvalidDataException($"Checkpoint '{data.Path}' was written by {info.WorldSize} process(es) reading disjoint parts of the data; this run has " +
                 $"{Group.WorldSize}. Resume with the same number (mpirun -np {info.WorldSize} …), or start a new --out: each rank's place in the epoch " +
-                "belongs to its own share of the data, and only shard data (Parquet, tar) can be dealt anew.");
+                "belongs to its own share of the data, and only shard data (Parquet, tar) read as one source can be dealt anew (not an image folder, IDX file or weighted sources).");
         if (info.WorldSize != Group.WorldSize && info.Reshard is { } earlier && earlier.Applies(info.Cursor?.Epoch ?? info.Epoch))
             throw new InvalidDataException($"Checkpoint '{data.Path}' was written by {info.WorldSize} process(es) still reading what {earlier.WorldSize} left of epoch " +
                 $"{info.Cursor?.Epoch ?? info.Epoch}; this run has {Group.WorldSize}. Resume with {info.WorldSize} (mpirun -np {info.WorldSize} …) until that epoch is read, " +
