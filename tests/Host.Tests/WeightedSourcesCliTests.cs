@@ -79,4 +79,41 @@ public sealed class WeightedSourcesCliTests() : TempFolderTest("weighted")
         Assert.Equal(2, code);
         Assert.Contains("weighted sources are image datasets", err, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_sources_come_from_configuration_and_a_command_line_data_replaces_them()
+    {
+        string a = Path.Combine(Folder, "ca"), b = Path.Combine(Folder, "cb");
+        var (code, _, err) = await CliRunner.Run("demo-data", "--output", a, "--count", "200", "--seed", "5");
+        Assert.True(code == 0, err);
+        (code, _, err) = await CliRunner.Run("demo-data", "--output", b, "--count", "100", "--seed", "6");
+        Assert.True(code == 0, err);
+        // A real process reading Data:Sources from CONTRASTIVE_ variables (a list in configuration).
+        var env = new Dictionary<string, string>
+        {
+            ["CONTRASTIVE_Data__Sources__0__Uri"] = a, ["CONTRASTIVE_Data__Sources__0__Weight"] = "3",
+            ["CONTRASTIVE_Data__Sources__1__Uri"] = b, ["CONTRASTIVE_Data__Sources__1__Weight"] = "1",
+        };
+        string[] common = ["train", "--max-steps", "4", "--max-minutes", "0", "--batch-size", "40", "--image-size", "16", "--workers", "1",
+            "--deterministic", "--eval-every", "0", "--json"];
+        using (var p = ContrastiveProcess.Start(env, [.. common, "--out", Path.Combine(Folder, "cfg")]))
+        {
+            Assert.Equal(0, await p.WaitForExit(TimeSpan.FromMinutes(3)));
+            var sources = LastJson(p.Out).GetProperty("sources").EnumerateArray().ToList();
+            Assert.Equal([a, b], sources.Select(x => x.GetProperty("uri").GetString()));
+            Assert.Equal([120L, 40L], sources.Select(x => x.GetProperty("trained").GetInt64())); // 3 : 1 of 160 samples
+        }
+        // --data on the command line replaces the configured sources (one location: no mix).
+        using (var p = ContrastiveProcess.Start(env, [.. common, "--data", b, "--out", Path.Combine(Folder, "one")]))
+        {
+            Assert.Equal(0, await p.WaitForExit(TimeSpan.FromMinutes(3)));
+            Assert.False(LastJson(p.Out).TryGetProperty("sources", out _));
+        }
+        // Data:Uri and Data:Sources both set is a one-line error naming both.
+        using (var p = ContrastiveProcess.Start(new Dictionary<string, string>(env) { ["CONTRASTIVE_Data__Uri"] = a }, [.. common, "--out", Path.Combine(Folder, "both")]))
+        {
+            Assert.Equal(2, await p.WaitForExit(TimeSpan.FromMinutes(2)));
+            Assert.Contains("and so is Data:Sources (2 weighted source(s)): give one or the other", p.Err, StringComparison.Ordinal);
+        }
+    }
 }
