@@ -13,7 +13,6 @@ namespace Contrastive.Ingest;
 /// </summary>
 internal sealed class CacheSession : IAsyncDisposable
 {
-    private const int DownloadChunk = 16 << 20;
 
     private enum State { Waiting, Fetching, Ready, Direct, Done }
 
@@ -232,29 +231,18 @@ internal sealed class CacheSession : IAsyncDisposable
         }
     }
 
-    /// <summary>The object's bytes into <paramref name="temp"/> with its checksum trailer (ranged GETs, each retried by the store's rule).</summary>
+    /// <summary>The object's bytes into <paramref name="temp"/> with its checksum trailer: one ranged GET streamed through a small buffer (retried by the store's rule).</summary>
     private async Task DownloadAsync(Item item, string temp, CancellationToken ct)
     {
         using var source = await S3ReadStream.OpenAsync(item.Uri, item.Size, _store, ct).ConfigureAwait(false);
         var hash = new XxHash3();
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Min(DownloadChunk, Math.Max(1, item.Size)));
-        try
+        await using var file = new FileStream(temp, FileMode.Open, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+        await source.CopyRangeAsync(0, item.Size, async (piece, token) =>
         {
-            await using var file = new FileStream(temp, FileMode.Open, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
-            for (long offset = 0; offset < item.Size;)
-            {
-                int n = (int)Math.Min(buffer.Length, item.Size - offset);
-                await source.ReadExactlyAsync(buffer.AsMemory(0, n), offset, ct).ConfigureAwait(false);
-                hash.Append(buffer.AsSpan(0, n));
-                await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
-                offset += n;
-            }
-            await file.WriteAsync(ShardCache.Trailer(item.Size, hash.GetCurrentHashAsUInt64()), ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
+            hash.Append(piece.Span);
+            await file.WriteAsync(piece, token).ConfigureAwait(false);
+        }, ct).ConfigureAwait(false);
+        await file.WriteAsync(ShardCache.Trailer(item.Size, hash.GetCurrentHashAsUInt64()), ct).ConfigureAwait(false);
     }
 
     private void Set(Item item, State state, FileStream held)

@@ -122,7 +122,9 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
         int v = _nextVictim;
         _nextVictim ^= 1;
         int length = (int)Math.Min(_options.BlockSize, Length - start);
-        _blocks[v] ??= new byte[_options.BlockSize];
+        // Blocks come from the shared pool (returned on Dispose): opening many shards (each reads its first and last block)
+        // would otherwise allocate two large arrays a shard, garbage the next moment, and a full GC follows every few.
+        _blocks[v] ??= System.Buffers.ArrayPool<byte>.Shared.Rent(_options.BlockSize);
         _blockStart[v] = -1;
         await ReadExactlyAsync(_blocks[v].AsMemory(0, length), start, ct).ConfigureAwait(false);
         _blockStart[v] = start;
@@ -165,6 +167,65 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
                 await StoreRetry.BackoffAsync(_uri, $"reading bytes {offset + done}-{offset + buffer.Length - 1}", _options, attempt, e, ct).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// Streams <paramref name="count"/> bytes from <paramref name="offset"/> to <paramref name="write"/> in pieces of a small
+    /// pooled buffer: one ranged GET (more only when a transient failure cuts it, resuming at the first byte not yet
+    /// written), so a whole object is fetched in one request without a buffer of its size.
+    /// </summary>
+    public async Task CopyRangeAsync(long offset, long count, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, CancellationToken ct)
+    {
+        if (offset < 0 || offset + count > Length)
+            throw new ShardFormatException(_uri, null, $"'{_uri}' is {Length} bytes; a read of {count} bytes at {offset} runs past its end (truncated object?)");
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(CopyBuffer);
+        try
+        {
+            long done = 0;
+            for (int attempt = 1; done < count; attempt++)
+            {
+                try
+                {
+                    var request = new GetObjectRequest { BucketName = _bucket, Key = _key, ByteRange = new ByteRange(offset + done, offset + count - 1) };
+                    ObjectStoreStats.Request();
+                    using var response = await _client.GetObjectAsync(request, ct).ConfigureAwait(false);
+                    await using var body = response.ResponseStream;
+                    while (done < count)
+                    {
+                        int n = await body.ReadAsync(buffer.AsMemory(0, (int)Math.Min(CopyBuffer, count - done)), ct).ConfigureAwait(false);
+                        if (n == 0) throw new IOException($"the response body ended after {done} of {count} bytes");
+                        await write(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                        done += n;
+                        ObjectStoreStats.Received(n);
+                        attempt = 0; // progress resets the count: only consecutive failures count
+                    }
+                }
+                catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Forbidden)
+                {
+                    throw new ShardFormatException(_uri, null, $"'{_uri}': {(int)e.StatusCode} {e.ErrorCode}: {e.Message}", e);
+                }
+                catch (Exception e) when (StoreRetry.IsTransient(e, ct))
+                {
+                    if (attempt >= _options.MaxAttempts)
+                        throw new IOException($"'{_uri}': reading bytes {offset + done}-{offset + count - 1} failed {attempt} times in a row; last error: {e.Message}", e);
+                    await StoreRetry.BackoffAsync(_uri, $"reading bytes {offset + done}-{offset + count - 1}", _options, attempt, e, ct).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The piece <see cref="CopyRangeAsync"/> reads at a time: under the large object heap's threshold.</summary>
+    private const int CopyBuffer = 64 << 10;
+
+    protected override void Dispose(bool disposing)
+    {
+        for (int i = 0; i < _blocks.Length; i++)
+            if (Interlocked.Exchange(ref _blocks[i], null!) is { } block) System.Buffers.ArrayPool<byte>.Shared.Return(block);
+        base.Dispose(disposing);
     }
 
     public override void Flush() { }
