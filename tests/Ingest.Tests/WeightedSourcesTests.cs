@@ -108,6 +108,27 @@ public class WeightedSourcesTests
     }
 
     [Fact]
+    public async Task New_weights_on_a_resume_hold_from_the_resume_on_and_resume_exactly_again()
+    {
+        using var dir = new TempDir();
+        using var tarDir = new TempDir();
+        var first = await Mix(dir, tarDir, 0.7, 0.3);
+        var before = await Take(first, 1_000);
+        var cursor = before[^1].Cursor; // 999 samples taken under 0.7 / 0.3
+        // The same sources under 0.2 / 0.8: every batch after the resume holds the new shares, not a catch-up on the whole run.
+        var second = new WeightedDataset([(first.Sources[0], 0.2), (first.Sources[1], 0.8)]);
+        var after = await Take(second, 2_000, cursor);
+        for (int start = 0; start + 250 <= after.Count; start += 250)
+            Assert.InRange(after.Skip(start).Take(250).Count(t => t.Source == 0), 0.2 * 250 - 1, 0.2 * 250 + 1);
+        var mix = after[1_000].Cursor.Mix!;
+        Assert.Equal(cursor.Mix!.Picks, mix.Since); // counted from the change
+        Assert.Equal(999 + 1_000, mix.Total);
+        // A cursor taken under the new weights resumes exactly (the change point travels with it).
+        var again = await Take(second, 999, after[1_000].Cursor);
+        Assert.Equal(after.Skip(1_000).Take(999).Select(t => (t.Source, t.Index)), again.Select(t => (t.Source, t.Index)));
+    }
+
+    [Fact]
     public async Task A_cursor_of_one_source_is_refused_by_a_mix_and_the_reverse()
     {
         using var dir = new TempDir();

@@ -5,18 +5,26 @@ namespace Contrastive.Core;
 /// taken from each source so far (<paramref name="Picks"/>, by source) and where each source's own stream goes on
 /// (<paramref name="Sources"/>: the cursor of its next sample, in its own epochs). The mix's choice of source for each next
 /// sample is a pure function of the picks and the weights, so the picks and the sources' cursors resume the mixed stream
-/// exactly. <paramref name="Weights"/> are the weights the picks were made under (normalised to sum 1).
+/// exactly. <paramref name="Weights"/> are the weights the picks are being made under (normalised to sum 1).
 /// </summary>
 public sealed record MixCursor(IReadOnlyList<long> Picks, IReadOnlyList<ReadCursor> Sources, IReadOnlyList<double> Weights)
 {
+    /// <summary>
+    /// The picks when <see cref="Weights"/> took effect (a resume with new weights; null: from the start): the shares are
+    /// kept from there on, so new weights apply to the samples after the change, not to the whole run.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<long>? Since { get; init; }
+
     /// <summary>Samples the mix has taken from all sources.</summary>
     public long Total => Picks.Sum();
 
     /// <summary>The mix's epoch: the lowest of its sources' epochs (every source has been read through that many times).</summary>
     public int Epoch => Sources.Count == 0 ? 0 : Sources.Min(s => s.Epoch);
 
-    /// <summary>Equal when the picks, the sources' cursors and the weights are (element by element).</summary>
-    public bool Equals(MixCursor? other) => other is not null && Picks.SequenceEqual(other.Picks) && Sources.SequenceEqual(other.Sources) && Weights.SequenceEqual(other.Weights);
+    /// <summary>Equal when the picks, the sources' cursors, the weights and <see cref="Since"/> are (element by element).</summary>
+    public bool Equals(MixCursor? other) => other is not null && Picks.SequenceEqual(other.Picks) && Sources.SequenceEqual(other.Sources) && Weights.SequenceEqual(other.Weights)
+        && (Since ?? []).SequenceEqual(other.Since ?? []);
 
     public override int GetHashCode()
     {

@@ -8,7 +8,8 @@ namespace Contrastive.Ingest;
 /// Each source is read in its own epochs under its own seed (its own shuffle, shuffle buffer and split), so a small
 /// source is read again while a large one is still in its first epoch. The mix takes its next sample from the source
 /// furthest behind its share: source <c>s</c> with the largest (k + 1)·w<sub>s</sub> − n<sub>s</sub>, where k samples were
-/// taken so far, n<sub>s</sub> of them from <c>s</c> (ties: the first listed). Every stretch of the stream then holds
+/// taken so far, n<sub>s</sub> of them from <c>s</c> (ties: the first listed; counted from the last change of weights, a
+/// resume under new weights). Every stretch of the stream then holds
 /// each source's share to within one sample per source (every batch is mixed by weight), and the choice is a pure
 /// function of the counts: a cursor of the counts and each source's own cursor (<see cref="MixCursor"/>) resumes the
 /// mixed stream exactly. The mix's epoch is the lowest of its sources' epochs.
@@ -111,6 +112,9 @@ public sealed class WeightedDataset : IImageDataset
         var picks = start?.Picks.ToArray() ?? new long[n];
         var next = start?.Sources.ToArray() ?? Enumerable.Repeat(new ReadCursor(0, 0, 0), n).ToArray();
         var weights = Weights.ToArray();
+        // The shares are counted from the last change of weights: a resume under new weights starts counting at its cursor.
+        bool changed = start is not null && !start.Weights.Select(w => Math.Round(w, 9)).SequenceEqual(weights.Select(w => Math.Round(w, 9)));
+        var since = changed ? start!.Picks.ToArray() : start?.Since?.ToArray();
         var streams = new SourceStream[n];
         var building = new List<IDisposable>(); // leases of the chunk being built, returned if reading stops half-way
         int epoch = -1;
@@ -146,7 +150,7 @@ public sealed class WeightedDataset : IImageDataset
                 bool anyKeys = false, anyProblems = false, anyCaptions = false;
                 for (int t = 0; t < ChunkSamples; t++)
                 {
-                    int s = Choose(picks, weights);
+                    int s = Choose(picks, weights, since);
                     var stream = streams[s];
                     var chunk = await stream.CurrentAsync().ConfigureAwait(false);
                     if (!stream.Leased)
@@ -171,7 +175,7 @@ public sealed class WeightedDataset : IImageDataset
                     if (stream.Position == chunk.Count) stream.Finish();
                 }
                 foreach (var stream in streams) stream.Leased = false;
-                var mix = new MixPositions(startPicks, startNext, weights, sourceOf, own);
+                var mix = new MixPositions(startPicks, startNext, weights, since, sourceOf, own);
                 var leases = new Leases([.. building]);
                 building.Clear(); // the chunk holds them now
                 yield return new SampleChunk(Uri, parts[0], mixEpoch, images, labels, indices, anyKeys ? keys : null, leases)
@@ -189,16 +193,19 @@ public sealed class WeightedDataset : IImageDataset
         }
     }
 
-    /// <summary>The source the mix takes its next sample from: the one furthest behind its share (ties: the first).</summary>
-    internal static int Choose(long[] picks, double[] weights)
+    /// <summary>
+    /// The source the mix takes its next sample from: the one furthest behind its share (ties: the first), counting the
+    /// picks made since <paramref name="since"/> (null: all).
+    /// </summary>
+    internal static int Choose(long[] picks, double[] weights, long[]? since = null)
     {
         long k = 0;
-        foreach (long p in picks) k += p;
+        for (int s = 0; s < picks.Length; s++) k += picks[s] - (since?[s] ?? 0);
         int best = 0;
         double most = double.NegativeInfinity;
         for (int s = 0; s < picks.Length; s++)
         {
-            double behind = (k + 1) * weights[s] - picks[s];
+            double behind = (k + 1) * weights[s] - (picks[s] - (since?[s] ?? 0));
             if (behind > most) (best, most) = (s, behind);
         }
         return best;
@@ -273,12 +280,13 @@ public sealed class MixPositions
     private readonly long[] _startPicks;
     private readonly ReadCursor[] _startNext;
     private readonly double[] _weights;
+    private readonly long[]? _since;
     private readonly int[] _sourceOf;
     private readonly ReadCursor[] _own;
 
-    internal MixPositions(long[] startPicks, ReadCursor[] startNext, double[] weights, int[] sourceOf, ReadCursor[] own)
+    internal MixPositions(long[] startPicks, ReadCursor[] startNext, double[] weights, long[]? since, int[] sourceOf, ReadCursor[] own)
     {
-        (_startPicks, _startNext, _weights, _sourceOf, _own) = (startPicks, startNext, weights, sourceOf, own);
+        (_startPicks, _startNext, _weights, _since, _sourceOf, _own) = (startPicks, startNext, weights, since, sourceOf, own);
     }
 
     /// <summary>The source sample <paramref name="i"/> was taken from (its index in the mix's list).</summary>
@@ -297,6 +305,6 @@ public sealed class MixPositions
             picks[s]++;
             next[s] = _own[j] with { Offset = _own[j].Offset + 1 };
         }
-        return ReadCursor.InMix(new MixCursor(picks, next, _weights));
+        return ReadCursor.InMix(new MixCursor(picks, next, _weights) { Since = _since });
     }
 }
