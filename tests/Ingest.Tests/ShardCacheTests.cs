@@ -59,6 +59,40 @@ public class ShardCacheTests(S3Server s3) : IClassFixture<S3Server>
         Directory.Exists(Path.Combine(folder, "objects")) ? new DirectoryInfo(Path.Combine(folder, "objects")).EnumerateFiles().Sum(f => { try { return f.Length; } catch (FileNotFoundException) { return 0; } }) : 0;
 
     [Fact]
+    public async Task An_object_is_copied_in_one_request_and_a_failing_writer_is_not_the_stores_fault()
+    {
+        using var dir = new TempDir();
+        var bytes = new byte[300_000];
+        new Random(7).NextBytes(bytes);
+        string file = dir.File("blob.bin");
+        await File.WriteAllBytesAsync(file, bytes);
+        await s3.PutAsync("copies", "blob.bin", file);
+        var store = new ObjectStoreOptions { InitialBackoff = TimeSpan.FromMilliseconds(20) };
+        using var stream = await S3ReadStream.OpenAsync("s3://copies/blob.bin", bytes.Length, store, default);
+
+        // The whole object in 64 KiB pieces, through one GET.
+        var before = ObjectStoreStats.Snapshot();
+        using var copy = new MemoryStream();
+        await stream.CopyRangeAsync(0, bytes.Length, (piece, ct) => copy.WriteAsync(piece, ct), default);
+        Assert.Equal(bytes, copy.ToArray());
+        Assert.Equal(1, ObjectStoreStats.Snapshot().Since(before).Requests);
+
+        // A writer that fails (a full disk) ends the copy with its own error at once: no retry, no second request.
+        before = ObjectStoreStats.Snapshot();
+        int calls = 0;
+        var e = await Assert.ThrowsAsync<IOException>(() => stream.CopyRangeAsync(0, bytes.Length, (_, _) =>
+        {
+            calls++;
+            throw new IOException("No space left on device");
+        }, default));
+        Assert.Equal("No space left on device", e.Message);
+        Assert.Equal(1, calls);
+        var after = ObjectStoreStats.Snapshot().Since(before);
+        Assert.Equal(1, after.Requests);
+        Assert.Equal(0, after.Retries);
+    }
+
+    [Fact]
     public async Task With_room_for_the_corpus_the_second_epoch_and_a_new_reader_fetch_nothing()
     {
         using var dir = new TempDir();

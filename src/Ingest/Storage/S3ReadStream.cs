@@ -133,27 +133,64 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
     }
 
     /// <summary>Fetches exactly <paramref name="buffer"/>.Length bytes from <paramref name="offset"/> with ranged GETs, retrying transient failures.</summary>
-    public async ValueTask ReadExactlyAsync(Memory<byte> buffer, long offset, CancellationToken ct)
+    public ValueTask ReadExactlyAsync(Memory<byte> buffer, long offset, CancellationToken ct) =>
+        new(FetchAsync(offset, buffer.Length, done => buffer[(int)done..], null, ct));
+
+    /// <summary>
+    /// Streams <paramref name="count"/> bytes from <paramref name="offset"/> to <paramref name="write"/> in pieces of a small
+    /// pooled buffer: one ranged GET (more only when a transient failure cuts it, resuming at the first byte not yet
+    /// written), so a whole object is fetched in one request without a buffer of its size. A failure of
+    /// <paramref name="write"/> (a full disk) ends the copy at once: it is not the store's, and is not retried.
+    /// </summary>
+    public async Task CopyRangeAsync(long offset, long count, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, CancellationToken ct)
     {
-        if (offset < 0 || offset + buffer.Length > Length)
-            throw new ShardFormatException(_uri, null, $"'{_uri}' is {Length} bytes; a read of {buffer.Length} bytes at {offset} runs past its end (truncated object?)");
-        int done = 0;
-        for (int attempt = 1; done < buffer.Length; attempt++)
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(CopyBuffer);
+        try
+        {
+            await FetchAsync(offset, count, done => buffer.AsMemory(0, (int)Math.Min(CopyBuffer, count - done)),
+                (n, token) => write(buffer.AsMemory(0, n), token), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// The one request loop: ranged GETs of <paramref name="count"/> bytes from <paramref name="offset"/>, each body read
+    /// into <paramref name="target"/> (given the bytes received so far) and handed to <paramref name="consumed"/>;
+    /// transient failures are retried by the store's rule, resuming at the first byte not yet received.
+    /// </summary>
+    private async Task FetchAsync(long offset, long count, Func<long, Memory<byte>> target, Func<int, CancellationToken, ValueTask>? consumed, CancellationToken ct)
+    {
+        if (offset < 0 || offset + count > Length)
+            throw new ShardFormatException(_uri, null, $"'{_uri}' is {Length} bytes; a read of {count} bytes at {offset} runs past its end (truncated object?)");
+        long done = 0;
+        for (int attempt = 1; done < count; attempt++)
         {
             try
             {
-                var request = new GetObjectRequest { BucketName = _bucket, Key = _key, ByteRange = new ByteRange(offset + done, offset + buffer.Length - 1) };
+                var request = new GetObjectRequest { BucketName = _bucket, Key = _key, ByteRange = new ByteRange(offset + done, offset + count - 1) };
                 ObjectStoreStats.Request();
                 using var response = await _client.GetObjectAsync(request, ct).ConfigureAwait(false);
                 await using var body = response.ResponseStream;
-                while (done < buffer.Length)
+                while (done < count)
                 {
-                    int n = await body.ReadAsync(buffer[done..], ct).ConfigureAwait(false);
-                    if (n == 0) throw new IOException($"the response body ended after {done} of {buffer.Length} bytes");
+                    int n = await body.ReadAsync(target(done), ct).ConfigureAwait(false);
+                    if (n == 0) throw new IOException($"the response body ended after {done} of {count} bytes");
+                    if (consumed is not null)
+                    {
+                        try { await consumed(n, ct).ConfigureAwait(false); }
+                        catch (Exception e) { throw new ConsumerFailed(e); }
+                    }
                     done += n;
                     ObjectStoreStats.Received(n);
                     attempt = 0; // progress resets the count: only consecutive failures count
                 }
+            }
+            catch (ConsumerFailed e)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException!);
             }
             catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Forbidden)
             {
@@ -163,60 +200,14 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
             {
                 // A body cut short or a reset mid-body resumes at the first byte not yet received.
                 if (attempt >= _options.MaxAttempts)
-                    throw new IOException($"'{_uri}': reading bytes {offset + done}-{offset + buffer.Length - 1} failed {attempt} times in a row; last error: {e.Message}", e);
-                await StoreRetry.BackoffAsync(_uri, $"reading bytes {offset + done}-{offset + buffer.Length - 1}", _options, attempt, e, ct).ConfigureAwait(false);
+                    throw new IOException($"'{_uri}': reading bytes {offset + done}-{offset + count - 1} failed {attempt} times in a row; last error: {e.Message}", e);
+                await StoreRetry.BackoffAsync(_uri, $"reading bytes {offset + done}-{offset + count - 1}", _options, attempt, e, ct).ConfigureAwait(false);
             }
         }
     }
 
-    /// <summary>
-    /// Streams <paramref name="count"/> bytes from <paramref name="offset"/> to <paramref name="write"/> in pieces of a small
-    /// pooled buffer: one ranged GET (more only when a transient failure cuts it, resuming at the first byte not yet
-    /// written), so a whole object is fetched in one request without a buffer of its size.
-    /// </summary>
-    public async Task CopyRangeAsync(long offset, long count, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, CancellationToken ct)
-    {
-        if (offset < 0 || offset + count > Length)
-            throw new ShardFormatException(_uri, null, $"'{_uri}' is {Length} bytes; a read of {count} bytes at {offset} runs past its end (truncated object?)");
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(CopyBuffer);
-        try
-        {
-            long done = 0;
-            for (int attempt = 1; done < count; attempt++)
-            {
-                try
-                {
-                    var request = new GetObjectRequest { BucketName = _bucket, Key = _key, ByteRange = new ByteRange(offset + done, offset + count - 1) };
-                    ObjectStoreStats.Request();
-                    using var response = await _client.GetObjectAsync(request, ct).ConfigureAwait(false);
-                    await using var body = response.ResponseStream;
-                    while (done < count)
-                    {
-                        int n = await body.ReadAsync(buffer.AsMemory(0, (int)Math.Min(CopyBuffer, count - done)), ct).ConfigureAwait(false);
-                        if (n == 0) throw new IOException($"the response body ended after {done} of {count} bytes");
-                        await write(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
-                        done += n;
-                        ObjectStoreStats.Received(n);
-                        attempt = 0; // progress resets the count: only consecutive failures count
-                    }
-                }
-                catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Forbidden)
-                {
-                    throw new ShardFormatException(_uri, null, $"'{_uri}': {(int)e.StatusCode} {e.ErrorCode}: {e.Message}", e);
-                }
-                catch (Exception e) when (StoreRetry.IsTransient(e, ct))
-                {
-                    if (attempt >= _options.MaxAttempts)
-                        throw new IOException($"'{_uri}': reading bytes {offset + done}-{offset + count - 1} failed {attempt} times in a row; last error: {e.Message}", e);
-                    await StoreRetry.BackoffAsync(_uri, $"reading bytes {offset + done}-{offset + count - 1}", _options, attempt, e, ct).ConfigureAwait(false);
-                }
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+    /// <summary>A failure of the code the bytes were handed to, carried past the store's retry rule.</summary>
+    private sealed class ConsumerFailed(Exception inner) : Exception(inner.Message, inner);
 
     /// <summary>The piece <see cref="CopyRangeAsync"/> reads at a time: under the large object heap's threshold.</summary>
     private const int CopyBuffer = 64 << 10;
