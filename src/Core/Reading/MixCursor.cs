@@ -22,6 +22,9 @@ public sealed record MixCursor(IReadOnlyList<long> Picks, IReadOnlyList<ReadCurs
     /// <summary>The mix's epoch: the lowest of its sources' epochs (every source has been read through that many times).</summary>
     public int Epoch => Sources.Count == 0 ? 0 : Sources.Min(s => s.Epoch);
 
+    /// <summary>Whether <paramref name="weights"/> are the weights of this cursor (to 9 decimals, as normalised sums differ in the last bits).</summary>
+    public bool SameWeights(IReadOnlyList<double> weights) => Weights.Select(w => Math.Round(w, 9)).SequenceEqual(weights.Select(w => Math.Round(w, 9)));
+
     /// <summary>Equal when the picks, the sources' cursors, the weights and <see cref="Since"/> are (element by element).</summary>
     public bool Equals(MixCursor? other) => other is not null && Picks.SequenceEqual(other.Picks) && Sources.SequenceEqual(other.Sources) && Weights.SequenceEqual(other.Weights)
         && (Since ?? []).SequenceEqual(other.Since ?? []);

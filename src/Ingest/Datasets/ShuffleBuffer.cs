@@ -178,12 +178,11 @@ public static class ShuffleBuffer
         int offset = 0;
         var pieces = read(unit, position, ct);
         int skip = plan.SkipCount(int.MaxValue, position, 0);
-        if (skip > 0 && seek is not null && await seek.Pieces(unit, ct).ConfigureAwait(false) is { } index)
+        // A unit alone is a group of one: its "rounds" are its pieces.
+        if (skip > 0 && seek is not null && await FirstRoundAsync([(position, unit)], skip, plan, seek, ct).ConfigureAwait(false) is { } at)
         {
-            int first = 0;
-            for (; first < index.Count && offset + Kept(index[first], plan) <= skip; first++) offset += Kept(index[first], plan);
-            if (first == index.Count) yield break; // the cursor is past the unit's last sample
-            if (first > 0) pieces = seek.ReadFrom(unit, position, first, ct);
+            if (at.Round == at.Pieces[0]) yield break; // the cursor is past the unit's last sample
+            if (at.Round > 0) (pieces, offset) = (seek.ReadFrom(unit, position, at.Round, ct), at.Before);
         }
         await foreach (var piece in pieces.ConfigureAwait(false))
         {
@@ -244,13 +243,14 @@ public static class ShuffleBuffer
         var readers = new IAsyncEnumerator<SampleChunk>?[group.Count];
         var ready = new Queue<SampleChunk>();
         int before = 0; // the group's samples in earlier rounds
-        var (start, skipped) = skip > 0 && seek is not null ? await FirstRoundAsync(group, skip, plan, seek, ct).ConfigureAwait(false) : (0, null);
+        var at = skip > 0 && seek is not null ? await FirstRoundAsync(group, skip, plan, seek, ct).ConfigureAwait(false) : null;
+        int start = at?.Round ?? 0;
         try
         {
             for (int i = 0; i < group.Count; i++)
                 readers[i] = start == 0 ? read(group[i].Unit, group[i].Position, ct).GetAsyncEnumerator(ct)
-                    : skipped![i] > start ? seek!.ReadFrom(group[i].Unit, group[i].Position, start, ct).GetAsyncEnumerator(ct) : null;
-            before = start == 0 ? 0 : skipped![^1];
+                    : at!.Pieces[i] > start ? seek!.ReadFrom(group[i].Unit, group[i].Position, start, ct).GetAsyncEnumerator(ct) : null;
+            before = at?.Before ?? 0;
             for (int round = start; ; round++)
             {
                 var pieces = new List<SampleChunk>(group.Count);
@@ -295,17 +295,19 @@ public static class ShuffleBuffer
         return kept;
     }
 
+    /// <summary>Where a resumed group starts: its first round with samples at or after the cursor, the samples the rounds before it keep, and each unit's piece count.</summary>
+    private sealed record FirstRound(int Round, int Before, int[] Pieces);
+
     /// <summary>
     /// The first round of a resumed group that holds samples at or after the cursor (<paramref name="skip"/> samples into the
-    /// group), from the units' piece indexes; with it, per unit its piece count and, last, the samples of the rounds before.
-    /// (0, null) when a unit has no index: the group is read from its start.
+    /// group), counted from the units' piece indexes; null when a unit has no index (the group is read from its start).
     /// </summary>
-    private static async Task<(int Round, int[]? Counts)> FirstRoundAsync<T>(List<(int Position, T Unit)> group, int skip, ReadPlan plan, PieceSeek<T> seek, CancellationToken ct)
+    private static async Task<FirstRound?> FirstRoundAsync<T>(List<(int Position, T Unit)> group, int skip, ReadPlan plan, PieceSeek<T> seek, CancellationToken ct)
     {
         var indexes = new List<IReadOnlyList<long[]>>(group.Count);
         foreach (var (_, unit) in group)
         {
-            if (await seek.Pieces(unit, ct).ConfigureAwait(false) is not { } pieces) return (0, null);
+            if (await seek.Pieces(unit, ct).ConfigureAwait(false) is not { } pieces) return null;
             indexes.Add(pieces);
         }
         int before = 0, round = 0;
@@ -322,7 +324,7 @@ public static class ShuffleBuffer
             if (!any || before + kept > skip) break;
             before += kept;
         }
-        return (round, [.. indexes.Select(p => p.Count), before]);
+        return new FirstRound(round, before, [.. indexes.Select(p => p.Count)]);
     }
 
     /// <summary>

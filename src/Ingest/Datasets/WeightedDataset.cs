@@ -113,7 +113,7 @@ public sealed class WeightedDataset : IImageDataset
         var next = start?.Sources.ToArray() ?? Enumerable.Repeat(new ReadCursor(0, 0, 0), n).ToArray();
         var weights = Weights.ToArray();
         // The shares are counted from the last change of weights: a resume under new weights starts counting at its cursor.
-        bool changed = start is not null && !start.Weights.Select(w => Math.Round(w, 9)).SequenceEqual(weights.Select(w => Math.Round(w, 9)));
+        bool changed = start is not null && !start.SameWeights(weights);
         var since = changed ? start!.Picks.ToArray() : start?.Since?.ToArray();
         var streams = new SourceStream[n];
         var building = new List<IDisposable>(); // leases of the chunk being built, returned if reading stops half-way

@@ -153,7 +153,7 @@ internal sealed partial class TrainRun
             throw new UsageException($"--resume: weighted sources resume under the shuffle buffer they were read with ({b[0]} samples / {b[1] / 1048576.0:0.##} MB; this run: " +
                 $"{order.ShuffleBufferSamples} / {order.ShuffleBufferBytes / 1048576.0:0.##} MB). Give --shuffle-buffer {b[0]} (and Data:ShuffleBufferMb), or start a new --out.");
         // New weights are allowed (a curriculum): they hold for the samples from here on (the shares are counted from the resume).
-        if (at.Mix is { } mix && dataset is WeightedDataset now && !mix.Weights.Select(x => Math.Round(x, 9)).SequenceEqual(now.Weights.Select(x => Math.Round(x, 9))))
+        if (at.Mix is { } mix && dataset is WeightedDataset now && !mix.SameWeights(now.Weights))
             log.LogInformation("Weighted sources: the weights were {Old}, now {New}; the samples taken so far ({Taken}) stay, and the new shares hold from here on",
                 string.Join(" / ", mix.Weights.Select(x => x.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture))),
                 string.Join(" / ", now.Weights.Select(x => x.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture))), string.Join(" / ", mix.Picks));
