@@ -30,6 +30,59 @@ public sealed class ServeRulesTests() : TempFolderTest("serverules")
     }
 
     [Fact]
+    public void Data_as_a_list_is_weighted_sources_each_checked_against_the_roots_and_a_refusal_names_its_entry()
+    {
+        string root = Path.Combine(Folder, "data");
+        Directory.CreateDirectory(Path.Combine(root, "a"));
+        Directory.CreateDirectory(Path.Combine(root, "x:2")); // a name that ends like a weight: the object form reads it whole
+        string[] roots = [root, "s3://bucket/sets"];
+
+        var (o, given) = JobSpec.Parse("""{"data":["a:0.7","s3://bucket/sets/b/:0.3"]}""", roots);
+        Assert.False(o.ContainsKey("Data:Uri"));
+        Assert.Equal(Path.Combine(root, "a"), o["Data:Sources:0:Uri"]);
+        Assert.Equal("0.7", o["Data:Sources:0:Weight"]);
+        Assert.Equal("s3://bucket/sets/b/", o["Data:Sources:1:Uri"]);
+        Assert.Equal("0.3", o["Data:Sources:1:Weight"]);
+        Assert.Equal("data", given["Data:Sources:1:Uri"]);
+        Assert.Equal([Path.Combine(root, "a"), "s3://bucket/sets/b/"], JobSpec.Locations(o));
+        o["Training:Out"] = Path.Combine(Folder, "out");
+        var data = TrainSettings.Bind(Settings.Build(o, given)).Data;
+        Assert.Equal("", data.Uri);
+        Assert.Equal([(Path.Combine(root, "a"), 0.7), ("s3://bucket/sets/b/", 0.3)], data.Sources.Select(x => (x.Uri, x.Weight)));
+
+        (o, _) = JobSpec.Parse("""{"data":[{"uri":"x:2","weight":3},{"uri":"a"}]}""", roots);
+        Assert.Equal(Path.Combine(root, "x:2"), o["Data:Sources:0:Uri"]);
+        Assert.Equal("3", o["Data:Sources:0:Weight"]);
+        Assert.Equal("1", o["Data:Sources:1:Weight"]);
+        JobSpec.CheckExists(o);
+        Assert.Equal("x:2:3, a", JobSpec.DataText("""{"data":[{"uri":"x:2","weight":3},{"uri":"a"}]}"""));
+        Assert.Equal("a:0.7, s3://bucket/sets/b/:0.3", JobSpec.DataText("""{"data":["a:0.7","s3://bucket/sets/b/:0.3"]}"""));
+
+        (o, _) = JobSpec.Parse("""{"data":["a"]}""", roots); // one entry: one location
+        Assert.Equal(Path.Combine(root, "a"), o["Data:Uri"]);
+        Assert.False(o.ContainsKey("Data:Sources:0:Uri"));
+
+        void Refused(string spec, string text)
+        {
+            var e = Assert.Throws<JobSpecException>(() => JobSpec.CheckExists(JobSpec.Parse(spec, roots).Overrides));
+            Assert.Equal("data", e.Setting);
+            Assert.Equal(text, e.Message);
+        }
+        Refused("""{"data":["a:0.5","/etc:0.5"]}""", $"data[1]: '/etc' is outside the data roots ({root}, s3://bucket/sets)");
+        Refused("""{"data":["a:0.5","s3://other/x:0.5"]}""", $"data[1]: 's3://other/x' is outside the configured buckets and data roots ({root}, s3://bucket/sets)");
+        Refused("""{"data":["a:0.5","a/../../x:0.5"]}""", $"data[1]: 'a/../../x' contains '..'; give a path inside a data root ({root}, s3://bucket/sets)");
+        Refused("""{"data":["a:0.5","nothere:0.5"]}""", $"data[1]: '{Path.Combine(root, "nothere")}' does not exist");
+        Refused("""{"data":["a:0","b:1"]}""", "data[0] 'a:0': the weight after the last ':' is 0; a weight is a positive number.");
+        Refused("""{"data":[{"uri":"a","weight":-1},"b"]}""", "data[0]: weight -1; a weight is a positive number");
+        Refused("""{"data":[{"uri":"a","w":1},"b"]}""", "data[0].w: not a field of a weighted source (uri, weight)");
+        Refused("""{"data":[{"uri":"a","weight":"1"},"b"]}""", "data[0].weight: must be a number, not string");
+        Refused("""{"data":[{"weight":1},"b"]}""", "data[0]: has no uri");
+        Refused("""{"data":["a",7]}""", "data[1]: a weighted source is \"LOCATION:WEIGHT\" or {\"uri\": …, \"weight\": …}, not number");
+        Refused("""{"data":[]}""", "data: an empty list; give a location, or weighted sources such as [\"a:0.7\", \"s3://bucket/b/:0.3\"]");
+        Refused("""{"data":{"uri":"a"}}""", "data: must be a string, number or true/false, not object");
+    }
+
+    [Fact]
     public void Job_limits_are_checked_together_on_the_bound_settings_and_name_the_field()
     {
         static TrainSettings Spec(params (string Key, string Value)[] keys) =>

@@ -88,6 +88,28 @@ public sealed class ServeTests() : ServeTest("serve")
     }
 
     [Fact]
+    public async Task A_job_with_weighted_sources_trains_each_by_its_weight_and_lists_them()
+    {
+        await MakeData();
+        await MakeData(Path.Combine(DataRoot, "small"));
+        using var s = await ServeProcess.Start(State, DataRoot);
+
+        // 3 : 1 over 10 steps of 16: exactly 120 and 40 samples (the mix holds each weight to within one sample).
+        var (status, job) = await s.Submit("""{"method":"simclr","data":["demo:3",{"uri":"small","weight":1}],"max_steps":10,"batch_size":16,"workers":1,"eval_every":0}""");
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal("demo:3, small:1", job.GetProperty("data").GetString());
+        var done = await s.WaitForState(Id(job), "succeeded", Minutes3);
+        var sources = done.GetProperty("result").GetProperty("sources").EnumerateArray().ToList();
+        Assert.Equal([Path.Combine(DataRoot, "demo"), Path.Combine(DataRoot, "small")], sources.Select(x => x.GetProperty("uri").GetString()));
+        Assert.Equal([0.75, 0.25], sources.Select(x => x.GetProperty("weight").GetDouble()));
+        Assert.Equal([120L, 40], sources.Select(x => x.GetProperty("samples").GetInt64()));
+        Assert.Equal([120L, 40], sources.Select(x => x.GetProperty("trained").GetInt64()));
+        string log = await s.Http.GetStringAsync($"/api/jobs/{Id(job)}/log?lines=200");
+        Assert.Contains("Source 1: ", log);
+        Assert.Contains("), weight 1: 25.0", log);
+    }
+
+    [Fact]
     public async Task Bad_specs_are_refused_with_problem_details_naming_the_setting()
     {
         await MakeData();
@@ -110,6 +132,8 @@ public sealed class ServeTests() : ServeTest("serve")
         await Refused("""{"data":"demo/../../outside"}""", "data", "contains '..'");
         await Refused("""{"data":"s3://bucket/x"}""", "data", "outside the configured buckets");
         await Refused("""{"data":"nothere"}""", "data", "does not exist");
+        await Refused("""{"data":["demo:0.5","nothere:0.5"]}""", "data", $"data[1]: '{Path.Combine(DataRoot, "nothere")}' does not exist");
+        await Refused("""{"data":["demo:0.5","/etc:0.5"]}""", "data", "data[1]: '/etc' is outside the data roots");
         await Refused("""{"method":"simclr"}""", "data", "data: is required");
         await Refused("""{"data":"demo","max_steps":"many"}""", "max_steps", "max_steps: 'many' is not a valid whole number");
         await Refused("""{"data":"demo","batch_size":0}""", "batch_size", "batch_size");

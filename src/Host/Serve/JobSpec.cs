@@ -6,7 +6,8 @@ namespace Contrastive.Host.Serve;
 /// <summary>
 /// A job spec: a JSON object whose keys are the `train` command's options in snake case ("max_steps" for --max-steps),
 /// mapped onto the same configuration keys through the one options path, so a job is configured, validated and run
-/// exactly as `contrastive train` is. The server sets the run folder; "data" must lie under Serve:DataRoots.
+/// exactly as `contrastive train` is. The server sets the run folder; "data" must lie under Serve:DataRoots. "data" may be
+/// a list, as --data may be repeated: weighted sources (Data:Sources).
 /// </summary>
 internal static class JobSpec
 {
@@ -98,8 +99,14 @@ internal static class JobSpec
         var overrides = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         var given = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var fields = Fields;
+        List<DataSource>? sources = null;
         foreach (var p in doc.RootElement.EnumerateObject())
         {
+            if (p.Name == "data" && p.Value.ValueKind == JsonValueKind.Array)
+            {
+                sources = Sources(p.Value);
+                continue;
+            }
             if (ServerSet.Contains(p.Name))
                 throw new JobSpecException(p.Name, p.Name == "cache"
                     ? "cache: set by the server (its operator gives the jobs one shard cache: CONTRASTIVE_Data__CacheDir in the service's environment)"
@@ -120,8 +127,24 @@ internal static class JobSpec
             overrides[key] = value;
             given[key] = p.Name;
         }
-        string data = overrides.GetValueOrDefault("Data:Uri") ?? "";
-        overrides["Data:Uri"] = CheckData(data, dataRoots);
+        if (sources is { Count: > 1 })
+        {
+            // Weighted sources, as the train command's repeated --data: each location checked as "data" is.
+            overrides.Remove("Data:Uri");
+            for (int i = 0; i < sources.Count; i++)
+            {
+                string key = string.Create(CultureInfo.InvariantCulture, $"Data:Sources:{i}:");
+                overrides[key + "Uri"] = CheckData(sources[i].Uri, dataRoots, "data", $"data[{i}]");
+                overrides[key + "Weight"] = Invariant(sources[i].Weight);
+                given[key + "Uri"] = given[key + "Weight"] = "data";
+            }
+        }
+        else
+        {
+            string data = sources is [var one] ? one.Uri : overrides.GetValueOrDefault("Data:Uri") ?? "";
+            overrides["Data:Uri"] = CheckData(data, dataRoots);
+            if (sources is not null) given["Data:Uri"] = "data";
+        }
         // Foreign weights are read like data: only from under a data root (a local file).
         if (overrides.GetValueOrDefault("Training:InitFrom") is { } init)
         {
@@ -135,10 +158,68 @@ internal static class JobSpec
     }
 
     /// <summary>
+    /// "data" as a list: weighted sources, each "LOCATION[:WEIGHT]" (as the train command's repeated --data) or
+    /// {"uri": LOCATION, "weight": W} (weight default 1). One entry is one location (its weight means nothing).
+    /// </summary>
+    /// <exception cref="JobSpecException">An empty list, an entry of another kind, or a weight that is not a positive number.</exception>
+    private static List<DataSource> Sources(JsonElement list)
+    {
+        var sources = new List<DataSource>();
+        int i = 0;
+        foreach (var entry in list.EnumerateArray())
+        {
+            string at = $"data[{i++}]";
+            switch (entry.ValueKind)
+            {
+                case JsonValueKind.String:
+                    try { sources.Add(DataOptions.ParseSource(entry.GetString()!, at)); }
+                    catch (UsageException e) { throw new JobSpecException("data", e.Message); }
+                    break;
+                case JsonValueKind.Object:
+                    var source = new DataSource();
+                    foreach (var f in entry.EnumerateObject())
+                    {
+                        if (f.Name == "uri" && f.Value.ValueKind == JsonValueKind.String) source.Uri = f.Value.GetString()!;
+                        else if (f.Name == "weight" && f.Value.ValueKind == JsonValueKind.Number) source.Weight = f.Value.GetDouble();
+                        else if (f.Name is "uri" or "weight")
+                            throw new JobSpecException("data", $"{at}.{f.Name}: must be {(f.Name == "uri" ? "a string" : "a number")}, not {f.Value.ValueKind.ToString().ToLowerInvariant()}");
+                        else throw new JobSpecException("data", $"{at}.{f.Name}: not a field of a weighted source (uri, weight)");
+                    }
+                    if (string.IsNullOrWhiteSpace(source.Uri)) throw new JobSpecException("data", $"{at}: has no uri");
+                    if (!double.IsFinite(source.Weight) || source.Weight <= 0)
+                        throw new JobSpecException("data", string.Create(CultureInfo.InvariantCulture, $"{at}: weight {source.Weight}; a weight is a positive number"));
+                    sources.Add(source);
+                    break;
+                default:
+                    throw new JobSpecException("data", $"{at}: a weighted source is \"LOCATION:WEIGHT\" or {{\"uri\": …, \"weight\": …}}, not {entry.ValueKind.ToString().ToLowerInvariant()}");
+            }
+        }
+        if (sources.Count == 0)
+            throw new JobSpecException("data", "data: an empty list; give a location, or weighted sources such as [\"a:0.7\", \"s3://bucket/b/:0.3\"]");
+        return sources;
+    }
+
+    /// <summary>The job's data locations after <see cref="Parse"/>: Data:Uri, or each weighted source's.</summary>
+    public static IEnumerable<string> Locations(IReadOnlyDictionary<string, string?> overrides)
+    {
+        if (overrides.GetValueOrDefault("Data:Uri") is { } uri) yield return uri;
+        for (int i = 0; overrides.GetValueOrDefault(string.Create(CultureInfo.InvariantCulture, $"Data:Sources:{i}:Uri")) is { } source; i++) yield return source;
+    }
+
+    /// <summary>
     /// <paramref name="data"/> resolved and checked against the roots: a local path (absolute, or relative to the first local
     /// root) must lie inside a local root; an s3:// URI must start with an s3:// root's bucket and prefix; no ".." anywhere.
     /// </summary>
-    public static string CheckData(string data, IReadOnlyList<string> roots, string field = "data")
+    /// <param name="field">The spec's key a refusal names (<see cref="JobSpecException.Setting"/>).</param>
+    /// <param name="label">How messages name the value (default <paramref name="field"/>): "data[1]" for a weighted source.</param>
+    public static string CheckData(string data, IReadOnlyList<string> roots, string field = "data", string? label = null)
+    {
+        try { return CheckLocation(data, roots, label ?? field); }
+        catch (JobSpecException e) when (e.Setting != field) { throw new JobSpecException(field, e.Message); }
+    }
+
+    /// <summary><see cref="CheckData"/> with messages that name <paramref name="field"/>.</summary>
+    private static string CheckLocation(string data, IReadOnlyList<string> roots, string field)
     {
         if (string.IsNullOrWhiteSpace(data)) throw new JobSpecException("data", "data: is required (the service has no demo dataset): a path under a data root or an s3:// URI in a configured bucket");
         if (roots.Count == 0) throw new JobSpecException("data", "data: no data roots are configured on this server (Serve:DataRoots, --data-root), so no job can read data");
@@ -215,10 +296,35 @@ internal static class JobSpec
     }
 
     /// <summary>Refuses a local data path that does not exist (a glob or an s3:// URI is left to the run).</summary>
-    public static void CheckExists(string resolved)
+    public static void CheckExists(IReadOnlyDictionary<string, string?> overrides)
     {
-        if (resolved.Contains("://", StringComparison.Ordinal) || resolved.IndexOfAny(['*', '?', '[']) >= 0) return;
-        if (!File.Exists(resolved) && !Directory.Exists(resolved)) throw new JobSpecException("data", $"data: '{resolved}' does not exist");
+        int i = 0;
+        var locations = Locations(overrides).ToList();
+        foreach (var resolved in locations)
+        {
+            string at = locations.Count > 1 && !overrides.ContainsKey("Data:Uri") ? $"data[{i}]" : "data";
+            i++;
+            if (resolved.Contains("://", StringComparison.Ordinal) || resolved.IndexOfAny(['*', '?', '[']) >= 0) continue;
+            if (!File.Exists(resolved) && !Directory.Exists(resolved)) throw new JobSpecException("data", $"{at}: '{resolved}' does not exist");
+        }
+    }
+
+    /// <summary>The spec's "data" for the job list: the location, or the weighted sources as LOCATION:WEIGHT, comma-separated.</summary>
+    public static string? DataText(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            if (!doc.RootElement.TryGetProperty("data", out var v)) return null;
+            if (v.ValueKind != JsonValueKind.Array) return v.ValueKind == JsonValueKind.String ? v.GetString() : v.GetRawText();
+            return string.Join(", ", v.EnumerateArray().Select(e => e.ValueKind switch
+            {
+                JsonValueKind.String => e.GetString(),
+                JsonValueKind.Object when e.TryGetProperty("uri", out var u) => e.TryGetProperty("weight", out var w) ? $"{u}:{w.GetRawText()}" : u.ToString(),
+                _ => e.GetRawText(),
+            }));
+        }
+        catch (JsonException) { return null; }
     }
 
     internal static string Invariant(double v) => v.ToString("R", CultureInfo.InvariantCulture);

@@ -188,7 +188,7 @@ internal static class ServeApp
             try
             {
                 var (overrides, given) = JobSpec.Parse(body, serve.RootsFor(caller.Tenant));
-                JobSpec.CheckExists(overrides["Data:Uri"]!);
+                JobSpec.CheckExists(overrides);
                 // The whole run's settings are bound and validated now, so a bad spec is refused here rather than failing later.
                 overrides["Training:Out"] = Path.Combine(state.Root, "jobs", "validation");
                 TrainSettings settings;
@@ -310,7 +310,7 @@ internal static class ServeApp
             id = j.Id,
             state = j.State,
             method = JobSpec.Field(j.Spec, "method") ?? "simclr",
-            data = JobSpec.Field(j.Spec, "data"),
+            data = JobSpec.DataText(j.Spec),
             created = j.Created,
             started = j.Started,
             finished = j.Finished,
