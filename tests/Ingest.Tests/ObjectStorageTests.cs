@@ -44,6 +44,39 @@ public class ObjectStorageTests(S3Server s3) : IClassFixture<S3Server>
     }
 
     [Fact]
+    public async Task A_parquet_shard_is_opened_from_its_footer_and_read_without_fetching_bytes_it_does_not_need()
+    {
+        // 12 row groups of 100 incompressible 10 kB images: a 12 MB shard, its label and key column chunks between images.
+        using var dir = new TempDir();
+        var random = new Random(3);
+        var rows = Enumerable.Range(0, 1200).Select(i =>
+        {
+            var bytes = new byte[10_000];
+            random.NextBytes(bytes);
+            return new ImageRow(bytes, $"img/{i}.jpg", i % 7);
+        }).ToArray();
+        await ParquetImageShardWriter.WriteAsync(dir.File("big.parquet"), rows, 100);
+        long size = new FileInfo(dir.File("big.parquet")).Length;
+        await s3.PutAsync("data", "footer/big.parquet", dir.File("big.parquet"));
+
+        // Opening reads the shard's head (its magic) and the footer at its end: one small request each, not 4 MiB blocks.
+        var before = ObjectStoreStats.Snapshot();
+        var ds = await ImageDataset.OpenAsync("s3://data/footer/");
+        var open = ObjectStoreStats.Snapshot().Since(before);
+        Assert.Equal(1200, ds.SampleCount);
+        Assert.True(open.BytesFetched <= 2 * S3ReadStream.FirstBlock, $"opening fetched {open.BytesFetched} bytes in {open.Requests} requests");
+        Assert.True(open.Requests <= 3, $"opening made {open.Requests} requests (the listing, the head, the footer)");
+
+        // A whole epoch fetches the shard about once: each row group's small columns are a small request of their own,
+        // not the block of megabytes around them.
+        before = ObjectStoreStats.Snapshot();
+        var all = await ReadAll(ds);
+        var epoch = ObjectStoreStats.Snapshot().Since(before);
+        Assert.Equal(rows.Select(r => r.Bytes), all.Select(x => x.Bytes));
+        Assert.True(epoch.BytesFetched <= size * 1.05, $"an epoch fetched {epoch.BytesFetched} bytes of a {size}-byte shard in {epoch.Requests} requests");
+    }
+
+    [Fact]
     public async Task Tar_shards_stream_from_object_storage()
     {
         using var dir = new TempDir();
@@ -84,28 +117,35 @@ public class ObjectStorageFaultTests
     [Fact]
     public async Task A_server_that_dies_mid_read_gives_retries_then_a_clear_error_and_no_hang()
     {
-        using var s3 = new S3Server();
-        using var dir = new TempDir();
-        var rows = Enumerable.Range(0, 400).Select(i => new ImageRow(new byte[20_000 + i], $"k{i}", 0)).ToArray();
-        await ParquetImageShardWriter.WriteAsync(dir.File("big.parquet"), rows, 50);
-        await s3.PutAsync("faults", "big.parquet", dir.File("big.parquet"));
-
-        var options = new ObjectStoreOptions { MaxAttempts = 3, InitialBackoff = TimeSpan.FromMilliseconds(50), RequestTimeout = TimeSpan.FromSeconds(5) };
-        var ds = await ImageDataset.OpenAsync("s3://faults/big.parquet", null, null, null, default, options);
-        int chunks = 0;
-        var clock = Stopwatch.StartNew();
-        var e = await Assert.ThrowsAsync<ShardFormatException>(async () =>
+        // Read one row group at a time, and read ahead (a budget of one row group): the same clear error either way.
+        foreach (int readAheadMb in new[] { 0, 1 })
         {
-            await foreach (var c in ds.ReadAsync(new ReadPlan(0, 0, false, HoldoutSplit.None)))
+            using var s3 = new S3Server();
+            using var dir = new TempDir();
+            // Incompressible images: row groups of 1 MB, so a budget of 1 MB reads one ahead.
+            var rows = Enumerable.Range(0, 400).Select(i => { var b = new byte[20_000 + i]; new Random(i).NextBytes(b); return new ImageRow(b, $"k{i}", 0); }).ToArray();
+            await ParquetImageShardWriter.WriteAsync(dir.File("big.parquet"), rows, 50);
+            await s3.PutAsync("faults", "big.parquet", dir.File("big.parquet"));
+
+            var options = new ObjectStoreOptions { MaxAttempts = 3, InitialBackoff = TimeSpan.FromMilliseconds(50), RequestTimeout = TimeSpan.FromSeconds(5), ReadAheadMb = readAheadMb };
+            var ds = await ImageDataset.OpenAsync("s3://faults/big.parquet", null, null, null, default, options);
+            int chunks = 0;
+            var clock = Stopwatch.StartNew();
+            var e = await Assert.ThrowsAsync<ShardFormatException>(async () =>
             {
-                c.Dispose();
-                if (++chunks == 2) s3.Stop(); // the server goes away after two row groups
-            }
-        });
-        Assert.Equal(2, chunks);
-        Assert.Contains("s3://faults/big.parquet", e.ToString());
-        Assert.Contains("3 times", e.ToString()); // the retries happened, then it gave up
-        Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1), "no hang");
+                await foreach (var c in ds.ReadAsync(new ReadPlan(0, 0, false, HoldoutSplit.None)))
+                {
+                    c.Dispose();
+                    if (++chunks == 2) s3.Stop(); // the server goes away after two row groups
+                }
+            });
+            // Reading ahead, the row groups already fetched when the server went are read (one, or two in flight).
+            if (readAheadMb == 0) Assert.Equal(2, chunks);
+            else Assert.InRange(chunks, 2, 4);
+            Assert.Contains("s3://faults/big.parquet", e.ToString());
+            Assert.Contains("3 times", e.ToString()); // the retries happened, then it gave up
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1), "no hang");
+        }
     }
 
     [Fact]

@@ -13,7 +13,9 @@ internal sealed class ParquetFiles(ObjectStoreOptions store, int capacity = 8) :
 
     /// <summary>The reader of <paramref name="path"/> (opened, or the one already open) and its positional reads.</summary>
     /// <exception cref="ShardFormatException">The shard cannot be opened or is not Parquet.</exception>
-    public async ValueTask<(ParquetReader Reader, IRangeReadable Ranges)> GetAsync(string path, long? size, CancellationToken ct, CacheSession? cache = null)
+    /// <param name="tail">The shard's footer bytes kept from the dataset's open (<see cref="ParquetImageShard.Tail"/>): an object is then opened without a request.</param>
+    public async ValueTask<(ParquetReader Reader, IRangeReadable Ranges)> GetAsync(string path, long? size, CancellationToken ct, CacheSession? cache = null,
+        byte[]? tail = null)
     {
         await RetireAsync().ConfigureAwait(false);
         for (var node = _open.First; node is not null; node = node.Next)
@@ -27,6 +29,11 @@ internal sealed class ParquetFiles(ObjectStoreOptions store, int capacity = 8) :
             return (node.Value.Reader, node.Value.Ranges);
         }
         var (stream, ranges) = await ShardStorage.OpenAsync(path, size, store, ct, cache).ConfigureAwait(false);
+        if (stream is S3ReadStream s3 && tail is not null && tail.Length <= s3.Length - Magic.Length)
+        {
+            s3.Overlay(0, Magic);
+            s3.Overlay(s3.Length - tail.Length, tail);
+        }
         ParquetReader reader;
         try
         {
@@ -47,6 +54,9 @@ internal sealed class ParquetFiles(ObjectStoreOptions store, int capacity = 8) :
         }
         return (reader, ranges);
     }
+
+    /// <summary>The four bytes a Parquet file starts with (its open checked them).</summary>
+    private static readonly byte[] Magic = "PAR1"u8.ToArray();
 
     /// <summary>Closes <paramref name="path"/> if it is open (its reads are over: what it holds open is let go now).</summary>
     public void Close(string path)

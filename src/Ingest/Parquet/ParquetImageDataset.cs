@@ -38,6 +38,9 @@ public sealed class ParquetImageDataset : IImageDataset, IShardUnits
 
     public IReadOnlyList<string>? ClassNames => null;
 
+    /// <summary>Footers of object-storage shards read at once when a dataset is opened.</summary>
+    internal const int OpenRequests = 16;
+
     /// <summary>Resolves <paramref name="uri"/> and reads every shard's footer, failing early with the file and column at fault.</summary>
     public static async Task<ParquetImageDataset> OpenAsync(string uri, string? imageColumn = null, string? labelColumn = null, CancellationToken ct = default)
         => await OpenAsync(uri, imageColumn, labelColumn, null, ct).ConfigureAwait(false);
@@ -56,12 +59,18 @@ public sealed class ParquetImageDataset : IImageDataset, IShardUnits
         string? textColumn, CancellationToken ct, ObjectStoreOptions? store = null)
     {
         store ??= new();
+        // Footers in object storage are read several at once (each is a request or two of the store's latency: thousands of
+        // shards one after another would take minutes); local ones in order, so the first bad shard is the one named.
+        var opened = new ParquetImageShard[paths.Count];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = paths.Any(p => ObjectStore.IsS3(p.Shard)) ? OpenRequests : 1, CancellationToken = ct };
+        await Parallel.ForEachAsync(Enumerable.Range(0, paths.Count), options, async (i, token) =>
+            opened[i] = await ParquetImageShard.OpenAsync(paths[i].Shard, paths[i].Size, 0, imageColumn, labelColumn, textColumn, store, token).ConfigureAwait(false))
+            .ConfigureAwait(false);
         var shards = new List<ParquetImageShard>(paths.Count);
         long first = 0;
-        foreach (var (path, size) in paths)
+        foreach (var shard in opened)
         {
-            var shard = await ParquetImageShard.OpenAsync(path, size, first, imageColumn, labelColumn, textColumn, store, ct).ConfigureAwait(false);
-            shards.Add(shard);
+            shards.Add(shard.At(first));
             first += shard.SampleCount;
         }
         var first0 = shards[0];
@@ -83,21 +92,38 @@ public sealed class ParquetImageDataset : IImageDataset, IShardUnits
         await using var files = new ParquetFiles(_store);
         using var raw = new BinaryColumnReader();
         CacheSession? cache = null;
+        RangeReadAhead? readAhead = null;
 
         async IAsyncEnumerable<SampleChunk> ReadUnit((int Shard, int RowGroup) part, int position, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
         {
             var shard = Shards[part.Shard];
-            var (reader, ranges) = await files.GetAsync(shard.Path, shard.Size, token, cache).ConfigureAwait(false);
-            var chunk = await shard.ReadRowGroupAsync(reader, part.RowGroup, plan.Epoch, position, ranges, raw, token, plan.Captions).ConfigureAwait(false);
+            var (reader, ranges) = await files.GetAsync(shard.Path, shard.Size, token, cache, shard.Tail).ConfigureAwait(false);
+            // Read ahead: the row group's bytes are (or will soon be) in memory; its reads are served from them.
+            using var lease = readAhead is not null && shard.Spans is { } spans && ranges is S3ReadStream s3
+                ? await readAhead.TakeAsync(shard.Path, spans[part.RowGroup].Offset, token).ConfigureAwait(false) : null;
+            SampleChunk chunk;
+            try
+            {
+                if (lease is not null) ((S3ReadStream)ranges).Overlay(lease.Offset, lease.Bytes);
+                chunk = await shard.ReadRowGroupAsync(reader, part.RowGroup, plan.Epoch, position, ranges, raw, token, plan.Captions).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (lease is not null) ((S3ReadStream)ranges).Forget(lease.Offset);
+            }
             cache?.UnitDone(shard.Path);
             yield return chunk;
         }
 
-        // With a shard cache, the pass's row groups in order tell it which shards to fetch ahead and when each is done with.
+        // With a shard cache, the pass's row groups in order tell it which shards to fetch ahead and when each is done with;
+        // without one, which row groups of object storage to read ahead.
         void Ahead(IReadOnlyList<(int Shard, int RowGroup)> units)
         {
             cache = CacheSession.Start(_store, units.Select(u => (Shards[u.Shard].Path, Shards[u.Shard].Size)));
             if (cache is not null) cache.Finished = files.Close;
+            else if (_store.ReadAheadMb > 0 && Shards.Any(s => s.Spans is not null))
+                readAhead = new RangeReadAhead(_store, [.. units.Select(u => Shards[u.Shard] is { Spans: { } spans } s && spans[u.RowGroup].Length is > 0 and <= int.MaxValue
+                    ? new RangeReadAhead.Range(s.Path, s.Size, spans[u.RowGroup].Offset, (int)spans[u.RowGroup].Length) : null)]);
         }
 
         try
@@ -108,6 +134,7 @@ public sealed class ParquetImageDataset : IImageDataset, IShardUnits
         finally
         {
             if (cache is not null) await cache.DisposeAsync().ConfigureAwait(false);
+            if (readAhead is not null) await readAhead.DisposeAsync().ConfigureAwait(false);
         }
     }
 

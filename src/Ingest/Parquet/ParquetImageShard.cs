@@ -8,8 +8,11 @@ public sealed class ParquetImageShard
 {
     private readonly ImageColumns _columns;
 
-    private ParquetImageShard(string path, long? size, ImageColumns columns, long[] rowGroupRows, long[] rowGroupBytes, long firstIndex)
+    private ParquetImageShard(string path, long? size, ImageColumns columns, long[] rowGroupRows, long[] rowGroupBytes, long firstIndex,
+        (long Offset, long Length)[]? spans = null, byte[]? tail = null)
     {
+        _spans = spans;
+        Tail = tail;
         Path = path;
         Size = size;
         _columns = columns;
@@ -34,7 +37,25 @@ public sealed class ParquetImageShard
     public IReadOnlyList<long> RowGroupBytes { get; }
 
     /// <summary>Global index of this shard's first sample.</summary>
-    public long FirstIndex { get; }
+    public long FirstIndex { get; private init; }
+
+    /// <summary>
+    /// Object storage: each row group's byte range holding the columns a read takes (images, labels, keys, captions), what
+    /// a read ahead fetches in one request; (0, 0) where other columns lie between them. Null for local shards.
+    /// </summary>
+    internal IReadOnlyList<(long Offset, long Length)>? Spans => _spans;
+
+    private readonly (long Offset, long Length)[]? _spans;
+
+    /// <summary>
+    /// Object storage: the shard's last bytes (its footer, the footer's length and the magic), kept from the dataset's
+    /// open so a read pass opens the shard without fetching them again. Null for local shards or a footer over 1 MiB.
+    /// </summary>
+    internal byte[]? Tail { get; }
+
+    /// <summary>This shard with its first sample at global index <paramref name="first"/>.</summary>
+    internal ParquetImageShard At(long first) => first == FirstIndex ? this
+        : new ParquetImageShard(Path, Size, _columns, (long[])RowGroupRows, (long[])RowGroupBytes, first, _spans, Tail);
 
     public long SampleCount { get; }
 
@@ -73,13 +94,16 @@ public sealed class ParquetImageShard
             var columns = ImageColumns.Find(reader.Schema, path, imageColumn, labelColumn, textColumn);
             var rows = new long[reader.RowGroupCount];
             var bytes = new long[rows.Length];
+            var spans = stream is S3ReadStream ? new (long, long)[rows.Length] : null;
             for (int i = 0; i < rows.Length; i++)
             {
                 var rg = reader.RowGroups[i];
                 rows[i] = rg.RowCount;
                 bytes[i] = rg.GetMetadata(columns.Image)?.MetaData is { } m ? Math.Max(m.TotalCompressedSize, m.TotalUncompressedSize) : rg.RowGroup.TotalByteSize;
+                if (spans is not null) spans[i] = Span(rg, columns.Image, columns.Label, columns.Key, columns.Text);
             }
-            return new ParquetImageShard(path, size, columns, rows, bytes, firstIndex);
+            byte[]? tail = stream is S3ReadStream s3 ? await TailAsync(s3, ct).ConfigureAwait(false) : null;
+            return new ParquetImageShard(path, size, columns, rows, bytes, firstIndex, spans, tail);
         }
         catch (Exception e) when (e is not ShardFormatException and not OperationCanceledException)
         {
@@ -130,6 +154,7 @@ public sealed class ParquetImageShard
                 for (int i = 0; i < n; i++) images[i] = arrays[i] is { } b ? b : default;
             }
 
+            await PrefetchAsync(rg, file, ct, _columns.Label, _columns.Key).ConfigureAwait(false);
             var labels = new long[n];
             if (_columns.Label is { } labelField)
             {
@@ -172,6 +197,54 @@ public sealed class ParquetImageShard
             owner?.Dispose();
             throw new ShardFormatException(Path, column, $"Shard '{Path}', row group {rowGroup}, column '{column}': cannot be read: {e.Message}", e);
         }
+    }
+
+    /// <summary>The byte range of <paramref name="fields"/>' column chunks in the row group; (0, 0) when more than a little else lies between them.</summary>
+    private static (long Offset, long Length) Span(ParquetRowGroupReader rg, params DataField?[] fields)
+    {
+        long start = long.MaxValue, end = 0, sum = 0;
+        foreach (var field in fields)
+        {
+            if (field is null || rg.GetMetadata(field)?.MetaData is not { } m) continue;
+            long s = m.DataPageOffset;
+            if (m.DictionaryPageOffset is { } d && d > 0 && d < s) s = d;
+            (start, end, sum) = (Math.Min(start, s), Math.Max(end, s + m.TotalCompressedSize), sum + m.TotalCompressedSize);
+        }
+        return sum == 0 || end - start > sum + sum / 8 + S3ReadStream.FirstBlock ? (0, 0) : (start, end - start);
+    }
+
+    /// <summary>The footer, its length and the closing magic, from the stream's blocks (the open just read them: no request); null over 1 MiB.</summary>
+    private static async Task<byte[]?> TailAsync(S3ReadStream stream, CancellationToken ct)
+    {
+        if (stream.Length < 12) return null;
+        var end = new byte[8];
+        stream.Position = stream.Length - 8;
+        await stream.ReadExactlyAsync(end, ct).ConfigureAwait(false);
+        long footer = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(end);
+        if (footer <= 0 || footer + 8 > Math.Min(1 << 20, stream.Length - 4)) return null;
+        var tail = new byte[footer + 8];
+        stream.Position = stream.Length - tail.Length;
+        await stream.ReadExactlyAsync(tail, ct).ConfigureAwait(false);
+        return tail;
+    }
+
+    /// <summary>
+    /// Tells <paramref name="file"/> where the row group's small columns read through Parquet.Net lie (labels, keys): in
+    /// object storage they then come in one exact request instead of a block of 64 KiB each. Only when they lie together
+    /// (nothing large, such as the image column, between them).
+    /// </summary>
+    private static ValueTask PrefetchAsync(ParquetRowGroupReader rg, IRangeReadable? file, CancellationToken ct, params DataField?[] fields)
+    {
+        if (file is null) return ValueTask.CompletedTask;
+        long start = long.MaxValue, end = 0, sum = 0;
+        foreach (var field in fields)
+        {
+            if (field is null || rg.GetMetadata(field)?.MetaData is not { } m) continue;
+            long s = m.DataPageOffset;
+            if (m.DictionaryPageOffset is { } d && d > 0 && d < s) s = d;
+            (start, end, sum) = (Math.Min(start, s), Math.Max(end, s + m.TotalCompressedSize), sum + m.TotalCompressedSize);
+        }
+        return sum == 0 || end - start > sum + S3ReadStream.FirstBlock ? ValueTask.CompletedTask : file.PrefetchAsync(start, end - start, ct);
     }
 
     /// <summary>

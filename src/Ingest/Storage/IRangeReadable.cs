@@ -5,6 +5,12 @@ internal interface IRangeReadable
 {
     /// <summary>Fills <paramref name="buffer"/> from <paramref name="offset"/>; fails if the shard ends first.</summary>
     ValueTask ReadExactlyAsync(Memory<byte> buffer, long offset, CancellationToken ct);
+
+    /// <summary>
+    /// A hint: the shard's stream is about to read [<paramref name="offset"/>, +<paramref name="length"/>) in small reads.
+    /// Object storage fetches it now in one request; a local file has nothing to do.
+    /// </summary>
+    ValueTask PrefetchAsync(long offset, long length, CancellationToken ct) => ValueTask.CompletedTask;
 }
 
 /// <summary>Positional reads of a local file through its handle (pread: no shared position, no locking).</summary>

@@ -23,6 +23,18 @@ public sealed class ObjectStoreOptions
     public int BlockSize { get; set; } = 4 << 20;
 
     /// <summary>
+    /// Without a shard cache: the most MB of Parquet row groups read ahead from object storage, in the order the pass
+    /// will read them, fetched and not yet read (a rank holds this much more memory at most). 0 turns reading ahead off:
+    /// one row group at a time, each a request or two of the store's latency. Default 256.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 1_000_000)]
+    public int ReadAheadMb { get; set; } = 256;
+
+    /// <summary>Without a shard cache: the most row groups fetched from object storage at once when reading ahead. Default 8.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 64)]
+    public int ReadAheadRequests { get; set; } = 8;
+
+    /// <summary>
     /// Uploads (checkpoints written to s3://): files larger than this go up in parts of this size (multipart upload). S3 takes
     /// parts of 5 MiB and more. Default 64.
     /// </summary>

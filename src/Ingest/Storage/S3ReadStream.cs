@@ -7,8 +7,8 @@ namespace Contrastive.Ingest;
 
 /// <summary>
 /// A read-only, seekable stream over one object, made of ranged GETs: so Parquet readers can seek to the footer and
-/// to column chunks without downloading the object. Small reads go through a cache of two aligned blocks; large
-/// positional reads (whole column chunks) are fetched directly. Transient failures (connection errors, 5xx, 429 and
+/// to column chunks without downloading the object. Small reads go through a cache of two blocks (their size follows
+/// <see cref="ReadPattern"/>); large positional reads (whole column chunks) are fetched directly. Transient failures (connection errors, 5xx, 429 and
 /// SlowDown, timeouts, a body that ends early) are retried by <see cref="StoreRetry"/>'s rule, resuming at the last byte
 /// received; 403 and 404 fail at once. Every error names the object.
 /// </summary>
@@ -20,19 +20,30 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
     private readonly byte[][] _blocks = new byte[2][];
     private readonly long[] _blockStart = [-1, -1];
     private readonly int[] _blockLength = new int[2];
+    private readonly ReadPattern _pattern;
     private int _nextVictim;
     private long _position;
+    /// <summary>Where the last block fetched ended, and its size: a miss there is a read going on in order.</summary>
+    private long _lastEnd = -1;
+    private int _lastSize;
 
-    public S3ReadStream(IAmazonS3 client, string uri, long length, ObjectStoreOptions options)
+    /// <summary>Byte ranges already in memory (a footer read when the dataset was opened, a row group read ahead): reads inside one are served from it.</summary>
+    private readonly List<(long Start, ReadOnlyMemory<byte> Bytes)> _overlays = new(2);
+
+    /// <summary>A random-pattern block at a new place: enough for a Parquet footer and its length, or a label column chunk.</summary>
+    internal const int FirstBlock = 64 << 10;
+
+    public S3ReadStream(IAmazonS3 client, string uri, long length, ObjectStoreOptions options, ReadPattern pattern = ReadPattern.Random)
     {
         _client = client;
         _uri = uri;
         (_bucket, _key) = ObjectStore.Parse(uri);
         Length = length;
         _options = options;
+        _pattern = pattern;
     }
 
-    public static async Task<S3ReadStream> OpenAsync(string uri, long? length, ObjectStoreOptions options, CancellationToken ct)
+    public static async Task<S3ReadStream> OpenAsync(string uri, long? length, ObjectStoreOptions options, CancellationToken ct, ReadPattern pattern = ReadPattern.Random)
     {
         var client = ObjectStore.Client(uri, options);
         if (length is null)
@@ -52,7 +63,7 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
                 throw new DataSourceException(uri, $"Cannot read '{uri}': {ObjectStore.CredentialsHelp}.", e);
             }
         }
-        return new S3ReadStream(client, uri, length.Value, options);
+        return new S3ReadStream(client, uri, length.Value, options, pattern);
     }
 
     public override bool CanRead => true;
@@ -92,10 +103,39 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
 
+    /// <summary>
+    /// Serves reads of [<paramref name="start"/>, +<paramref name="bytes"/>.Length) from <paramref name="bytes"/>, bytes of
+    /// this object already fetched, until <see cref="Forget"/>: no request is made for them.
+    /// </summary>
+    internal void Overlay(long start, ReadOnlyMemory<byte> bytes)
+    {
+        if (start < 0 || start + bytes.Length > Length) throw new ArgumentOutOfRangeException(nameof(start), $"'{_uri}' is {Length} bytes; an overlay of {bytes.Length} at {start} does not fit");
+        Forget(start);
+        _overlays.Add((start, bytes));
+    }
+
+    /// <summary>Drops the overlay at <paramref name="start"/> (its bytes may be reused by their owner from now).</summary>
+    internal void Forget(long start) => _overlays.RemoveAll(o => o.Start == start);
+
+    /// <summary>The bytes of the overlay holding <paramref name="position"/> from that position on; empty when none holds it.</summary>
+    private ReadOnlyMemory<byte> OverlayAt(long position)
+    {
+        foreach (var (start, bytes) in _overlays)
+            if (position >= start && position < start + bytes.Length) return bytes[(int)(position - start)..];
+        return default;
+    }
+
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
     {
         if (_position >= Length || buffer.IsEmpty) return 0;
         int want = (int)Math.Min(buffer.Length, Length - _position);
+        if (OverlayAt(_position) is { IsEmpty: false } held)
+        {
+            int n = Math.Min(want, held.Length);
+            held.Span[..n].CopyTo(buffer.Span);
+            _position += n;
+            return n;
+        }
         if (want >= _options.BlockSize)
         {
             await ReadExactlyAsync(buffer[..want], _position, ct).ConfigureAwait(false);
@@ -105,7 +145,7 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
         int done = 0;
         while (done < want)
         {
-            int b = await BlockAtAsync(_position, ct).ConfigureAwait(false);
+            int b = await BlockAtAsync(_position, want - done, ct).ConfigureAwait(false);
             int inBlock = (int)(_position - _blockStart[b]);
             int n = Math.Min(want - done, _blockLength[b] - inBlock);
             _blocks[b].AsSpan(inBlock, n).CopyTo(buffer.Span[done..]);
@@ -115,26 +155,78 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
         return done;
     }
 
-    private async ValueTask<int> BlockAtAsync(long position, CancellationToken ct)
+    /// <summary>
+    /// The block holding <paramref name="position"/>, fetched when neither holds it. Sequential: the aligned block of
+    /// BlockSize. Random: <see cref="FirstBlock"/> at a new place, doubling while misses follow on from the last block (up
+    /// to BlockSize), never less than the <paramref name="need"/> bytes the read still wants; near the object's end the
+    /// block ends at the end, so a Parquet footer (its length in the last 8 bytes, then the footer before them) is one
+    /// request of 64 KiB instead of two of 4 MiB.
+    /// </summary>
+    private async ValueTask<int> BlockAtAsync(long position, int need, CancellationToken ct)
     {
-        long start = position / _options.BlockSize * _options.BlockSize;
-        for (int i = 0; i < 2; i++) if (_blockStart[i] == start) return i;
+        for (int i = 0; i < 2; i++)
+            if (_blockStart[i] >= 0 && position >= _blockStart[i] && position < _blockStart[i] + _blockLength[i]) return i;
         int v = _nextVictim;
         _nextVictim ^= 1;
-        int length = (int)Math.Min(_options.BlockSize, Length - start);
-        // Blocks come from the shared pool (returned on Dispose): opening many shards (each reads its first and last block)
-        // would otherwise allocate two large arrays a shard, garbage the next moment, and a full GC follows every few.
-        _blocks[v] ??= System.Buffers.ArrayPool<byte>.Shared.Rent(_options.BlockSize);
+        long start;
+        int length;
+        if (_pattern == ReadPattern.Sequential)
+        {
+            start = position / _options.BlockSize * _options.BlockSize;
+            length = (int)Math.Min(_options.BlockSize, Length - start);
+        }
+        else
+        {
+            int size = position == _lastEnd ? (int)Math.Min(_options.BlockSize, 2L * _lastSize) : FirstBlock;
+            length = (int)Math.Min(Math.Max(Math.Min(size, _options.BlockSize), need), Length);
+            start = Math.Min(position, Length - length);
+        }
+        await FillAsync(v, start, length, ct).ConfigureAwait(false);
+        return v;
+    }
+
+    /// <summary>
+    /// Fetches [<paramref name="offset"/>, +<paramref name="length"/>) into a block now, in one request of exactly that
+    /// range, when no block holds it and it fits one: the small column chunks of a Parquet row group, read next through
+    /// the stream in small reads, come in one exact request instead of a block each.
+    /// </summary>
+    public async ValueTask PrefetchAsync(long offset, long length, CancellationToken ct)
+    {
+        if (length <= 0 || length > _options.BlockSize || offset < 0 || offset + length > Length) return;
+        for (int i = 0; i < 2; i++)
+            if (_blockStart[i] >= 0 && offset >= _blockStart[i] && offset + length <= _blockStart[i] + _blockLength[i]) return;
+        int v = _nextVictim;
+        _nextVictim ^= 1;
+        await FillAsync(v, offset, (int)length, ct).ConfigureAwait(false);
+    }
+
+    private async ValueTask FillAsync(int v, long start, int length, CancellationToken ct)
+    {
+        // Blocks come from the shared pool (returned on Dispose): opening many shards would otherwise allocate large arrays
+        // a shard, garbage the next moment, and a full GC follows every few.
+        if (_blocks[v] is { } old && old.Length < length)
+        {
+            _blocks[v] = null!;
+            System.Buffers.ArrayPool<byte>.Shared.Return(old);
+        }
+        _blocks[v] ??= System.Buffers.ArrayPool<byte>.Shared.Rent(length);
         _blockStart[v] = -1;
         await ReadExactlyAsync(_blocks[v].AsMemory(0, length), start, ct).ConfigureAwait(false);
         _blockStart[v] = start;
         _blockLength[v] = length;
-        return v;
+        (_lastEnd, _lastSize) = (start + length, length);
     }
 
     /// <summary>Fetches exactly <paramref name="buffer"/>.Length bytes from <paramref name="offset"/> with ranged GETs, retrying transient failures.</summary>
-    public ValueTask ReadExactlyAsync(Memory<byte> buffer, long offset, CancellationToken ct) =>
-        new(FetchAsync(offset, buffer.Length, done => buffer[(int)done..], null, ct));
+    public ValueTask ReadExactlyAsync(Memory<byte> buffer, long offset, CancellationToken ct)
+    {
+        if (OverlayAt(offset) is { IsEmpty: false } held && held.Length >= buffer.Length)
+        {
+            held[..buffer.Length].CopyTo(buffer);
+            return ValueTask.CompletedTask;
+        }
+        return new(FetchAsync(offset, buffer.Length, done => buffer[(int)done..], null, ct));
+    }
 
     /// <summary>
     /// Streams <paramref name="count"/> bytes from <paramref name="offset"/> to <paramref name="write"/> in pieces of a small
@@ -222,4 +314,14 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
     public override void Flush() { }
     public override void SetLength(long value) => throw new NotSupportedException();
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
+
+/// <summary>How a <see cref="S3ReadStream"/> fetches for small reads.</summary>
+internal enum ReadPattern
+{
+    /// <summary>Parquet: reads jump (footer, column chunks); small blocks at a new place, growing while reads go on in order.</summary>
+    Random,
+
+    /// <summary>Tar shards: read front to back; aligned blocks of ObjectStoreOptions.BlockSize.</summary>
+    Sequential,
 }

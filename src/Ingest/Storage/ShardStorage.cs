@@ -5,14 +5,15 @@ internal static class ShardStorage
 {
     /// <param name="store">Object storage's requests and retries (s3:// shards).</param>
     /// <param name="cache">The read pass's shard cache: an s3:// shard it holds is read from its local copy.</param>
+    /// <param name="pattern">How reads go (object storage fetches for small reads accordingly): Parquet jumps, tar shards go in order.</param>
     public static async Task<(Stream Stream, IRangeReadable Ranges)> OpenAsync(string shard, long? length, ObjectStoreOptions store, CancellationToken ct,
-        CacheSession? cache = null)
+        CacheSession? cache = null, ReadPattern pattern = ReadPattern.Random)
     {
         if (ObjectStore.IsS3(shard))
         {
             if (cache is not null && await cache.OpenAsync(shard, ct).ConfigureAwait(false) is EntryStream local)
                 return (local, new LocalRangeReader(local.Handle, shard));
-            var s3 = await S3ReadStream.OpenAsync(shard, length, store, ct).ConfigureAwait(false);
+            var s3 = await S3ReadStream.OpenAsync(shard, length, store, ct, pattern).ConfigureAwait(false);
             return (s3, s3);
         }
         try

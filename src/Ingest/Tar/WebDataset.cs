@@ -203,7 +203,7 @@ public sealed class WebDataset : IImageDataset, IShardUnits
     private static async IAsyncEnumerable<(List<TarShardReader.TarSample>, PooledBuffers)> ReadShardAsync(string shard, long? size, int groupSize, ObjectStoreOptions store,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, long groupBytes = long.MaxValue, CacheSession? cache = null, long startAt = 0)
     {
-        var (stream, _) = await ShardStorage.OpenAsync(shard, size, store, ct, cache).ConfigureAwait(false);
+        var (stream, _) = await ShardStorage.OpenAsync(shard, size, store, ct, cache, ReadPattern.Sequential).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
             if (startAt > 0) stream.Seek(startAt, SeekOrigin.Begin); // an uncompressed shard resumed through its index
