@@ -117,7 +117,9 @@ internal static class StatusPage
               title: s.title, width: Math.max(520, el.clientWidth - 12), height: 240,
               scales: { x: { time: false } },
               axes: [{ label: "step" }, { size: 64, values: (u, vals) => vals.map(tick) }],
-              series: [{ label: "step" }, { label: s.title, stroke: s.color, width: 1.5, points: { show: !!s.points, size: 6, fill: s.color } }],
+              // Points: always for evaluations; for the other series uPlot's default, which marks them where they are sparse
+              // (a short job's one images/s point would otherwise be a line of no length, not drawn).
+              series: [{ label: "step" }, { label: s.title, stroke: s.color, width: 1.5, points: s.points ? { show: true, size: 6, fill: s.color } : { size: 6, fill: s.color } }],
             }, [[], []], el);
           });
         }

@@ -98,8 +98,10 @@ public sealed class ParquetImageDataset : IImageDataset, IShardUnits
         {
             var shard = Shards[part.Shard];
             var (reader, ranges) = await files.GetAsync(shard.Path, shard.Size, token, cache, shard.Tail).ConfigureAwait(false);
-            // Read ahead: the row group's bytes are (or will soon be) in memory; its reads are served from them.
-            using var lease = readAhead is not null && shard.Spans is { } spans && ranges is S3ReadStream s3
+            // Read ahead: the row group's bytes are (or will soon be) in memory; its reads are served from them. They go back
+            // as soon as it is read (the chunk holds copies), not when the iterator ends: a mixing group's units are all read
+            // before the next round ends any of them.
+            var lease = readAhead is not null && shard.Spans is { } spans && ranges is S3ReadStream
                 ? await readAhead.TakeAsync(shard.Path, spans[part.RowGroup].Offset, token).ConfigureAwait(false) : null;
             SampleChunk chunk;
             try
@@ -109,7 +111,11 @@ public sealed class ParquetImageDataset : IImageDataset, IShardUnits
             }
             finally
             {
-                if (lease is not null) ((S3ReadStream)ranges).Forget(lease.Offset);
+                if (lease is not null)
+                {
+                    ((S3ReadStream)ranges).Forget(lease.Offset);
+                    lease.Dispose();
+                }
             }
             cache?.UnitDone(shard.Path);
             yield return chunk;

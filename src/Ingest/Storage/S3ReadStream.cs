@@ -8,8 +8,9 @@ namespace Contrastive.Ingest;
 /// <summary>
 /// A read-only, seekable stream over one object, made of ranged GETs: so Parquet readers can seek to the footer and
 /// to column chunks without downloading the object. Small reads go through a cache of two blocks (their size follows
-/// <see cref="ReadPattern"/>); large positional reads (whole column chunks) are fetched directly. Transient failures (connection errors, 5xx, 429 and
-/// SlowDown, timeouts, a body that ends early) are retried by <see cref="StoreRetry"/>'s rule, resuming at the last byte
+/// <see cref="ReadPattern"/>); large positional reads (whole column chunks) are fetched directly; ranges fetched
+/// elsewhere (<see cref="Overlay"/>) are read from memory. Transient failures (connection errors, 5xx, 429 and SlowDown,
+/// timeouts, a body that ends early) are retried by <see cref="StoreRetry"/>'s rule, resuming at the last byte
 /// received; 403 and 404 fail at once. Every error names the object.
 /// </summary>
 internal sealed class S3ReadStream : Stream, IRangeReadable
@@ -193,6 +194,7 @@ internal sealed class S3ReadStream : Stream, IRangeReadable
     public async ValueTask PrefetchAsync(long offset, long length, CancellationToken ct)
     {
         if (length <= 0 || length > _options.BlockSize || offset < 0 || offset + length > Length) return;
+        if (OverlayAt(offset) is { IsEmpty: false } held && held.Length >= length) return; // read ahead: in memory already
         for (int i = 0; i < 2; i++)
             if (_blockStart[i] >= 0 && offset >= _blockStart[i] && offset + length <= _blockStart[i] + _blockLength[i]) return;
         int v = _nextVictim;
