@@ -236,15 +236,8 @@ public sealed class ParquetImageShard
     private static ValueTask PrefetchAsync(ParquetRowGroupReader rg, IRangeReadable? file, CancellationToken ct, params DataField?[] fields)
     {
         if (file is null) return ValueTask.CompletedTask;
-        long start = long.MaxValue, end = 0, sum = 0;
-        foreach (var field in fields)
-        {
-            if (field is null || rg.GetMetadata(field)?.MetaData is not { } m) continue;
-            long s = m.DataPageOffset;
-            if (m.DictionaryPageOffset is { } d && d > 0 && d < s) s = d;
-            (start, end, sum) = (Math.Min(start, s), Math.Max(end, s + m.TotalCompressedSize), sum + m.TotalCompressedSize);
-        }
-        return sum == 0 || end - start > sum + S3ReadStream.FirstBlock ? ValueTask.CompletedTask : file.PrefetchAsync(start, end - start, ct);
+        var (offset, length) = Span(rg, fields);
+        return length == 0 ? ValueTask.CompletedTask : file.PrefetchAsync(offset, length, ct);
     }
 
     /// <summary>
