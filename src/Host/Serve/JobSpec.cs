@@ -298,11 +298,11 @@ internal static class JobSpec
     /// <summary>Refuses a local data path that does not exist (a glob or an s3:// URI is left to the run).</summary>
     public static void CheckExists(IReadOnlyDictionary<string, string?> overrides)
     {
+        bool weighted = !overrides.ContainsKey("Data:Uri");
         int i = 0;
-        var locations = Locations(overrides).ToList();
-        foreach (var resolved in locations)
+        foreach (var resolved in Locations(overrides))
         {
-            string at = locations.Count > 1 && !overrides.ContainsKey("Data:Uri") ? $"data[{i}]" : "data";
+            string at = weighted ? $"data[{i}]" : "data";
             i++;
             if (resolved.Contains("://", StringComparison.Ordinal) || resolved.IndexOfAny(['*', '?', '[']) >= 0) continue;
             if (!File.Exists(resolved) && !Directory.Exists(resolved)) throw new JobSpecException("data", $"{at}: '{resolved}' does not exist");

@@ -101,19 +101,20 @@ public sealed class ParquetImageDataset : IImageDataset, IShardUnits
             // Read ahead: the row group's bytes are (or will soon be) in memory; its reads are served from them. They go back
             // as soon as it is read (the chunk holds copies), not when the iterator ends: a mixing group's units are all read
             // before the next round ends any of them.
-            var lease = readAhead is not null && shard.Spans is { } spans && ranges is S3ReadStream
+            var s3 = ranges as S3ReadStream;
+            var lease = readAhead is not null && shard.Spans is { } spans && s3 is not null
                 ? await readAhead.TakeAsync(shard.Path, spans[part.RowGroup].Offset, token).ConfigureAwait(false) : null;
             SampleChunk chunk;
             try
             {
-                if (lease is not null) ((S3ReadStream)ranges).Overlay(lease.Offset, lease.Bytes);
+                if (lease is not null) s3!.Overlay(lease.Offset, lease.Bytes);
                 chunk = await shard.ReadRowGroupAsync(reader, part.RowGroup, plan.Epoch, position, ranges, raw, token, plan.Captions).ConfigureAwait(false);
             }
             finally
             {
                 if (lease is not null)
                 {
-                    ((S3ReadStream)ranges).Forget(lease.Offset);
+                    s3!.Forget(lease.Offset);
                     lease.Dispose();
                 }
             }

@@ -11,7 +11,7 @@ public sealed class ParquetImageShard
     private ParquetImageShard(string path, long? size, ImageColumns columns, long[] rowGroupRows, long[] rowGroupBytes, long firstIndex,
         (long Offset, long Length)[]? spans = null, byte[]? tail = null)
     {
-        _spans = spans;
+        Spans = spans;
         Tail = tail;
         Path = path;
         Size = size;
@@ -37,15 +37,13 @@ public sealed class ParquetImageShard
     public IReadOnlyList<long> RowGroupBytes { get; }
 
     /// <summary>Global index of this shard's first sample.</summary>
-    public long FirstIndex { get; private init; }
+    public long FirstIndex { get; private set; }
 
     /// <summary>
     /// Object storage: each row group's byte range holding the columns a read takes (images, labels, keys, captions), what
     /// a read ahead fetches in one request; (0, 0) where other columns lie between them. Null for local shards.
     /// </summary>
-    internal IReadOnlyList<(long Offset, long Length)>? Spans => _spans;
-
-    private readonly (long Offset, long Length)[]? _spans;
+    internal (long Offset, long Length)[]? Spans { get; }
 
     /// <summary>
     /// Object storage: the shard's last bytes (its footer, the footer's length and the magic), kept from the dataset's
@@ -54,8 +52,13 @@ public sealed class ParquetImageShard
     internal byte[]? Tail { get; }
 
     /// <summary>This shard with its first sample at global index <paramref name="first"/>.</summary>
-    internal ParquetImageShard At(long first) => first == FirstIndex ? this
-        : new ParquetImageShard(Path, Size, _columns, (long[])RowGroupRows, (long[])RowGroupBytes, first, _spans, Tail);
+    internal ParquetImageShard At(long first)
+    {
+        if (first == FirstIndex) return this;
+        var shard = (ParquetImageShard)MemberwiseClone(); // every other member is read-only: the copy shares them
+        shard.FirstIndex = first;
+        return shard;
+    }
 
     public long SampleCount { get; }
 
@@ -206,8 +209,7 @@ public sealed class ParquetImageShard
         foreach (var field in fields)
         {
             if (field is null || rg.GetMetadata(field)?.MetaData is not { } m) continue;
-            long s = m.DataPageOffset;
-            if (m.DictionaryPageOffset is { } d && d > 0 && d < s) s = d;
+            long s = BinaryColumnReader.ChunkStart(m);
             (start, end, sum) = (Math.Min(start, s), Math.Max(end, s + m.TotalCompressedSize), sum + m.TotalCompressedSize);
         }
         return sum == 0 || end - start > sum + sum / 8 + S3ReadStream.FirstBlock ? (0, 0) : (start, end - start);

@@ -36,9 +36,6 @@ internal sealed class RangeReadAhead : IAsyncDisposable
         Pump();
     }
 
-    /// <summary>Ranges fetched so far (for tests and diagnostics).</summary>
-    public int Fetched { get; private set; }
-
     /// <summary>The most bytes held at once (fetched or in flight, not yet released).</summary>
     public long PeakHeld { get; private set; }
 
@@ -99,7 +96,6 @@ internal sealed class RangeReadAhead : IAsyncDisposable
         _held += r.Length;
         PeakHeld = Math.Max(PeakHeld, _held);
         _inFlight++;
-        Fetched++;
         return Task.Run(() => FetchAsync(r));
     }
 

@@ -34,10 +34,12 @@ internal sealed class BinaryColumnReader : IDisposable
         var meta = chunk.MetaData ?? throw new UnsupportedColumnException("no column metadata");
         if (meta.Type != Parquet.Meta.Type.BYTE_ARRAY) throw new UnsupportedColumnException($"physical type {meta.Type}");
 
-        long start = meta.DataPageOffset;
-        if (meta.DictionaryPageOffset is { } d && d > 0 && d < start) start = d;
-        return (start, checked((int)meta.TotalCompressedSize));
+        return (ChunkStart(meta), checked((int)meta.TotalCompressedSize));
     }
+
+    /// <summary>Where a column chunk starts in its file: its dictionary page when it has one, else its first data page.</summary>
+    internal static long ChunkStart(ColumnMetaData meta) =>
+        meta.DictionaryPageOffset is { } d && d > 0 && d < meta.DataPageOffset ? d : meta.DataPageOffset;
 
     private void Decode(byte[] raw, int total, ColumnMetaData meta, int maxDefinitionLevel, Span<ReadOnlyMemory<byte>> values, PooledBuffers owner)
     {
